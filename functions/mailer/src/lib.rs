@@ -1,0 +1,273 @@
+//! The mailer: triggered by the table's stream, it sends every new outbox
+//! mail once. For each mail: claim it (a conditional write that only one
+//! delivery wins), read the recipient's address, render, send, record the
+//! message id. A redelivered record finds the mail claimed or sent and sends
+//! nothing. A transient failure releases the claim and reports the record as
+//! failed, so Lambda retries from it (and after the retries, the DLQ).
+
+use std::{sync::Arc, time::Duration};
+
+use aws_lambda_events::event::{
+    dynamodb::{Event, EventRecord},
+    streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse},
+};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::Utc;
+use lambda_runtime::{Error, LambdaEvent};
+use shared::{
+    email::EmailAddress,
+    mail::{Mailer, OutboxMail, OutboxStatus, SendError},
+    store::{Key, Store, StoreError, keys::OUTBOX_PREFIX},
+};
+use tokio::sync::Mutex;
+
+/// Mails per second one environment sends at most (SES quotas are per account;
+/// the event source mapping bounds how many environments run).
+pub const DEFAULT_RATE_PER_SECOND: u32 = 10;
+/// A claim lasts longer than the function's timeout, so that a crashed
+/// delivery's mail is claimable again later but never by two at once.
+const LEASE_SECONDS: i64 = 300;
+
+pub struct Delivery {
+    pub store: Store,
+    mailer: Mailer,
+    pacer: Arc<Mutex<tokio::time::Interval>>,
+}
+
+impl Delivery {
+    pub fn new(store: Store, mailer: Mailer, rate_per_second: u32) -> Self {
+        let period = Duration::from_secs(1) / rate_per_second.max(1);
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self {
+            store,
+            mailer,
+            pacer: Arc::new(Mutex::new(interval)),
+        }
+    }
+}
+
+/// What became of one record.
+#[derive(Debug, PartialEq, Eq)]
+enum Delivered {
+    Sent,
+    /// Not an outbox insert, or already claimed or sent by another delivery.
+    Skipped,
+    /// No address to send to any more (erased or unsubscribed).
+    Dropped,
+    /// Refused for good by the mail service; recorded, not retried.
+    Failed,
+}
+
+/// Whether a stream record is a new outbox mail (the event source mapping
+/// filters the same way; this guards local runs and replays).
+pub fn is_new_outbox_mail(record: &EventRecord) -> bool {
+    record.event_name == "INSERT"
+        && matches!(record.change.new_image.get("pk"), Some(serde_dynamo::AttributeValue::S(pk)) if pk.starts_with(OUTBOX_PREFIX))
+}
+
+pub async fn handle(
+    delivery: &Delivery,
+    event: LambdaEvent<Event>,
+) -> Result<DynamoDbEventResponse, Error> {
+    Ok(deliver(delivery, &event.payload).await)
+}
+
+/// Delivers a batch in order and stops at the first transient failure: Lambda
+/// retries a stream batch from the lowest failed sequence number, so the
+/// records after it will come again.
+pub async fn deliver(delivery: &Delivery, event: &Event) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    for record in event
+        .records
+        .iter()
+        .filter(|record| is_new_outbox_mail(record))
+    {
+        if let Err(error) = deliver_one(delivery, record).await {
+            tracing::warn!(%error, sequence = record.change.sequence_number, "mail delivery will be retried");
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+            break;
+        }
+    }
+    response
+}
+
+#[derive(Debug, thiserror::Error)]
+enum DeliveryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Send(SendError),
+    #[error("malformed outbox record: {0}")]
+    Malformed(String),
+}
+
+async fn deliver_one(
+    delivery: &Delivery,
+    record: &EventRecord,
+) -> Result<Delivered, DeliveryError> {
+    let mail: OutboxMail = serde_dynamo::from_item(record.change.new_image.clone())
+        .map_err(|e| DeliveryError::Malformed(e.to_string()))?;
+    let now = Utc::now().timestamp();
+    let lease = now + LEASE_SECONDS;
+    let Some(mail) = claim(&delivery.store, &mail.key(), now, lease).await? else {
+        tracing::info!(mail = mail.id, "mail already claimed or sent");
+        return Ok(Delivered::Skipped);
+    };
+    let Some(address) = recipient_address(&delivery.store, &mail.recipient).await? else {
+        finish(&delivery.store, &mail, lease, OutboxStatus::Dropped, None).await?;
+        tracing::info!(mail = mail.id, "mail dropped: recipient gone");
+        return Ok(Delivered::Dropped);
+    };
+    let rendered = match mail.mail.render() {
+        Ok(rendered) => rendered,
+        Err(error) => {
+            finish(&delivery.store, &mail, lease, OutboxStatus::Failed, None).await?;
+            tracing::error!(mail = mail.id, %error, "mail could not be rendered");
+            return Ok(Delivered::Failed);
+        }
+    };
+    delivery.pacer.lock().await.tick().await;
+    match delivery.mailer.send(&mail.id, &address, &rendered).await {
+        Ok(message_id) => {
+            finish(
+                &delivery.store,
+                &mail,
+                lease,
+                OutboxStatus::Sent,
+                Some(&message_id),
+            )
+            .await?;
+            tracing::info!(mail = mail.id, message_id, "mail sent");
+            Ok(Delivered::Sent)
+        }
+        Err(SendError::Permanent(error)) => {
+            finish(&delivery.store, &mail, lease, OutboxStatus::Failed, None).await?;
+            tracing::error!(mail = mail.id, %error, "mail refused by the mail service");
+            Ok(Delivered::Failed)
+        }
+        Err(error) => {
+            release(&delivery.store, &mail, lease).await?;
+            Err(DeliveryError::Send(error))
+        }
+    }
+}
+
+fn number(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn status(value: OutboxStatus) -> AttributeValue {
+    serde_dynamo::to_attribute_value(value).expect("a unit variant serializes")
+}
+
+/// Takes the mail for this delivery: queued, or claimed by one whose lease ran out.
+async fn claim(
+    store: &Store,
+    key: &Key,
+    now: i64,
+    lease: i64,
+) -> Result<Option<OutboxMail>, StoreError> {
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(key.attributes()))
+        .update_expression("SET #status = :sending, lease_until = :lease")
+        .condition_expression("#status = :queued OR (#status = :sending AND lease_until < :now)")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":sending", status(OutboxStatus::Sending))
+        .expression_attribute_values(":queued", status(OutboxStatus::Queued))
+        .expression_attribute_values(":lease", number(lease))
+        .expression_attribute_values(":now", number(now))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(output) => Ok(Some(serde_dynamo::from_item(
+            output.attributes.unwrap_or_default(),
+        )?)),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The recipient's address, read at send time; `None` once erased.
+async fn recipient_address(
+    store: &Store,
+    recipient: &Key,
+) -> Result<Option<EmailAddress>, StoreError> {
+    let output = store
+        .client
+        .get_item()
+        .table_name(&store.table)
+        .set_key(Some(recipient.attributes()))
+        .projection_expression("email")
+        .consistent_read(true)
+        .send()
+        .await?;
+    Ok(output
+        .item
+        .as_ref()
+        .and_then(|item| item.get("email"))
+        .and_then(|email| email.as_s().ok())
+        .and_then(|email| EmailAddress::parse(email).ok()))
+}
+
+/// Records the outcome, only while this delivery still holds the claim. The
+/// parameters (which hold the links' tokens) are not kept after the send.
+async fn finish(
+    store: &Store,
+    mail: &OutboxMail,
+    lease: i64,
+    outcome: OutboxStatus,
+    message_id: Option<&str>,
+) -> Result<(), StoreError> {
+    let mut update = store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(mail.key().attributes()))
+        .update_expression("SET #status = :outcome, finished_at = :now, message_id = :message_id REMOVE lease_until, #mail.params")
+        .condition_expression("#status = :sending AND lease_until = :lease")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_names("#mail", "mail")
+        .expression_attribute_values(":outcome", status(outcome))
+        .expression_attribute_values(":sending", status(OutboxStatus::Sending))
+        .expression_attribute_values(":lease", number(lease))
+        .expression_attribute_values(":now", number(Utc::now().timestamp()));
+    update = match message_id {
+        Some(id) => {
+            update.expression_attribute_values(":message_id", AttributeValue::S(id.to_owned()))
+        }
+        None => update.expression_attribute_values(":message_id", AttributeValue::Null(true)),
+    };
+    update.send().await?;
+    Ok(())
+}
+
+/// Gives the mail back after a transient failure, for the retry.
+async fn release(store: &Store, mail: &OutboxMail, lease: i64) -> Result<(), StoreError> {
+    store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(mail.key().attributes()))
+        .update_expression("SET #status = :queued REMOVE lease_until")
+        .condition_expression("#status = :sending AND lease_until = :lease")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":queued", status(OutboxStatus::Queued))
+        .expression_attribute_values(":sending", status(OutboxStatus::Sending))
+        .expression_attribute_values(":lease", number(lease))
+        .send()
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! `GET /v1/newsletter/confirm?token=`: the second step of the double opt-in.
+//! One transaction confirms the pending subscriber and queues the welcome
+//! mail; a second click finds it confirmed and shows the same page.
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use lambda_http::{Body, Request, Response, http::StatusCode};
+use shared::{
+    http,
+    keyring::AddressId,
+    mail::{MailContent, OutboxMail},
+    pages::Page,
+    store::{self, Key},
+    tokens::{Purpose, TokenError},
+};
+
+use crate::{
+    Newsletter,
+    subscribe::{internal, number},
+};
+
+/// Unsubscribe links in mails keep working this long.
+pub const UNSUBSCRIBE_LINK_LIFETIME: Duration = Duration::days(365);
+
+enum Outcome {
+    Confirmed,
+    AlreadyConfirmed,
+    /// Unknown, expired, or unsubscribed since: the link can no longer confirm.
+    NotConfirmable,
+}
+
+pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
+    let now = Utc::now();
+    let token = http::query_parameter(request, "token").unwrap_or_default();
+    let subject = match app
+        .keyring
+        .tokens
+        .verify(&token, Purpose::NewsletterConfirm, now)
+    {
+        Ok(verified) => AddressId::from_trusted(verified.subject),
+        Err(TokenError::Expired) => {
+            return failure(
+                app,
+                StatusCode::GONE,
+                "Ce lien a expiré : il était valable 7 jours.",
+            );
+        }
+        Err(_) => {
+            return failure(
+                app,
+                StatusCode::BAD_REQUEST,
+                "Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier.",
+            );
+        }
+    };
+    match confirm(app, &subject, now).await {
+        Ok(Outcome::Confirmed | Outcome::AlreadyConfirmed) => Page::new(
+            "Votre inscription est confirmée.",
+            &[
+                "Vous recevrez la lettre d'information de binome une fois par mois.",
+                "Chaque lettre contient un lien pour vous désinscrire en un clic, à tout moment.",
+            ],
+        )
+        .respond(StatusCode::OK),
+        Ok(Outcome::NotConfirmable) => failure(
+            app,
+            StatusCode::GONE,
+            "Cette demande d'inscription a expiré ou a été annulée.",
+        ),
+        Err(_) => failure(
+            app,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Le service est momentanément indisponible. Réessayez dans quelques minutes avec le même lien.",
+        ),
+    }
+}
+
+fn failure(app: &Newsletter, status: StatusCode, reason: &str) -> Response<Body> {
+    Page::new(
+        "Nous n'avons pas pu confirmer votre inscription.",
+        &[
+            reason,
+            "Vous pouvez vous inscrire à nouveau : un nouveau lien vous sera envoyé.",
+        ],
+    )
+    .with_link(app.links.subscribe_form(), "M'inscrire à nouveau")
+    .respond(status)
+}
+
+async fn confirm(
+    app: &Newsletter,
+    subject: &AddressId,
+    now: DateTime<Utc>,
+) -> Result<Outcome, http::ApiError> {
+    let subscriber = Key::newsletter_subscriber(subject);
+    let unsubscribe_token = app.keyring.tokens.issue(
+        Purpose::NewsletterUnsubscribe,
+        subject.as_str(),
+        now,
+        UNSUBSCRIBE_LINK_LIFETIME,
+    );
+    let unsubscribe_url = app.links.api(&format!(
+        "/v1/newsletter/unsubscribe?token={unsubscribe_token}"
+    ));
+    let welcome = OutboxMail::new(
+        subscriber.clone(),
+        MailContent::NewsletterWelcome { unsubscribe_url },
+        now,
+    );
+
+    let update = Update::builder()
+        .table_name(&app.store.table)
+        .set_key(Some(subscriber.attributes()))
+        .update_expression(
+            "SET #status = :confirmed, confirmed_at = :now_text REMOVE #ttl, confirmation_sent_at",
+        )
+        // TTL deletion runs late: an expired pending subscription may still be there.
+        .condition_expression("#status = :pending AND #ttl > :now")
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+        .expression_attribute_values(":confirmed", AttributeValue::S("confirmed".into()))
+        .expression_attribute_values(":now", number(now.timestamp()))
+        .expression_attribute_values(
+            ":now_text",
+            AttributeValue::S(now.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        )
+        .build()
+        .map_err(internal)?;
+    let put = Put::builder()
+        .table_name(&app.store.table)
+        .set_item(Some(serde_dynamo::to_item(&welcome).map_err(internal)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(internal)?;
+
+    let result = app
+        .store
+        .client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(update).build())
+        .transact_items(TransactWriteItem::builder().put(put).build())
+        .send()
+        .await;
+    match result {
+        Ok(_) => {
+            tracing::info!(
+                subscriber = subject.as_str(),
+                mail = welcome.id,
+                "newsletter subscription confirmed"
+            );
+            Ok(Outcome::Confirmed)
+        }
+        Err(error) => {
+            let Some(reason) = store::cancellation_reasons(&error)
+                .and_then(<[_]>::first)
+                .filter(|reason| store::is_condition_failure(reason))
+            else {
+                return Err(internal(store::StoreError::from(error)));
+            };
+            let status = reason
+                .item()
+                .and_then(|item| item.get("status"))
+                .and_then(|s| s.as_s().ok());
+            Ok(if status.is_some_and(|s| s == "confirmed") {
+                Outcome::AlreadyConfirmed
+            } else {
+                tracing::info!(
+                    subscriber = subject.as_str(),
+                    "newsletter confirmation refused: expired or cancelled"
+                );
+                Outcome::NotConfirmable
+            })
+        }
+    }
+}

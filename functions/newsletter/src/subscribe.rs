@@ -1,0 +1,260 @@
+//! `POST /v1/newsletter`: one transaction writes the subscriber (with the
+//! consent record) and the confirmation mail. The answer never says whether
+//! the address was known.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use lambda_http::{Body, Request, Response, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use shared::{
+    email::EmailAddress,
+    http::{self, ApiError, FieldError},
+    mail::{MailContent, OutboxMail},
+    store::{self, Key},
+    tokens::Purpose,
+};
+
+use crate::Newsletter;
+
+/// The version of the consent text shown next to the form; recorded with each consent.
+pub const CONSENT_TEXT_VERSION: &str = "newsletter-2026-11";
+/// A subscription not confirmed within this time is dropped.
+pub const CONFIRMATION_WINDOW: Duration = Duration::days(7);
+/// A new confirmation mail for the same address is sent at most this often:
+/// a retried request sends nothing twice, and nobody can flood an inbox.
+pub const RESEND_AFTER: Duration = Duration::minutes(10);
+
+const MAX_SOURCE_LEN: usize = 64;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscribeBody {
+    email: String,
+    consent: bool,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+/// The same answer for a new, pending, confirmed or unsubscribed address.
+#[derive(Serialize)]
+struct Accepted {
+    status: &'static str,
+    message: &'static str,
+}
+
+const ACCEPTED: Accepted = Accepted {
+    status: "pending_confirmation",
+    message: "Merci ! Un e-mail de confirmation va être envoyé à cette adresse : ouvrez le lien qu'il contient pour confirmer votre inscription.",
+};
+
+/// The consent as given: when, to which text, through which campaign.
+#[derive(Debug, Serialize)]
+struct Consent<'a> {
+    given_at: String,
+    text_version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+}
+
+struct Subscription {
+    email: EmailAddress,
+    source: Option<String>,
+}
+
+fn validate(body: SubscribeBody) -> Result<Subscription, ApiError> {
+    let mut invalid = Vec::new();
+    let email = EmailAddress::parse(&body.email);
+    if email.is_err() {
+        invalid.push(FieldError {
+            field: "email".into(),
+            message: "Indiquez une adresse e-mail valide, par exemple prenom.nom@exemple.fr."
+                .into(),
+        });
+    }
+    if !body.consent {
+        invalid.push(FieldError {
+            field: "consent".into(),
+            message: "Acceptez de recevoir la lettre d'information (\"consent\": true) pour vous inscrire.".into(),
+        });
+    }
+    let source = body
+        .source
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    if source.as_deref().is_some_and(|s| {
+        s.len() > MAX_SOURCE_LEN
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    }) {
+        invalid.push(FieldError {
+            field: "source".into(),
+            message: format!(
+                "Le code de campagne ne peut contenir que des lettres sans accent, des chiffres, « - » et « _ » ({MAX_SOURCE_LEN} caractères au plus)."
+            ),
+        });
+    }
+    match email {
+        Ok(email) if invalid.is_empty() => Ok(Subscription { email, source }),
+        _ => Err(ApiError::invalid_fields(invalid)),
+    }
+}
+
+pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
+    let subscription = match http::parse_json::<SubscribeBody>(request).and_then(validate) {
+        Ok(subscription) => subscription,
+        Err(error) => return error.respond(),
+    };
+    match record(app, &subscription, Utc::now()).await {
+        Ok(()) => http::json(StatusCode::ACCEPTED, &ACCEPTED),
+        Err(error) => error.respond(),
+    }
+}
+
+async fn record(
+    app: &Newsletter,
+    subscription: &Subscription,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let id = app.keyring.addresses.id_of(&subscription.email);
+    let subscriber = Key::newsletter_subscriber(&id);
+    let token = app.keyring.tokens.issue(
+        Purpose::NewsletterConfirm,
+        id.as_str(),
+        now,
+        CONFIRMATION_WINDOW,
+    );
+    let confirm_url = app
+        .links
+        .api(&format!("/v1/newsletter/confirm?token={token}"));
+    let outbox = OutboxMail::new(
+        subscriber.clone(),
+        MailContent::NewsletterConfirmation { confirm_url },
+        now,
+    );
+    let consent = Consent {
+        given_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        text_version: CONSENT_TEXT_VERSION,
+        source: subscription.source.as_deref(),
+    };
+
+    let update = Update::builder()
+        .table_name(&app.store.table)
+        .set_key(Some(subscriber.attributes()))
+        .update_expression(
+            "SET email = :email, #status = :pending, consent = :consent, confirmation_sent_at = :now, \
+             #ttl = :expires, updated_at = :now_text, created_at = if_not_exists(created_at, :now_text)",
+        )
+        // New, unsubscribed or expired-pending addresses start (again); a confirmed
+        // one is left alone, and a pending one only once the resend delay is over.
+        .condition_expression(
+            "attribute_not_exists(pk) OR (#status <> :confirmed AND \
+             (attribute_not_exists(confirmation_sent_at) OR confirmation_sent_at < :resend_before))",
+        )
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(":email", AttributeValue::S(subscription.email.as_str().to_owned()))
+        .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+        .expression_attribute_values(":confirmed", AttributeValue::S("confirmed".into()))
+        .expression_attribute_values(":consent", serde_dynamo::to_attribute_value(&consent).map_err(internal)?)
+        .expression_attribute_values(":now", number(now.timestamp()))
+        .expression_attribute_values(":now_text", AttributeValue::S(consent.given_at.clone()))
+        .expression_attribute_values(":expires", number((now + CONFIRMATION_WINDOW).timestamp()))
+        .expression_attribute_values(":resend_before", number((now - RESEND_AFTER).timestamp()))
+        .build()
+        .map_err(internal)?;
+    let put = Put::builder()
+        .table_name(&app.store.table)
+        .set_item(Some(serde_dynamo::to_item(&outbox).map_err(internal)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(internal)?;
+
+    let result = app
+        .store
+        .client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(update).build())
+        .transact_items(TransactWriteItem::builder().put(put).build())
+        .send()
+        .await;
+    match result {
+        Ok(_) => {
+            tracing::info!(
+                subscriber = id.as_str(),
+                mail = outbox.id,
+                "newsletter confirmation queued"
+            );
+            Ok(())
+        }
+        // Already confirmed, or a confirmation mail went out moments ago: nothing to do.
+        Err(error)
+            if store::cancellation_reasons(&error)
+                .is_some_and(|r| r.first().is_some_and(store::is_condition_failure)) =>
+        {
+            tracing::info!(
+                subscriber = id.as_str(),
+                "newsletter subscription unchanged"
+            );
+            Ok(())
+        }
+        Err(error) => Err(internal(store::StoreError::from(error))),
+    }
+}
+
+pub(crate) fn number(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(crate) fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "newsletter storage failed");
+    ApiError::unavailable()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(email: &str, consent: bool, source: Option<&str>) -> SubscribeBody {
+        SubscribeBody {
+            email: email.into(),
+            consent,
+            source: source.map(str::to_owned),
+        }
+    }
+
+    fn invalid_fields(body: SubscribeBody) -> Vec<String> {
+        validate(body)
+            .err()
+            .unwrap()
+            .fields
+            .into_iter()
+            .map(|f| f.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_valid_subscription_is_normalised() {
+        let subscription = validate(body(" Lea@Exemple.FR ", true, Some(" tv-2026 ")))
+            .ok()
+            .unwrap();
+        assert_eq!(subscription.email.as_str(), "lea@exemple.fr");
+        assert_eq!(subscription.source.as_deref(), Some("tv-2026"));
+    }
+
+    #[test]
+    fn every_invalid_field_is_named() {
+        assert_eq!(
+            invalid_fields(body("lea", false, Some("<script>"))),
+            ["email", "consent", "source"]
+        );
+        assert_eq!(
+            invalid_fields(body("lea@exemple.fr", false, None)),
+            ["consent"]
+        );
+        assert_eq!(
+            invalid_fields(body("lea@exemple.fr", true, Some(&"a".repeat(65)))),
+            ["source"]
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! `/v1/newsletter/unsubscribe?token=`: `GET` shows a button and changes
+//! nothing (mail scanners follow links); `POST` unsubscribes, whether it comes
+//! from the button or from a mail client's RFC 8058 one-click request.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{SecondsFormat, Utc};
+use lambda_http::{Body, Request, Response, http::StatusCode};
+use shared::{
+    http,
+    keyring::AddressId,
+    pages::{FormButton, Page},
+    store::Key,
+    tokens::Purpose,
+};
+
+use crate::{Newsletter, subscribe::internal};
+
+fn verified_subject(
+    app: &Newsletter,
+    request: &Request,
+) -> Result<(String, AddressId), Response<Body>> {
+    let token = http::query_parameter(request, "token").unwrap_or_default();
+    match app.keyring.tokens.verify(&token, Purpose::NewsletterUnsubscribe, Utc::now()) {
+        Ok(verified) => Ok((token, AddressId::from_trusted(verified.subject))),
+        Err(_) => Err(Page::new(
+            "Ce lien de désinscription n'est pas valide.",
+            &[
+                "Il a peut-être expiré ou n'a pas été copié en entier.",
+                "Utilisez le lien de désinscription de la dernière lettre reçue : il fonctionne toujours.",
+            ],
+        )
+        .respond(StatusCode::BAD_REQUEST)),
+    }
+}
+
+pub fn page(app: &Newsletter, request: &Request) -> Response<Body> {
+    let token = match verified_subject(app, request) {
+        Ok((token, _)) => token,
+        Err(response) => return response,
+    };
+    Page::new(
+        "Se désinscrire de la lettre de binome",
+        &["Vous ne recevrez plus la lettre d'information mensuelle. Vous pourrez vous réinscrire quand vous le souhaitez."],
+    )
+    .with_form(FormButton {
+        action: app.links.api(&format!("/v1/newsletter/unsubscribe?token={token}")),
+        label: "Me désinscrire".into(),
+        hidden: vec![("List-Unsubscribe".into(), "One-Click".into())],
+    })
+    .respond(StatusCode::OK)
+}
+
+pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
+    let subject = match verified_subject(app, request) {
+        Ok((_, subject)) => subject,
+        Err(response) => return response,
+    };
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    // The address is removed: an unsubscribed reader is kept only as an opaque
+    // id with the dates of the consent and its withdrawal.
+    let result = app
+        .store
+        .client
+        .update_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::newsletter_subscriber(&subject).attributes()))
+        .update_expression("SET #status = :unsubscribed, unsubscribed_at = :now REMOVE email, #ttl, confirmation_sent_at")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(":unsubscribed", AttributeValue::S("unsubscribed".into()))
+        .expression_attribute_values(":now", AttributeValue::S(now))
+        .send()
+        .await;
+    match result {
+        Ok(_) => tracing::info!(subscriber = subject.as_str(), "newsletter unsubscribed"),
+        // Nothing stored for this id (erased): there is nothing to unsubscribe.
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+        Err(error) => {
+            internal(shared::store::StoreError::from(error));
+            return Page::new(
+                "Nous n'avons pas pu vous désinscrire.",
+                &["Le service est momentanément indisponible. Réessayez dans quelques minutes avec le même lien."],
+            )
+            .respond(StatusCode::SERVICE_UNAVAILABLE);
+        }
+    }
+    Page::new(
+        "Vous êtes désinscrit(e).",
+        &["Vous ne recevrez plus la lettre d'information de binome. Votre adresse a été effacée de notre liste."],
+    )
+    .respond(StatusCode::OK)
+}

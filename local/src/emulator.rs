@@ -1,0 +1,56 @@
+//! The embedded DynamoDB: dynoxide in this process, served on a loopback
+//! port so that the real `aws-sdk-dynamodb` client reaches it over HTTP.
+
+use std::path::Path;
+
+use anyhow::Context;
+use dynoxide::Database;
+use tokio::{net::TcpListener, sync::oneshot};
+
+pub struct Emulator {
+    /// Kept for what the wire API does not offer here: TTL sweeps and streams.
+    pub db: Database,
+    pub endpoint: String,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl Emulator {
+    /// A throw-away database (tests).
+    pub async fn in_memory() -> anyhow::Result<Self> {
+        Self::serve(Database::memory().context("opening an in-memory database")?).await
+    }
+
+    /// A database kept in a SQLite file: data survives restarts.
+    pub async fn persistent(path: &Path) -> anyhow::Result<Self> {
+        let db = Database::new(&path.to_string_lossy())
+            .with_context(|| format!("opening {}", path.display()))?;
+        Self::serve(db).await
+    }
+
+    async fn serve(db: Database) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let endpoint = format!("http://{}", listener.local_addr()?);
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = db.clone();
+        tokio::spawn(async move {
+            let stop = async {
+                let _ = stopped.await;
+            };
+            if let Err(error) = dynoxide::server::serve_with_shutdown(listener, server, stop).await
+            {
+                tracing::error!(%error, "embedded DynamoDB stopped");
+            }
+        });
+        Ok(Self {
+            db,
+            endpoint,
+            _shutdown: shutdown,
+        })
+    }
+
+    /// Deletes expired items, as DynamoDB's TTL does (late, in the background).
+    pub async fn sweep_ttl(&self) -> anyhow::Result<usize> {
+        let db = self.db.clone();
+        Ok(tokio::task::spawn_blocking(move || db.sweep_ttl()).await??)
+    }
+}

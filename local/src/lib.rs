@@ -1,0 +1,188 @@
+//! The local stack: every function of binome in one process, on real code
+//! paths with local backends behind the same clients.
+//!
+//! - DynamoDB: dynoxide, embedded, persisted in `<data>/dynamodb.sqlite`,
+//!   reached by the real SDK client over loopback; TTL swept on a timer;
+//! - HTTP: every route key of every function on one port (`gateway`);
+//! - streams: the table's stream delivered to stream-triggered functions
+//!   in the Lambda event shape (`streams`);
+//! - mail: one `.eml` per mail in `<data>/outbox/`, links printed.
+
+pub mod emulator;
+pub mod gateway;
+pub mod streams;
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use anyhow::Context;
+use emulator::Emulator;
+use gateway::Route;
+use mailer::Delivery;
+use newsletter::{Links, Newsletter};
+use shared::{
+    keyring::Keyring,
+    mail::Mailer,
+    store::{Store, table},
+};
+use streams::{Consumer, StreamReader};
+use tokio::{net::TcpListener, task::JoinHandle};
+
+/// The table name used locally.
+pub const TABLE_NAME: &str = "binome";
+/// Sender of local mails.
+pub const MAIL_FROM: &str = "binome <ne-pas-repondre@binome.example>";
+const TTL_SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub port: u16,
+    pub data_dir: PathBuf,
+    /// Base of the links in mails; `http://127.0.0.1:<port>` by default.
+    pub public_base_url: Option<String>,
+    /// The public site (forms); the stack itself by default.
+    pub site_url: Option<String>,
+    /// Print each mail's subject and links.
+    pub announce_mail: bool,
+}
+
+/// A running stack; everything stops when it is dropped.
+pub struct Stack {
+    pub address: SocketAddr,
+    pub base_url: String,
+    pub outbox_dir: PathBuf,
+    pub store: Store,
+    pub emulator: Emulator,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+pub async fn start(options: Options) -> anyhow::Result<Stack> {
+    let data_dir = &options.data_dir;
+    tokio::fs::create_dir_all(data_dir)
+        .await
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let outbox_dir = data_dir.join("outbox");
+    let emulator = Emulator::persistent(&data_dir.join("dynamodb.sqlite")).await?;
+    let sdk = shared::aws::offline(&emulator.endpoint).await;
+    let store = Store::new(&sdk, TABLE_NAME, None);
+    table::create_if_missing(&store.client, &store.table).await?;
+    let keyring = Keyring::from_hex(&signing_secret(data_dir).await?)?;
+
+    let listener = TcpListener::bind(("127.0.0.1", options.port))
+        .await
+        .with_context(|| format!("port {} is taken: choose another with --port", options.port))?;
+    let address = listener.local_addr()?;
+    let base_url = options
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let site_url = options.site_url.clone().unwrap_or_else(|| base_url.clone());
+
+    let newsletter = Arc::new(Newsletter::new(
+        store.clone(),
+        keyring,
+        Links::new(&base_url, &site_url),
+    ));
+    let mailer = Mailer::files(&outbox_dir, MAIL_FROM, options.announce_mail)?;
+    let delivery = Arc::new(Delivery::new(
+        store.clone(),
+        mailer,
+        mailer::DEFAULT_RATE_PER_SECOND,
+    ));
+
+    let routes = Arc::new(http_routes(newsletter));
+    let app =
+        axum::Router::new().fallback(move |request| gateway::dispatch(routes.clone(), request));
+    let mut tasks = vec![tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "HTTP server stopped");
+        }
+    })];
+
+    let reader = StreamReader::open(emulator.db.clone(), TABLE_NAME).await?;
+    tasks.push(streams::spawn(reader, stream_consumer(delivery), data_dir));
+
+    let db = emulator.db.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut every = tokio::time::interval(TTL_SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            let db = db.clone();
+            match tokio::task::spawn_blocking(move || db.sweep_ttl()).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(deleted)) => tracing::info!(deleted, "expired items deleted"),
+                Ok(Err(error)) => tracing::warn!(%error, "TTL sweep failed"),
+                Err(error) => tracing::warn!(%error, "TTL sweep panicked"),
+            }
+        }
+    }));
+
+    Ok(Stack {
+        address,
+        base_url,
+        outbox_dir,
+        store,
+        emulator,
+        tasks,
+    })
+}
+
+/// Every HTTP route of every function, as in `infra/template.yaml`.
+fn http_routes(newsletter: Arc<Newsletter>) -> Vec<Route> {
+    newsletter::ROUTES
+        .iter()
+        .map(|key| {
+            let app = newsletter.clone();
+            Route {
+                key,
+                handler: Arc::new(move |request| {
+                    let app = app.clone();
+                    Box::pin(async move {
+                        newsletter::handle(&app, request)
+                            .await
+                            .unwrap_or_else(|_| shared::http::ApiError::unavailable().respond())
+                    })
+                }),
+            }
+        })
+        .collect()
+}
+
+/// The stream-triggered functions.
+fn stream_consumer(delivery: Arc<Delivery>) -> Consumer {
+    Consumer {
+        name: "mailer",
+        deliver: Arc::new(move |event| {
+            let delivery = delivery.clone();
+            Box::pin(async move { mailer::deliver(&delivery, &event).await })
+        }),
+    }
+}
+
+/// The local signing secret: made once, kept in the data folder (owner-only).
+async fn signing_secret(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("signing-secret");
+    if let Ok(secret) = tokio::fs::read_to_string(&path).await {
+        return Ok(secret);
+    }
+    let secret = Keyring::generate_hex();
+    tokio::fs::write(&path, &secret).await?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tokio::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).await?;
+    }
+    Ok(secret)
+}

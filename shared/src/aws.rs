@@ -1,0 +1,33 @@
+//! AWS SDK configuration. On Lambda the default provider chain applies; locally
+//! and in tests every client points at a loopback emulator with static
+//! credentials. Retries (standard mode: backoff with jitter, throttling
+//! included) are configured here once, never re-implemented around calls.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
+use aws_sdk_dynamodb::config::Credentials;
+
+/// Region used when none is configured (Paris).
+pub const DEFAULT_REGION: &str = "eu-west-3";
+
+fn retries() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(4)
+}
+
+/// The configuration a Lambda function gets from its environment.
+pub async fn from_environment() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retries())
+        .load()
+        .await
+}
+
+/// A configuration for emulators on this machine: fixed region and credentials.
+pub async fn offline(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(DEFAULT_REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, "offline"))
+        .retry_config(retries())
+        .load()
+        .await
+}

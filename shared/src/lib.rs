@@ -1,0 +1,13 @@
+//! What two binome functions or more use. Each module owns one concern:
+//! configuration, telemetry, storage (table, keys), mail, link tokens, HTTP.
+
+pub mod aws;
+pub mod config;
+pub mod email;
+pub mod http;
+pub mod keyring;
+pub mod mail;
+pub mod pages;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;

@@ -1,0 +1,93 @@
+//! The small French HTML pages people open from a mail. One template, escaped
+//! by the template engine; each function supplies its own texts.
+
+use askama::Template;
+use lambda_http::{Body, Response, http::StatusCode};
+
+#[derive(Debug, Clone, Template)]
+#[template(path = "page.html")]
+pub struct Page {
+    pub heading: String,
+    pub paragraphs: Vec<String>,
+    pub form: Option<FormButton>,
+    pub link: Option<Link>,
+}
+
+/// A button that POSTs to `action`, so that following a link (as mail
+/// scanners do) never acts by itself.
+#[derive(Debug, Clone)]
+pub struct FormButton {
+    pub action: String,
+    pub label: String,
+    pub hidden: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub href: String,
+    pub label: String,
+}
+
+impl Page {
+    pub fn new(heading: impl Into<String>, paragraphs: &[&str]) -> Self {
+        Self {
+            heading: heading.into(),
+            paragraphs: paragraphs.iter().map(|p| (*p).to_owned()).collect(),
+            form: None,
+            link: None,
+        }
+    }
+
+    pub fn with_form(mut self, form: FormButton) -> Self {
+        self.form = Some(form);
+        self
+    }
+
+    pub fn with_link(mut self, href: impl Into<String>, label: impl Into<String>) -> Self {
+        self.link = Some(Link {
+            href: href.into(),
+            label: label.into(),
+        });
+        self
+    }
+
+    /// The page as an HTTP response. Pages are reached through links holding
+    /// tokens: never cached, never leaked through the Referer header.
+    pub fn respond(&self, status: StatusCode) -> Response<Body> {
+        let html = self.render().unwrap_or_else(|error| {
+            tracing::error!(%error, "page rendering failed");
+            "<!DOCTYPE html><html lang=\"fr\"><title>binome</title><p>Une erreur est survenue.</p></html>".into()
+        });
+        Response::builder()
+            .status(status)
+            .header("content-type", "text/html; charset=utf-8")
+            .header("cache-control", "no-store")
+            .header("referrer-policy", "no-referrer")
+            .header("x-content-type-options", "nosniff")
+            .header(
+                "content-security-policy",
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            )
+            .body(Body::Text(html))
+            .expect("static headers are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_html_escaped() {
+        let html = Page::new("<script>alert(1)</script>", &["a < b & \"c\""])
+            .with_link("https://exemple.fr/?a=1&b=\"2\"", "Retour")
+            .render()
+            .unwrap();
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(
+            html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains("\"2\""), "{html}");
+    }
+}

@@ -1,0 +1,68 @@
+//! Every key format of the table. Nothing else in the code base formats a key.
+//!
+//! Keys never hold personal data: a person is known by the `AddressId` (an
+//! HMAC of the normalised address), records by random ids.
+//!
+//! | access pattern                          | operation          | key / index                                   |
+//! |-----------------------------------------|--------------------|-----------------------------------------------|
+//! | newsletter subscriber by address        | Get / Update       | `NEWSLETTER#<address id>` / `SUBSCRIBER`       |
+//! | outbox mail by id (mailer claims it)    | Put / Update       | `MAIL#<mail id>` / `OUTBOX`                    |
+//! | new outbox mails, in order              | table stream       | INSERT records whose `pk` starts with `MAIL#`  |
+//! | an association's requests and pool      | Query `by_association` | `assoc_pk` = association, `assoc_sk` = status, date, id |
+//! | work due by a date (SLA, reminders)     | Query `by_due_date`    | `due_pk` = kind and shard, `due_sk` = due date |
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use crate::keyring::AddressId;
+
+/// Prefix of every outbox mail's partition key; the mailer's stream filter uses it.
+pub const OUTBOX_PREFIX: &str = "MAIL#";
+
+/// The primary key of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn newsletter_subscriber(id: &AddressId) -> Self {
+        Self {
+            pk: format!("NEWSLETTER#{}", id.as_str()),
+            sk: "SUBSCRIBER".into(),
+        }
+    }
+
+    pub fn outbox_mail(mail_id: &str) -> Self {
+        Self {
+            pk: format!("{OUTBOX_PREFIX}{mail_id}"),
+            sk: "OUTBOX".into(),
+        }
+    }
+
+    /// The key as the `Key` argument of a DynamoDB call.
+    pub fn attributes(&self) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(self.pk.clone())),
+            ("sk".to_owned(), AttributeValue::S(self.sk.clone())),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_carry_ids_not_addresses() {
+        let id = AddressId::from_trusted("0123456789abcdef0123456789abcdef".into());
+        assert_eq!(
+            Key::newsletter_subscriber(&id).pk,
+            "NEWSLETTER#0123456789abcdef0123456789abcdef"
+        );
+        assert!(Key::outbox_mail("m1").pk.starts_with(OUTBOX_PREFIX));
+    }
+}
