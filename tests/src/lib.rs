@@ -1,1 +1,318 @@
+//! The test harness: a fresh table per test on either emulator, a log of the
+//! DynamoDB calls each request makes, the sample events of `events/`, and
+//! moto's server (started once per test process, stopped with it).
 
+use std::{
+    collections::HashMap,
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex, OnceLock},
+    time::{Duration, Instant},
+};
+
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_smithy_runtime_api::{
+    box_error::BoxError,
+    client::{
+        interceptors::{Intercept, context::BeforeTransmitInterceptorContextRef},
+        runtime_components::RuntimeComponents,
+    },
+};
+use aws_smithy_types::config_bag::ConfigBag;
+use local::emulator::Emulator;
+use shared::{
+    keyring::Keyring,
+    store::{Store, table},
+};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A fixed signing secret, so that tests can mint tokens the handlers accept.
+pub fn keyring() -> Keyring {
+    Keyring::from_hex(&"5e".repeat(32)).expect("a valid test secret")
+}
+
+/// The names of the DynamoDB operations a client made, in order.
+#[derive(Debug, Clone, Default)]
+pub struct CallLog(Arc<Mutex<Vec<String>>>);
+
+impl CallLog {
+    /// The calls so far; the log starts again empty.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.lock().expect("call log lock"))
+    }
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    // Once per HTTP round trip; DynamoDB names the operation in X-Amz-Target.
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or("unknown");
+        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        self.0.lock().expect("call log lock").push(operation);
+        Ok(())
+    }
+}
+
+/// Which emulator stands in for DynamoDB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// dynoxide, embedded: one fresh in-memory instance per test.
+    Embedded,
+    /// moto's server: one per test process, one fresh table per test.
+    Moto,
+}
+
+/// A table of its own for one test, with the log of its calls.
+pub struct TestTable {
+    pub store: Store,
+    pub calls: CallLog,
+    /// Keeps the embedded emulator alive as long as the test.
+    _emulator: Option<Emulator>,
+}
+
+impl TestTable {
+    pub async fn new(backend: Backend) -> Self {
+        let (endpoint, emulator) = match backend {
+            Backend::Embedded => {
+                let emulator = Emulator::in_memory()
+                    .await
+                    .expect("embedded DynamoDB starts");
+                (emulator.endpoint.clone(), Some(emulator))
+            }
+            Backend::Moto => (moto().endpoint.clone(), None),
+        };
+        let sdk = shared::aws::offline(&endpoint).await;
+        let calls = CallLog::default();
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(calls.clone())
+            .build();
+        let store = Store {
+            client: aws_sdk_dynamodb::Client::from_conf(config),
+            table: format!("binome-{}", unique_suffix()),
+        };
+        table::create_if_missing(&store.client, &store.table)
+            .await
+            .expect("the table is created");
+        calls.take();
+        Self {
+            store,
+            calls,
+            _emulator: emulator,
+        }
+    }
+
+    /// Every item of the table (tests only: a Scan).
+    pub async fn items(&self) -> Vec<serde_json::Value> {
+        let output = self
+            .store
+            .client
+            .scan()
+            .table_name(&self.store.table)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan");
+        self.calls.take();
+        output
+            .items()
+            .iter()
+            .map(|item| serde_dynamo::from_item(item.clone()).expect("items map to JSON"))
+            .collect()
+    }
+
+    /// The items whose partition key starts with `prefix`.
+    pub async fn items_with_prefix(&self, prefix: &str) -> Vec<serde_json::Value> {
+        self.items()
+            .await
+            .into_iter()
+            .filter(|item| item["pk"].as_str().is_some_and(|pk| pk.starts_with(prefix)))
+            .collect()
+    }
+}
+
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestTable {
+    /// The outbox mails of the table as a stream batch of INSERT records, as
+    /// the event source mapping would deliver them (any emulator).
+    pub async fn outbox_insert_records(&self) -> Event {
+        let output = self
+            .store
+            .client
+            .scan()
+            .table_name(&self.store.table)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan");
+        self.calls.take();
+        let mut event = Event::default();
+        for (sequence, item) in output
+            .items()
+            .iter()
+            .filter(|item| {
+                item.get("pk")
+                    .and_then(|pk| pk.as_s().ok())
+                    .is_some_and(|pk| pk.starts_with("MAIL#"))
+            })
+            .enumerate()
+        {
+            let mut record = EventRecord::default();
+            record.event_name = "INSERT".into();
+            record.event_id = format!("event-{sequence}");
+            record.event_source = Some("aws:dynamodb".into());
+            record.change.keys = serde_dynamo::Item::from(HashMap::from_iter(
+                ["pk", "sk"].map(|name| (name.to_owned(), item[name].clone())),
+            ));
+            record.change.new_image = serde_dynamo::Item::from(item.clone());
+            record.change.sequence_number = Some(format!("{:024}", sequence + 1));
+            event.records.push(record);
+        }
+        event
+    }
+}
+
+/// A sample event from `events/`, with the changes a test makes to it.
+pub fn event(name: &str) -> serde_json::Value {
+    let path = root().join("events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// An API Gateway payload v2 event turned into the request a handler gets,
+/// exactly as the Lambda runtime does it.
+pub fn api_request(event: &serde_json::Value) -> lambda_http::Request {
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+}
+
+/// Sets the `token` query parameter of a sample event.
+pub fn with_token(mut event: serde_json::Value, token: &str) -> serde_json::Value {
+    event["rawQueryString"] = format!("token={token}").into();
+    event["queryStringParameters"] = serde_json::json!({ "token": token });
+    event
+}
+
+/// Sets the JSON body of a sample event.
+pub fn with_body(mut event: serde_json::Value, body: &serde_json::Value) -> serde_json::Value {
+    event["body"] = body.to_string().into();
+    event
+}
+
+/// moto's server, shared by the tests of this process.
+pub struct Moto {
+    pub endpoint: String,
+    _process: Mutex<Child>,
+}
+
+/// Starts moto's server on a free loopback port the first time; fails the
+/// test (never skips it) when moto cannot start.
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(start_moto)
+}
+
+/// The Python that has moto: the project's virtual environment (made by the
+/// test command), else the one on the PATH.
+fn python() -> PathBuf {
+    let venv = root().join(".venv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
+// moto exits when its standard input closes, that is when this process ends.
+const MOTO_LAUNCHER: &str = "\
+import os, sys, threading
+from moto.server import main
+threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+main(['-H', '127.0.0.1', '-p', sys.argv[1]])
+";
+
+fn start_moto() -> Moto {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port();
+    // Its request log goes to a file: an unread pipe would fill and stall it.
+    let log_path = std::env::temp_dir().join(format!("binome-moto-{port}.log"));
+    let log = std::fs::File::create(&log_path).expect("moto's log file");
+    let mut child = Command::new(python())
+        .args(["-c", MOTO_LAUNCHER, &port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("moto cannot start: run the README's test command, which installs it in .venv");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("moto exited ({status}) before listening: {log}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "moto did not listen on port {port} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _process: Mutex::new(child),
+    }
+}
+
+/// Runs a storage test body once per emulator, as two tests.
+#[macro_export]
+macro_rules! on_both_emulators {
+    ($($name:ident),+ $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::TestTable::new($crate::Backend::Embedded).await).await;
+                }
+            )+
+        }
+        mod moto {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::TestTable::new($crate::Backend::Moto).await).await;
+                }
+            )+
+        }
+    };
+}

@@ -10,6 +10,8 @@
 
 mod confirm;
 mod subscribe;
+
+pub use subscribe::CONSENT_TEXT_VERSION;
 mod unsubscribe;
 
 use lambda_http::{Body, Error, Request, Response};
