@@ -3,9 +3,11 @@
 
 use std::{fmt, str::FromStr};
 
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Collects variables and the problems met while reading them.
 pub struct Env {
-    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: Lookup,
     problems: Vec<String>,
 }
 

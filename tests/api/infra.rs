@@ -1,1 +1,111 @@
+//! The template and the code describe the same system: the same table, the
+//! same routes, and a sample event for every route.
 
+use std::collections::BTreeSet;
+
+use binome_tests::root;
+use serde_yaml_ng::Value;
+use shared::store::table::TABLE;
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(root().join("infra/template.yaml")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+fn strings(value: &Value) -> Vec<(String, String)> {
+    value
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let mapping = entry.as_mapping().unwrap();
+            let mut fields = mapping.values().map(|v| v.as_str().unwrap().to_owned());
+            (fields.next().unwrap(), fields.next().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn the_table_in_the_template_is_the_table_in_code() {
+    let template = template();
+    let table = &template["Resources"]["Table"]["Properties"];
+    assert_eq!(
+        strings(&table["KeySchema"]),
+        [(TABLE.partition_key.to_owned(), "HASH".to_owned()), (TABLE.sort_key.to_owned(), "RANGE".to_owned())]
+    );
+    let mut expected_attributes = vec![TABLE.partition_key, TABLE.sort_key];
+    let indexes = table["GlobalSecondaryIndexes"].as_sequence().unwrap();
+    assert_eq!(indexes.len(), TABLE.indexes.len());
+    for (declared, index) in indexes.iter().zip(TABLE.indexes) {
+        assert_eq!(declared["IndexName"].as_str(), Some(index.name));
+        assert_eq!(
+            strings(&declared["KeySchema"]),
+            [(index.partition_key.to_owned(), "HASH".to_owned()), (index.sort_key.to_owned(), "RANGE".to_owned())]
+        );
+        assert_eq!(declared["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+        expected_attributes.extend([index.partition_key, index.sort_key]);
+    }
+    let declared_attributes: BTreeSet<(String, String)> = strings(&table["AttributeDefinitions"]).into_iter().collect();
+    let expected_attributes: BTreeSet<(String, String)> =
+        expected_attributes.into_iter().map(|a| (a.to_owned(), "S".to_owned())).collect();
+    assert_eq!(declared_attributes, expected_attributes);
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"].as_str(), Some(TABLE.ttl_attribute));
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
+    assert_eq!(table["StreamSpecification"]["StreamViewType"].as_str(), Some(TABLE.stream_view));
+    assert_eq!(table["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(), Some(true));
+    assert_eq!(table["DeletionProtectionEnabled"].as_bool(), Some(true));
+}
+
+/// The route keys the template gives a function (by its binary's name).
+fn template_routes(binary: &str) -> BTreeSet<String> {
+    let template = template();
+    let function = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|resource| resource["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("no function builds {binary}"));
+    function["Properties"]["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|event| event["Type"].as_str() == Some("HttpApi"))
+        .map(|event| {
+            let properties = &event["Properties"];
+            format!("{} {}", properties["Method"].as_str().unwrap(), properties["Path"].as_str().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn every_route_the_code_serves_is_declared_and_has_a_sample_event() {
+    let routes: BTreeSet<String> = newsletter::ROUTES.iter().map(|r| (*r).to_owned()).collect();
+    assert_eq!(template_routes("newsletter"), routes);
+    assert!(template_routes("mailer").is_empty());
+
+    let sampled: BTreeSet<String> = std::fs::read_dir(root().join("events"))
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(entry.path()).ok()?).ok()?;
+            event["routeKey"].as_str().map(str::to_owned)
+        })
+        .collect();
+    assert!(routes.is_subset(&sampled), "routes without a sample event: {:?}", routes.difference(&sampled).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_mailer_stream_filter_matches_what_the_mailer_handles() {
+    let template = template();
+    let pattern = template["Resources"]["MailerFunction"]["Properties"]["Events"]["OutboxMails"]["Properties"]["FilterCriteria"]["Filters"][0]["Pattern"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pattern: serde_json::Value = serde_json::from_str(&pattern).unwrap();
+    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
+    assert_eq!(
+        pattern["dynamodb"]["NewImage"]["pk"]["S"][0]["prefix"].as_str(),
+        Some(shared::store::keys::OUTBOX_PREFIX)
+    );
+}

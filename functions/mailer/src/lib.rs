@@ -47,18 +47,6 @@ impl Delivery {
     }
 }
 
-/// What became of one record.
-#[derive(Debug, PartialEq, Eq)]
-enum Delivered {
-    Sent,
-    /// Not an outbox insert, or already claimed or sent by another delivery.
-    Skipped,
-    /// No address to send to any more (erased or unsubscribed).
-    Dropped,
-    /// Refused for good by the mail service; recorded, not retried.
-    Failed,
-}
-
 /// Whether a stream record is a new outbox mail (the event source mapping
 /// filters the same way; this guards local runs and replays).
 pub fn is_new_outbox_mail(record: &EventRecord) -> bool {
@@ -107,26 +95,26 @@ enum DeliveryError {
 async fn deliver_one(
     delivery: &Delivery,
     record: &EventRecord,
-) -> Result<Delivered, DeliveryError> {
+) -> Result<(), DeliveryError> {
     let mail: OutboxMail = serde_dynamo::from_item(record.change.new_image.clone())
         .map_err(|e| DeliveryError::Malformed(e.to_string()))?;
     let now = Utc::now().timestamp();
     let lease = now + LEASE_SECONDS;
     let Some(mail) = claim(&delivery.store, &mail.key(), now, lease).await? else {
         tracing::info!(mail = mail.id, "mail already claimed or sent");
-        return Ok(Delivered::Skipped);
+        return Ok(());
     };
     let Some(address) = recipient_address(&delivery.store, &mail.recipient).await? else {
         finish(&delivery.store, &mail, lease, OutboxStatus::Dropped, None).await?;
         tracing::info!(mail = mail.id, "mail dropped: recipient gone");
-        return Ok(Delivered::Dropped);
+        return Ok(());
     };
     let rendered = match mail.mail.render() {
         Ok(rendered) => rendered,
         Err(error) => {
             finish(&delivery.store, &mail, lease, OutboxStatus::Failed, None).await?;
             tracing::error!(mail = mail.id, %error, "mail could not be rendered");
-            return Ok(Delivered::Failed);
+            return Ok(());
         }
     };
     delivery.pacer.lock().await.tick().await;
@@ -141,12 +129,12 @@ async fn deliver_one(
             )
             .await?;
             tracing::info!(mail = mail.id, message_id, "mail sent");
-            Ok(Delivered::Sent)
+            Ok(())
         }
         Err(SendError::Permanent(error)) => {
             finish(&delivery.store, &mail, lease, OutboxStatus::Failed, None).await?;
             tracing::error!(mail = mail.id, %error, "mail refused by the mail service");
-            Ok(Delivered::Failed)
+            Ok(())
         }
         Err(error) => {
             release(&delivery.store, &mail, lease).await?;

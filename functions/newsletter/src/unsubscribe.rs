@@ -15,28 +15,31 @@ use shared::{
 
 use crate::{Newsletter, subscribe::internal};
 
-fn verified_subject(
-    app: &Newsletter,
-    request: &Request,
-) -> Result<(String, AddressId), Response<Body>> {
-    let token = http::query_parameter(request, "token").unwrap_or_default();
-    match app.keyring.tokens.verify(&token, Purpose::NewsletterUnsubscribe, Utc::now()) {
-        Ok(verified) => Ok((token, AddressId::from_trusted(verified.subject))),
-        Err(_) => Err(Page::new(
-            "Ce lien de désinscription n'est pas valide.",
-            &[
-                "Il a peut-être expiré ou n'a pas été copié en entier.",
-                "Utilisez le lien de désinscription de la dernière lettre reçue : il fonctionne toujours.",
-            ],
-        )
-        .respond(StatusCode::BAD_REQUEST)),
-    }
+/// The link's token and the subscriber it names, when the token is valid.
+fn verified_subject(app: &Newsletter, request: &Request) -> Option<(String, AddressId)> {
+    let token = http::query_parameter(request, "token")?;
+    let verified = app
+        .keyring
+        .tokens
+        .verify(&token, Purpose::NewsletterUnsubscribe, Utc::now())
+        .ok()?;
+    Some((token, AddressId::from_trusted(verified.subject)))
+}
+
+fn invalid_link() -> Response<Body> {
+    Page::new(
+        "Ce lien de désinscription n'est pas valide.",
+        &[
+            "Il a peut-être expiré ou n'a pas été copié en entier.",
+            "Utilisez le lien de désinscription de la dernière lettre reçue : il fonctionne toujours.",
+        ],
+    )
+    .respond(StatusCode::BAD_REQUEST)
 }
 
 pub fn page(app: &Newsletter, request: &Request) -> Response<Body> {
-    let token = match verified_subject(app, request) {
-        Ok((token, _)) => token,
-        Err(response) => return response,
+    let Some((token, _)) = verified_subject(app, request) else {
+        return invalid_link();
     };
     Page::new(
         "Se désinscrire de la lettre de binome",
@@ -51,9 +54,8 @@ pub fn page(app: &Newsletter, request: &Request) -> Response<Body> {
 }
 
 pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
-    let subject = match verified_subject(app, request) {
-        Ok((_, subject)) => subject,
-        Err(response) => return response,
+    let Some((_, subject)) = verified_subject(app, request) else {
+        return invalid_link();
     };
     let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
     // The address is removed: an unsubscribed reader is kept only as an opaque

@@ -1,0 +1,72 @@
+"""Transforms infra/template.yaml with the SAM translator, offline, as
+`sam package` + CloudFormation would, and checks what it generates.
+
+Usage: python infra/check.py  (AWS_DEFAULT_REGION defaults to eu-west-3)
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from cfnlint.decode import cfn_yaml
+from samtranslator.translator.transform import transform
+
+TEMPLATE = Path(__file__).with_name("template.yaml")
+
+
+class NoManagedPolicies:
+    """The translator asks IAM for managed policy ARNs; offline, none are known."""
+
+    def load(self):
+        return {}
+
+
+def main() -> int:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-3")
+    template = cfn_yaml.load(str(TEMPLATE))
+    # What `sam package` does: local code folders become S3 artefacts.
+    template["Globals"]["Function"]["CodeUri"] = "s3://binome-artifacts/functions.zip"
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://binome-artifacts/functions.zip"
+
+    output = transform(template, {}, NoManagedPolicies())
+    resources = output["Resources"]
+    by_type = {}
+    for name, resource in resources.items():
+        by_type.setdefault(resource["Type"], []).append(name)
+
+    problems = []
+    functions = by_type.get("AWS::Lambda::Function", [])
+    if len(functions) != 2:
+        problems.append(f"expected 2 Lambda functions, got {functions}")
+    for name in functions:
+        properties = resources[name]["Properties"]
+        if properties.get("Architectures") != ["arm64"] or properties.get("Runtime") != "provided.al2023":
+            problems.append(f"{name}: not provided.al2023 on arm64")
+        if properties.get("LoggingConfig", {}).get("LogFormat") != "JSON":
+            problems.append(f"{name}: logs are not JSON")
+    mappings = by_type.get("AWS::Lambda::EventSourceMapping", [])
+    if len(mappings) != 1:
+        problems.append(f"expected 1 event source mapping, got {mappings}")
+    for name in mappings:
+        properties = resources[name]["Properties"]
+        if properties.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
+            problems.append(f"{name}: batch item failures are not reported")
+        if not properties.get("BisectBatchOnFunctionError"):
+            problems.append(f"{name}: no bisect on error")
+        if "OnFailure" not in properties.get("DestinationConfig", {}):
+            problems.append(f"{name}: no on-failure destination")
+    routes = sorted(resources[name]["Properties"]["RouteKey"] for name in by_type.get("AWS::ApiGatewayV2::Route", []))
+    if not routes:
+        # SAM inlines HTTP API routes in the OpenAPI body of the API.
+        api = resources[by_type["AWS::ApiGatewayV2::Api"][0]]["Properties"]["Body"]
+        routes = sorted(f"{method.upper()} {path}" for path, methods in api["paths"].items() for method in methods)
+    print(f"SAM transform: {len(resources)} resources, routes: {', '.join(routes)}")
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command: every check CI runs, in the order that fails fastest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() {
+  echo
+  echo "==> $*"
+  local started=$SECONDS
+  "$@"
+  echo "    ($((SECONDS - started)) s)"
+}
+
+step bash local/setup.sh
+step .venv/bin/cfn-lint infra/template.yaml
+step .venv/bin/python infra/check.py
+step cargo fmt --all --check
+step cargo clippy --workspace --all-targets --locked -- -D warnings
+step cargo test --workspace --locked
+echo
+echo "all checks passed in $SECONDS s"
