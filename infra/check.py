@@ -1,5 +1,6 @@
-"""Transforms infra/template.yaml with the SAM translator, offline, as
-`sam package` + CloudFormation would, and checks what it generates.
+"""Checks infra/template.yaml offline: cfn-lint first, then the SAM
+translator transforms it as `sam package` + CloudFormation would, and what it
+generates is checked.
 
 Usage: python infra/check.py  (AWS_DEFAULT_REGION defaults to eu-west-3)
 """
@@ -8,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from cfnlint.api import lint_file
 from cfnlint.decode import cfn_yaml
 from samtranslator.translator.transform import transform
 
@@ -21,8 +23,20 @@ class NoManagedPolicies:
         return {}
 
 
+def iam_statements(role):
+    for policy in role["Properties"].get("Policies", []):
+        yield from policy["PolicyDocument"]["Statement"]
+
+
 def main() -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-3")
+    findings = lint_file(TEMPLATE)
+    for finding in findings:
+        print(f"cfn-lint: {finding}", file=sys.stderr)
+    if findings:
+        return 1
+    print("cfn-lint: no findings")
+
     template = cfn_yaml.load(str(TEMPLATE))
     # What `sam package` does: local code folders become S3 artefacts.
     template["Globals"]["Function"]["CodeUri"] = "s3://binome-artifacts/functions.zip"
@@ -57,6 +71,12 @@ def main() -> int:
             problems.append(f"{name}: no bisect on error")
         if "OnFailure" not in properties.get("DestinationConfig", {}):
             problems.append(f"{name}: no on-failure destination")
+    for name in by_type.get("AWS::IAM::Role", []):
+        for statement in iam_statements(resources[name]):
+            if statement.get("Resource") == "*" and statement.get("Effect") == "Allow":
+                actions = statement.get("Action")
+                if any(str(a).startswith(("dynamodb:", "ses:", "sqs:")) for a in ([actions] if isinstance(actions, str) else actions)):
+                    problems.append(f"{name}: {actions} on every resource")
     routes = sorted(resources[name]["Properties"]["RouteKey"] for name in by_type.get("AWS::ApiGatewayV2::Route", []))
     if not routes:
         # SAM inlines HTTP API routes in the OpenAPI body of the API.

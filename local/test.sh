@@ -12,7 +12,6 @@ step() {
 }
 
 step bash local/setup.sh
-step .venv/bin/cfn-lint infra/template.yaml
 step .venv/bin/python infra/check.py
 step cargo fmt --all --check
 step cargo clippy --workspace --all-targets --locked -- -D warnings

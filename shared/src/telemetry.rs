@@ -5,7 +5,9 @@ use tracing_subscriber::{EnvFilter, fmt};
 
 /// Installs the global subscriber once; later calls are no-ops (tests, local).
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The embedded emulator logs every refused request (a missing table at start) as a warning.
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,dynoxide=error"));
     let on_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     let result = if on_lambda {
         fmt()

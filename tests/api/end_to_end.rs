@@ -29,12 +29,20 @@ async fn wait_for_mail(outbox: &Path, subject: &str) -> Vec<u8> {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "eml") {
                 let raw = std::fs::read(&path).unwrap();
-                if MessageParser::default().parse(&raw).and_then(|m| m.subject().map(str::to_owned)).as_deref() == Some(subject) {
+                if MessageParser::default()
+                    .parse(&raw)
+                    .and_then(|m| m.subject().map(str::to_owned))
+                    .as_deref()
+                    == Some(subject)
+                {
                     return raw;
                 }
             }
         }
-        assert!(Instant::now() < deadline, "no mail « {subject} » within 10 s");
+        assert!(
+            Instant::now() < deadline,
+            "no mail « {subject} » within 10 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -42,13 +50,20 @@ async fn wait_for_mail(outbox: &Path, subject: &str) -> Vec<u8> {
 /// The links of the mail's text part, as a reader would click them.
 fn links(message: &Message<'_>) -> Vec<String> {
     let text = message.body_text(0).expect("a text part");
-    text.split_whitespace().filter(|word| word.starts_with("http")).map(str::to_owned).collect()
+    text.split_whitespace()
+        .filter(|word| word.starts_with("http"))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn header(message: &Message<'_>, name: &str) -> String {
     match message.header(name) {
         Some(HeaderValue::Text(text)) => text.to_string(),
-        Some(HeaderValue::Address(address)) => address.first().and_then(|a| a.address()).unwrap_or_default().to_owned(),
+        Some(HeaderValue::Address(address)) => address
+            .first()
+            .and_then(|a| a.address())
+            .unwrap_or_default()
+            .to_owned(),
         other => panic!("header {name}: {other:?}"),
     }
 }
@@ -59,7 +74,11 @@ async fn subscribe_confirm_and_unsubscribe_through_the_local_stack() {
     let stack = start_stack(data.path()).await;
     let http = reqwest::Client::new();
 
-    let health = http.get(format!("{}/v1/health", stack.base_url)).send().await.unwrap();
+    let health = http
+        .get(format!("{}/v1/health", stack.base_url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 
     let subscribed = http
@@ -71,24 +90,47 @@ async fn subscribe_confirm_and_unsubscribe_through_the_local_stack() {
         .unwrap();
     assert_eq!(subscribed.status(), 202);
 
-    let raw = wait_for_mail(&stack.outbox_dir, "Confirmez votre inscription à la lettre de binome").await;
+    let raw = wait_for_mail(
+        &stack.outbox_dir,
+        "Confirmez votre inscription à la lettre de binome",
+    )
+    .await;
     let confirmation = MessageParser::default().parse(&raw).unwrap();
     assert_eq!(header(&confirmation, "To"), "lea.martin@exemple.fr");
-    assert!(confirmation.header("List-Unsubscribe").is_none(), "a transactional mail");
-    let confirm_link = links(&confirmation).into_iter().find(|l| l.contains("/v1/newsletter/confirm?token=")).expect("a confirmation link");
+    assert!(
+        confirmation.header("List-Unsubscribe").is_none(),
+        "a transactional mail"
+    );
+    let confirm_link = links(&confirmation)
+        .into_iter()
+        .find(|l| l.contains("/v1/newsletter/confirm?token="))
+        .expect("a confirmation link");
     assert!(confirm_link.starts_with(&stack.base_url));
 
     for _ in 0..2 {
         let page = http.get(&confirm_link).send().await.unwrap();
         assert_eq!(page.status(), 200);
-        assert!(page.text().await.unwrap().contains("Votre inscription est confirmée."));
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains("Votre inscription est confirmée.")
+        );
     }
 
     let raw = wait_for_mail(&stack.outbox_dir, "Bienvenue dans la lettre de binome").await;
     let welcome = MessageParser::default().parse(&raw).unwrap();
-    assert_eq!(header(&welcome, "List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
-    let unsubscribe_link = header(&welcome, "List-Unsubscribe").trim_matches(['<', '>']).to_owned();
-    assert!(links(&welcome).contains(&unsubscribe_link), "the same link is visible in the mail");
+    assert_eq!(
+        header(&welcome, "List-Unsubscribe-Post"),
+        "List-Unsubscribe=One-Click"
+    );
+    let unsubscribe_link = header(&welcome, "List-Unsubscribe")
+        .trim_matches(['<', '>'])
+        .to_owned();
+    assert!(
+        links(&welcome).contains(&unsubscribe_link),
+        "the same link is visible in the mail"
+    );
 
     // What a mail client sends for a one-click unsubscribe (RFC 8058).
     let done = http
@@ -99,11 +141,20 @@ async fn subscribe_confirm_and_unsubscribe_through_the_local_stack() {
         .await
         .unwrap();
     assert_eq!(done.status(), 200);
-    assert!(done.text().await.unwrap().contains("Vous êtes désinscrit(e)."));
+    assert!(
+        done.text()
+            .await
+            .unwrap()
+            .contains("Vous êtes désinscrit(e).")
+    );
 
     // One confirmation and one welcome mail, however many clicks.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mails = std::fs::read_dir(&stack.outbox_dir).unwrap().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count();
+    let mails = std::fs::read_dir(&stack.outbox_dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .count();
     assert_eq!(mails, 2);
 }
 
@@ -120,13 +171,25 @@ async fn data_and_links_survive_a_restart() {
             .await
             .unwrap();
         assert_eq!(subscribed.status(), 202);
-        let raw = wait_for_mail(&stack.outbox_dir, "Confirmez votre inscription à la lettre de binome").await;
+        let raw = wait_for_mail(
+            &stack.outbox_dir,
+            "Confirmez votre inscription à la lettre de binome",
+        )
+        .await;
         let link = links(&MessageParser::default().parse(&raw).unwrap()).remove(0);
         // The link names the port of the first run; keep only its path.
-        link.split_once("/v1/").map(|(_, rest)| format!("/v1/{rest}")).unwrap()
+        link.split_once("/v1/")
+            .map(|(_, rest)| format!("/v1/{rest}"))
+            .unwrap()
     };
     let stack = start_stack(data.path()).await;
-    let page = reqwest::get(format!("{}{confirm_link}", stack.base_url)).await.unwrap();
-    assert_eq!(page.status(), 200, "the subscriber and the signing secret were kept");
+    let page = reqwest::get(format!("{}{confirm_link}", stack.base_url))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status(),
+        200,
+        "the subscriber and the signing secret were kept"
+    );
     wait_for_mail(&stack.outbox_dir, "Bienvenue dans la lettre de binome").await;
 }

@@ -31,7 +31,10 @@ fn the_table_in_the_template_is_the_table_in_code() {
     let table = &template["Resources"]["Table"]["Properties"];
     assert_eq!(
         strings(&table["KeySchema"]),
-        [(TABLE.partition_key.to_owned(), "HASH".to_owned()), (TABLE.sort_key.to_owned(), "RANGE".to_owned())]
+        [
+            (TABLE.partition_key.to_owned(), "HASH".to_owned()),
+            (TABLE.sort_key.to_owned(), "RANGE".to_owned())
+        ]
     );
     let mut expected_attributes = vec![TABLE.partition_key, TABLE.sort_key];
     let indexes = table["GlobalSecondaryIndexes"].as_sequence().unwrap();
@@ -40,20 +43,42 @@ fn the_table_in_the_template_is_the_table_in_code() {
         assert_eq!(declared["IndexName"].as_str(), Some(index.name));
         assert_eq!(
             strings(&declared["KeySchema"]),
-            [(index.partition_key.to_owned(), "HASH".to_owned()), (index.sort_key.to_owned(), "RANGE".to_owned())]
+            [
+                (index.partition_key.to_owned(), "HASH".to_owned()),
+                (index.sort_key.to_owned(), "RANGE".to_owned())
+            ]
         );
-        assert_eq!(declared["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+        assert_eq!(
+            declared["Projection"]["ProjectionType"].as_str(),
+            Some("ALL")
+        );
         expected_attributes.extend([index.partition_key, index.sort_key]);
     }
-    let declared_attributes: BTreeSet<(String, String)> = strings(&table["AttributeDefinitions"]).into_iter().collect();
-    let expected_attributes: BTreeSet<(String, String)> =
-        expected_attributes.into_iter().map(|a| (a.to_owned(), "S".to_owned())).collect();
+    let declared_attributes: BTreeSet<(String, String)> = strings(&table["AttributeDefinitions"])
+        .into_iter()
+        .collect();
+    let expected_attributes: BTreeSet<(String, String)> = expected_attributes
+        .into_iter()
+        .map(|a| (a.to_owned(), "S".to_owned()))
+        .collect();
     assert_eq!(declared_attributes, expected_attributes);
-    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"].as_str(), Some(TABLE.ttl_attribute));
-    assert_eq!(table["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
-    assert_eq!(table["StreamSpecification"]["StreamViewType"].as_str(), Some(TABLE.stream_view));
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some(TABLE.ttl_attribute)
+    );
+    assert_eq!(
+        table["TimeToLiveSpecification"]["Enabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        table["StreamSpecification"]["StreamViewType"].as_str(),
+        Some(TABLE.stream_view)
+    );
     assert_eq!(table["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
-    assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(), Some(true));
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
     assert_eq!(table["DeletionProtectionEnabled"].as_bool(), Some(true));
 }
 
@@ -73,7 +98,11 @@ fn template_routes(binary: &str) -> BTreeSet<String> {
         .filter(|event| event["Type"].as_str() == Some("HttpApi"))
         .map(|event| {
             let properties = &event["Properties"];
-            format!("{} {}", properties["Method"].as_str().unwrap(), properties["Path"].as_str().unwrap())
+            format!(
+                "{} {}",
+                properties["Method"].as_str().unwrap(),
+                properties["Path"].as_str().unwrap()
+            )
         })
         .collect()
 }
@@ -88,11 +117,16 @@ fn every_route_the_code_serves_is_declared_and_has_a_sample_event() {
         .unwrap()
         .flatten()
         .filter_map(|entry| {
-            let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(entry.path()).ok()?).ok()?;
+            let event: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(entry.path()).ok()?).ok()?;
             event["routeKey"].as_str().map(str::to_owned)
         })
         .collect();
-    assert!(routes.is_subset(&sampled), "routes without a sample event: {:?}", routes.difference(&sampled).collect::<Vec<_>>());
+    assert!(
+        routes.is_subset(&sampled),
+        "routes without a sample event: {:?}",
+        routes.difference(&sampled).collect::<Vec<_>>()
+    );
 }
 
 #[test]

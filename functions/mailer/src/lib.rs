@@ -92,10 +92,7 @@ enum DeliveryError {
     Malformed(String),
 }
 
-async fn deliver_one(
-    delivery: &Delivery,
-    record: &EventRecord,
-) -> Result<(), DeliveryError> {
+async fn deliver_one(delivery: &Delivery, record: &EventRecord) -> Result<(), DeliveryError> {
     let mail: OutboxMail = serde_dynamo::from_item(record.change.new_image.clone())
         .map_err(|e| DeliveryError::Malformed(e.to_string()))?;
     let now = Utc::now().timestamp();
