@@ -142,10 +142,10 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
     if !inner.is_data() {
         return malformed(inner);
     }
+    let path = error.path().to_string();
     let detail = inner.to_string();
     // serde names the field between backticks in these two messages.
     let quoted = detail.split('`').nth(1).map(str::to_owned);
-    let path = error.path().to_string();
     let (code, field, message) = if detail.starts_with("unknown field") {
         let field = quoted.unwrap_or(path);
         let message = format!("Le champ « {field} » n'est pas attendu : retirez-le.");
@@ -154,6 +154,13 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
         let field = quoted.unwrap_or(path);
         let message = format!("Le champ « {field} » est obligatoire.");
         ("missing_field", field, message)
+    } else if !path.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+        // The body is not an object (an array, a string): no field to name.
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "Le corps de la requête doit être un objet JSON.",
+        );
     } else {
         let message = format!("Le champ « {path} » n'a pas le type attendu.");
         ("invalid_type", path, message)

@@ -139,7 +139,7 @@ fn the_mailer_stream_filter_matches_what_the_mailer_handles() {
     let pattern: serde_json::Value = serde_json::from_str(&pattern).unwrap();
     assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
     assert_eq!(
-        pattern["dynamodb"]["NewImage"]["pk"]["S"][0]["prefix"].as_str(),
+        pattern["dynamodb"]["NewImage"]["sk"]["S"][0]["prefix"].as_str(),
         Some(shared::store::keys::OUTBOX_PREFIX)
     );
 }

@@ -47,7 +47,7 @@ fn eml_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 async fn outbox(table: &TestTable) -> Vec<Value> {
-    table.items_with_prefix("MAIL#").await
+    table.outbox().await
 }
 
 async fn a_redelivered_batch_sends_each_mail_once(table: TestTable) {
@@ -144,7 +144,7 @@ async fn a_transient_failure_is_reported_and_retried_later(table: TestTable) {
 
 async fn a_mail_to_an_erased_recipient_is_dropped(table: TestTable) {
     let records = subscription_records(&table).await;
-    let subscriber = table.items_with_prefix("NEWSLETTER#").await.remove(0);
+    let subscriber = table.items_with_sort_prefix("SUBSCRIBER").await.remove(0);
     table
         .store
         .client

@@ -40,7 +40,7 @@ async fn subscribe(app: &Newsletter, email: &str) -> Response<Body> {
 
 /// The token in the link of the newest mail of this template.
 async fn link_token(table: &TestTable, template: &str, param: &str) -> String {
-    let mails = table.items_with_prefix("MAIL#").await;
+    let mails = table.outbox().await;
     let mut mails: Vec<&Value> = mails
         .iter()
         .filter(|m| m["mail"]["template"] == template)
@@ -61,7 +61,7 @@ async fn confirm(app: &Newsletter, token: &str) -> Response<Body> {
 }
 
 async fn subscriber(table: &TestTable) -> Value {
-    let subscribers = table.items_with_prefix("NEWSLETTER#").await;
+    let subscribers = table.items_with_sort_prefix("SUBSCRIBER").await;
     assert_eq!(subscribers.len(), 1, "{subscribers:?}");
     subscribers[0].clone()
 }
@@ -94,7 +94,7 @@ async fn subscribe_takes_one_transaction_and_records_the_consent(table: TestTabl
     let expires = subscriber["ttl"].as_i64().unwrap();
     assert!((before + 7 * 86_400..=Utc::now().timestamp() + 7 * 86_400).contains(&expires));
 
-    let mails = table.items_with_prefix("MAIL#").await;
+    let mails = table.outbox().await;
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0]["status"], "queued");
     assert_eq!(mails[0]["recipient"]["pk"], subscriber["pk"]);
@@ -142,7 +142,7 @@ async fn a_retried_subscription_sends_one_mail(table: TestTable) {
     for _ in 0..3 {
         assert_eq!(subscribe(&app, "lea@exemple.fr").await.status(), 202);
     }
-    assert_eq!(table.items_with_prefix("MAIL#").await.len(), 1);
+    assert_eq!(table.outbox().await.len(), 1);
 }
 
 async fn confirmation_takes_one_transaction_and_is_idempotent(table: TestTable) {
@@ -168,7 +168,7 @@ async fn confirmation_takes_one_transaction_and_is_idempotent(table: TestTable) 
         "a confirmed subscriber does not expire"
     );
     let welcomes: Vec<Value> = table
-        .items_with_prefix("MAIL#")
+        .outbox()
         .await
         .into_iter()
         .filter(|m| m["mail"]["template"] == "newsletter_welcome")
@@ -218,11 +218,7 @@ async fn an_expired_pending_subscription_cannot_be_confirmed(table: TestTable) {
         "a way to subscribe again"
     );
     assert_eq!(subscriber(&table).await["status"], "pending");
-    assert_eq!(
-        table.items_with_prefix("MAIL#").await.len(),
-        1,
-        "no welcome mail"
-    );
+    assert_eq!(table.outbox().await.len(), 1, "no welcome mail");
 }
 
 async fn unsubscribing_needs_a_post_and_removes_the_address(table: TestTable) {

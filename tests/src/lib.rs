@@ -140,13 +140,18 @@ impl TestTable {
             .collect()
     }
 
-    /// The items whose partition key starts with `prefix`.
-    pub async fn items_with_prefix(&self, prefix: &str) -> Vec<serde_json::Value> {
+    /// The items whose sort key starts with `prefix`.
+    pub async fn items_with_sort_prefix(&self, prefix: &str) -> Vec<serde_json::Value> {
         self.items()
             .await
             .into_iter()
-            .filter(|item| item["pk"].as_str().is_some_and(|pk| pk.starts_with(prefix)))
+            .filter(|item| item["sk"].as_str().is_some_and(|sk| sk.starts_with(prefix)))
             .collect()
+    }
+
+    /// Every outbox mail, sent or not.
+    pub async fn outbox(&self) -> Vec<serde_json::Value> {
+        self.items_with_sort_prefix("MAIL#").await
     }
 }
 
@@ -182,9 +187,9 @@ impl TestTable {
             .items()
             .iter()
             .filter(|item| {
-                item.get("pk")
-                    .and_then(|pk| pk.as_s().ok())
-                    .is_some_and(|pk| pk.starts_with("MAIL#"))
+                item.get("sk")
+                    .and_then(|sk| sk.as_s().ok())
+                    .is_some_and(|sk| sk.starts_with("MAIL#"))
             })
             .enumerate()
         {

@@ -51,7 +51,7 @@ impl Delivery {
 /// filters the same way; this guards local runs and replays).
 pub fn is_new_outbox_mail(record: &EventRecord) -> bool {
     record.event_name == "INSERT"
-        && matches!(record.change.new_image.get("pk"), Some(serde_dynamo::AttributeValue::S(pk)) if pk.starts_with(OUTBOX_PREFIX))
+        && matches!(record.change.new_image.get("sk"), Some(serde_dynamo::AttributeValue::S(sk)) if sk.starts_with(OUTBOX_PREFIX))
 }
 
 pub async fn handle(

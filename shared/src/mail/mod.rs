@@ -50,7 +50,7 @@ pub struct OutboxMail {
 impl OutboxMail {
     pub fn new(recipient: Key, mail: MailContent, now: DateTime<Utc>) -> Self {
         let id = uuid::Uuid::now_v7().simple().to_string();
-        let key = Key::outbox_mail(&id);
+        let key = Key::outbox_mail(&recipient, &id);
         Self {
             pk: key.pk,
             sk: key.sk,

@@ -6,8 +6,9 @@
 //! | access pattern                          | operation          | key / index                                   |
 //! |-----------------------------------------|--------------------|-----------------------------------------------|
 //! | newsletter subscriber by address        | Get / Update       | `NEWSLETTER#<address id>` / `SUBSCRIBER`       |
-//! | outbox mail by id (mailer claims it)    | Put / Update       | `MAIL#<mail id>` / `OUTBOX`                    |
-//! | new outbox mails, in order              | table stream       | INSERT records whose `pk` starts with `MAIL#`  |
+//! | outbox mail (mailer claims it)          | Put / Update       | recipient's partition / `MAIL#<mail id>`       |
+//! | new outbox mails, in order              | table stream       | INSERT records whose `sk` starts with `MAIL#`  |
+//! | mails sent to someone (export, erasure) | Query              | recipient's partition, `sk` begins `MAIL#`     |
 //! | an association's requests and pool      | Query `by_association` | `assoc_pk` = association, `assoc_sk` = status, date, id |
 //! | work due by a date (SLA, reminders)     | Query `by_due_date`    | `due_pk` = kind and shard, `due_sk` = due date |
 
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keyring::AddressId;
 
-/// Prefix of every outbox mail's partition key; the mailer's stream filter uses it.
+/// Prefix of every outbox mail's sort key; the mailer's stream filter uses it.
 pub const OUTBOX_PREFIX: &str = "MAIL#";
 
 /// The primary key of an item.
@@ -36,10 +37,12 @@ impl Key {
         }
     }
 
-    pub fn outbox_mail(mail_id: &str) -> Self {
+    /// A mail lives in its recipient's partition, so that what was sent to
+    /// someone is found (and erased) with the rest of their data.
+    pub fn outbox_mail(recipient: &Key, mail_id: &str) -> Self {
         Self {
-            pk: format!("{OUTBOX_PREFIX}{mail_id}"),
-            sk: "OUTBOX".into(),
+            pk: recipient.pk.clone(),
+            sk: format!("{OUTBOX_PREFIX}{mail_id}"),
         }
     }
 
@@ -63,6 +66,8 @@ mod tests {
             Key::newsletter_subscriber(&id).pk,
             "NEWSLETTER#0123456789abcdef0123456789abcdef"
         );
-        assert!(Key::outbox_mail("m1").pk.starts_with(OUTBOX_PREFIX));
+        let mail = Key::outbox_mail(&Key::newsletter_subscriber(&id), "m1");
+        assert_eq!(mail.pk, Key::newsletter_subscriber(&id).pk);
+        assert!(mail.sk.starts_with(OUTBOX_PREFIX));
     }
 }
