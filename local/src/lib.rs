@@ -23,12 +23,14 @@ use anyhow::Context;
 use emulator::Emulator;
 use gateway::Route;
 use mailer::Delivery;
-use newsletter::{Links, Newsletter};
+use newsletter::Newsletter;
+use shared::links::Links;
 use shared::{
     keyring::Keyring,
     mail::Mailer,
     store::{Store, table},
 };
+use signup::Signup;
 use streams::{Consumer, StreamReader};
 use tokio::{net::TcpListener, task::JoinHandle};
 
@@ -90,10 +92,11 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         .unwrap_or_else(|| format!("http://{address}"));
     let site_url = options.site_url.clone().unwrap_or_else(|| base_url.clone());
 
+    let links = Links::new(&base_url, &site_url);
     let newsletter = Arc::new(Newsletter::new(
         store.clone(),
-        keyring,
-        Links::new(&base_url, &site_url),
+        keyring.clone(),
+        links.clone(),
     ));
     let mailer = Mailer::files(&outbox_dir, MAIL_FROM, options.announce_mail)?;
     let delivery = Arc::new(Delivery::new(
@@ -102,7 +105,17 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         mailer::DEFAULT_RATE_PER_SECOND,
     ));
 
-    let routes = Arc::new(http_routes(newsletter));
+    let signup = Arc::new(Signup::new(store.clone(), keyring, links, Duration::ZERO));
+    // Every HTTP route of every function, as in `infra/template.yaml`.
+    let mut routes = function_routes(newsletter::ROUTES, newsletter, |app, request| async move {
+        newsletter::handle(&app, request).await
+    });
+    routes.extend(function_routes(
+        signup::ROUTES,
+        signup,
+        |app, request| async move { signup::handle(&app, request).await },
+    ));
+    let routes = Arc::new(routes);
     let app =
         axum::Router::new().fallback(move |request| gateway::dispatch(routes.clone(), request));
     let mut tasks = vec![tokio::spawn(async move {
@@ -139,18 +152,25 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     })
 }
 
-/// Every HTTP route of every function, as in `infra/template.yaml`.
-fn http_routes(newsletter: Arc<Newsletter>) -> Vec<Route> {
-    newsletter::ROUTES
-        .iter()
+/// The routes of one HTTP function, each handing requests to its handler.
+fn function_routes<A, H, F>(keys: &'static [&'static str], app: Arc<A>, handle: H) -> Vec<Route>
+where
+    A: Send + Sync + 'static,
+    H: Fn(Arc<A>, lambda_http::Request) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<
+            Output = Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>,
+        > + Send
+        + 'static,
+{
+    keys.iter()
         .map(|key| {
-            let app = newsletter.clone();
+            let (app, handle) = (app.clone(), handle.clone());
             Route {
                 key,
                 handler: Arc::new(move |request| {
-                    let app = app.clone();
+                    let response = handle(app.clone(), request);
                     Box::pin(async move {
-                        newsletter::handle(&app, request)
+                        response
                             .await
                             .unwrap_or_else(|_| shared::http::ApiError::unavailable().respond())
                     })

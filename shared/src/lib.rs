@@ -3,11 +3,14 @@
 
 pub mod aws;
 pub mod config;
+pub mod consent;
 pub mod email;
 pub mod http;
 pub mod keyring;
+pub mod links;
 pub mod mail;
 pub mod pages;
+pub mod people;
 pub mod store;
 pub mod telemetry;
 pub mod tokens;

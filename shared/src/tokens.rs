@@ -18,6 +18,12 @@ type HmacSha256 = Hmac<Sha256>;
 pub enum Purpose {
     NewsletterConfirm,
     NewsletterUnsubscribe,
+    /// A mentee or mentor confirms their address.
+    SignupVerify,
+    /// The guardian of a mentee under 15 gives consent.
+    GuardianConsent,
+    /// A person reads (export) or erases their data.
+    PersonalData,
 }
 
 impl Purpose {
@@ -25,6 +31,9 @@ impl Purpose {
         match self {
             Purpose::NewsletterConfirm => "nlc",
             Purpose::NewsletterUnsubscribe => "nlu",
+            Purpose::SignupVerify => "suv",
+            Purpose::GuardianConsent => "gdc",
+            Purpose::PersonalData => "pda",
         }
     }
 }

@@ -109,9 +109,15 @@ fn template_routes(binary: &str) -> BTreeSet<String> {
 
 #[test]
 fn every_route_the_code_serves_is_declared_and_has_a_sample_event() {
-    let routes: BTreeSet<String> = newsletter::ROUTES.iter().map(|r| (*r).to_owned()).collect();
-    assert_eq!(template_routes("newsletter"), routes);
+    let declared =
+        |routes: &[&str]| -> BTreeSet<String> { routes.iter().map(|r| (*r).to_owned()).collect() };
+    assert_eq!(template_routes("newsletter"), declared(newsletter::ROUTES));
+    assert_eq!(template_routes("signup"), declared(signup::ROUTES));
     assert!(template_routes("mailer").is_empty());
+    let routes: BTreeSet<String> = declared(newsletter::ROUTES)
+        .union(&declared(signup::ROUTES))
+        .cloned()
+        .collect();
 
     let sampled: BTreeSet<String> = std::fs::read_dir(root().join("events"))
         .unwrap()

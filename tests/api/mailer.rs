@@ -6,8 +6,9 @@ use binome_tests::{
     Backend, TestTable, api_request, event, keyring, moto, on_both_emulators, with_body,
 };
 use mailer::Delivery;
-use newsletter::{Links, Newsletter};
+use newsletter::Newsletter;
 use serde_json::{Value, json};
+use shared::links::Links;
 use shared::{
     email::EmailAddress,
     mail::{MailContent, Mailer, SesConfigurationSets},

@@ -5,8 +5,9 @@ use binome_tests::{
 };
 use chrono::{Duration, Utc};
 use lambda_http::{Body, Response};
-use newsletter::{Links, Newsletter};
+use newsletter::Newsletter;
 use serde_json::{Value, json};
+use shared::links::Links;
 use shared::tokens::Purpose;
 
 fn app(table: &TestTable) -> Newsletter {

@@ -85,7 +85,7 @@ fn failure(app: &Newsletter, status: StatusCode, reason: &str) -> Response<Body>
             "Vous pouvez vous inscrire à nouveau : un nouveau lien vous sera envoyé.",
         ],
     )
-    .with_link(app.links.subscribe_form(), "M'inscrire à nouveau")
+    .with_link(app.links.site("/newsletter"), "M'inscrire à nouveau")
     .respond(status)
 }
 

@@ -1,5 +1,6 @@
 use lambda_http::{Error, run, service_fn};
-use newsletter::{Links, Newsletter};
+use newsletter::Newsletter;
+use shared::links::Links;
 use shared::{config::Env, keyring::Keyring, store::Store};
 
 #[tokio::main]

@@ -3,10 +3,11 @@
 //! the address was known.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use shared::{
+    consent::{self, Consent},
     email::EmailAddress,
     http::{self, ApiError, FieldError},
     mail::{MailContent, OutboxMail},
@@ -23,8 +24,6 @@ pub const CONFIRMATION_WINDOW: Duration = Duration::days(7);
 /// A new confirmation mail for the same address is sent at most this often:
 /// a retried request sends nothing twice, and nobody can flood an inbox.
 pub const RESEND_AFTER: Duration = Duration::minutes(10);
-
-const MAX_SOURCE_LEN: usize = 64;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,15 +46,6 @@ const ACCEPTED: Accepted = Accepted {
     message: "Merci ! Un e-mail de confirmation va être envoyé à cette adresse : ouvrez le lien qu'il contient pour confirmer votre inscription.",
 };
 
-/// The consent as given: when, to which text, through which campaign.
-#[derive(Debug, Serialize)]
-struct Consent<'a> {
-    given_at: String,
-    text_version: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<&'a str>,
-}
-
 struct Subscription {
     email: EmailAddress,
     source: Option<String>,
@@ -77,23 +67,13 @@ fn validate(body: SubscribeBody) -> Result<Subscription, ApiError> {
             message: "Acceptez de recevoir la lettre d'information (\"consent\": true) pour vous inscrire.".into(),
         });
     }
-    let source = body
-        .source
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
-    if source.as_deref().is_some_and(|s| {
-        s.len() > MAX_SOURCE_LEN
-            || !s
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    }) {
+    let source = consent::parse_source(body.source.as_deref()).unwrap_or_else(|message| {
         invalid.push(FieldError {
             field: "source".into(),
-            message: format!(
-                "Le code de campagne ne peut contenir que des lettres sans accent, des chiffres, « - » et « _ » ({MAX_SOURCE_LEN} caractères au plus)."
-            ),
+            message: message.into(),
         });
-    }
+        None
+    });
     match email {
         Ok(email) if invalid.is_empty() => Ok(Subscription { email, source }),
         _ => Err(ApiError::invalid_fields(invalid)),
@@ -132,11 +112,7 @@ async fn record(
         MailContent::NewsletterConfirmation { confirm_url },
         now,
     );
-    let consent = Consent {
-        given_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
-        text_version: CONSENT_TEXT_VERSION,
-        source: subscription.source.as_deref(),
-    };
+    let consent = Consent::given(now, CONSENT_TEXT_VERSION, subscription.source.as_deref());
 
     let update = Update::builder()
         .table_name(&app.store.table)

@@ -2,8 +2,9 @@
 //! parameters; it renders through two templates (text and HTML, the HTML one
 //! escaped by askama) under `shared/templates/mail/`.
 
-use askama::Template;
 use serde::{Deserialize, Serialize};
+
+use crate::people::Role;
 
 /// SES configuration set a mail goes through: transactional mails and the
 /// newsletter have separate reputations and event destinations.
@@ -18,8 +19,31 @@ pub enum MailCategory {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "template", content = "params", rename_all = "snake_case")]
 pub enum MailContent {
-    NewsletterConfirmation { confirm_url: String },
-    NewsletterWelcome { unsubscribe_url: String },
+    NewsletterConfirmation {
+        confirm_url: String,
+    },
+    NewsletterWelcome {
+        unsubscribe_url: String,
+    },
+    SignupVerification {
+        role: Role,
+        first_name: String,
+        verify_url: String,
+    },
+    /// The same address signed up again in the same role: no second profile.
+    SignupAlreadyRequested {
+        role: Role,
+        verify_url: String,
+    },
+    GuardianConsentRequest {
+        guardian_name: String,
+        mentee_first_name: String,
+        consent_url: String,
+    },
+    PersonalDataAccess {
+        export_url: String,
+        erase_url: String,
+    },
 }
 
 /// A mail ready to be put in an envelope.
@@ -33,47 +57,124 @@ pub struct RenderedMail {
     pub unsubscribe_url: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "mail/newsletter_confirmation.txt")]
-struct NewsletterConfirmationText<'a> {
-    confirm_url: &'a str,
+/// Declares the text and HTML templates of one mail, with the same fields,
+/// and a `render` giving both parts.
+macro_rules! mail_template {
+    ($name:ident, $text:literal, $html:literal, { $($field:ident: $type:ty),* $(,)? }) => {
+        mod $name {
+            use askama::Template;
+
+            #[derive(Template)]
+            #[template(path = $text)]
+            struct Text<'a> {
+                $($field: $type,)*
+            }
+
+            #[derive(Template)]
+            #[template(path = $html)]
+            struct Html<'a> {
+                $($field: $type,)*
+            }
+
+            /// (text, html)
+            pub fn render<'a>($($field: $type),*) -> Result<(String, String), askama::Error> {
+                let text = Text { $($field,)* }.render()?;
+                let html = Html { $($field,)* }.render()?;
+                Ok((text, html))
+            }
+        }
+    };
 }
 
-#[derive(Template)]
-#[template(path = "mail/newsletter_confirmation.html")]
-struct NewsletterConfirmationHtml<'a> {
-    confirm_url: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "mail/newsletter_welcome.txt")]
-struct NewsletterWelcomeText<'a> {
-    unsubscribe_url: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "mail/newsletter_welcome.html")]
-struct NewsletterWelcomeHtml<'a> {
-    unsubscribe_url: &'a str,
-}
+mail_template!(
+    newsletter_confirmation,
+    "mail/newsletter_confirmation.txt",
+    "mail/newsletter_confirmation.html",
+    { confirm_url: &'a str });
+mail_template!(
+    newsletter_welcome,
+    "mail/newsletter_welcome.txt",
+    "mail/newsletter_welcome.html",
+    { unsubscribe_url: &'a str });
+mail_template!(
+    signup_verification,
+    "mail/signup_verification.txt",
+    "mail/signup_verification.html",
+    { first_name: &'a str, mentor: bool, verify_url: &'a str });
+mail_template!(
+    signup_already_requested,
+    "mail/signup_already_requested.txt",
+    "mail/signup_already_requested.html",
+    { mentor: bool, verify_url: &'a str });
+mail_template!(
+    guardian_consent_request,
+    "mail/guardian_consent_request.txt",
+    "mail/guardian_consent_request.html",
+    { guardian_name: &'a str, mentee_first_name: &'a str, consent_url: &'a str });
+mail_template!(
+    personal_data_access,
+    "mail/personal_data_access.txt",
+    "mail/personal_data_access.html",
+    { export_url: &'a str, erase_url: &'a str });
 
 impl MailContent {
     pub fn render(&self) -> Result<RenderedMail, askama::Error> {
-        Ok(match self {
-            MailContent::NewsletterConfirmation { confirm_url } => RenderedMail {
-                category: MailCategory::Transactional,
-                subject: "Confirmez votre inscription à la lettre de binome".into(),
-                text: NewsletterConfirmationText { confirm_url }.render()?,
-                html: NewsletterConfirmationHtml { confirm_url }.render()?,
-                unsubscribe_url: None,
-            },
-            MailContent::NewsletterWelcome { unsubscribe_url } => RenderedMail {
-                category: MailCategory::Newsletter,
-                subject: "Bienvenue dans la lettre de binome".into(),
-                text: NewsletterWelcomeText { unsubscribe_url }.render()?,
-                html: NewsletterWelcomeHtml { unsubscribe_url }.render()?,
-                unsubscribe_url: Some(unsubscribe_url.clone()),
-            },
+        use MailCategory::{Newsletter, Transactional};
+        let (category, subject, (text, html), unsubscribe_url) = match self {
+            MailContent::NewsletterConfirmation { confirm_url } => (
+                Transactional,
+                "Confirmez votre inscription à la lettre de binome".to_owned(),
+                newsletter_confirmation::render(confirm_url)?,
+                None,
+            ),
+            MailContent::NewsletterWelcome { unsubscribe_url } => (
+                Newsletter,
+                "Bienvenue dans la lettre de binome".to_owned(),
+                newsletter_welcome::render(unsubscribe_url)?,
+                Some(unsubscribe_url.clone()),
+            ),
+            MailContent::SignupVerification {
+                role,
+                first_name,
+                verify_url,
+            } => (
+                Transactional,
+                "Confirmez votre adresse e-mail".to_owned(),
+                signup_verification::render(first_name, *role == Role::Mentor, verify_url)?,
+                None,
+            ),
+            MailContent::SignupAlreadyRequested { role, verify_url } => (
+                Transactional,
+                "Vous avez déjà une demande en cours".to_owned(),
+                signup_already_requested::render(*role == Role::Mentor, verify_url)?,
+                None,
+            ),
+            MailContent::GuardianConsentRequest {
+                guardian_name,
+                mentee_first_name,
+                consent_url,
+            } => (
+                Transactional,
+                format!("Votre accord pour le mentorat de {mentee_first_name}"),
+                guardian_consent_request::render(guardian_name, mentee_first_name, consent_url)?,
+                None,
+            ),
+            MailContent::PersonalDataAccess {
+                export_url,
+                erase_url,
+            } => (
+                Transactional,
+                "Vos données personnelles".to_owned(),
+                personal_data_access::render(export_url, erase_url)?,
+                None,
+            ),
+        };
+        Ok(RenderedMail {
+            category,
+            subject,
+            text,
+            html,
+            unsubscribe_url,
         })
     }
 }
@@ -120,6 +221,19 @@ mod tests {
         .unwrap();
         assert_eq!(confirmation.category, MailCategory::Transactional);
         assert_eq!(confirmation.unsubscribe_url, None);
+    }
+
+    #[test]
+    fn a_name_holding_markup_is_escaped_in_the_html_part() {
+        let rendered = MailContent::SignupVerification {
+            role: Role::Mentee,
+            first_name: "<script>alert(1)</script>".into(),
+            verify_url: "https://api.binome.example/v1/verify?token=t".into(),
+        }
+        .render()
+        .unwrap();
+        assert!(!rendered.html.contains("<script>"), "{}", rendered.html);
+        assert!(rendered.text.contains("Bonjour <script>alert(1)</script>,"));
     }
 
     #[test]

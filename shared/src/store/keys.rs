@@ -9,6 +9,10 @@
 //! | outbox mail (mailer claims it)          | Put / Update       | recipient's partition / `MAIL#<mail id>`       |
 //! | new outbox mails, in order              | table stream       | INSERT records whose `sk` starts with `MAIL#`  |
 //! | mails sent to someone (export, erasure) | Query              | recipient's partition, `sk` begins `MAIL#`     |
+//! | a person's data: profile, sensitive data, guardian, mails | Get / Query | `PERSON#<person id>` / `PROFILE`, `SENSITIVE`, `GUARDIAN`, `MAIL#…` |
+//! | one sign-up per address and role        | conditional Put    | `EMAIL#<address id>` / `MENTEE` or `MENTOR`    |
+//! | replayed sign-up (Idempotency-Key)      | conditional Put    | `IDEMPOTENCY#<hash of route and key>` / `RESPONSE` |
+//! | erasure audit (no personal data)        | Put                | `AUDIT#<person id>` / `ERASURE`                |
 //! | an association's requests and pool      | Query `by_association` | `assoc_pk` = association, `assoc_sk` = status, date, id |
 //! | work due by a date (SLA, reminders)     | Query `by_due_date`    | `due_pk` = kind and shard, `due_sk` = due date |
 
@@ -17,7 +21,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use crate::keyring::AddressId;
+use crate::{keyring::AddressId, people::Role};
 
 /// Prefix of every outbox mail's sort key; the mailer's stream filter uses it.
 pub const OUTBOX_PREFIX: &str = "MAIL#";
@@ -34,6 +38,55 @@ impl Key {
         Self {
             pk: format!("NEWSLETTER#{}", id.as_str()),
             sk: "SUBSCRIBER".into(),
+        }
+    }
+
+    /// The partition holding everything about one person.
+    pub fn person_partition(person_id: &str) -> String {
+        format!("PERSON#{person_id}")
+    }
+
+    pub fn person_profile(person_id: &str) -> Self {
+        Self {
+            pk: Self::person_partition(person_id),
+            sk: "PROFILE".into(),
+        }
+    }
+
+    pub fn person_sensitive_data(person_id: &str) -> Self {
+        Self {
+            pk: Self::person_partition(person_id),
+            sk: "SENSITIVE".into(),
+        }
+    }
+
+    pub fn person_guardian(person_id: &str) -> Self {
+        Self {
+            pk: Self::person_partition(person_id),
+            sk: "GUARDIAN".into(),
+        }
+    }
+
+    /// Holds the id of the one sign-up an address has in a role.
+    pub fn email_guard(address: &AddressId, role: Role) -> Self {
+        Self {
+            pk: format!("EMAIL#{}", address.as_str()),
+            sk: role.key_segment().into(),
+        }
+    }
+
+    /// `request_hash`: a hash of the route and the client's Idempotency-Key.
+    pub fn idempotent_response(request_hash: &str) -> Self {
+        Self {
+            pk: format!("IDEMPOTENCY#{request_hash}"),
+            sk: "RESPONSE".into(),
+        }
+    }
+
+    pub fn erasure_audit(person_id: &str) -> Self {
+        Self {
+            pk: format!("AUDIT#{person_id}"),
+            sk: "ERASURE".into(),
         }
     }
 

@@ -1,0 +1,642 @@
+//! The sign-up forms, checked field by field. Every invalid field is named
+//! with a French message saying how to fix it; a valid form becomes a
+//! [`MenteeRequest`] or a [`MentorRegistration`], whose values are parsed and
+//! normalised (e-mail lowercased, phone in E.164, département derived).
+
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+use shared::{
+    consent,
+    email::EmailAddress,
+    http::FieldError,
+    people::{Mode, Need, PriorityGroup, Sector, Situation, StudyLevel, parse_term},
+};
+
+/// Ages the programme serves, on the day of the request.
+pub const AGES: std::ops::RangeInclusive<u32> = 11..=30;
+/// Below this age a guardian consents too (France: GDPR art. 8, loi Informatique et Libertés art. 45).
+pub const GUARDIAN_BELOW_AGE: u32 = 15;
+
+/// The mentee form as sent. Every field is optional here so that all the
+/// missing ones are reported at once.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MenteeForm {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub birth_date: Option<String>,
+    pub postal_code: Option<String>,
+    pub situation: Option<String>,
+    pub study_level: Option<String>,
+    pub field: Option<String>,
+    pub needs: Option<Vec<String>>,
+    pub mode: Option<String>,
+    pub languages: Option<Vec<String>>,
+    pub priority_groups: Option<Vec<String>>,
+    pub sensitive_consent: Option<bool>,
+    pub consent: Option<bool>,
+    pub guardian: Option<GuardianForm>,
+    pub source: Option<String>,
+    pub website: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardianForm {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub consent: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MentorForm {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub postal_code: Option<String>,
+    pub job_title: Option<String>,
+    pub sector: Option<String>,
+    pub employer: Option<String>,
+    pub years_experience: Option<i64>,
+    pub expertise: Option<Vec<String>>,
+    pub audiences: Option<Vec<String>>,
+    pub fields: Option<Vec<String>>,
+    pub capacity: Option<i64>,
+    pub mode: Option<String>,
+    pub languages: Option<Vec<String>>,
+    pub hours_per_month: Option<i64>,
+    pub preferred_association: Option<String>,
+    pub charter_accepted: Option<bool>,
+    pub consent: Option<bool>,
+    pub source: Option<String>,
+    pub website: Option<String>,
+}
+
+/// What both roles give.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contact {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: EmailAddress,
+    pub phone: Option<String>,
+    pub postal_code: String,
+    pub departement: String,
+    pub mode: Mode,
+    pub languages: Vec<String>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MenteeRequest {
+    pub contact: Contact,
+    pub birth_date: NaiveDate,
+    pub situation: Situation,
+    pub study_level: Option<StudyLevel>,
+    pub field: Option<String>,
+    pub needs: Vec<Need>,
+    pub priority_groups: Vec<PriorityGroup>,
+    pub sensitive_groups: Vec<PriorityGroup>,
+    pub guardian: Option<GuardianRequest>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuardianRequest {
+    pub name: String,
+    pub email: EmailAddress,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MentorRegistration {
+    pub contact: Contact,
+    pub job_title: String,
+    pub sector: Sector,
+    pub employer: Option<String>,
+    pub years_experience: u8,
+    pub expertise: Vec<Need>,
+    pub audiences: Vec<Situation>,
+    pub fields: Vec<String>,
+    pub capacity: u8,
+    pub hours_per_month: u8,
+    pub preferred_association: Option<String>,
+}
+
+/// A form that passed, or a filled honeypot (a bot: answered as usual, never stored).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submission<T> {
+    Genuine(T),
+    Honeypot,
+}
+
+/// Collects the invalid fields of one form.
+#[derive(Default)]
+struct Problems(Vec<FieldError>);
+
+impl Problems {
+    fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// `check` of a present value, or a problem when it is absent or refused.
+    fn check<R, T>(
+        &mut self,
+        field: &str,
+        raw: Option<R>,
+        message: &str,
+        check: impl FnOnce(R) -> Option<T>,
+    ) -> Option<T> {
+        let value = raw.and_then(check);
+        if value.is_none() {
+            self.add(field, message);
+        }
+        value
+    }
+
+    /// Like `check`, for a field that may be left out.
+    fn optional<R, T>(
+        &mut self,
+        field: &str,
+        raw: Option<R>,
+        message: &str,
+        check: impl FnOnce(R) -> Option<T>,
+    ) -> Option<T> {
+        let raw = raw?;
+        self.check(field, Some(raw), message, check)
+    }
+
+    fn require_true(&mut self, field: &str, value: Option<bool>, message: &str) {
+        if value != Some(true) {
+            self.add(field, message);
+        }
+    }
+}
+
+const NAME_MAX: usize = 80;
+const TEXT_MAX: usize = 120;
+
+/// 1–80 characters: letters of any language, spaces, hyphens, apostrophes.
+fn name(raw: String) -> Option<String> {
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let allowed = |c: char| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'' || c == '’';
+    let length = name.chars().count();
+    ((1..=NAME_MAX).contains(&length)
+        && name.chars().all(allowed)
+        && name.chars().any(char::is_alphabetic))
+    .then_some(name)
+}
+
+/// Free text of at most 120 characters, without control characters; blank is none.
+fn short_text(raw: String) -> Option<Option<String>> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Some(None);
+    }
+    (text.chars().count() <= TEXT_MAX && !text.chars().any(char::is_control))
+        .then(|| Some(text.to_owned()))
+}
+
+fn email(raw: String) -> Option<EmailAddress> {
+    EmailAddress::parse(&raw).ok()
+}
+
+/// French numbers in any common writing, foreign ones with their country code; E.164.
+pub fn phone(raw: &str) -> Option<String> {
+    let number = phonenumber::parse(Some(phonenumber::country::Id::FR), raw.trim()).ok()?;
+    phonenumber::is_valid(&number)
+        .then(|| number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// The département of a French postal code: the first two digits, Corsica
+/// split into 2A (20000–20199) and 2B, overseas 971–976 on three digits.
+pub fn departement(postal_code: &str) -> Option<String> {
+    let digits = postal_code.trim();
+    if digits.len() != 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let number: u32 = digits.parse().ok()?;
+    match number / 1000 {
+        1..=19 | 21..=95 => Some(digits[..2].to_owned()),
+        20 => Some(if number < 20200 { "2A" } else { "2B" }.to_owned()),
+        97 if (971..=976).contains(&(number / 100)) => Some(digits[..3].to_owned()),
+        _ => None,
+    }
+}
+
+/// Full years between `birth` and `today`.
+pub fn age_on(birth: NaiveDate, today: NaiveDate) -> Option<u32> {
+    let mut years = today.year() - birth.year();
+    if (today.month(), today.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    u32::try_from(years).ok()
+}
+
+/// ISO 639-1 codes.
+const LANGUAGES: &str = "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy \
+da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io \
+is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na \
+nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss \
+st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu";
+
+fn languages(raw: Option<Vec<String>>, problems: &mut Problems) -> Vec<String> {
+    let Some(raw) = raw else {
+        return vec!["fr".to_owned()];
+    };
+    let codes: Vec<String> = raw.iter().map(|code| code.trim().to_lowercase()).collect();
+    let known = |code: &String| code.len() == 2 && LANGUAGES.split(' ').any(|l| l == code);
+    if codes.is_empty() || codes.len() > 10 || !codes.iter().all(known) {
+        problems.add("languages", "Indiquez de 1 à 10 langues par leur code ISO 639-1 à deux lettres, par exemple [\"fr\", \"ar\"].");
+        return Vec::new();
+    }
+    dedup(codes)
+}
+
+fn dedup<T: PartialEq>(values: Vec<T>) -> Vec<T> {
+    let mut unique = Vec::with_capacity(values.len());
+    for value in values {
+        if !unique.contains(&value) {
+            unique.push(value);
+        }
+    }
+    unique
+}
+
+/// Between `min` and `max` distinct values of a closed list.
+fn terms<T>(raw: Vec<String>, min: usize, max: usize) -> Option<Vec<T>>
+where
+    T: for<'de> Deserialize<'de> + PartialEq,
+{
+    let parsed: Option<Vec<T>> = raw.iter().map(|term| parse_term(term.trim())).collect();
+    let parsed = dedup(parsed?);
+    (min..=max).contains(&parsed.len()).then_some(parsed)
+}
+
+const NEEDS_HINT: &str = "orientation, reussite_etudes, stage_alternance, insertion_pro, creation_entreprise, confiance_reseau";
+const SITUATIONS_HINT: &str = "collegien, lyceen, etudiant, demandeur_emploi, jeune_actif, autre";
+
+fn honeypot(website: &Option<String>) -> bool {
+    website.as_deref().is_some_and(|w| !w.trim().is_empty())
+}
+
+/// The fields of both forms that make a [`Contact`].
+struct ContactForm {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    postal_code: Option<String>,
+    mode: Option<String>,
+    languages: Option<Vec<String>>,
+    source: Option<String>,
+}
+
+fn contact(problems: &mut Problems, form: ContactForm) -> Option<Contact> {
+    let ContactForm {
+        first_name,
+        last_name,
+        email: raw_email,
+        phone: raw_phone,
+        postal_code,
+        mode: raw_mode,
+        languages: raw_languages,
+        source,
+    } = form;
+    let first_name = problems.check(
+        "first_name",
+        first_name,
+        "Indiquez votre prénom : 1 à 80 caractères, lettres, espaces, tirets ou apostrophes.",
+        name,
+    );
+    let last_name = problems.check(
+        "last_name",
+        last_name,
+        "Indiquez votre nom : 1 à 80 caractères, lettres, espaces, tirets ou apostrophes.",
+        name,
+    );
+    let email = problems.check(
+        "email",
+        raw_email,
+        "Indiquez une adresse e-mail valide, par exemple prenom.nom@exemple.fr.",
+        email,
+    );
+    let phone = problems.optional(
+        "phone",
+        raw_phone.filter(|p| !p.trim().is_empty()),
+        "Indiquez un numéro de téléphone valide, par exemple 06 12 34 56 78, ou +44 20 7946 0958 pour un numéro étranger.",
+        |raw| phone(&raw),
+    );
+    let place = problems.check(
+        "postal_code",
+        postal_code,
+        "Indiquez un code postal français à 5 chiffres, par exemple 75011 ou 97400.",
+        |raw| departement(&raw).map(|d| (raw.trim().to_owned(), d)),
+    );
+    let mode = problems.check(
+        "mode",
+        raw_mode,
+        "Choisissez le mode de rencontre : presentiel, distance ou indifferent.",
+        |raw| parse_term::<Mode>(raw.trim()),
+    );
+    let languages = languages(raw_languages, problems);
+    let source = consent::parse_source(source.as_deref()).unwrap_or_else(|message| {
+        problems.add("source", message);
+        None
+    });
+    let (postal_code, departement) = place?;
+    Some(Contact {
+        first_name: first_name?,
+        last_name: last_name?,
+        email: email?,
+        phone,
+        postal_code,
+        departement,
+        mode: mode?,
+        languages,
+        source,
+    })
+}
+
+pub fn validate_mentee(
+    form: MenteeForm,
+    today: NaiveDate,
+) -> Result<Submission<MenteeRequest>, Vec<FieldError>> {
+    if honeypot(&form.website) {
+        return Ok(Submission::Honeypot);
+    }
+    let mut problems = Problems::default();
+    let contact = contact(
+        &mut problems,
+        ContactForm {
+            first_name: form.first_name,
+            last_name: form.last_name,
+            email: form.email,
+            phone: form.phone,
+            postal_code: form.postal_code,
+            mode: form.mode,
+            languages: form.languages,
+            source: form.source,
+        },
+    );
+    let birth_date = problems.check(
+        "birth_date",
+        form.birth_date,
+        "Indiquez votre date de naissance au format AAAA-MM-JJ, par exemple 2008-05-14.",
+        |raw| NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok(),
+    );
+    let age = birth_date.and_then(|birth| age_on(birth, today));
+    if birth_date.is_some() && !age.is_some_and(|age| AGES.contains(&age)) {
+        problems.add(
+            "birth_date",
+            "Le mentorat binome s'adresse aux jeunes de 11 à 30 ans.",
+        );
+    }
+    let situation = problems.check(
+        "situation",
+        form.situation,
+        &format!("Choisissez votre situation parmi : {SITUATIONS_HINT}."),
+        |raw| parse_term::<Situation>(raw.trim()),
+    );
+    let study_level = problems.optional(
+        "study_level",
+        form.study_level,
+        "Choisissez votre niveau d'études parmi : college, lycee, bac, bac+1, bac+2, bac+3, bac+4, bac+5, autre.",
+        |raw| parse_term::<StudyLevel>(raw.trim()),
+    );
+    let field = problems
+        .optional(
+            "field",
+            form.field,
+            "Décrivez votre domaine en 120 caractères au plus.",
+            short_text,
+        )
+        .flatten();
+    let needs = problems.check(
+        "needs",
+        form.needs,
+        &format!("Choisissez de 1 à 4 besoins parmi : {NEEDS_HINT}."),
+        |raw| terms::<Need>(raw, 1, 4),
+    );
+    let groups = problems
+        .optional(
+            "priority_groups",
+            form.priority_groups,
+            "Les publics prioritaires possibles sont : qpv, zrr, boursier, decrochage, refugie, handicap.",
+            |raw| terms::<PriorityGroup>(raw, 0, 6),
+        )
+        .unwrap_or_default();
+    let (sensitive_groups, priority_groups): (Vec<_>, Vec<_>) =
+        groups.into_iter().partition(|g| g.is_sensitive());
+    if !sensitive_groups.is_empty() && form.sensitive_consent != Some(true) {
+        problems.add(
+            "sensitive_consent",
+            "Pour indiquer « refugie » ou « handicap », acceptez que ces informations sensibles soient transmises à l'association qui vous accompagnera (sensitive_consent: true), ou retirez-les.",
+        );
+    }
+    problems.require_true(
+        "consent",
+        form.consent,
+        "Acceptez le traitement de vos données (consent: true) pour envoyer votre demande.",
+    );
+
+    let needs_guardian = age.is_some_and(|age| age < GUARDIAN_BELOW_AGE);
+    let guardian = match (needs_guardian, form.guardian) {
+        (false, _) => None,
+        (true, None) => {
+            problems.add(
+                "guardian",
+                "Vous avez moins de 15 ans : indiquez le nom et l'adresse e-mail d'un parent ou responsable légal, qui devra aussi donner son accord.",
+            );
+            None
+        }
+        (true, Some(guardian)) => {
+            let name = problems.check("guardian.name", guardian.name, "Indiquez le nom du responsable légal : 1 à 80 caractères, lettres, espaces, tirets ou apostrophes.", name);
+            let address = problems.check("guardian.email", guardian.email, "Indiquez l'adresse e-mail du responsable légal, par exemple prenom.nom@exemple.fr.", email);
+            if address.is_some()
+                && address.as_ref().map(EmailAddress::as_str)
+                    == contact.as_ref().map(|c| c.email.as_str())
+            {
+                problems.add("guardian.email", "L'adresse du responsable légal doit être la sienne, différente de la vôtre : il ou elle recevra son propre lien.");
+            }
+            problems.require_true("guardian.consent", guardian.consent, "Le responsable légal doit accepter le mentorat (guardian.consent: true) ; il ou elle le confirmera aussi par e-mail.");
+            name.zip(address)
+                .map(|(name, email)| GuardianRequest { name, email })
+        }
+    };
+
+    match (contact, birth_date, situation, needs) {
+        (Some(contact), Some(birth_date), Some(situation), Some(needs))
+            if problems.0.is_empty() =>
+        {
+            Ok(Submission::Genuine(MenteeRequest {
+                contact,
+                birth_date,
+                situation,
+                study_level,
+                field,
+                needs,
+                priority_groups,
+                sensitive_groups,
+                guardian,
+            }))
+        }
+        _ => Err(problems.0),
+    }
+}
+
+pub fn validate_mentor(
+    form: MentorForm,
+) -> Result<Submission<MentorRegistration>, Vec<FieldError>> {
+    if honeypot(&form.website) {
+        return Ok(Submission::Honeypot);
+    }
+    let mut problems = Problems::default();
+    let contact = contact(
+        &mut problems,
+        ContactForm {
+            first_name: form.first_name,
+            last_name: form.last_name,
+            email: form.email,
+            phone: form.phone,
+            postal_code: form.postal_code,
+            mode: form.mode,
+            languages: form.languages,
+            source: form.source,
+        },
+    );
+    let job_title = problems
+        .check(
+            "job_title",
+            form.job_title,
+            "Indiquez votre métier en 120 caractères au plus.",
+            short_text,
+        )
+        .flatten();
+    if job_title.is_none() && !problems.0.iter().any(|p| p.field == "job_title") {
+        problems.add(
+            "job_title",
+            "Indiquez votre métier en 120 caractères au plus.",
+        );
+    }
+    let sector = problems.check(
+        "sector",
+        form.sector,
+        "Choisissez votre secteur parmi : agriculture_environnement, associatif, btp_immobilier, commerce_distribution, culture_medias, droit_conseil, education_recherche, finance_assurance, fonction_publique, hotellerie_restauration, industrie, numerique, sante_social, transport_logistique, autre.",
+        |raw| parse_term::<Sector>(raw.trim()),
+    );
+    let employer = problems
+        .optional(
+            "employer",
+            form.employer,
+            "Indiquez votre employeur en 120 caractères au plus.",
+            short_text,
+        )
+        .flatten();
+    let years_experience = problems.check(
+        "years_experience",
+        form.years_experience,
+        "Indiquez vos années d'expérience, de 0 à 60.",
+        |years| u8::try_from(years).ok().filter(|y| *y <= 60),
+    );
+    let expertise = problems.check(
+        "expertise",
+        form.expertise,
+        &format!("Choisissez de 1 à 6 sujets sur lesquels vous pouvez aider parmi : {NEEDS_HINT}."),
+        |raw| terms::<Need>(raw, 1, 6),
+    );
+    let audiences = problems.check(
+        "audiences",
+        form.audiences,
+        &format!(
+            "Choisissez de 1 à 6 publics que vous souhaitez accompagner parmi : {SITUATIONS_HINT}."
+        ),
+        |raw| terms::<Situation>(raw, 1, 6),
+    );
+    let fields = problems
+        .optional(
+            "fields",
+            form.fields,
+            "Indiquez au plus 5 domaines, de 120 caractères au plus chacun.",
+            |raw| {
+                if raw.len() > 5 {
+                    return None;
+                }
+                let fields: Option<Vec<Option<String>>> = raw.into_iter().map(short_text).collect();
+                fields.map(|f| dedup(f.into_iter().flatten().collect()))
+            },
+        )
+        .unwrap_or_default();
+    let capacity = problems.check(
+        "capacity",
+        form.capacity,
+        "Indiquez combien de jeunes vous pouvez accompagner en même temps : de 1 à 3.",
+        |c| u8::try_from(c).ok().filter(|c| (1..=3).contains(c)),
+    );
+    let hours_per_month = problems
+        .optional(
+            "hours_per_month",
+            form.hours_per_month,
+            "Indiquez le temps que vous pouvez donner : de 1 à 20 heures par mois.",
+            |h| u8::try_from(h).ok().filter(|h| (1..=20).contains(h)),
+        )
+        .unwrap_or(3);
+    let preferred_association = problems
+        .optional(
+            "preferred_association",
+            form.preferred_association.filter(|s| !s.trim().is_empty()),
+            "Indiquez l'identifiant de l'association (lettres minuscules, chiffres et tirets), par exemple article-1.",
+            |raw| {
+                let slug = raw.trim().to_owned();
+                let valid = (2..=64).contains(&slug.len()) && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                valid.then_some(slug)
+            },
+        );
+    problems.require_true(
+        "charter_accepted",
+        form.charter_accepted,
+        "Acceptez la charte du mentor (charter_accepted: true) pour vous inscrire.",
+    );
+    problems.require_true(
+        "consent",
+        form.consent,
+        "Acceptez le traitement de vos données (consent: true) pour vous inscrire.",
+    );
+
+    match (
+        contact,
+        job_title,
+        sector,
+        years_experience,
+        expertise,
+        audiences,
+        capacity,
+    ) {
+        (
+            Some(contact),
+            Some(job_title),
+            Some(sector),
+            Some(years_experience),
+            Some(expertise),
+            Some(audiences),
+            Some(capacity),
+        ) if problems.0.is_empty() => Ok(Submission::Genuine(MentorRegistration {
+            contact,
+            job_title,
+            sector,
+            employer,
+            years_experience,
+            expertise,
+            audiences,
+            fields,
+            capacity,
+            hours_per_month,
+            preferred_association,
+        })),
+        _ => Err(problems.0),
+    }
+}

@@ -1,0 +1,81 @@
+//! Sign-up of young people and volunteer mentors.
+//!
+//! | route                       | what it does                                                  |
+//! |-----------------------------|---------------------------------------------------------------|
+//! | `POST /v1/mentees`          | a young person asks for a mentor (one transaction)            |
+//! | `POST /v1/mentors`          | a volunteer signs up (one transaction)                        |
+//! | `GET  /v1/verify`           | confirms the address; verified once the guardian agreed too   |
+//! | `GET  /v1/guardian/consent` | the guardian of a mentee under 15 reads what they agree to    |
+//! | `POST /v1/guardian/consent` | … and agrees                                                  |
+//! | `POST /v1/me/link`          | mails a personal-data link to a known address; 202 always     |
+//! | `GET  /v1/me`               | JSON export of everything stored about the person             |
+//! | `GET  /v1/me/erase`         | a page with a button; changes nothing                         |
+//! | `POST /v1/me/erase`         | erases the person's data, keeps an audit record without it    |
+
+mod form;
+mod personal_data;
+mod register;
+mod subject;
+mod verify;
+
+pub use form::{
+    Contact, GuardianForm, MenteeForm, MenteeRequest, MentorForm, MentorRegistration, Submission,
+    age_on, departement, phone, validate_mentee, validate_mentor,
+};
+pub use register::{CONSENT_TEXT_MENTEE, CONSENT_TEXT_MENTOR, mentee_items};
+
+use std::time::Duration;
+
+use lambda_http::{Body, Error, Request, Response};
+use shared::{http, keyring::Keyring, links::Links, store::Store};
+
+/// The routes this function serves, as API Gateway route keys.
+pub const ROUTES: &[&str] = &[
+    "POST /v1/mentees",
+    "POST /v1/mentors",
+    "GET /v1/verify",
+    "GET /v1/guardian/consent",
+    "POST /v1/guardian/consent",
+    "POST /v1/me/link",
+    "GET /v1/me",
+    "GET /v1/me/erase",
+    "POST /v1/me/erase",
+];
+
+/// Answers that could tell a known address from an unknown one take at least
+/// this long, whatever work they did.
+pub const DEFAULT_RESPONSE_FLOOR_MS: u64 = 150;
+
+pub struct Signup {
+    pub store: Store,
+    keyring: Keyring,
+    links: Links,
+    response_floor: Duration,
+}
+
+impl Signup {
+    pub fn new(store: Store, keyring: Keyring, links: Links, response_floor: Duration) -> Self {
+        Self {
+            store,
+            keyring,
+            links,
+            response_floor,
+        }
+    }
+}
+
+pub async fn handle(app: &Signup, request: Request) -> Result<Response<Body>, Error> {
+    let response = match http::route_key(&request) {
+        Some("POST /v1/mentees") => register::mentee(app, &request).await,
+        Some("POST /v1/mentors") => register::mentor(app, &request).await,
+        Some("GET /v1/verify") => verify::address(app, &request).await,
+        Some("GET /v1/guardian/consent") => verify::guardian_page(app, &request),
+        Some("POST /v1/guardian/consent") => verify::guardian_consent(app, &request).await,
+        Some("POST /v1/me/link") => personal_data::link(app, &request).await,
+        Some("GET /v1/me") => personal_data::export(app, &request).await,
+        Some("GET /v1/me/erase") => personal_data::erase_page(app, &request),
+        Some("POST /v1/me/erase") => personal_data::erase(app, &request).await,
+        _ => http::ApiError::not_found().respond(),
+    };
+    Ok(response)
+}

@@ -1,0 +1,251 @@
+//! Mentees and mentors as stored: the profile items written at sign-up and
+//! read by routing and matching, and the closed vocabularies of their fields.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::{consent::Consent, store::Key};
+
+/// Parses one value of a closed vocabulary from its wire name.
+pub fn parse_term<T: for<'de> Deserialize<'de>>(raw: &str) -> Option<T> {
+    use serde::de::{IntoDeserializer, value::Error};
+    T::deserialize(IntoDeserializer::<Error>::into_deserializer(raw)).ok()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Mentee,
+    Mentor,
+}
+
+impl Role {
+    /// The key segment of the role (`MENTEE`, `MENTOR`).
+    pub fn key_segment(self) -> &'static str {
+        match self {
+            Role::Mentee => "MENTEE",
+            Role::Mentor => "MENTOR",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Situation {
+    Collegien,
+    Lyceen,
+    Etudiant,
+    DemandeurEmploi,
+    JeuneActif,
+    Autre,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StudyLevel {
+    #[serde(rename = "college")]
+    College,
+    #[serde(rename = "lycee")]
+    Lycee,
+    #[serde(rename = "bac")]
+    Bac,
+    #[serde(rename = "bac+1")]
+    Bac1,
+    #[serde(rename = "bac+2")]
+    Bac2,
+    #[serde(rename = "bac+3")]
+    Bac3,
+    #[serde(rename = "bac+4")]
+    Bac4,
+    #[serde(rename = "bac+5")]
+    Bac5,
+    #[serde(rename = "autre")]
+    Autre,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Need {
+    Orientation,
+    ReussiteEtudes,
+    StageAlternance,
+    InsertionPro,
+    CreationEntreprise,
+    ConfianceReseau,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Presentiel,
+    Distance,
+    Indifferent,
+}
+
+/// Groups the public policies give priority to. `Refugie` and `Handicap` are
+/// special-category data (GDPR art. 9): stored apart, with their own consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityGroup {
+    Qpv,
+    Zrr,
+    Boursier,
+    Decrochage,
+    Refugie,
+    Handicap,
+}
+
+impl PriorityGroup {
+    pub fn is_sensitive(self) -> bool {
+        matches!(self, PriorityGroup::Refugie | PriorityGroup::Handicap)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sector {
+    AgricultureEnvironnement,
+    Associatif,
+    BtpImmobilier,
+    CommerceDistribution,
+    CultureMedias,
+    DroitConseil,
+    EducationRecherche,
+    FinanceAssurance,
+    FonctionPublique,
+    HotellerieRestauration,
+    Industrie,
+    Numerique,
+    SanteSocial,
+    TransportLogistique,
+    Autre,
+}
+
+/// Where a sign-up stands. Routing picks up profiles that become `Verified`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileStatus {
+    PendingVerification,
+    Verified,
+}
+
+/// What both roles share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: String,
+    pub role: Role,
+    pub status: ProfileStatus,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub postal_code: String,
+    pub departement: String,
+    pub mode: Mode,
+    pub languages: Vec<String>,
+    pub consent: Consent,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MenteeDetails {
+    pub birth_date: NaiveDate,
+    pub situation: Situation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study_level: Option<StudyLevel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub needs: Vec<Need>,
+    /// The non-sensitive groups; the sensitive ones are in [`SensitiveData`].
+    pub priority_groups: Vec<PriorityGroup>,
+    /// Under 15: the guardian's consent is needed too.
+    pub guardian_required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MentorDetails {
+    pub job_title: String,
+    pub sector: Sector,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer: Option<String>,
+    pub years_experience: u8,
+    pub expertise: Vec<Need>,
+    pub audiences: Vec<Situation>,
+    pub fields: Vec<String>,
+    pub capacity: u8,
+    pub hours_per_month: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_association: Option<String>,
+    pub charter_accepted_at: String,
+}
+
+/// The profile item (`PERSON#<id>` / `PROFILE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile<D> {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub person: Person,
+    #[serde(flatten)]
+    pub details: D,
+    /// Expiry while unverified (epoch seconds); removed once verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+}
+
+pub type MenteeProfile = Profile<MenteeDetails>;
+pub type MentorProfile = Profile<MentorDetails>;
+
+/// Special-category data, apart from the profile (`PERSON#<id>` / `SENSITIVE`),
+/// readable only by the association the request goes to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SensitiveData {
+    pub pk: String,
+    pub sk: String,
+    pub priority_groups: Vec<PriorityGroup>,
+    pub consent: Consent,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+}
+
+/// The legal guardian of a mentee under 15 (`PERSON#<id>` / `GUARDIAN`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Guardian {
+    pub pk: String,
+    pub sk: String,
+    pub name: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+}
+
+impl<D> Profile<D> {
+    pub fn key(&self) -> Key {
+        Key {
+            pk: self.pk.clone(),
+            sk: self.sk.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_parse_and_unknown_ones_do_not() {
+        assert_eq!(parse_term::<StudyLevel>("bac+3"), Some(StudyLevel::Bac3));
+        assert_eq!(
+            parse_term::<Need>("stage_alternance"),
+            Some(Need::StageAlternance)
+        );
+        assert_eq!(
+            parse_term::<Situation>("demandeur_emploi"),
+            Some(Situation::DemandeurEmploi)
+        );
+        assert_eq!(parse_term::<Mode>("Distance"), None);
+        assert_eq!(parse_term::<PriorityGroup>(""), None);
+    }
+}
