@@ -193,3 +193,180 @@ async fn data_and_links_survive_a_restart() {
     );
     wait_for_mail(&stack.outbox_dir, "Bienvenue dans la lettre de binome").await;
 }
+
+/// The newest mail to `to` with this subject, as the stack's mailer writes it.
+async fn wait_for_mail_to(
+    outbox: &Path,
+    to: &str,
+    subject: &str,
+    seen: &mut Vec<std::path::PathBuf>,
+) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for entry in std::fs::read_dir(outbox).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "eml") || seen.contains(&path) {
+                continue;
+            }
+            let raw = std::fs::read(&path).unwrap();
+            let Some(message) = MessageParser::default().parse(&raw) else {
+                continue;
+            };
+            if message.subject() == Some(subject) && header(&message, "To") == to {
+                seen.push(path);
+                return raw;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no mail « {subject} » to {to} within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn link_to(raw: &[u8], path: &str) -> String {
+    links(&MessageParser::default().parse(raw).unwrap())
+        .into_iter()
+        .find(|link| link.contains(&format!("{path}?token=")))
+        .unwrap_or_else(|| panic!("no link to {path}"))
+}
+
+#[tokio::test]
+async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = start_stack(data.path()).await;
+    let http = reqwest::Client::new();
+    let mut seen = Vec::new();
+    let sample = |name: &str| -> serde_json::Value {
+        let event = binome_tests::event(name);
+        serde_json::from_str(event["body"].as_str().unwrap()).unwrap()
+    };
+    let post = |path: &str, body: &serde_json::Value| {
+        http.post(format!("{}{path}", stack.base_url))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+
+    // A 14-year-old, with a guardian.
+    let mut minor = sample("signup-mentee.json");
+    let birth = chrono::Utc::now().date_naive() - chrono::Duration::days(14 * 365 + 100);
+    minor["birth_date"] = birth.format("%Y-%m-%d").to_string().into();
+    minor["situation"] = "collegien".into();
+    minor["email"] = "lina.e2e@exemple.fr".into();
+    minor["guardian"] = serde_json::json!({"name": "Karim Haddad", "email": "karim.e2e@exemple.fr", "consent": true});
+    assert_eq!(post("/v1/mentees", &minor).await.unwrap().status(), 202);
+    // An adult mentee and a mentor.
+    let mut adult = sample("signup-mentee.json");
+    adult["email"] = "adulte.e2e@exemple.fr".into();
+    assert_eq!(post("/v1/mentees", &adult).await.unwrap().status(), 202);
+    let mut mentor = sample("signup-mentor.json");
+    mentor["email"] = "mentor.e2e@exemple.fr".into();
+    assert_eq!(post("/v1/mentors", &mentor).await.unwrap().status(), 202);
+
+    // Each follows the link of their own mail.
+    for to in ["adulte.e2e@exemple.fr", "mentor.e2e@exemple.fr"] {
+        let mail = wait_for_mail_to(
+            &stack.outbox_dir,
+            to,
+            "Confirmez votre adresse e-mail",
+            &mut seen,
+        )
+        .await;
+        let page = http.get(link_to(&mail, "/v1/verify")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains("Votre demande est confirmée.")
+        );
+    }
+    let mail = wait_for_mail_to(
+        &stack.outbox_dir,
+        "lina.e2e@exemple.fr",
+        "Confirmez votre adresse e-mail",
+        &mut seen,
+    )
+    .await;
+    let page = http
+        .get(link_to(&mail, "/v1/verify"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Il manque encore l"),
+        "the guardian has not agreed yet"
+    );
+    let mail = wait_for_mail_to(
+        &stack.outbox_dir,
+        "karim.e2e@exemple.fr",
+        "Votre accord pour le mentorat de Inès",
+        &mut seen,
+    )
+    .await;
+    let consent = link_to(&mail, "/v1/guardian/consent");
+    assert!(
+        http.get(&consent)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("Je donne mon accord")
+    );
+    let agreed = http
+        .post(&consent)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(agreed.status(), 200);
+    assert!(
+        agreed
+            .text()
+            .await
+            .unwrap()
+            .contains("Votre demande est confirmée.")
+    );
+
+    // Each asks for their data, reads it, then erases it.
+    for to in [
+        "lina.e2e@exemple.fr",
+        "adulte.e2e@exemple.fr",
+        "mentor.e2e@exemple.fr",
+    ] {
+        let asked = post("/v1/me/link", &serde_json::json!({ "email": to }))
+            .await
+            .unwrap();
+        assert_eq!(asked.status(), 202);
+        let mail =
+            wait_for_mail_to(&stack.outbox_dir, to, "Vos données personnelles", &mut seen).await;
+        let export = http.get(link_to(&mail, "/v1/me")).send().await.unwrap();
+        assert_eq!(export.status(), 200);
+        let data: serde_json::Value = export.json().await.unwrap();
+        assert_eq!(data["profile"]["email"], to);
+        assert_eq!(data["profile"]["status"], "verified");
+        let erased = http
+            .post(link_to(&mail, "/v1/me/erase"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(erased.status(), 200);
+        assert!(
+            erased
+                .text()
+                .await
+                .unwrap()
+                .contains("Vos données ont été effacées.")
+        );
+        let gone = http.get(link_to(&mail, "/v1/me")).send().await.unwrap();
+        assert_eq!(gone.status(), 404);
+    }
+}

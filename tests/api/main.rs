@@ -5,4 +5,5 @@ mod end_to_end;
 mod infra;
 mod mailer;
 mod newsletter;
+mod privacy;
 mod signup;

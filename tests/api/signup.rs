@@ -525,3 +525,48 @@ mod embedded_only {
         }
     }
 }
+
+mod properties {
+    use super::*;
+    use binome_tests::Backend;
+    use proptest::prelude::*;
+
+    const REQUIRED: &[&str] = &[
+        "first_name",
+        "last_name",
+        "email",
+        "birth_date",
+        "postal_code",
+        "situation",
+        "needs",
+        "mode",
+        "consent",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(40))]
+
+        /// Through the handler and the emulator: a body with one required
+        /// field missing or garbled gets 400 naming it, and nothing is stored.
+        #[test]
+        fn an_invalid_body_is_refused_and_nothing_is_stored(which in 0..REQUIRED.len(), garble in any::<bool>(), junk in "[#%!?]{1,8}") {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let table = TestTable::new(Backend::Embedded).await;
+                let app = app(&table);
+                let field = REQUIRED[which];
+                let mut body = mentee_body();
+                if garble {
+                    body[field] = if field == "consent" { false.into() } else { json!(junk) };
+                } else {
+                    body.as_object_mut().unwrap().remove(field);
+                }
+                let response = call(&app, mentee_event(&body)).await;
+                assert_eq!(response.status(), 400);
+                let answer = json_body(&response);
+                assert!(answer["fields"].as_array().unwrap().iter().any(|f| f["field"] == field), "{field}: {answer}");
+                assert!(table.items().await.is_empty());
+            });
+        }
+    }
+}

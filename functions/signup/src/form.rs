@@ -205,11 +205,25 @@ fn email(raw: String) -> Option<EmailAddress> {
     EmailAddress::parse(&raw).ok()
 }
 
-/// French numbers in any common writing, foreign ones with their country code; E.164.
-pub fn phone(raw: &str) -> Option<String> {
-    let number = phonenumber::parse(Some(phonenumber::country::Id::FR), raw.trim()).ok()?;
-    phonenumber::is_valid(&number)
-        .then(|| number.format().mode(phonenumber::Mode::E164).to_string())
+/// French numbers in any common writing, foreign ones with their country
+/// code; E.164. A national number is read as one of the person's
+/// département (0692… is a Réunion mobile), else as one of metropolitan France.
+pub fn phone(raw: &str, departement: Option<&str>) -> Option<String> {
+    use phonenumber::country::Id;
+    let local = match departement {
+        Some("971") => Id::GP,
+        Some("972") => Id::MQ,
+        Some("973") => Id::GF,
+        Some("974") => Id::RE,
+        Some("975") => Id::PM,
+        Some("976") => Id::YT,
+        _ => Id::FR,
+    };
+    [local, Id::FR].into_iter().find_map(|region| {
+        let number = phonenumber::parse(Some(region), raw.trim()).ok()?;
+        phonenumber::is_valid(&number)
+            .then(|| number.format().mode(phonenumber::Mode::E164).to_string())
+    })
 }
 
 /// The département of a French postal code: the first two digits, Corsica
@@ -325,17 +339,17 @@ fn contact(problems: &mut Problems, form: ContactForm) -> Option<Contact> {
         "Indiquez une adresse e-mail valide, par exemple prenom.nom@exemple.fr.",
         email,
     );
-    let phone = problems.optional(
-        "phone",
-        raw_phone.filter(|p| !p.trim().is_empty()),
-        "Indiquez un numéro de téléphone valide, par exemple 06 12 34 56 78, ou +44 20 7946 0958 pour un numéro étranger.",
-        |raw| phone(&raw),
-    );
     let place = problems.check(
         "postal_code",
         postal_code,
         "Indiquez un code postal français à 5 chiffres, par exemple 75011 ou 97400.",
         |raw| departement(&raw).map(|d| (raw.trim().to_owned(), d)),
+    );
+    let phone = problems.optional(
+        "phone",
+        raw_phone.filter(|p| !p.trim().is_empty()),
+        "Indiquez un numéro de téléphone valide, par exemple 06 12 34 56 78, ou +44 20 7946 0958 pour un numéro étranger.",
+        |raw| phone(&raw, place.as_ref().map(|(_, d)| d.as_str())),
     );
     let mode = problems.check(
         "mode",
@@ -638,5 +652,253 @@ pub fn validate_mentor(
             preferred_association,
         })),
         _ => Err(problems.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    #[test]
+    fn french_numbers_in_any_common_writing_become_e164() {
+        for raw in [
+            "06 12 34 56 78",
+            "0612345678",
+            "+33 6 12 34 56 78",
+            "0033612345678",
+            "06.12.34.56.78",
+            "+33 (0)6 12 34 56 78",
+        ] {
+            assert_eq!(
+                phone(raw, Some("75")).as_deref(),
+                Some("+33612345678"),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            phone("+44 20 7946 0958", Some("75")).as_deref(),
+            Some("+442079460958")
+        );
+        assert_eq!(
+            phone("0692 12 34 56", Some("974")).as_deref(),
+            Some("+262692123456"),
+            "a Réunion mobile"
+        );
+        assert_eq!(
+            phone("06 12 34 56 78", Some("974")).as_deref(),
+            Some("+33612345678"),
+            "a metropolitan mobile in La Réunion"
+        );
+        for raw in ["12", "06 12 34", "not a number", "+33 6 12 34 56 78 90 12"] {
+            assert_eq!(phone(raw, None), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn postal_codes_give_their_departement() {
+        assert_eq!(departement("75011").as_deref(), Some("75"));
+        assert_eq!(departement("01000").as_deref(), Some("01"));
+        assert_eq!(departement("20000").as_deref(), Some("2A"), "Ajaccio");
+        assert_eq!(departement("20090").as_deref(), Some("2A"));
+        assert_eq!(departement("20200").as_deref(), Some("2B"), "Bastia");
+        assert_eq!(departement("20600").as_deref(), Some("2B"));
+        assert_eq!(departement("97400").as_deref(), Some("974"), "La Réunion");
+        assert_eq!(departement("97600").as_deref(), Some("976"), "Mayotte");
+        for raw in [
+            "00000", "96000", "97700", "98000", "7501", "750111", "75 011", "abcde",
+        ] {
+            assert_eq!(departement(raw), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn ages_count_full_years() {
+        let birth = NaiveDate::from_ymd_opt(2011, 11, 27).unwrap();
+        assert_eq!(age_on(birth, today()), Some(14), "the birthday is tomorrow");
+        assert_eq!(
+            age_on(birth, NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()),
+            Some(15)
+        );
+        assert_eq!(
+            age_on(NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(), today()),
+            None
+        );
+    }
+
+    #[test]
+    fn names_of_any_language_are_accepted() {
+        for raw in [
+            "Inès",
+            "Jean-Baptiste",
+            "N'Diaye",
+            "O’Connor",
+            "Nguyễn Văn",
+            "Łukasz",
+            "محمد",
+            "  Anne   Marie ",
+        ] {
+            assert!(name(raw.to_owned()).is_some(), "{raw}");
+        }
+        assert_eq!(
+            name("  Anne   Marie ".to_owned()).as_deref(),
+            Some("Anne Marie")
+        );
+        for raw in ["", " ", "R2-D2", "<b>", "Jean_Paul", "--", &"a".repeat(81)] {
+            assert!(name(raw.to_owned()).is_none(), "{raw}");
+        }
+    }
+
+    const FIRST_NAMES: &[&str] = &["Inès", "Lucas", "Aïcha", "Jean-Marc", "N'Golo", "Zoé"];
+    const POSTAL_CODES: &[&str] = &[
+        "75011", "93200", "13001", "20000", "20200", "97400", "59000", "01000",
+    ];
+    const PHONES: &[&str] = &["06 12 34 56 78", "+33 7 58 34 56 78", "0033612345678", ""];
+    const SITUATIONS: &[&str] = &[
+        "collegien",
+        "lyceen",
+        "etudiant",
+        "demandeur_emploi",
+        "jeune_actif",
+        "autre",
+    ];
+    const NEEDS: &[&str] = &[
+        "orientation",
+        "reussite_etudes",
+        "stage_alternance",
+        "insertion_pro",
+        "creation_entreprise",
+        "confiance_reseau",
+    ];
+    const MODES: &[&str] = &["presentiel", "distance", "indifferent"];
+
+    prop_compose! {
+        /// Valid mentee forms of people aged 15 to 30.
+        fn valid_mentee()(
+            first in proptest::sample::select(FIRST_NAMES),
+            last in proptest::sample::select(FIRST_NAMES),
+            user in "[a-z][a-z0-9]{0,6}(\\.[a-z0-9]{1,6})?",
+            domain in "[a-z]{2,10}\\.(fr|com|org)",
+            phone in proptest::sample::select(PHONES),
+            days_old in (15i64 * 366 + 1)..(30 * 365),
+            postal in proptest::sample::select(POSTAL_CODES),
+            situation in proptest::sample::select(SITUATIONS),
+            needs in proptest::sample::subsequence(NEEDS, 1..=4),
+            mode in proptest::sample::select(MODES),
+            languages in proptest::sample::subsequence(&["fr", "en", "ar", "es", "wo"][..], 0..=3),
+        ) -> MenteeForm {
+            MenteeForm {
+                first_name: Some(first.to_owned()),
+                last_name: Some(last.to_owned()),
+                email: Some(format!("{user}@{domain}")),
+                phone: Some(phone.to_owned()),
+                birth_date: Some((today() - chrono::Duration::days(days_old)).format("%Y-%m-%d").to_string()),
+                postal_code: Some(postal.to_owned()),
+                situation: Some(situation.to_owned()),
+                needs: Some(needs.into_iter().map(str::to_owned).collect()),
+                mode: Some(mode.to_owned()),
+                languages: (!languages.is_empty()).then(|| languages.into_iter().map(str::to_owned).collect()),
+                consent: Some(true),
+                ..MenteeForm::default()
+            }
+        }
+    }
+
+    /// One field made invalid, and its name.
+    fn corrupt(form: &mut MenteeForm, which: usize, junk: String) -> &'static str {
+        match which {
+            0 => {
+                form.first_name = Some(format!("{junk}1"));
+                "first_name"
+            }
+            1 => {
+                form.email = Some(format!("{junk} sans arobase"));
+                "email"
+            }
+            2 => {
+                form.postal_code = Some(format!("9{junk}x"));
+                "postal_code"
+            }
+            3 => {
+                form.birth_date = Some("1950-01-01".into());
+                "birth_date"
+            }
+            4 => {
+                form.situation = Some(format!("{junk}?"));
+                "situation"
+            }
+            5 => {
+                form.needs = Some(vec![]);
+                "needs"
+            }
+            6 => {
+                form.consent = Some(false);
+                "consent"
+            }
+            7 => {
+                form.phone = Some(format!("{junk}123"));
+                "phone"
+            }
+            _ => {
+                form.priority_groups = Some(vec!["refugie".into()]);
+                "sensitive_consent"
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn valid_forms_are_accepted(form in valid_mentee()) {
+            let accepted = validate_mentee(form.clone(), today());
+            prop_assert!(matches!(accepted, Ok(Submission::Genuine(_))), "{form:?} → {accepted:?}");
+        }
+
+        #[test]
+        fn a_corrupted_field_is_named(mut form in valid_mentee(), which in 0usize..9, junk in "[a-z ]{0,6}") {
+            let field = corrupt(&mut form, which, junk);
+            let refused = validate_mentee(form, today()).unwrap_err();
+            prop_assert!(refused.iter().any(|problem| problem.field == field), "{field} not in {refused:?}");
+        }
+
+        #[test]
+        fn anything_at_all_is_answered_without_panicking(
+            fields in proptest::collection::vec(proptest::option::of(".{0,40}"), 8),
+            lists in proptest::collection::vec(proptest::option::of(proptest::collection::vec(".{0,12}", 0..6)), 3),
+            flags in proptest::collection::vec(proptest::option::of(any::<bool>()), 2),
+        ) {
+            let form = MenteeForm {
+                first_name: fields[0].clone(),
+                last_name: fields[1].clone(),
+                email: fields[2].clone(),
+                phone: fields[3].clone(),
+                birth_date: fields[4].clone(),
+                postal_code: fields[5].clone(),
+                situation: fields[6].clone(),
+                mode: fields[7].clone(),
+                needs: lists[0].clone(),
+                languages: lists[1].clone(),
+                priority_groups: lists[2].clone(),
+                consent: flags[0],
+                sensitive_consent: flags[1],
+                ..MenteeForm::default()
+            };
+            let _ = validate_mentee(form, today());
+            let _ = validate_mentor(MentorForm {
+                first_name: fields[0].clone(),
+                email: fields[2].clone(),
+                postal_code: fields[5].clone(),
+                sector: fields[6].clone(),
+                expertise: lists[0].clone(),
+                audiences: lists[2].clone(),
+                charter_accepted: flags[0],
+                ..MentorForm::default()
+            });
+        }
     }
 }

@@ -1,0 +1,177 @@
+//! No e-mail address, phone number or name in the logs: every flow of the
+//! suite runs once with the production log filter and its output captured.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use binome_tests::{Backend, TestTable, api_request, event, keyring, with_body, with_token};
+use mailer::Delivery;
+use newsletter::Newsletter;
+use serde_json::{Value, json};
+use shared::{links::Links, mail::Mailer};
+use signup::Signup;
+
+use crate::signup::{mentor_body, minor_body};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The token of the newest link to `path` among the queued mails.
+async fn token(table: &TestTable, path: &str) -> String {
+    let mut mails = table.outbox().await;
+    mails.sort_by_key(|m| m["sk"].as_str().unwrap_or_default().to_owned());
+    mails
+        .iter()
+        .rev()
+        .flat_map(|m| {
+            m["mail"]["params"]
+                .as_object()
+                .into_iter()
+                .flat_map(|p| p.values())
+        })
+        .filter_map(Value::as_str)
+        .find_map(|url| {
+            url.split_once(&format!("{path}?token="))
+                .map(|(_, t)| t.to_owned())
+        })
+        .unwrap_or_else(|| panic!("no link to {path}"))
+}
+
+async fn every_flow(table: &TestTable, outbox: &std::path::Path) {
+    let links = Links::new("https://api.binome.example", "https://binome.example");
+    let newsletter = Newsletter::new(table.store.clone(), keyring(), links.clone());
+    let signup = Signup::new(table.store.clone(), keyring(), links, Duration::ZERO);
+    let delivery = Delivery::new(
+        table.store.clone(),
+        Mailer::files(outbox, "binome <ne-pas-repondre@binome.example>", false).unwrap(),
+        1000,
+    );
+    let news = |e: Value| newsletter::handle(&newsletter, api_request(&e));
+    let sign = |e: Value| signup::handle(&signup, api_request(&e));
+
+    news(with_body(
+        event("newsletter-subscribe.json"),
+        &json!({"email": "lecteur.secret@exemple.fr", "consent": true}),
+    ))
+    .await
+    .unwrap();
+    news(with_token(
+        event("newsletter-confirm.json"),
+        &token(table, "/v1/newsletter/confirm").await,
+    ))
+    .await
+    .unwrap();
+    news(with_token(
+        event("newsletter-unsubscribe.json"),
+        &token(table, "/v1/newsletter/unsubscribe").await,
+    ))
+    .await
+    .unwrap();
+
+    sign(with_body(event("signup-mentee.json"), &minor_body()))
+        .await
+        .unwrap();
+    sign(with_body(event("signup-mentee.json"), &minor_body()))
+        .await
+        .unwrap();
+    sign(with_body(event("signup-mentor.json"), &mentor_body()))
+        .await
+        .unwrap();
+    let mut invalid = mentor_body();
+    invalid["email"] = "thomas.moreau@@exemple.fr".into();
+    sign(with_body(event("signup-mentor.json"), &invalid))
+        .await
+        .unwrap();
+    sign(with_token(
+        event("signup-verify.json"),
+        &token(table, "/v1/verify").await,
+    ))
+    .await
+    .unwrap();
+    sign(with_token(
+        event("signup-guardian-consent.json"),
+        &token(table, "/v1/guardian/consent").await,
+    ))
+    .await
+    .unwrap();
+    let linked = sign(with_body(
+        event("me-link.json"),
+        &json!({"email": "sami.collegien@exemple.fr"}),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(linked.status(), 202, "{:?}", linked.body());
+    let personal_data = token(table, "/v1/me").await;
+    sign(with_token(event("me-export.json"), &personal_data))
+        .await
+        .unwrap();
+
+    mailer::deliver(&delivery, &table.outbox_insert_records().await).await;
+    sign(with_token(event("me-erase.json"), &personal_data))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn no_address_phone_or_name_reaches_the_logs() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info,dynoxide=error"))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let outbox = tempfile::tempdir().unwrap();
+    runtime.block_on(async {
+        let table = TestTable::new(Backend::Embedded).await;
+        every_flow(&table, outbox.path()).await;
+    });
+    let mails = std::fs::read_dir(outbox.path()).unwrap().count();
+    // The two newsletter mails are dropped: the reader unsubscribed before the mailer ran.
+    assert_eq!(mails, 4, "the flows sent their mails");
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("sign-up verified"),
+        "the flows were logged: {logs}"
+    );
+    for personal in [
+        "lecteur.secret",
+        "sami.collegien",
+        "nadia.haddad",
+        "thomas.moreau",
+        "exemple.fr",
+        "612345678",
+        "6 12 34 56 78",
+        "698765432",
+        "Haddad",
+        "Nadia",
+        "Moreau",
+        "Benali",
+        "Inès",
+    ] {
+        assert!(
+            !logs.contains(personal),
+            "« {personal} » found in the logs:\n{logs}"
+        );
+    }
+}
