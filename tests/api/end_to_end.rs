@@ -21,30 +21,19 @@ async fn start_stack(data: &Path) -> local::Stack {
     .expect("the local stack starts")
 }
 
+async fn subscribe(stack: &local::Stack, body: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/v1/newsletter", stack.base_url))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Waits for the mail with this subject, as the stack's mailer writes it.
 async fn wait_for_mail(outbox: &Path, subject: &str) -> Vec<u8> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        for entry in std::fs::read_dir(outbox).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.extension().is_some_and(|e| e == "eml") {
-                let raw = std::fs::read(&path).unwrap();
-                if MessageParser::default()
-                    .parse(&raw)
-                    .and_then(|m| m.subject().map(str::to_owned))
-                    .as_deref()
-                    == Some(subject)
-                {
-                    return raw;
-                }
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no mail « {subject} » within 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_new_mail(outbox, None, subject, &mut Vec::new()).await
 }
 
 /// The links of the mail's text part, as a reader would click them.
@@ -81,13 +70,11 @@ async fn subscribe_confirm_and_unsubscribe_through_the_local_stack() {
         .unwrap();
     assert_eq!(health.status(), 200);
 
-    let subscribed = http
-        .post(format!("{}/v1/newsletter", stack.base_url))
-        .header("content-type", "application/json")
-        .body(r#"{"email": "Lea.Martin@Exemple.fr", "consent": true, "source": "e2e"}"#)
-        .send()
-        .await
-        .unwrap();
+    let subscribed = subscribe(
+        &stack,
+        r#"{"email": "Lea.Martin@Exemple.fr", "consent": true, "source": "e2e"}"#,
+    )
+    .await;
     assert_eq!(subscribed.status(), 202);
 
     let raw = wait_for_mail(
@@ -163,13 +150,8 @@ async fn data_and_links_survive_a_restart() {
     let data = tempfile::tempdir().unwrap();
     let confirm_link = {
         let stack = start_stack(data.path()).await;
-        let subscribed = reqwest::Client::new()
-            .post(format!("{}/v1/newsletter", stack.base_url))
-            .header("content-type", "application/json")
-            .body(r#"{"email": "sami@exemple.fr", "consent": true}"#)
-            .send()
-            .await
-            .unwrap();
+        let subscribed =
+            subscribe(&stack, r#"{"email": "sami@exemple.fr", "consent": true}"#).await;
         assert_eq!(subscribed.status(), 202);
         let raw = wait_for_mail(
             &stack.outbox_dir,
@@ -194,10 +176,11 @@ async fn data_and_links_survive_a_restart() {
     wait_for_mail(&stack.outbox_dir, "Bienvenue dans la lettre de binome").await;
 }
 
-/// The newest mail to `to` with this subject, as the stack's mailer writes it.
-async fn wait_for_mail_to(
+/// Waits for a mail with this subject (to `to`, if given) that is not among
+/// those already `seen`, and adds it to them.
+async fn wait_for_new_mail(
     outbox: &Path,
-    to: &str,
+    to: Option<&str>,
     subject: &str,
     seen: &mut Vec<std::path::PathBuf>,
 ) -> Vec<u8> {
@@ -212,14 +195,16 @@ async fn wait_for_mail_to(
             let Some(message) = MessageParser::default().parse(&raw) else {
                 continue;
             };
-            if message.subject() == Some(subject) && header(&message, "To") == to {
+            if message.subject() == Some(subject)
+                && to.is_none_or(|to| header(&message, "To") == to)
+            {
                 seen.push(path);
                 return raw;
             }
         }
         assert!(
             Instant::now() < deadline,
-            "no mail « {subject} » to {to} within 10 s"
+            "no mail « {subject} » to {to:?} within 10 s"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -267,9 +252,9 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
 
     // Each follows the link of their own mail.
     for to in ["adulte.e2e@exemple.fr", "mentor.e2e@exemple.fr"] {
-        let mail = wait_for_mail_to(
+        let mail = wait_for_new_mail(
             &stack.outbox_dir,
-            to,
+            Some(to),
             "Confirmez votre adresse e-mail",
             &mut seen,
         )
@@ -283,9 +268,9 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
                 .contains("Votre demande est confirmée.")
         );
     }
-    let mail = wait_for_mail_to(
+    let mail = wait_for_new_mail(
         &stack.outbox_dir,
-        "lina.e2e@exemple.fr",
+        Some("lina.e2e@exemple.fr"),
         "Confirmez votre adresse e-mail",
         &mut seen,
     )
@@ -302,9 +287,9 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
         page.contains("Il manque encore l"),
         "the guardian has not agreed yet"
     );
-    let mail = wait_for_mail_to(
+    let mail = wait_for_new_mail(
         &stack.outbox_dir,
-        "karim.e2e@exemple.fr",
+        Some("karim.e2e@exemple.fr"),
         "Votre accord pour le mentorat de Inès",
         &mut seen,
     )
@@ -345,8 +330,13 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
             .await
             .unwrap();
         assert_eq!(asked.status(), 202);
-        let mail =
-            wait_for_mail_to(&stack.outbox_dir, to, "Vos données personnelles", &mut seen).await;
+        let mail = wait_for_new_mail(
+            &stack.outbox_dir,
+            Some(to),
+            "Vos données personnelles",
+            &mut seen,
+        )
+        .await;
         let export = http.get(link_to(&mail, "/v1/me")).send().await.unwrap();
         assert_eq!(export.status(), 200);
         let data: serde_json::Value = export.json().await.unwrap();

@@ -35,6 +35,15 @@ async fn subscription_records(table: &TestTable) -> Event {
     table.outbox_insert_records().await
 }
 
+/// A mailer writing `.eml` files into `dir`, unthrottled.
+fn file_delivery(table: &TestTable, dir: &std::path::Path) -> Delivery {
+    Delivery::new(
+        table.store.clone(),
+        Mailer::files(dir, FROM, false).unwrap(),
+        100,
+    )
+}
+
 fn eml_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(dir)
         .map(|entries| {
@@ -62,11 +71,7 @@ async fn a_redelivered_batch_sends_each_mail_once(table: TestTable) {
         1
     );
     let dir = tempfile::tempdir().unwrap();
-    let delivery = Delivery::new(
-        table.store.clone(),
-        Mailer::files(dir.path(), FROM, false).unwrap(),
-        100,
-    );
+    let delivery = file_delivery(&table, dir.path());
     table.calls.take();
 
     let first = mailer::deliver(&delivery, &records).await;
@@ -129,11 +134,7 @@ async fn a_transient_failure_is_reported_and_retried_later(table: TestTable) {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let working = Delivery::new(
-        table.store.clone(),
-        Mailer::files(dir.path(), FROM, false).unwrap(),
-        100,
-    );
+    let working = file_delivery(&table, dir.path());
     assert!(
         mailer::deliver(&working, &records)
             .await
@@ -163,11 +164,7 @@ async fn a_mail_to_an_erased_recipient_is_dropped(table: TestTable) {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let delivery = Delivery::new(
-        table.store.clone(),
-        Mailer::files(dir.path(), FROM, false).unwrap(),
-        100,
-    );
+    let delivery = file_delivery(&table, dir.path());
     assert!(
         mailer::deliver(&delivery, &records)
             .await
@@ -190,11 +187,7 @@ async fn the_sample_outbox_event_is_understood_and_sends_nothing_for_an_unknown_
     let records: Event = serde_json::from_value(event("mailer-outbox-insert.json")).unwrap();
     assert!(mailer::is_new_outbox_mail(&records.records[0]));
     let dir = tempfile::tempdir().unwrap();
-    let delivery = Delivery::new(
-        table.store.clone(),
-        Mailer::files(dir.path(), FROM, false).unwrap(),
-        100,
-    );
+    let delivery = file_delivery(&table, dir.path());
     assert!(
         mailer::deliver(&delivery, &records)
             .await
@@ -202,6 +195,13 @@ async fn the_sample_outbox_event_is_understood_and_sends_nothing_for_an_unknown_
             .is_empty()
     );
     assert!(eml_files(dir.path()).is_empty());
+}
+
+fn configuration_sets() -> SesConfigurationSets {
+    SesConfigurationSets {
+        transactional: "binome-transactional".into(),
+        newsletter: "binome-newsletter".into(),
+    }
 }
 
 /// The SES v2 request, checked against moto's SES v2: raw MIME content, the
@@ -227,10 +227,7 @@ async fn ses_receives_the_raw_mail_with_its_configuration_set() {
     let mailer = Mailer::ses(
         ses,
         &format!("binome <ne-pas-repondre@{domain}>"),
-        SesConfigurationSets {
-            transactional: "binome-transactional".into(),
-            newsletter: "binome-newsletter".into(),
-        },
+        configuration_sets(),
     )
     .unwrap();
     let welcome = MailContent::NewsletterWelcome {
@@ -267,10 +264,7 @@ async fn ses_receives_the_raw_mail_with_its_configuration_set() {
     let stranger = Mailer::ses(
         aws_sdk_sesv2::Client::new(&sdk),
         "x <x@unverified.example>",
-        SesConfigurationSets {
-            transactional: "binome-transactional".into(),
-            newsletter: "binome-newsletter".into(),
-        },
+        configuration_sets(),
     )
     .unwrap();
     let refused = stranger.send("m-ses-2", &to, &welcome).await.unwrap_err();

@@ -121,8 +121,8 @@ impl TestTable {
         }
     }
 
-    /// Every item of the table (tests only: a Scan).
-    pub async fn items(&self) -> Vec<serde_json::Value> {
+    /// Every item of the table as stored (tests only: a Scan, not counted).
+    async fn raw_items(&self) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         let output = self
             .store
             .client
@@ -133,10 +133,15 @@ impl TestTable {
             .await
             .expect("scan");
         self.calls.take();
-        output
-            .items()
-            .iter()
-            .map(|item| serde_dynamo::from_item(item.clone()).expect("items map to JSON"))
+        output.items().to_vec()
+    }
+
+    /// Every item of the table, as JSON.
+    pub async fn items(&self) -> Vec<serde_json::Value> {
+        self.raw_items()
+            .await
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).expect("items map to JSON"))
             .collect()
     }
 
@@ -172,19 +177,9 @@ impl TestTable {
     /// The outbox mails of the table as a stream batch of INSERT records, as
     /// the event source mapping would deliver them (any emulator).
     pub async fn outbox_insert_records(&self) -> Event {
-        let output = self
-            .store
-            .client
-            .scan()
-            .table_name(&self.store.table)
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("scan");
-        self.calls.take();
+        let items = self.raw_items().await;
         let mut event = Event::default();
-        for (sequence, item) in output
-            .items()
+        for (sequence, item) in items
             .iter()
             .filter(|item| {
                 item.get("sk")

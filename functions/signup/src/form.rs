@@ -310,6 +310,22 @@ struct ContactForm {
     source: Option<String>,
 }
 
+/// Moves the contact fields out of either form.
+macro_rules! contact_form {
+    ($form:ident) => {
+        ContactForm {
+            first_name: $form.first_name,
+            last_name: $form.last_name,
+            email: $form.email,
+            phone: $form.phone,
+            postal_code: $form.postal_code,
+            mode: $form.mode,
+            languages: $form.languages,
+            source: $form.source,
+        }
+    };
+}
+
 fn contact(problems: &mut Problems, form: ContactForm) -> Option<Contact> {
     let ContactForm {
         first_name,
@@ -384,19 +400,7 @@ pub fn validate_mentee(
         return Ok(Submission::Honeypot);
     }
     let mut problems = Problems::default();
-    let contact = contact(
-        &mut problems,
-        ContactForm {
-            first_name: form.first_name,
-            last_name: form.last_name,
-            email: form.email,
-            phone: form.phone,
-            postal_code: form.postal_code,
-            mode: form.mode,
-            languages: form.languages,
-            source: form.source,
-        },
-    );
+    let contact = contact(&mut problems, contact_form!(form));
     let birth_date = problems.check(
         "birth_date",
         form.birth_date,
@@ -510,19 +514,7 @@ pub fn validate_mentor(
         return Ok(Submission::Honeypot);
     }
     let mut problems = Problems::default();
-    let contact = contact(
-        &mut problems,
-        ContactForm {
-            first_name: form.first_name,
-            last_name: form.last_name,
-            email: form.email,
-            phone: form.phone,
-            postal_code: form.postal_code,
-            mode: form.mode,
-            languages: form.languages,
-            source: form.source,
-        },
-    );
+    let contact = contact(&mut problems, contact_form!(form));
     let job_title = problems
         .check(
             "job_title",

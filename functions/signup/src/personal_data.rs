@@ -123,10 +123,7 @@ async fn send_links(app: &Signup, email: &EmailAddress) -> Result<(), ApiError> 
     }
     if !writes.is_empty() {
         app.store
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
+            .transact(writes)
             .await
             .map_err(|e| unavailable(StoreError::from(e)))?;
     }
@@ -345,10 +342,7 @@ async fn erase_person(app: &Signup, subject: &SignupSubject) -> Result<(), ApiEr
             writes.push(TransactWriteItem::builder().put(put).build());
         }
         app.store
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
+            .transact(writes)
             .await
             .map_err(|e| unavailable(StoreError::from(e)))?;
     }

@@ -465,13 +465,7 @@ async fn record(
             .map(|item| put(table, item, "attribute_not_exists(pk)", epoch)),
     );
 
-    let result = app
-        .store
-        .client
-        .transact_write_items()
-        .set_transact_items(Some(writes))
-        .send()
-        .await;
+    let result = app.store.transact(writes).await;
     let error = match result {
         Ok(_) => {
             tracing::info!(person = subject.person_id, role = ?subject.role, "sign-up recorded");
@@ -559,14 +553,7 @@ async fn already_requested(
             now.timestamp(),
         ));
     }
-    match app
-        .store
-        .client
-        .transact_write_items()
-        .set_transact_items(Some(writes))
-        .send()
-        .await
-    {
+    match app.store.transact(writes).await {
         Ok(_) => {
             tracing::info!(person = existing.person_id, role = ?existing.role, "repeated sign-up: reminder queued");
             Ok(())

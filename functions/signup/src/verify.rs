@@ -222,14 +222,7 @@ async fn complete(
                 .build(),
         );
     }
-    let error = match app
-        .store
-        .client
-        .transact_write_items()
-        .set_transact_items(Some(writes))
-        .send()
-        .await
-    {
+    let error = match app.store.transact(writes).await {
         Ok(_) => {
             tracing::info!(person = subject.person_id, role = ?subject.role, "sign-up verified");
             return Ok(Outcome::Verified(subject.role));
@@ -303,14 +296,7 @@ async fn record_half(
             .map_err(unavailable)?;
         writes.push(TransactWriteItem::builder().update(guardian).build());
     }
-    match app
-        .store
-        .client
-        .transact_write_items()
-        .set_transact_items(Some(writes))
-        .send()
-        .await
-    {
+    match app.store.transact(writes).await {
         Ok(_) => Ok(Outcome::Waiting(half)),
         // The other link was followed at the same moment: verified, or gone.
         Err(error) if store::cancellation_reasons(&error).is_some() => {

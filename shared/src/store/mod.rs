@@ -31,6 +31,21 @@ impl Store {
         Self::new(sdk, table, endpoint.as_deref())
     }
 
+    /// Writes all of `writes` or none (one round trip).
+    pub async fn transact(
+        &self,
+        writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
+        SdkError<TransactWriteItemsError>,
+    > {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+    }
+
     /// Opens the connection (TLS handshake included) during a function's init
     /// rather than in its first request. A miss on a key no item uses.
     pub async fn warm_up(&self) {
