@@ -38,6 +38,9 @@ fn directory() -> Vec<Association> {
                 },
                 monthly_capacity: 20 + i * 3,
                 routed_this_month: (i * 11) % 25,
+                mentor_intake: i % 4 != 0,
+                waiting_mentees: (i * 13) % 40,
+                free_mentor_places: (i * 7) % 9,
             }
         })
         .collect()

@@ -16,6 +16,11 @@
 //! Ties go to the larger remaining capacity, then to a stable hash of the
 //! request id and the slug. Points are kept in thousandths, so that equal
 //! scores are equal exactly.
+//!
+//! A mentor goes, among the active associations open to mentors that cover
+//! the mentor's département (or are national) and mode, to where mentees
+//! wait with the fewest mentor places free (waiting mentees ÷ (free places
+//! + 1)); the mentor's preferred association wins whenever it is eligible.
 
 use serde::{Deserialize, Serialize};
 use shared::people::{Mode, Need, PriorityGroup, Situation};
@@ -119,6 +124,11 @@ pub struct Association {
     pub monthly_capacity: u32,
     /// Requests routed to it this month.
     pub routed_this_month: u32,
+    /// Whether it takes new mentors.
+    pub mentor_intake: bool,
+    /// Its mentees waiting for a mentor, and its mentors' free places.
+    pub waiting_mentees: u32,
+    pub free_mentor_places: u32,
 }
 
 impl Association {
@@ -142,7 +152,18 @@ pub struct MenteeCase<'a> {
     pub declined_by: &'a [String],
 }
 
-/// Points per criterion, in thousandths of a point.
+/// A mentor's registration as the rules see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MentorCase<'a> {
+    pub request_id: &'a str,
+    pub departement: u8,
+    pub mode: Mode,
+    pub preferred_association: Option<&'a str>,
+    pub declined_by: &'a [String],
+}
+
+/// Points per criterion, in thousandths of a point (the mentee criteria,
+/// then the mentor ones; a criterion that does not apply counts 0).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Points {
     pub specialities: u32,
@@ -150,13 +171,26 @@ pub struct Points {
     pub local: u32,
     pub situation: u32,
     pub capacity: u32,
+    /// Waiting mentees per free mentor place (+1).
+    pub mentor_shortage: u32,
+    /// The mentor's own choice: outweighs everything else.
+    pub preferred: u32,
 }
 
 impl Points {
     pub fn total(&self) -> u32 {
-        self.specialities + self.needs + self.local + self.situation + self.capacity
+        self.specialities
+            .saturating_add(self.needs)
+            .saturating_add(self.local)
+            .saturating_add(self.situation)
+            .saturating_add(self.capacity)
+            .saturating_add(self.mentor_shortage)
+            .saturating_add(self.preferred)
     }
 }
+
+/// Points of a preferred association: more than any shortage can give.
+const PREFERRED: u32 = 1 << 30;
 
 /// One eligible association with its points.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,6 +274,7 @@ fn points(association: &Association, mentee: &MenteeCase<'_>, weights: &Weights)
         local,
         situation,
         capacity,
+        ..Points::default()
     }
 }
 
@@ -253,27 +288,23 @@ fn stable_hash(request_id: &str, slug: &str) -> u64 {
     hash
 }
 
-/// Ranks the directory for one mentee request.
-pub fn route_mentee(
+/// Keeps the best three of the scored associations, best first:
+/// highest total, then most remaining capacity, then the stable hash.
+fn rank(
     directory: &[Association],
-    mentee: &MenteeCase<'_>,
-    weights: &Weights,
+    request_id: &str,
+    scored: impl Iterator<Item = (usize, Points)>,
 ) -> Decision {
-    // (total, remaining, hash, index): the best is the largest.
     let mut best: [Option<(u32, u32, u64, usize)>; KEPT] = [None; KEPT];
     let mut kept_points = [Points::default(); KEPT];
-    for (index, association) in directory.iter().enumerate() {
-        if !eligible(association, mentee) {
-            continue;
-        }
-        let points = points(association, mentee, weights);
+    for (index, points) in scored {
+        let association = &directory[index];
         let rank = (
             points.total(),
             association.remaining(),
-            stable_hash(mentee.request_id, &association.slug),
+            stable_hash(request_id, &association.slug),
             index,
         );
-        // Insert into the kept three, best first.
         let Some(position) = best
             .iter()
             .position(|kept| kept.is_none_or(|kept| rank > kept))
@@ -304,6 +335,50 @@ pub fn route_mentee(
     }
 }
 
+/// Ranks the directory for one mentee request.
+pub fn route_mentee(
+    directory: &[Association],
+    mentee: &MenteeCase<'_>,
+    weights: &Weights,
+) -> Decision {
+    let scored = directory
+        .iter()
+        .enumerate()
+        .filter(|(_, association)| eligible(association, mentee))
+        .map(|(index, association)| (index, points(association, mentee, weights)));
+    rank(directory, mentee.request_id, scored)
+}
+
+fn eligible_for_mentor(association: &Association, mentor: &MentorCase<'_>) -> bool {
+    association.active
+        && association.mentor_intake
+        && (association.national || association.departements.contains(mentor.departement))
+        && serves_mode(association, mentor.mode)
+        && !mentor.declined_by.contains(&association.slug)
+}
+
+/// Ranks the directory for one mentor registration.
+pub fn route_mentor(directory: &[Association], mentor: &MentorCase<'_>) -> Decision {
+    let scored = directory
+        .iter()
+        .enumerate()
+        .filter(|(_, association)| eligible_for_mentor(association, mentor))
+        .map(|(index, association)| {
+            let points = Points {
+                mentor_shortage: association.waiting_mentees.saturating_mul(MILLI)
+                    / (association.free_mentor_places + 1),
+                preferred: if mentor.preferred_association == Some(association.slug.as_str()) {
+                    PREFERRED
+                } else {
+                    0
+                },
+                ..Points::default()
+            };
+            (index, points)
+        });
+    rank(directory, mentor.request_id, scored)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +401,9 @@ mod tests {
             reserved_for: Bits::default(),
             monthly_capacity: 10,
             routed_this_month: 0,
+            mentor_intake: true,
+            waiting_mentees: 0,
+            free_mentor_places: 0,
         }
     }
 
@@ -512,15 +590,66 @@ mod tests {
         assert_eq!(
             best.points,
             Points {
-                specialities: 0,
                 needs: 10_000,
                 local: 20_000,
-                situation: 0,
-                capacity: 20_000
+                capacity: 20_000,
+                ..Points::default()
             }
         );
         assert_eq!(best.total, 50_000);
         assert_eq!(decision.rule_version, RULE_VERSION);
+    }
+
+    fn mentor<'a>(preferred: Option<&'a str>, declined_by: &'a [String]) -> MentorCase<'a> {
+        MentorCase {
+            request_id: "m1",
+            departement: departement_index("93").unwrap(),
+            mode: Mode::Indifferent,
+            preferred_association: preferred,
+            declined_by,
+        }
+    }
+
+    #[test]
+    fn mentors_go_where_mentees_wait_with_the_fewest_mentor_places() {
+        let mut short = association("short");
+        (short.waiting_mentees, short.free_mentor_places) = (12, 1);
+        let mut served = association("served");
+        (served.waiting_mentees, served.free_mentor_places) = (12, 5);
+        let decision = route_mentor(&[served.clone(), short.clone()], &mentor(None, &[]));
+        assert_eq!(decision.chosen(), Some("short"));
+        assert_eq!(decision.candidates[0].points.mentor_shortage, 6_000);
+
+        short.mentor_intake = false;
+        assert_eq!(
+            route_mentor(&[served.clone(), short.clone()], &mentor(None, &[])).chosen(),
+            Some("served")
+        );
+        let declined = ["served".to_owned()];
+        assert_eq!(
+            route_mentor(&[served, short], &mentor(None, &declined)).chosen(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_mentor_s_preferred_association_wins_when_it_is_eligible() {
+        let mut short = association("short");
+        (short.waiting_mentees, short.free_mentor_places) = (40, 0);
+        let mut chosen_one = association("choisie");
+        chosen_one.departements = Bits::default();
+        chosen_one.national = true;
+        let directory = [short, chosen_one.clone()];
+        assert_eq!(
+            route_mentor(&directory, &mentor(Some("choisie"), &[])).chosen(),
+            Some("choisie")
+        );
+        chosen_one.active = false;
+        let directory = [directory[0].clone(), chosen_one];
+        assert_eq!(
+            route_mentor(&directory, &mentor(Some("choisie"), &[])).chosen(),
+            Some("short")
+        );
     }
 
     #[test]
