@@ -52,8 +52,8 @@ def main() -> int:
 
     problems = []
     functions = by_type.get("AWS::Lambda::Function", [])
-    if len(functions) != 3:
-        problems.append(f"expected 3 Lambda functions, got {functions}")
+    if len(functions) != 4:
+        problems.append(f"expected 4 Lambda functions, got {functions}")
     for name in functions:
         properties = resources[name]["Properties"]
         if properties.get("Architectures") != ["arm64"] or properties.get("Runtime") != "provided.al2023":

@@ -24,6 +24,10 @@ use emulator::Emulator;
 use gateway::Route;
 use mailer::Delivery;
 use newsletter::Newsletter;
+use routing::{
+    Routing,
+    directory::{self, AssociationForm},
+};
 use shared::links::Links;
 use shared::{
     keyring::Keyring,
@@ -55,6 +59,8 @@ pub struct Options {
 /// A running stack; everything stops when it is dropped.
 pub struct Stack {
     pub address: SocketAddr,
+    /// The network admins' key (Authorization: Bearer), kept in `<data>/admin-key`.
+    pub admin_key: String,
     pub base_url: String,
     pub outbox_dir: PathBuf,
     pub store: Store,
@@ -80,7 +86,10 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     let sdk = shared::aws::offline(&emulator.endpoint).await;
     let store = Store::new(&sdk, TABLE_NAME, None);
     table::create_if_missing(&store.client, &store.table).await?;
-    let keyring = Keyring::from_hex(&signing_secret(data_dir).await?)?;
+    let keyring = Keyring::from_hex(&secret_file(data_dir, "signing-secret").await?)?;
+    let admin_key = secret_file(data_dir, "admin-key").await?;
+    let routing = Arc::new(Routing::new(store.clone(), &admin_key));
+    seed_directory(&routing, data_dir).await?;
 
     let listener = TcpListener::bind(("127.0.0.1", options.port))
         .await
@@ -115,6 +124,11 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         signup,
         |app, request| async move { signup::handle(&app, request).await },
     ));
+    routes.extend(function_routes(
+        routing::ROUTES,
+        routing,
+        |app, request| async move { routing::handle(&app, request).await },
+    ));
     let routes = Arc::new(routes);
     let app =
         axum::Router::new().fallback(move |request| gateway::dispatch(routes.clone(), request));
@@ -144,6 +158,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
 
     Ok(Stack {
         address,
+        admin_key,
         base_url,
         outbox_dir,
         store,
@@ -191,11 +206,11 @@ fn stream_consumer(delivery: Arc<Delivery>) -> Consumer {
     }
 }
 
-/// The local signing secret: made once, kept in the data folder (owner-only).
-async fn signing_secret(data_dir: &Path) -> anyhow::Result<String> {
-    let path = data_dir.join("signing-secret");
+/// A local secret: made once, kept in the data folder (owner-only).
+async fn secret_file(data_dir: &Path, name: &str) -> anyhow::Result<String> {
+    let path = data_dir.join(name);
     if let Ok(secret) = tokio::fs::read_to_string(&path).await {
-        return Ok(secret);
+        return Ok(secret.trim().to_owned());
     }
     let secret = Keyring::generate_hex();
     tokio::fs::write(&path, &secret).await?;
@@ -205,4 +220,33 @@ async fn signing_secret(data_dir: &Path) -> anyhow::Result<String> {
         tokio::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).await?;
     }
     Ok(secret)
+}
+
+/// At first start, an example directory of fictional associations
+/// (`directory.json`), their API keys written to `<data>/keys.json`.
+async fn seed_directory(routing: &Routing, data_dir: &Path) -> anyhow::Result<()> {
+    let keys_path = data_dir.join("keys.json");
+    if tokio::fs::try_exists(&keys_path).await? {
+        return Ok(());
+    }
+    let entries: Vec<serde_json::Value> = serde_json::from_str(include_str!("directory.json"))?;
+    let mut keys = serde_json::Map::new();
+    for mut entry in entries {
+        let slug = entry
+            .as_object_mut()
+            .and_then(|fields| fields.remove("slug"))
+            .and_then(|slug| slug.as_str().map(str::to_owned))
+            .context("every example association has a slug")?;
+        let form: AssociationForm = serde_json::from_value(entry)?;
+        let record = directory::validate(&slug, form)
+            .map_err(|problems| anyhow::anyhow!("{slug}: {problems:?}"))?;
+        let key = directory::save(routing, &record)
+            .await
+            .map_err(|error| anyhow::anyhow!("{slug}: {}", error.message))?;
+        if let Some(key) = key {
+            keys.insert(slug, key.into());
+        }
+    }
+    tokio::fs::write(&keys_path, serde_json::to_string_pretty(&keys)?).await?;
+    Ok(())
 }

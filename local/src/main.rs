@@ -29,6 +29,11 @@ async fn main() -> anyhow::Result<()> {
     println!("binome runs on {}", stack.base_url);
     println!("  data:   {}", args.data.display());
     println!("  mails:  {}", stack.outbox_dir.display());
+    println!("  admin key (Authorization: Bearer …): {}", stack.admin_key);
+    println!(
+        "  association keys: {}",
+        args.data.join("keys.json").display()
+    );
     println!(
         "  try:    curl -i -X POST {}/v1/newsletter -H 'content-type: application/json' \\",
         stack.base_url

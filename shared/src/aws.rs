@@ -31,3 +31,14 @@ pub async fn offline(endpoint: &str) -> SdkConfig {
         .load()
         .await
 }
+
+/// A secret's string value from Secrets Manager, read once at a function's start.
+pub async fn secret_string(sdk: &SdkConfig, arn: &str) -> Result<String, String> {
+    let secret = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())?;
+    Ok(secret.secret_string().unwrap_or_default().to_owned())
+}

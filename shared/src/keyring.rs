@@ -50,18 +50,10 @@ impl Keyring {
 
     /// On Lambda: the secret (named by `SIGNING_SECRET_ARN`), read once at start.
     pub async fn from_secrets_manager(sdk: &SdkConfig, arn: &str) -> Result<Self, KeyringError> {
-        let client = aws_sdk_secretsmanager::Client::new(sdk);
-        let secret = client
-            .get_secret_value()
-            .secret_id(arn)
-            .send()
+        let secret = crate::aws::secret_string(sdk, arn)
             .await
-            .map_err(|e| {
-                KeyringError::SecretsManager(
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-                )
-            })?;
-        Self::from_hex(secret.secret_string().unwrap_or_default())
+            .map_err(KeyringError::SecretsManager)?;
+        Self::from_hex(&secret)
     }
 }
 

@@ -13,6 +13,7 @@
 //! | one sign-up per address and role        | conditional Put    | `EMAIL#<address id>` / `MENTEE` or `MENTOR`    |
 //! | replayed sign-up (Idempotency-Key)      | conditional Put    | `IDEMPOTENCY#<hash of route and key>` / `RESPONSE` |
 //! | erasure audit (no personal data)        | Put                | `AUDIT#<person id>` / `ERASURE`                |
+//! | the association directory (≤ ~50 items) | Query / Put / Update | `DIRECTORY` / `ASSOCIATION#<slug>`          |
 //! | an association's requests and pool      | Query `by_association` | `assoc_pk` = association, `assoc_sk` = status, date, id |
 //! | work due by a date (SLA, reminders)     | Query `by_due_date`    | `due_pk` = kind and shard, `due_sk` = due date |
 
@@ -80,6 +81,14 @@ impl Key {
         Self {
             pk: format!("IDEMPOTENCY#{request_hash}"),
             sk: "RESPONSE".into(),
+        }
+    }
+
+    /// One association of the directory; the directory is one partition, read whole.
+    pub fn association(slug: &str) -> Self {
+        Self {
+            pk: "DIRECTORY".into(),
+            sk: format!("ASSOCIATION#{slug}"),
         }
     }
 

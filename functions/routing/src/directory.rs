@@ -1,0 +1,467 @@
+//! The association directory, run by the network's admins:
+//! `PUT /v1/admin/associations/{slug}` creates or updates an association (the
+//! answer to a creation carries its API key, shown once), `POST
+//! /v1/admin/associations/{slug}/keys` rotates the key. Keys are stored as
+//! SHA-256 hashes and compared in constant time.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{SecondsFormat, Utc};
+use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use shared::{
+    email::EmailAddress,
+    http::{self, ApiError, FieldError},
+    people::{Mode, Need, PriorityGroup, Situation, parse_term},
+    store::{Key, StoreError},
+};
+use subtle::ConstantTimeEq;
+
+use crate::{Routing, rules::departement_index};
+
+/// Weight of a speciality declared without one.
+const DEFAULT_SPECIALITY_WEIGHT: u32 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intake {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notify {
+    Immediate,
+    DailyDigest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Speciality {
+    pub group: PriorityGroup,
+    pub weight: u32,
+}
+
+/// An association as stored (`DIRECTORY` / `ASSOCIATION#<slug>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssociationRecord {
+    pub slug: String,
+    pub name: String,
+    pub contact_email: String,
+    pub active: bool,
+    pub departements: Vec<String>,
+    pub national: bool,
+    pub modes: Vec<Mode>,
+    pub min_age: u32,
+    pub max_age: u32,
+    pub needs: Vec<Need>,
+    pub situations: Vec<Situation>,
+    pub specialities: Vec<Speciality>,
+    pub reserved_for: Vec<PriorityGroup>,
+    pub monthly_capacity: u32,
+    pub mentor_intake: Intake,
+    pub notify: Notify,
+    pub sla_days: u32,
+}
+
+/// The form as sent; every field optional here so that all problems are named at once.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssociationForm {
+    pub name: Option<String>,
+    pub contact_email: Option<String>,
+    pub active: Option<bool>,
+    pub departements: Option<Vec<String>>,
+    pub national: Option<bool>,
+    pub modes: Option<Vec<String>>,
+    pub min_age: Option<u32>,
+    pub max_age: Option<u32>,
+    pub needs: Option<Vec<String>>,
+    pub situations: Option<Vec<String>>,
+    pub specialities: Option<Vec<SpecialityForm>>,
+    pub reserved_for: Option<Vec<String>>,
+    pub monthly_capacity: Option<u32>,
+    pub mentor_intake: Option<String>,
+    pub notify: Option<String>,
+    pub sla_days: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecialityForm {
+    pub group: String,
+    pub weight: Option<u32>,
+}
+
+fn problem(field: &str, message: &str) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+/// Every value of `raw` in the vocabulary `T`, or `None` when one is not.
+fn terms<T: for<'de> Deserialize<'de>>(raw: &[String]) -> Option<Vec<T>> {
+    raw.iter().map(|term| parse_term(term.trim())).collect()
+}
+
+pub fn valid_slug(slug: &str) -> bool {
+    (2..=64).contains(&slug.len())
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-')
+}
+
+/// Checks an association form; every problem is named.
+pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, Vec<FieldError>> {
+    let mut problems = Vec::new();
+    let name = form
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| (1..=120).contains(&n.chars().count()));
+    if name.is_none() {
+        problems.push(problem(
+            "name",
+            "Indiquez le nom de l'association (120 caractères au plus).",
+        ));
+    }
+    let contact_email = form
+        .contact_email
+        .as_deref()
+        .and_then(|e| EmailAddress::parse(e).ok());
+    if contact_email.is_none() {
+        problems.push(problem(
+            "contact_email",
+            "Indiquez l'adresse e-mail où l'association reçoit les demandes.",
+        ));
+    }
+    let national = form.national.unwrap_or(false);
+    let departements: Vec<String> = form
+        .departements
+        .unwrap_or_default()
+        .iter()
+        .map(|d| d.trim().to_uppercase())
+        .collect();
+    if departements.iter().any(|d| departement_index(d).is_none()) {
+        problems.push(problem(
+            "departements",
+            "Indiquez des codes de départements : 01 à 95, 2A, 2B, 971 à 976.",
+        ));
+    } else if departements.is_empty() && !national {
+        problems.push(problem(
+            "departements",
+            "Indiquez au moins un département, ou \"national\": true.",
+        ));
+    }
+    let modes: Option<Vec<Mode>> = terms(&form.modes.unwrap_or_default())
+        .filter(|m: &Vec<Mode>| !m.is_empty() && !m.contains(&Mode::Indifferent));
+    if modes.is_none() {
+        problems.push(problem(
+            "modes",
+            "Indiquez presentiel, distance, ou les deux.",
+        ));
+    }
+    let (min_age, max_age) = (form.min_age.unwrap_or(11), form.max_age.unwrap_or(30));
+    if !(11..=30).contains(&min_age) || !(11..=30).contains(&max_age) || min_age > max_age {
+        problems.push(problem(
+            "min_age",
+            "Les âges accueillis vont de 11 à 30 ans, min_age au plus égal à max_age.",
+        ));
+    }
+    let needs: Option<Vec<Need>> =
+        terms(&form.needs.unwrap_or_default()).filter(|n: &Vec<Need>| !n.is_empty());
+    if needs.is_none() {
+        problems.push(problem("needs", "Indiquez les besoins accompagnés : orientation, reussite_etudes, stage_alternance, insertion_pro, creation_entreprise, confiance_reseau."));
+    }
+    let situations: Option<Vec<Situation>> = terms(&form.situations.unwrap_or_default());
+    if situations.is_none() {
+        problems.push(problem("situations", "Situations possibles : collegien, lyceen, etudiant, demandeur_emploi, jeune_actif, autre."));
+    }
+    let specialities: Option<Vec<Speciality>> = form
+        .specialities
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            let weight = s.weight.unwrap_or(DEFAULT_SPECIALITY_WEIGHT);
+            parse_term(s.group.trim())
+                .filter(|_| weight <= 100)
+                .map(|group| Speciality { group, weight })
+        })
+        .collect();
+    if specialities.is_none() {
+        problems.push(problem("specialities", "Chaque spécialité est un public prioritaire (qpv, zrr, boursier, decrochage, refugie, handicap) avec un poids de 0 à 100."));
+    }
+    let reserved_for: Option<Vec<PriorityGroup>> = terms(&form.reserved_for.unwrap_or_default());
+    if reserved_for.is_none() {
+        problems.push(problem(
+            "reserved_for",
+            "Publics réservés possibles : qpv, zrr, boursier, decrochage, refugie, handicap.",
+        ));
+    }
+    let monthly_capacity = form.monthly_capacity.filter(|c| *c <= 100_000);
+    if monthly_capacity.is_none() {
+        problems.push(problem(
+            "monthly_capacity",
+            "Indiquez combien de jeunes l'association peut accueillir ce mois-ci.",
+        ));
+    }
+    let mentor_intake = parse_term::<Intake>(form.mentor_intake.as_deref().unwrap_or("open"));
+    if mentor_intake.is_none() {
+        problems.push(problem("mentor_intake", "Indiquez open ou closed."));
+    }
+    let notify = parse_term::<Notify>(form.notify.as_deref().unwrap_or("immediate"));
+    if notify.is_none() {
+        problems.push(problem("notify", "Indiquez immediate ou daily_digest."));
+    }
+    let sla_days = form.sla_days.unwrap_or(7);
+    if !(1..=60).contains(&sla_days) {
+        problems.push(problem(
+            "sla_days",
+            "Le délai de réponse va de 1 à 60 jours.",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(AssociationRecord {
+        slug: slug.to_owned(),
+        name: name.unwrap_or_default(),
+        contact_email: contact_email
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_default(),
+        active: form.active.unwrap_or(true),
+        departements,
+        national,
+        modes: modes.unwrap_or_default(),
+        min_age,
+        max_age,
+        needs: needs.unwrap_or_default(),
+        situations: situations.unwrap_or_default(),
+        specialities: specialities.unwrap_or_default(),
+        reserved_for: reserved_for.unwrap_or_default(),
+        monthly_capacity: monthly_capacity.unwrap_or_default(),
+        mentor_intake: mentor_intake.unwrap_or(Intake::Open),
+        notify: notify.unwrap_or(Notify::Immediate),
+        sla_days,
+    })
+}
+
+/// A new association API key (`bnm_<slug>_<256 bits hex>`) and its stored hash.
+pub fn new_api_key(slug: &str) -> (String, String) {
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    let key = format!("bnm_{slug}_{}", hex::encode(secret));
+    let hash = key_hash(&key);
+    (key, hash)
+}
+
+pub fn key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Whether `presented` is the key whose hash is `stored`, in constant time.
+pub fn key_matches(presented: &str, stored_hash: &str) -> bool {
+    key_hash(presented)
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
+}
+
+/// The bearer token of the request.
+fn bearer(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn unauthorized() -> Response<Body> {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Clé d'administration manquante ou invalide (en-tête Authorization: Bearer …).",
+    )
+    .respond()
+}
+
+fn slug_of(request: &Request) -> Result<String, ApiError> {
+    let slug = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("slug"))
+        .unwrap_or_default()
+        .to_owned();
+    if valid_slug(&slug) {
+        Ok(slug)
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_slug",
+            "L'identifiant d'association s'écrit en minuscules, chiffres et tirets (2 à 64 caractères), par exemple article-1.",
+        ))
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "directory storage failed");
+    ApiError::unavailable()
+}
+
+/// `PUT /v1/admin/associations/{slug}`
+pub async fn put(app: &Routing, request: &Request) -> Response<Body> {
+    if !bearer(request).is_some_and(|key| app.is_admin(key)) {
+        return unauthorized();
+    }
+    let record = slug_of(request)
+        .and_then(|slug| Ok((slug, http::parse_json::<AssociationForm>(request)?)))
+        .and_then(|(slug, form)| validate(&slug, form).map_err(ApiError::invalid_fields));
+    let record = match record {
+        Ok(record) => record,
+        Err(error) => return error.respond(),
+    };
+    match save(app, &record).await {
+        Ok(Some(api_key)) => http::json(
+            StatusCode::CREATED,
+            &json!({
+                "slug": record.slug,
+                "api_key": api_key,
+                "message": "Association créée. Conservez cette clé : elle ne sera plus affichée.",
+            }),
+        ),
+        Ok(None) => http::json(
+            StatusCode::OK,
+            &json!({"slug": record.slug, "message": "Association mise à jour."}),
+        ),
+        Err(error) => error.respond(),
+    }
+}
+
+/// Creates the association with a new key (returned), or updates it and
+/// keeps its key (`None`).
+pub async fn save(app: &Routing, record: &AssociationRecord) -> Result<Option<String>, ApiError> {
+    let key = Key::association(&record.slug);
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut fields =
+        serde_dynamo::to_item::<_, HashMap<String, AttributeValue>>(record).map_err(internal)?;
+    fields.insert("updated_at".into(), AttributeValue::S(now));
+
+    let (api_key, hash) = new_api_key(&record.slug);
+    let mut item = fields.clone();
+    item.extend(key.attributes());
+    item.insert("key_hash".into(), AttributeValue::S(hash));
+    let created = app
+        .store
+        .client
+        .put_item()
+        .table_name(&app.store.table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await;
+    match created {
+        Ok(_) => {
+            tracing::info!(association = record.slug, "association created");
+            return Ok(Some(api_key));
+        }
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+        Err(error) => return Err(internal(StoreError::from(error))),
+    }
+    // It exists: replace every field but the key.
+    let mut update = app
+        .store
+        .client
+        .update_item()
+        .table_name(&app.store.table)
+        .set_key(Some(key.attributes()))
+        .condition_expression("attribute_exists(pk)");
+    let mut assignments = Vec::new();
+    for (index, (name, value)) in fields.into_iter().enumerate() {
+        assignments.push(format!("#f{index} = :v{index}"));
+        update = update
+            .expression_attribute_names(format!("#f{index}"), name)
+            .expression_attribute_values(format!(":v{index}"), value);
+    }
+    update
+        .update_expression(format!("SET {}", assignments.join(", ")))
+        .send()
+        .await
+        .map_err(|e| internal(StoreError::from(e)))?;
+    tracing::info!(association = record.slug, "association updated");
+    Ok(None)
+}
+
+/// `POST /v1/admin/associations/{slug}/keys`: a new key; the old one stops working.
+pub async fn rotate_key(app: &Routing, request: &Request) -> Response<Body> {
+    if !bearer(request).is_some_and(|key| app.is_admin(key)) {
+        return unauthorized();
+    }
+    let slug = match slug_of(request) {
+        Ok(slug) => slug,
+        Err(error) => return error.respond(),
+    };
+    let (api_key, hash) = new_api_key(&slug);
+    let rotated = app
+        .store
+        .client
+        .update_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::association(&slug).attributes()))
+        .update_expression("SET key_hash = :hash")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":hash", AttributeValue::S(hash))
+        .send()
+        .await;
+    match rotated {
+        Ok(_) => {
+            tracing::info!(association = slug, "association key rotated");
+            http::json(
+                StatusCode::OK,
+                &json!({"slug": slug, "api_key": api_key, "message": "Nouvelle clé créée ; l'ancienne ne fonctionne plus. Conservez-la : elle ne sera plus affichée."}),
+            )
+        }
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            ApiError::not_found().respond()
+        }
+        Err(error) => internal(StoreError::from(error)).respond(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_match_only_themselves() {
+        let (key, hash) = new_api_key("article-1");
+        assert!(key.starts_with("bnm_article-1_"));
+        assert!(key_matches(&key, &hash));
+        assert!(!key_matches(&format!("{key}x"), &hash));
+        assert!(!key_matches(&new_api_key("article-1").0, &hash));
+        assert!(!key.contains(&hash));
+    }
+
+    #[test]
+    fn slugs_are_lowercase_words() {
+        for slug in ["article-1", "chemins-d-avenirs", "ab"] {
+            assert!(valid_slug(slug), "{slug}");
+        }
+        for slug in ["A", "a", "-a", "a-", "a_b", "é-t-é", &"a".repeat(65)] {
+            assert!(!valid_slug(slug), "{slug}");
+        }
+    }
+}
