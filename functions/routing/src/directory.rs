@@ -51,6 +51,8 @@ pub struct Speciality {
 pub struct AssociationRecord {
     pub slug: String,
     pub name: String,
+    /// Stored as `email`: the attribute the mailer reads a recipient's address from.
+    #[serde(rename = "email")]
     pub contact_email: String,
     pub active: bool,
     pub departements: Vec<String>,
