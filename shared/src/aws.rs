@@ -42,3 +42,19 @@ pub async fn secret_string(sdk: &SdkConfig, arn: &str) -> Result<String, String>
         .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())?;
     Ok(secret.secret_string().unwrap_or_default().to_owned())
 }
+
+/// What every function's `main` builds first: logs, the AWS configuration,
+/// the environment reader and the table.
+pub struct Start {
+    pub sdk: SdkConfig,
+    pub env: crate::config::Env,
+    pub store: crate::store::Store,
+}
+
+pub async fn start_function() -> Start {
+    crate::telemetry::init();
+    let sdk = from_environment().await;
+    let mut env = crate::config::Env::from_process();
+    let store = crate::store::Store::from_env(&mut env, &sdk);
+    Start { sdk, env, store }
+}

@@ -1,17 +1,14 @@
 use lambda_runtime::{Error, run, service_fn};
 use mailer::Delivery;
-use shared::{
-    config::Env,
-    mail::{Mailer, SesConfigurationSets},
-    store::Store,
-};
+use shared::mail::{Mailer, SesConfigurationSets};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let sdk = shared::aws::from_environment().await;
-    let mut env = Env::from_process();
-    let store = Store::from_env(&mut env, &sdk);
+    let shared::aws::Start {
+        sdk,
+        mut env,
+        store,
+    } = shared::aws::start_function().await;
     let from = env.required("MAIL_FROM");
     let sets = SesConfigurationSets {
         transactional: env.required("SES_CONFIGURATION_SET_TRANSACTIONAL"),

@@ -1,14 +1,15 @@
 use lambda_http::{Error, run, service_fn};
 use newsletter::Newsletter;
+use shared::keyring::Keyring;
 use shared::links::Links;
-use shared::{config::Env, keyring::Keyring, store::Store};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let sdk = shared::aws::from_environment().await;
-    let mut env = Env::from_process();
-    let store = Store::from_env(&mut env, &sdk);
+    let shared::aws::Start {
+        sdk,
+        mut env,
+        store,
+    } = shared::aws::start_function().await;
     let links = Links::from_env(&mut env);
     let secret_arn = env.required("SIGNING_SECRET_ARN");
     let (store, links) = env.finish(|| (store, links))?;
