@@ -47,10 +47,9 @@ impl Emulator {
             _shutdown: shutdown,
         })
     }
+}
 
-    /// Deletes expired items, as DynamoDB's TTL does (late, in the background).
-    pub async fn sweep_ttl(&self) -> anyhow::Result<usize> {
-        let db = self.db.clone();
-        Ok(tokio::task::spawn_blocking(move || db.sweep_ttl()).await??)
-    }
+/// Deletes expired items, as DynamoDB's TTL does (late, in the background).
+pub async fn sweep_ttl(db: Database) -> anyhow::Result<usize> {
+    Ok(tokio::task::spawn_blocking(move || db.sweep_ttl()).await??)
 }

@@ -63,8 +63,8 @@ pub struct Stack {
     pub admin_key: String,
     pub base_url: String,
     pub outbox_dir: PathBuf,
-    pub store: Store,
-    pub emulator: Emulator,
+    /// Served as long as the stack runs.
+    _emulator: Emulator,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -146,12 +146,10 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         let mut every = tokio::time::interval(TTL_SWEEP_EVERY);
         loop {
             every.tick().await;
-            let db = db.clone();
-            match tokio::task::spawn_blocking(move || db.sweep_ttl()).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(deleted)) => tracing::info!(deleted, "expired items deleted"),
-                Ok(Err(error)) => tracing::warn!(%error, "TTL sweep failed"),
-                Err(error) => tracing::warn!(%error, "TTL sweep panicked"),
+            match emulator::sweep_ttl(db.clone()).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "expired items deleted"),
+                Err(error) => tracing::warn!(%error, "TTL sweep failed"),
             }
         }
     }));
@@ -161,8 +159,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         admin_key,
         base_url,
         outbox_dir,
-        store,
-        emulator,
+        _emulator: emulator,
         tasks,
     })
 }

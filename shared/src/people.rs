@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::{consent::Consent, store::Key};
+use crate::consent::Consent;
 
 /// Parses one value of a closed vocabulary from its wire name.
 pub fn parse_term<T: for<'de> Deserialize<'de>>(raw: &str) -> Option<T> {
@@ -219,15 +219,6 @@ pub struct Guardian {
     pub consent: Option<Consent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
-}
-
-impl<D> Profile<D> {
-    pub fn key(&self) -> Key {
-        Key {
-            pk: self.pk.clone(),
-            sk: self.sk.clone(),
-        }
-    }
 }
 
 #[cfg(test)]

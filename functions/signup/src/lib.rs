@@ -18,11 +18,8 @@ mod register;
 mod subject;
 mod verify;
 
-pub use form::{
-    Contact, GuardianForm, MenteeForm, MenteeRequest, MentorForm, MentorRegistration, Submission,
-    age_on, departement, phone, validate_mentee, validate_mentor,
-};
-pub use register::{CONSENT_TEXT_MENTEE, CONSENT_TEXT_MENTOR, mentee_items};
+pub use form::{MenteeForm, MenteeRequest, Submission, validate_mentee};
+pub use register::{CONSENT_TEXT_MENTEE, mentee_items};
 
 use std::time::Duration;
 

@@ -204,17 +204,21 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
             .and_then(|sk| sk.as_str().map(str::to_owned))
             .unwrap_or_default();
         value.remove("pk");
-        match sort_key.as_str() {
-            "PROFILE" => drop(export.insert("profile".into(), Value::Object(value))),
-            "SENSITIVE" => drop(export.insert("sensitive_data".into(), Value::Object(value))),
-            "GUARDIAN" => drop(export.insert("guardian".into(), Value::Object(value))),
-            _ if sort_key.starts_with("MAIL#") => mails.push(json!({
+        if sort_key.starts_with("MAIL#") {
+            mails.push(json!({
                 "template": value.get("mail").and_then(|m| m.get("template")),
                 "status": value.get("status"),
                 "created_at": value.get("created_at"),
-            })),
-            _ => drop(export.insert(sort_key.to_lowercase(), Value::Object(value))),
+            }));
+            continue;
         }
+        let section = match sort_key.as_str() {
+            "PROFILE" => "profile".to_owned(),
+            "SENSITIVE" => "sensitive_data".to_owned(),
+            "GUARDIAN" => "guardian".to_owned(),
+            other => other.to_lowercase(),
+        };
+        export.insert(section, Value::Object(value));
     }
     export.insert("mails".into(), Value::Array(mails));
     // Filled as routing and matching write them.

@@ -214,7 +214,9 @@ async fn complete(
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#ttl", "ttl");
         if key.sk == "GUARDIAN" && half == Half::Guardian {
-            keep = guardian_consent_record(keep, now);
+            keep = keep
+                .update_expression("SET consent = :consent REMOVE #ttl")
+                .expression_attribute_values(":consent", guardian_consent_record(now));
         }
         writes.push(
             TransactWriteItem::builder()
@@ -252,16 +254,10 @@ async fn complete(
     }
 }
 
-fn guardian_consent_record(
-    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
-    now: DateTime<Utc>,
-) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
-    let consent =
-        serde_dynamo::to_attribute_value(Consent::given(now, CONSENT_TEXT_GUARDIAN, None))
-            .expect("a consent maps to an attribute");
-    update
-        .update_expression("SET consent = :consent REMOVE #ttl")
-        .expression_attribute_values(":consent", consent)
+/// The guardian's consent record, as stored on the guardian item.
+fn guardian_consent_record(now: DateTime<Utc>) -> AttributeValue {
+    serde_dynamo::to_attribute_value(Consent::given(now, CONSENT_TEXT_GUARDIAN, None))
+        .expect("a consent maps to an attribute")
 }
 
 /// Records one half while the other is awaited (the sign-up stays pending).
@@ -285,13 +281,10 @@ async fn record_half(
         .map_err(unavailable)?;
     let mut writes = vec![TransactWriteItem::builder().update(profile).build()];
     if half == Half::Guardian {
-        let consent =
-            serde_dynamo::to_attribute_value(Consent::given(now, CONSENT_TEXT_GUARDIAN, None))
-                .map_err(unavailable)?;
         let guardian = update(table, &Key::person_guardian(&subject.person_id))
             .update_expression("SET consent = :consent")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":consent", consent)
+            .expression_attribute_values(":consent", guardian_consent_record(now))
             .build()
             .map_err(unavailable)?;
         writes.push(TransactWriteItem::builder().update(guardian).build());
