@@ -43,6 +43,10 @@ pub const TABLE_NAME: &str = "binome";
 /// Sender of local mails.
 pub const MAIL_FROM: &str = "binome <ne-pas-repondre@binome.example>";
 const TTL_SWEEP_EVERY: Duration = Duration::from_secs(30);
+/// Where the local network admins' digests go (a file in the outbox, like every mail).
+pub const NETWORK_ADMIN_EMAIL: &str = "reseau@binome.example";
+/// The daily sweep's hour, as `cron(0 6 * * ? *)` in the template.
+const SWEEP_HOUR_UTC: u32 = 6;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -63,6 +67,8 @@ pub struct Stack {
     pub admin_key: String,
     pub base_url: String,
     pub outbox_dir: PathBuf,
+    /// The routing functions' state (tests run the daily sweep through it).
+    pub routing: Arc<Routing>,
     /// Served as long as the stack runs.
     _emulator: Emulator,
     tasks: Vec<JoinHandle<()>>,
@@ -88,9 +94,6 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     table::create_if_missing(&store.client, &store.table).await?;
     let keyring = Keyring::from_hex(&secret_file(data_dir, "signing-secret").await?)?;
     let admin_key = secret_file(data_dir, "admin-key").await?;
-    let routing = Arc::new(Routing::new(store.clone(), &admin_key));
-    seed_directory(&routing, data_dir).await?;
-
     let listener = TcpListener::bind(("127.0.0.1", options.port))
         .await
         .with_context(|| format!("port {} is taken: choose another with --port", options.port))?;
@@ -102,6 +105,13 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     let site_url = options.site_url.clone().unwrap_or_else(|| base_url.clone());
 
     let links = Links::new(&base_url, &site_url);
+    let routing = Arc::new(Routing::new(
+        store.clone(),
+        links.clone(),
+        &admin_key,
+        Some(NETWORK_ADMIN_EMAIL.to_owned()),
+    ));
+    seed_directory(&routing, data_dir).await?;
     let newsletter = Arc::new(Newsletter::new(
         store.clone(),
         keyring.clone(),
@@ -126,7 +136,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     ));
     routes.extend(function_routes(
         routing::ROUTES,
-        routing,
+        routing.clone(),
         |app, request| async move { routing::handle(&app, request).await },
     ));
     let routes = Arc::new(routes);
@@ -139,7 +149,10 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     })];
 
     let reader = StreamReader::open(emulator.db.clone(), TABLE_NAME).await?;
-    tasks.push(streams::spawn(reader, stream_consumer(delivery), data_dir));
+    for consumer in stream_consumers(delivery, routing.clone()) {
+        tasks.push(streams::spawn(reader.clone(), consumer, data_dir));
+    }
+    tasks.push(tokio::spawn(daily_sweep(routing.clone())));
 
     let db = emulator.db.clone();
     tasks.push(tokio::spawn(async move {
@@ -159,6 +172,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         admin_key,
         base_url,
         outbox_dir,
+        routing,
         _emulator: emulator,
         tasks,
     })
@@ -193,13 +207,43 @@ where
 }
 
 /// The stream-triggered functions.
-fn stream_consumer(delivery: Arc<Delivery>) -> Consumer {
-    Consumer {
-        name: "mailer",
-        deliver: Arc::new(move |event| {
-            let delivery = delivery.clone();
-            Box::pin(async move { mailer::deliver(&delivery, &event).await })
-        }),
+fn stream_consumers(delivery: Arc<Delivery>, routing: Arc<Routing>) -> Vec<Consumer> {
+    vec![
+        Consumer {
+            name: "mailer",
+            deliver: Arc::new(move |event| {
+                let delivery = delivery.clone();
+                Box::pin(async move { mailer::deliver(&delivery, &event).await })
+            }),
+        },
+        Consumer {
+            name: "routing",
+            deliver: Arc::new(move |event| {
+                let routing = routing.clone();
+                Box::pin(async move { routing::stream::deliver(&routing, &event).await })
+            }),
+        },
+    ]
+}
+
+/// The routing sweep, every day at the time the template schedules it.
+async fn daily_sweep(routing: Arc<Routing>) {
+    loop {
+        let now = chrono::Utc::now();
+        let today = now
+            .date_naive()
+            .and_hms_opt(SWEEP_HOUR_UTC, 0, 0)
+            .expect("a valid hour")
+            .and_utc();
+        let next = if today > now {
+            today
+        } else {
+            today + chrono::Duration::days(1)
+        };
+        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
+        if let Err(error) = routing::sweep::sweep(&routing, chrono::Utc::now()).await {
+            tracing::error!(%error, "daily sweep failed");
+        }
     }
 }
 

@@ -120,12 +120,31 @@ pub enum Sector {
     Autre,
 }
 
-/// Where a sign-up stands. Routing picks up profiles that become `Verified`.
+/// Where a request stands. Routing picks up profiles that become `Verified`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileStatus {
     PendingVerification,
     Verified,
+    /// Sent to an association, which has not answered yet.
+    Routed,
+    /// The association took the request on.
+    Acknowledged,
+    /// No association can take it now; retried every day.
+    Waiting,
+}
+
+impl ProfileStatus {
+    /// The wire name, as stored and as used in key segments.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileStatus::PendingVerification => "pending_verification",
+            ProfileStatus::Verified => "verified",
+            ProfileStatus::Routed => "routed",
+            ProfileStatus::Acknowledged => "acknowledged",
+            ProfileStatus::Waiting => "waiting",
+        }
+    }
 }
 
 /// What both roles share.
@@ -160,6 +179,9 @@ pub struct MenteeDetails {
     pub priority_groups: Vec<PriorityGroup>,
     /// Under 15: the guardian's consent is needed too.
     pub guardian_required: bool,
+    /// Whether a [`SensitiveData`] item exists: routing reads it only then.
+    #[serde(default)]
+    pub has_sensitive_data: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,12 @@ use serde_json::{Value, json};
 const ADMIN_KEY: &str = "cle-admin-de-test";
 
 fn app(table: &TestTable) -> Routing {
-    Routing::new(table.store.clone(), ADMIN_KEY)
+    Routing::new(
+        table.store.clone(),
+        shared::links::Links::new("https://api.binome.test", "https://binome.test"),
+        ADMIN_KEY,
+        None,
+    )
 }
 
 fn as_admin(mut event: Value, key: &str) -> Value {

@@ -7,4 +7,5 @@ mod infra;
 mod mailer;
 mod newsletter;
 mod privacy;
+mod routing;
 mod signup;

@@ -276,7 +276,7 @@ pub fn key_matches(presented: &str, stored_hash: &str) -> bool {
 }
 
 /// The bearer token of the request.
-fn bearer(request: &Request) -> Option<&str> {
+pub(crate) fn bearer(request: &Request) -> Option<&str> {
     request
         .headers()
         .get("authorization")?
@@ -440,6 +440,35 @@ pub async fn rotate_key(app: &Routing, request: &Request) -> Response<Body> {
             ApiError::not_found().respond()
         }
         Err(error) => internal(StoreError::from(error)).respond(),
+    }
+}
+
+/// `GET /v1/admin/requests/{id}/routing`: where a request stands, each
+/// decision's candidates and points, and its hand-overs; no contact detail.
+pub async fn routing_of(app: &Routing, request: &Request) -> Response<Body> {
+    if !bearer(request).is_some_and(|key| app.is_admin(key)) {
+        return unauthorized();
+    }
+    let id = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .unwrap_or_default();
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return ApiError::not_found().respond();
+    }
+    match crate::route::read_request(app, id).await {
+        Ok(Some(found)) => http::json(
+            StatusCode::OK,
+            &json!({
+                "id": found.id,
+                "role": found.role,
+                "status": found.status,
+                "departement": found.departement,
+                "routing": found.routing,
+            }),
+        ),
+        Ok(None) => ApiError::not_found().respond(),
+        Err(error) => internal(error).respond(),
     }
 }
 

@@ -1,37 +1,83 @@
 //! Routing: every verified request goes to the most relevant association,
-//! with its reasons. The rules are a pure function over plain data
-//! (`rules`); the directory they read is run by the network's admins
-//! (`directory`).
+//! with its reasons, and none is ever lost.
 //!
-//! | route                                      | what it does                               |
-//! |--------------------------------------------|--------------------------------------------|
-//! | `PUT  /v1/admin/associations/{slug}`       | creates (key shown once) or updates        |
-//! | `POST /v1/admin/associations/{slug}/keys`  | rotates the association's API key          |
+//! - `rules`: which associations may take a request and which should (pure);
+//! - `directory`: the associations, run by the network's admins;
+//! - `cache`: the directory as routing reads it, once a minute;
+//! - `route`: one request routed in one transaction;
+//! - `stream`: verified profiles from the table's stream;
+//! - `inbox`: the associations' routes;
+//! - `sweep`: the daily reminders, hand-overs, retries and digests.
+//!
+//! Two Lambda functions run this crate: `routing` (HTTP) and
+//! `routing-events` (the stream and the daily schedule).
+//!
+//! | route                                                | what it does                               |
+//! |------------------------------------------------------|--------------------------------------------|
+//! | `PUT  /v1/admin/associations/{slug}`                 | creates (key shown once) or updates        |
+//! | `POST /v1/admin/associations/{slug}/keys`            | rotates the association's API key          |
+//! | `GET  /v1/admin/requests/{id}/routing`               | a request's decisions and hand-overs       |
+//! | `GET  /v1/association/requests`                      | the association's requests, paginated      |
+//! | `GET  /v1/association/requests/{id}`                 | one request with its contact details       |
+//! | `POST /v1/association/requests/{id}/acknowledge`     | taken on: reminders stop                   |
+//! | `POST /v1/association/requests/{id}/decline`         | passed to the next best association        |
 
+pub mod cache;
 pub mod directory;
+pub mod inbox;
+pub mod request;
+pub mod route;
 pub mod rules;
+pub mod stream;
+pub mod sweep;
 
+use aws_lambda_events::event::{dynamodb, eventbridge::EventBridgeEvent};
+use cache::DirectoryCache;
 use lambda_http::{Body, Error, Request, Response};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use shared::{http, store::Store};
+use shared::store::Store;
+use shared::{
+    http::{self, ApiError},
+    links::Links,
+};
 use subtle::ConstantTimeEq;
 
 /// The routes this function serves, as API Gateway route keys.
 pub const ROUTES: &[&str] = &[
     "PUT /v1/admin/associations/{slug}",
     "POST /v1/admin/associations/{slug}/keys",
+    "GET /v1/admin/requests/{id}/routing",
+    "GET /v1/association/requests",
+    "GET /v1/association/requests/{id}",
+    "POST /v1/association/requests/{id}/acknowledge",
+    "POST /v1/association/requests/{id}/decline",
 ];
 
 pub struct Routing {
     pub store: Store,
+    pub links: Links,
+    pub weights: rules::Weights,
+    /// Where the daily list of waiting requests goes; none: not sent.
+    pub network_admin_email: Option<String>,
+    pub directory: DirectoryCache,
     admin_key_hash: [u8; 32],
 }
 
 impl Routing {
     /// `admin_key`: the network admins' key (from the secret store).
-    pub fn new(store: Store, admin_key: &str) -> Self {
+    pub fn new(
+        store: Store,
+        links: Links,
+        admin_key: &str,
+        network_admin_email: Option<String>,
+    ) -> Self {
         Self {
             store,
+            links,
+            weights: rules::Weights::default(),
+            network_admin_email,
+            directory: DirectoryCache::default(),
             admin_key_hash: Sha256::digest(admin_key.trim().as_bytes()).into(),
         }
     }
@@ -43,13 +89,59 @@ impl Routing {
     }
 }
 
+/// Both functions' start: configuration, the admin key, a warm connection.
+pub async fn start() -> Result<Routing, Error> {
+    let shared::aws::Start {
+        sdk,
+        mut env,
+        store,
+    } = shared::aws::start_function().await;
+    let links = Links::from_env(&mut env);
+    let admin_key_arn = env.required("ADMIN_KEY_SECRET_ARN");
+    let network_admin_email = env.optional("NETWORK_ADMIN_EMAIL");
+    let (store, links) = env.finish(|| (store, links))?;
+    let admin_key = shared::aws::secret_string(&sdk, &admin_key_arn).await?;
+    let app = Routing::new(store, links, &admin_key, network_admin_email);
+    app.store.warm_up().await;
+    Ok(app)
+}
+
 pub async fn handle(app: &Routing, request: Request) -> Result<Response<Body>, Error> {
     let response = match http::route_key(&request) {
         Some("PUT /v1/admin/associations/{slug}") => directory::put(app, &request).await,
         Some("POST /v1/admin/associations/{slug}/keys") => {
             directory::rotate_key(app, &request).await
         }
-        _ => http::ApiError::not_found().respond(),
+        Some("GET /v1/admin/requests/{id}/routing") => directory::routing_of(app, &request).await,
+        Some(key) if key.contains("/v1/association/") => {
+            let answer = match key {
+                "GET /v1/association/requests" => inbox::list(app, &request).await,
+                "GET /v1/association/requests/{id}" => inbox::show(app, &request).await,
+                "POST /v1/association/requests/{id}/acknowledge" => {
+                    inbox::acknowledge(app, &request).await
+                }
+                "POST /v1/association/requests/{id}/decline" => inbox::decline(app, &request).await,
+                _ => Err(ApiError::not_found()),
+            };
+            answer.unwrap_or_else(|error| error.respond())
+        }
+        _ => ApiError::not_found().respond(),
     };
     Ok(response)
+}
+
+/// The `routing-events` function: a batch of the table's stream, or the
+/// daily schedule (an EventBridge "Scheduled Event").
+pub async fn handle_event(app: &Routing, event: Value) -> Result<Value, Error> {
+    if event.get("Records").is_some() {
+        let batch: dynamodb::Event = serde_json::from_value(event)?;
+        return Ok(serde_json::to_value(stream::deliver(app, &batch).await)?);
+    }
+    if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        let schedule: EventBridgeEvent<Value> = serde_json::from_value(event)?;
+        let now = schedule.time.unwrap_or_else(chrono::Utc::now);
+        let report = sweep::sweep(app, now).await?;
+        return Ok(json!(report));
+    }
+    Err("unexpected event: neither a stream batch nor the daily schedule".into())
 }

@@ -159,6 +159,7 @@ pub fn mentee_items(
             needs: request.needs.clone(),
             priority_groups: request.priority_groups.clone(),
             guardian_required: request.guardian.is_some(),
+            has_sensitive_data: subject.has_sensitive_data,
         },
         ttl: Some(expires),
     };

@@ -44,6 +44,50 @@ pub enum MailContent {
         export_url: String,
         erase_url: String,
     },
+    /// To the person: which association received their request.
+    RequestForwarded {
+        role: Role,
+        first_name: String,
+        association_name: String,
+    },
+    /// To the person: no association can take the request for now.
+    RequestWaiting {
+        role: Role,
+        first_name: String,
+    },
+    /// To an association: new requests (one, or a daily digest), or a
+    /// reminder of unanswered ones.
+    AssociationRequests {
+        association_name: String,
+        requests: Vec<RequestSummary>,
+        /// `Some(sla_days)` for a reminder.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reminder_after_days: Option<u32>,
+    },
+    /// To the network admins: the requests no association could take today.
+    WaitingDigest {
+        requests: Vec<RequestSummary>,
+    },
+}
+
+/// A request as listed in a mail to an association or to the admins: no
+/// name, no contact detail (those are behind the association's key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestSummary {
+    pub role: Role,
+    pub departement: String,
+    /// The date it was routed, or has waited since (YYYY-MM-DD).
+    pub since: String,
+    pub url: String,
+}
+
+impl RequestSummary {
+    pub fn who(&self) -> &'static str {
+        match self.role {
+            Role::Mentee => "Jeune",
+            Role::Mentor => "Mentor",
+        }
+    }
 }
 
 /// A mail ready to be put in an envelope.
@@ -116,6 +160,26 @@ mail_template!(
     "mail/personal_data_access.txt",
     "mail/personal_data_access.html",
     { export_url: &'a str, erase_url: &'a str });
+mail_template!(
+    request_forwarded,
+    "mail/request_forwarded.txt",
+    "mail/request_forwarded.html",
+    { first_name: &'a str, mentor: bool, association_name: &'a str });
+mail_template!(
+    request_waiting,
+    "mail/request_waiting.txt",
+    "mail/request_waiting.html",
+    { first_name: &'a str, mentor: bool });
+mail_template!(
+    association_requests,
+    "mail/association_requests.txt",
+    "mail/association_requests.html",
+    { association_name: &'a str, requests: &'a [super::RequestSummary], reminder: bool, sla_days: u32 });
+mail_template!(
+    waiting_digest,
+    "mail/waiting_digest.txt",
+    "mail/waiting_digest.html",
+    { requests: &'a [super::RequestSummary] });
 
 impl MailContent {
     pub fn render(&self) -> Result<RenderedMail, askama::Error> {
@@ -166,6 +230,47 @@ impl MailContent {
                 Transactional,
                 "Vos données personnelles".to_owned(),
                 personal_data_access::render(export_url, erase_url)?,
+                None,
+            ),
+            MailContent::RequestForwarded {
+                role,
+                first_name,
+                association_name,
+            } => (
+                Transactional,
+                format!("Votre demande a été transmise à {association_name}"),
+                request_forwarded::render(first_name, *role == Role::Mentor, association_name)?,
+                None,
+            ),
+            MailContent::RequestWaiting { role, first_name } => (
+                Transactional,
+                "Votre demande est en attente d'une association".to_owned(),
+                request_waiting::render(first_name, *role == Role::Mentor)?,
+                None,
+            ),
+            MailContent::AssociationRequests {
+                association_name,
+                requests,
+                reminder_after_days,
+            } => (
+                Transactional,
+                match (reminder_after_days, requests.len()) {
+                    (Some(_), _) => "Des demandes attendent votre réponse".to_owned(),
+                    (None, 1) => "Une nouvelle demande vous a été transmise".to_owned(),
+                    (None, count) => format!("{count} nouvelles demandes vous ont été transmises"),
+                },
+                association_requests::render(
+                    association_name,
+                    requests,
+                    reminder_after_days.is_some(),
+                    reminder_after_days.unwrap_or_default(),
+                )?,
+                None,
+            ),
+            MailContent::WaitingDigest { requests } => (
+                Transactional,
+                format!("{} demande(s) en attente d'une association", requests.len()),
+                waiting_digest::render(requests)?,
                 None,
             ),
         };

@@ -5,7 +5,7 @@
 mod content;
 mod mailer;
 
-pub use content::{MailCategory, MailContent, RenderedMail};
+pub use content::{MailCategory, MailContent, RenderedMail, RequestSummary};
 pub use mailer::{Mailer, SendError, SesConfigurationSets};
 
 use chrono::{DateTime, Duration, Utc};
@@ -61,6 +61,22 @@ impl OutboxMail {
             created_at: now,
             ttl: (now + OUTBOX_RETENTION).timestamp(),
         }
+    }
+
+    /// The write that queues this mail inside a transaction (never over an existing mail).
+    pub fn transact_put(
+        &self,
+        table: &str,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, crate::store::StoreError> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(table)
+            .set_item(Some(serde_dynamo::to_item(self)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| crate::store::StoreError(e.to_string()))?;
+        Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .put(put)
+            .build())
     }
 
     pub fn key(&self) -> Key {

@@ -14,8 +14,9 @@
 //! | replayed sign-up (Idempotency-Key)      | conditional Put    | `IDEMPOTENCY#<hash of route and key>` / `RESPONSE` |
 //! | erasure audit (no personal data)        | Put                | `AUDIT#<person id>` / `ERASURE`                |
 //! | the association directory (≤ ~50 items) | Query / Put / Update | `DIRECTORY` / `ASSOCIATION#<slug>`          |
-//! | an association's requests and pool      | Query `by_association` | `assoc_pk` = association, `assoc_sk` = status, date, id |
-//! | work due by a date (SLA, reminders)     | Query `by_due_date`    | `due_pk` = kind and shard, `due_sk` = due date |
+//! | the network admins' contact (digests)   | Update             | `DIRECTORY` / `ADMINS`                        |
+//! | an association's requests and pool      | Query `by_association` | `assoc_pk` = `ASSOCIATION#<slug>`, `assoc_sk` = `<status>#<since>#<person id>` |
+//! | routing work due by a date (SLA, retry) | Query `by_due_date`    | `due_pk` = `ROUTING#<shard>`, `due_sk` = due instant |
 
 use std::collections::HashMap;
 
@@ -92,6 +93,14 @@ impl Key {
         }
     }
 
+    /// Where the network admins receive the daily list of waiting requests.
+    pub fn network_admins() -> Self {
+        Self {
+            pk: "DIRECTORY".into(),
+            sk: "ADMINS".into(),
+        }
+    }
+
     pub fn erasure_audit(person_id: &str) -> Self {
         Self {
             pk: format!("AUDIT#{person_id}"),
@@ -117,6 +126,34 @@ impl Key {
     }
 }
 
+/// Values of the index keys (sparse: an item is in an index while it carries them).
+pub mod index {
+    /// Spreads the items due on the same day over several index partitions,
+    /// so that a burst of sign-ups does not write to one hot partition.
+    pub const ROUTING_DUE_SHARDS: u32 = 8;
+
+    /// `assoc_pk` of the requests routed to an association.
+    pub fn association_requests(slug: &str) -> String {
+        format!("ASSOCIATION#{slug}")
+    }
+
+    /// `assoc_sk`: listed by status, then oldest first.
+    pub fn association_request_sort(status: &str, since: &str, person_id: &str) -> String {
+        format!("{status}#{since}#{person_id}")
+    }
+
+    /// `due_pk` of a request's next routing deadline.
+    pub fn routing_due(person_id: &str) -> String {
+        let shard = person_id.bytes().map(u32::from).sum::<u32>() % ROUTING_DUE_SHARDS;
+        format!("ROUTING#{shard}")
+    }
+
+    /// Every `due_pk` of routing deadlines.
+    pub fn routing_due_partitions() -> impl Iterator<Item = String> {
+        (0..ROUTING_DUE_SHARDS).map(|shard| format!("ROUTING#{shard}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +168,16 @@ mod tests {
         let mail = Key::outbox_mail(&Key::newsletter_subscriber(&id), "m1");
         assert_eq!(mail.pk, Key::newsletter_subscriber(&id).pk);
         assert!(mail.sk.starts_with(OUTBOX_PREFIX));
+    }
+
+    #[test]
+    fn due_dates_spread_over_every_shard() {
+        let partitions: std::collections::HashSet<String> = (0..200)
+            .map(|n| index::routing_due(&format!("{n:032x}")))
+            .collect();
+        assert_eq!(
+            partitions,
+            index::routing_due_partitions().collect::<std::collections::HashSet<_>>()
+        );
     }
 }

@@ -1,0 +1,414 @@
+//! The association inbox, behind the association's API key: its requests,
+//! one request with the contact details (and, only here, the sensitive
+//! data), acknowledge, decline. An association sees only the requests routed
+//! to it: any other id answers 404, the same as an unknown one.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::Utc;
+use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use shared::{
+    http::{self, ApiError},
+    people::ProfileStatus,
+    store::{Key, StoreError, keys::index},
+};
+
+use crate::{
+    Routing,
+    directory::{AssociationRecord, bearer, key_matches, valid_slug},
+    request::{Cause, RequestItem},
+    route::{Outcome, read_request, route, timestamp},
+};
+
+/// Requests per page, by default and at most.
+const PAGE: i32 = 25;
+const MAX_PAGE: i32 = 100;
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "inbox storage failed");
+    ApiError::unavailable()
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Clé d'association manquante ou invalide (en-tête Authorization: Bearer bnm_…).",
+    )
+}
+
+/// The association whose key the request carries (read afresh: a rotated
+/// key stops working at once).
+pub async fn authenticate(app: &Routing, request: &Request) -> Result<AssociationRecord, ApiError> {
+    let key = bearer(request).ok_or_else(unauthorized)?;
+    let slug = key
+        .strip_prefix("bnm_")
+        .and_then(|rest| rest.rsplit_once('_'))
+        .map(|(slug, _)| slug)
+        .filter(|slug| valid_slug(slug))
+        .ok_or_else(unauthorized)?;
+    let item = app
+        .store
+        .client
+        .get_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::association(slug).attributes()))
+        .send()
+        .await
+        .map_err(|e| internal(StoreError::from(e)))?
+        .item
+        .ok_or_else(unauthorized)?;
+    let hash = item
+        .get("key_hash")
+        .and_then(|h| h.as_s().ok())
+        .ok_or_else(unauthorized)?;
+    if !key_matches(key, hash) {
+        return Err(unauthorized());
+    }
+    serde_dynamo::from_item(item).map_err(internal)
+}
+
+fn request_id(request: &Request) -> String {
+    request
+        .path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Whether the request is with this association now.
+fn holds(association: &AssociationRecord, request: &RequestItem) -> bool {
+    matches!(
+        request.status,
+        ProfileStatus::Routed | ProfileStatus::Acknowledged
+    ) && request
+        .routing
+        .as_ref()
+        .and_then(|r| r.association.as_deref())
+        == Some(association.slug.as_str())
+}
+
+/// The request, if this association holds it; 404 otherwise.
+async fn held_request(
+    app: &Routing,
+    association: &AssociationRecord,
+    id: &str,
+) -> Result<RequestItem, ApiError> {
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError::not_found());
+    }
+    match read_request(app, id).await.map_err(internal)? {
+        Some(request) if holds(association, &request) => Ok(request),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// What a list shows of a request: enough to sort and choose, no contact detail.
+fn listed(item: &HashMap<String, AttributeValue>) -> Option<Value> {
+    let request: RequestItem = serde_dynamo::from_item(item.clone()).ok()?;
+    let routing = request.routing.as_ref()?;
+    Some(json!({
+        "id": request.id,
+        "role": request.role,
+        "status": request.status,
+        "routed_at": timestamp(routing.decided_at),
+        "cause": routing.cause,
+        "departement": request.departement,
+        "mode": request.mode,
+        "situation": request.situation,
+        "needs": request.needs,
+        "age": request.birth_date.map(|_| request.age_on(Utc::now().date_naive())),
+        "reminded_at": routing.reminded_at.map(timestamp),
+    }))
+}
+
+/// Page positions are handed out as opaque hex; only the sort keys are
+/// taken from them, the partition always comes from the caller's key.
+fn decode_cursor(cursor: &str, slug: &str) -> Option<HashMap<String, AttributeValue>> {
+    let raw: HashMap<String, String> = serde_json::from_slice(&hex::decode(cursor).ok()?).ok()?;
+    let mut key = HashMap::new();
+    for name in ["pk", "sk", "assoc_sk"] {
+        key.insert(name.to_owned(), AttributeValue::S(raw.get(name)?.clone()));
+    }
+    key.insert(
+        "assoc_pk".to_owned(),
+        AttributeValue::S(index::association_requests(slug)),
+    );
+    Some(key)
+}
+
+fn encode_cursor(key: &HashMap<String, AttributeValue>) -> String {
+    let raw: HashMap<&str, &str> = ["pk", "sk", "assoc_sk"]
+        .into_iter()
+        .filter_map(|name| Some((name, key.get(name)?.as_s().ok()?.as_str())))
+        .collect();
+    hex::encode(serde_json::to_vec(&raw).expect("strings serialize"))
+}
+
+fn bad_parameter(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// `GET /v1/association/requests?status=&cursor=&limit=`: oldest first.
+pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
+    let association = authenticate(app, request).await?;
+    let status = match http::query_parameter(request, "status").as_deref() {
+        None | Some("") => None,
+        Some(s @ ("routed" | "acknowledged")) => Some(s.to_owned()),
+        Some(_) => {
+            return Err(bad_parameter(
+                "invalid_status",
+                "Le paramètre status vaut routed (à traiter) ou acknowledged (pris en charge).",
+            ));
+        }
+    };
+    let limit = match http::query_parameter(request, "limit") {
+        None => PAGE,
+        Some(raw) => raw
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| bad_parameter("invalid_limit", "Le paramètre limit va de 1 à 100."))?,
+    };
+    let start = match http::query_parameter(request, "cursor") {
+        None => None,
+        Some(cursor) => Some(decode_cursor(&cursor, &association.slug).ok_or_else(|| {
+            bad_parameter(
+                "invalid_cursor",
+                "Le paramètre cursor n'est pas valide : reprenez celui de la page précédente.",
+            )
+        })?),
+    };
+    let mut query = app
+        .store
+        .client
+        .query()
+        .table_name(&app.store.table)
+        .index_name("by_association")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S(index::association_requests(&association.slug)),
+        )
+        .limit(limit)
+        .set_exclusive_start_key(start);
+    query = match &status {
+        Some(status) => query
+            .key_condition_expression("assoc_pk = :pk AND begins_with(assoc_sk, :status)")
+            .expression_attribute_values(":status", AttributeValue::S(format!("{status}#"))),
+        None => query.key_condition_expression("assoc_pk = :pk"),
+    };
+    let page = query.send().await.map_err(|error| {
+        if error
+            .as_service_error()
+            .is_some_and(|e| e.meta().code() == Some("ValidationException"))
+        {
+            bad_parameter(
+                "invalid_cursor",
+                "Le paramètre cursor n'est pas valide : reprenez celui de la page précédente.",
+            )
+        } else {
+            internal(StoreError::from(error))
+        }
+    })?;
+    let requests: Vec<Value> = page.items().iter().filter_map(listed).collect();
+    Ok(http::json(
+        StatusCode::OK,
+        &json!({
+            "requests": requests,
+            "next_cursor": page.last_evaluated_key().map(encode_cursor),
+        }),
+    ))
+}
+
+/// Internal attributes, never shown.
+const INTERNAL: &[&str] = &[
+    "pk", "sk", "assoc_pk", "assoc_sk", "due_pk", "due_sk", "ttl", "consent", "routing",
+];
+
+/// `GET /v1/association/requests/{id}`: the contact details, the request,
+/// the sensitive data and the guardian, and the routing decision.
+pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
+    let association = authenticate(app, request).await?;
+    let held = held_request(app, &association, &request_id(request)).await?;
+    // The request's items but its mails, in one consistent read:
+    // GUARDIAN < MAIL#… < PROFILE < SENSITIVE.
+    let page = app
+        .store
+        .client
+        .query()
+        .table_name(&app.store.table)
+        .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
+        .expression_attribute_values(":pk", AttributeValue::S(Key::person_partition(&held.id)))
+        .expression_attribute_values(":first", AttributeValue::S("GUARDIAN".into()))
+        .expression_attribute_values(":last", AttributeValue::S("SENSITIVE".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| internal(StoreError::from(e)))?;
+    let mut answer = Map::new();
+    for item in page.items() {
+        let sk = item
+            .get("sk")
+            .and_then(|s| s.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let Ok(mut fields) = serde_dynamo::from_item::<_, Map<String, Value>>(item.clone()) else {
+            continue;
+        };
+        // Checked again on the same read as the data shown.
+        if sk == "PROFILE" {
+            let current: Option<RequestItem> = serde_dynamo::from_item(item.clone()).ok();
+            if !current.is_some_and(|c| holds(&association, &c)) {
+                return Err(ApiError::not_found());
+            }
+        }
+        for name in INTERNAL {
+            fields.remove(*name);
+        }
+        let section = match sk.as_str() {
+            "PROFILE" => "request",
+            "SENSITIVE" => "sensitive_data",
+            "GUARDIAN" => "guardian",
+            _ => continue,
+        };
+        answer.insert(section.into(), Value::Object(fields));
+    }
+    if let Some(routing) = &held.routing {
+        answer.insert(
+            "routing".into(),
+            json!({
+                "cause": routing.cause,
+                "routed_at": timestamp(routing.decided_at),
+                "reminded_at": routing.reminded_at.map(timestamp),
+                "acknowledged_at": routing.acknowledged_at.map(timestamp),
+                "decision": routing.decision,
+            }),
+        );
+    }
+    Ok(http::json(StatusCode::OK, &Value::Object(answer)))
+}
+
+/// `POST /v1/association/requests/{id}/acknowledge`: the association takes
+/// the request on; reminders stop. Acknowledging twice is the same as once.
+pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
+    let association = authenticate(app, request).await?;
+    let held = held_request(app, &association, &request_id(request)).await?;
+    let acknowledged = || {
+        http::json(
+            StatusCode::OK,
+            &json!({"id": held.id, "status": "acknowledged", "message": "Demande prise en charge. Contactez la personne dans les meilleurs délais."}),
+        )
+    };
+    if held.status == ProfileStatus::Acknowledged {
+        return Ok(acknowledged());
+    }
+    let routing = held.routing.as_ref().ok_or_else(ApiError::not_found)?;
+    let now = Utc::now();
+    let result = app
+        .store
+        .client
+        .update_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::person_profile(&held.id).attributes()))
+        .update_expression(
+            "SET #status = :acknowledged, #routing.acknowledged_at = :now, assoc_sk = :assoc_sk REMOVE due_pk, due_sk",
+        )
+        .condition_expression("#status = :routed AND #routing.attempt = :attempt")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_names("#routing", "routing")
+        .expression_attribute_values(
+            ":acknowledged",
+            AttributeValue::S(ProfileStatus::Acknowledged.as_str().into()),
+        )
+        .expression_attribute_values(":routed", AttributeValue::S(ProfileStatus::Routed.as_str().into()))
+        .expression_attribute_values(":now", AttributeValue::S(timestamp(now)))
+        .expression_attribute_values(
+            ":assoc_sk",
+            AttributeValue::S(index::association_request_sort(
+                ProfileStatus::Acknowledged.as_str(),
+                &timestamp(routing.decided_at),
+                &held.id,
+            )),
+        )
+        .expression_attribute_values(":attempt", AttributeValue::N(routing.attempt.to_string()))
+        .send()
+        .await;
+    match result {
+        Ok(_) => {
+            tracing::info!(
+                request = held.id,
+                association = association.slug,
+                "request acknowledged"
+            );
+            Ok(acknowledged())
+        }
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            // Moved meanwhile: acknowledged by a concurrent call, or gone.
+            let again = held_request(app, &association, &held.id).await?;
+            if again.status == ProfileStatus::Acknowledged {
+                Ok(acknowledged())
+            } else {
+                Err(ApiError::not_found())
+            }
+        }
+        Err(error) => Err(internal(StoreError::from(error))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclineForm {
+    reason: Option<String>,
+}
+
+/// `POST /v1/association/requests/{id}/decline {"reason"}`: the request goes
+/// to the next best association (or waits), and the counter is given back.
+pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
+    let association = authenticate(app, request).await?;
+    let id = request_id(request);
+    let declined = || {
+        http::json(
+            StatusCode::OK,
+            &json!({"id": id, "status": "declined", "message": "Demande déclinée : elle est transmise à une autre association."}),
+        )
+    };
+    let form: DeclineForm = http::parse_json(request)?;
+    let reason = form
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| (3..=500).contains(&r.chars().count()))
+        .ok_or_else(|| {
+            ApiError::invalid_fields(vec![http::FieldError {
+                field: "reason".into(),
+                message: "Indiquez en quelques mots pourquoi l'association ne peut pas accompagner cette personne (3 à 500 caractères).".into(),
+            }])
+        })?;
+    let held = match held_request(app, &association, &id).await {
+        Ok(held) => held,
+        // A retried decline: already passed on by this association.
+        Err(not_found) => {
+            return match read_request(app, &id).await.map_err(internal)? {
+                Some(r) if r.declined_by().contains(&association.slug) => Ok(declined()),
+                _ => Err(not_found),
+            };
+        }
+    };
+    match route(app, &held, Cause::Declined, Some(&reason), Utc::now())
+        .await
+        .map_err(internal)?
+    {
+        Outcome::Routed { .. } | Outcome::Waiting => Ok(declined()),
+        Outcome::Unchanged => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "request_changed",
+            "La demande a changé entre-temps : rechargez-la avant de la décliner.",
+        )),
+    }
+}

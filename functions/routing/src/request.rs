@@ -1,0 +1,142 @@
+//! A request as routing reads and writes it: the profile item of a mentee or
+//! a mentor, and the `routing` map routing keeps on it (the decision with
+//! its reasons, who declined, what happened before).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shared::people::{Mode, Need, PriorityGroup, ProfileStatus, Role, Situation};
+
+use crate::rules::{
+    Bits, Decision, MenteeCase, MentorCase, departement_index, group_index, need_index,
+    situation_index,
+};
+
+/// Why a request is being (re)routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// The person confirmed their address (and the guardian agreed).
+    Verified,
+    /// The association declined it.
+    Declined,
+    /// The association did not acknowledge it within twice its delay.
+    SlaExpired,
+    /// It was waiting; the daily sweep tried again.
+    Retry,
+}
+
+/// A past association of the request, and why it left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handover {
+    pub association: String,
+    pub routed_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub outcome: Cause,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The `routing` map of a profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingState {
+    /// Incremented by every routing write, which is conditioned on the
+    /// previous value: two deliveries of the same change cannot both apply.
+    pub attempt: u32,
+    /// The association holding the request; `None` while waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub association: Option<String>,
+    pub decision: Decision,
+    pub cause: Cause,
+    pub decided_at: DateTime<Utc>,
+    /// The month (`YYYY_MM`) whose counter this request takes at its association.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_month: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// Associations that declined it or let it expire: never chosen again.
+    #[serde(default)]
+    pub declined_by: Vec<String>,
+    #[serde(default)]
+    pub history: Vec<Handover>,
+}
+
+/// The fields of a profile item routing needs (mentee or mentor).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RequestItem {
+    pub id: String,
+    pub role: Role,
+    pub status: ProfileStatus,
+    pub first_name: String,
+    pub departement: String,
+    pub mode: Mode,
+    // Mentee
+    #[serde(default)]
+    pub birth_date: Option<NaiveDate>,
+    #[serde(default)]
+    pub situation: Option<Situation>,
+    #[serde(default)]
+    pub needs: Vec<Need>,
+    #[serde(default)]
+    pub priority_groups: Vec<PriorityGroup>,
+    #[serde(default)]
+    pub has_sensitive_data: bool,
+    // Mentor
+    #[serde(default)]
+    pub capacity: Option<u8>,
+    #[serde(default)]
+    pub preferred_association: Option<String>,
+    #[serde(default)]
+    pub routing: Option<RoutingState>,
+}
+
+impl RequestItem {
+    pub fn declined_by(&self) -> &[String] {
+        self.routing
+            .as_ref()
+            .map_or(&[], |routing| routing.declined_by.as_slice())
+    }
+
+    /// Full years on `day`.
+    pub fn age_on(&self, day: NaiveDate) -> u32 {
+        self.birth_date
+            .and_then(|birth| day.years_since(birth))
+            .unwrap_or(0)
+    }
+
+    /// The mentee as the rules see it; `sensitive_groups` are read apart.
+    pub fn mentee_case(
+        &self,
+        sensitive_groups: &[PriorityGroup],
+        today: NaiveDate,
+    ) -> MenteeCase<'_> {
+        MenteeCase {
+            request_id: &self.id,
+            departement: departement_index(&self.departement).unwrap_or(0),
+            mode: self.mode,
+            age: self.age_on(today),
+            needs: Bits::of(self.needs.iter().map(|n| need_index(*n))),
+            situation: self.situation.map_or(u8::MAX, situation_index),
+            groups: Bits::of(
+                self.priority_groups
+                    .iter()
+                    .chain(sensitive_groups)
+                    .map(|g| group_index(*g)),
+            ),
+            declined_by: self.declined_by(),
+        }
+    }
+
+    pub fn mentor_case(&self) -> MentorCase<'_> {
+        MentorCase {
+            request_id: &self.id,
+            departement: departement_index(&self.departement).unwrap_or(0),
+            mode: self.mode,
+            preferred_association: self.preferred_association.as_deref(),
+            declined_by: self.declined_by(),
+        }
+    }
+}

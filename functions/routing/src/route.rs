@@ -1,0 +1,450 @@
+//! Routes one request, in one transaction: the request's new status and
+//! decision, the chosen association's counter (a conditional increment that
+//! never passes `monthly_capacity`), the counter given back by the
+//! association it leaves, and the mails. Every write is conditioned on the
+//! request's status and routing attempt as read, so a redelivered change
+//! finds it moved and does nothing.
+//!
+//! A refused counter (the association filled up meanwhile) marks it full and
+//! the next candidate is tried; a transaction conflict (a burst on the same
+//! association) is retried after a short, jittered pause.
+
+use std::{collections::HashMap, time::Duration};
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update, builders::UpdateBuilder};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rand::Rng;
+use serde::Serialize;
+use shared::{
+    mail::{MailContent, OutboxMail, RequestSummary},
+    people::{PriorityGroup, ProfileStatus, Role, SensitiveData},
+    store::{Key, StoreError, cancellation_reasons, is_condition_failure, keys::index},
+};
+
+use crate::{
+    Routing,
+    cache::{Listed, Snapshot, counters},
+    directory::Notify,
+    request::{Cause, Handover, RequestItem, RoutingState},
+    rules::{self, Decision},
+};
+
+/// How a routing call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Routed {
+        association: String,
+    },
+    Waiting,
+    /// The request had already moved on (a redelivery, a concurrent
+    /// decision, an erasure): nothing was written.
+    Unchanged,
+}
+
+/// Transaction conflicts retried before the caller is told to retry later.
+const CONFLICT_RETRIES: u32 = 8;
+
+/// The month whose counter a routing decision takes (UTC).
+pub fn month_of(at: DateTime<Utc>) -> String {
+    at.format("%Y_%m").to_string()
+}
+
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub(crate) fn value<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    Ok(serde_dynamo::to_attribute_value(value)?)
+}
+
+fn number(n: i64) -> AttributeValue {
+    AttributeValue::N(n.to_string())
+}
+
+fn text(s: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(s.into())
+}
+
+/// An update as a transaction item.
+pub(crate) fn write(update: UpdateBuilder) -> Result<TransactWriteItem, StoreError> {
+    let update = update.build().map_err(|e| StoreError(e.to_string()))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// The summary of a request in mails to associations and admins.
+pub fn summary(app: &Routing, request: &RequestItem, since: DateTime<Utc>) -> RequestSummary {
+    RequestSummary {
+        role: request.role,
+        departement: request.departement.clone(),
+        since: since.format("%d/%m/%Y").to_string(),
+        url: app
+            .links
+            .site(&format!("/association/demandes/{}", request.id)),
+    }
+}
+
+/// The request's groups kept apart as special-category data, read only when
+/// it declared some (they decide reserved associations and specialities).
+async fn sensitive_groups(
+    app: &Routing,
+    request: &RequestItem,
+) -> Result<Vec<PriorityGroup>, StoreError> {
+    if request.role != Role::Mentee || !request.has_sensitive_data {
+        return Ok(Vec::new());
+    }
+    let item = app
+        .store
+        .client
+        .get_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::person_sensitive_data(&request.id).attributes()))
+        .consistent_read(true)
+        .send()
+        .await?
+        .item;
+    Ok(match item {
+        Some(item) => serde_dynamo::from_item::<_, SensitiveData>(item)?.priority_groups,
+        None => Vec::new(),
+    })
+}
+
+fn decide(
+    app: &Routing,
+    snapshot: &Snapshot,
+    request: &RequestItem,
+    sensitive: &[PriorityGroup],
+    declined_by: &[String],
+    now: DateTime<Utc>,
+) -> Decision {
+    let directory = snapshot.rules();
+    match request.role {
+        Role::Mentee => {
+            let mut case = request.mentee_case(sensitive, now.date_naive());
+            case.declined_by = declined_by;
+            rules::route_mentee(&directory, &case, &app.weights)
+        }
+        Role::Mentor => {
+            let mut case = request.mentor_case();
+            case.declined_by = declined_by;
+            rules::route_mentor(&directory, &case)
+        }
+    }
+}
+
+/// Routes `request` (as read, with its status and routing attempt) for
+/// `cause`; `reason` is the association's word when it declined.
+pub async fn route(
+    app: &Routing,
+    request: &RequestItem,
+    cause: Cause,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, StoreError> {
+    let month = month_of(now);
+    let sensitive = sensitive_groups(app, request).await?;
+    let previous = request.routing.as_ref();
+    // The association it leaves, which is never chosen again.
+    let leaving = previous
+        .filter(|_| matches!(cause, Cause::Declined | Cause::SlaExpired))
+        .and_then(|p| p.association.clone());
+    let mut declined_by = request.declined_by().to_vec();
+    declined_by.extend(leaving.clone());
+
+    let mut conflicts = 0;
+    let mut fresh_read = false;
+    loop {
+        let snapshot = app.directory.snapshot(&app.store, &month).await?;
+        let decision = decide(app, &snapshot, request, &sensitive, &declined_by, now);
+        let chosen = decision.chosen().and_then(|slug| snapshot.get(slug));
+        if chosen.is_none() && !fresh_read {
+            // A full or missing association may be a minute-old view: look
+            // again before telling someone that nobody can take them.
+            fresh_read = true;
+            app.directory.clear().await;
+            continue;
+        }
+        let state = RoutingState {
+            attempt: previous.map_or(1, |p| p.attempt + 1),
+            association: chosen.map(|c| c.record.slug.clone()),
+            decision: decision.clone(),
+            cause,
+            decided_at: now,
+            counted_month: chosen
+                .filter(|_| request.role == Role::Mentee)
+                .map(|_| month.clone()),
+            waiting_since: match chosen {
+                Some(_) => None,
+                None => previous.and_then(|p| p.waiting_since).or(Some(now)),
+            },
+            reminded_at: None,
+            acknowledged_at: None,
+            declined_by: declined_by.clone(),
+            history: history(previous, leaving.as_deref(), cause, reason, now),
+        };
+        let writes = transaction(app, request, chosen, &state, leaving.as_deref())?;
+        match app.store.transact(writes).await {
+            Ok(_) => {
+                return Ok(match chosen {
+                    Some(listed) => {
+                        let slug = listed.record.slug.clone();
+                        if request.role == Role::Mentee {
+                            app.directory
+                                .adjust(&slug, |a| a.routed_this_month += 1)
+                                .await;
+                        }
+                        tracing::info!(
+                            request = request.id,
+                            association = slug,
+                            ?cause,
+                            "request routed"
+                        );
+                        Outcome::Routed { association: slug }
+                    }
+                    None => {
+                        tracing::info!(request = request.id, ?cause, "request waiting");
+                        Outcome::Waiting
+                    }
+                });
+            }
+            Err(error) => {
+                let Some(reasons) = cancellation_reasons(&error) else {
+                    return Err(error.into());
+                };
+                if reasons.first().is_some_and(is_condition_failure) {
+                    tracing::info!(request = request.id, "request already moved on");
+                    return Ok(Outcome::Unchanged);
+                }
+                if let Some(listed) = chosen
+                    && reasons.get(1).is_some_and(is_condition_failure)
+                {
+                    // Filled up (or closed) since the directory was read.
+                    let full = listed.rules.monthly_capacity;
+                    app.directory
+                        .adjust(&listed.record.slug, |a| match request.role {
+                            Role::Mentee => a.routed_this_month = full,
+                            Role::Mentor => a.mentor_intake = false,
+                        })
+                        .await;
+                    continue;
+                }
+                conflicts += 1;
+                if conflicts > CONFLICT_RETRIES {
+                    return Err(error.into());
+                }
+                let pause = 10 * 2u64.pow(conflicts.min(6)) + rand::rng().random_range(0..25);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+        }
+    }
+}
+
+fn history(
+    previous: Option<&RoutingState>,
+    leaving: Option<&str>,
+    cause: Cause,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Vec<Handover> {
+    let mut history = previous.map(|p| p.history.clone()).unwrap_or_default();
+    if let (Some(previous), Some(association)) = (previous, leaving) {
+        history.push(Handover {
+            association: association.to_owned(),
+            routed_at: previous.decided_at,
+            ended_at: now,
+            outcome: cause,
+            reason: reason.map(str::to_owned),
+        });
+    }
+    history
+}
+
+/// The condition every routing write carries: the request is as it was read.
+fn unchanged_since_read(update: UpdateBuilder, request: &RequestItem) -> UpdateBuilder {
+    let update = update
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_names("#routing", "routing")
+        .expression_attribute_values(":expected", text(request.status.as_str()));
+    match &request.routing {
+        None => {
+            update.condition_expression("#status = :expected AND attribute_not_exists(#routing)")
+        }
+        Some(previous) => update
+            .condition_expression("#status = :expected AND #routing.attempt = :attempt")
+            .expression_attribute_values(":attempt", number(i64::from(previous.attempt))),
+    }
+}
+
+fn transaction(
+    app: &Routing,
+    request: &RequestItem,
+    chosen: Option<&Listed>,
+    state: &RoutingState,
+    leaving: Option<&str>,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let table = &app.store.table;
+    let profile = Key::person_profile(&request.id);
+    let now = state.decided_at;
+    let mut writes = Vec::new();
+
+    // 0: the request.
+    let mut update = Update::builder()
+        .table_name(table)
+        .set_key(Some(profile.attributes()))
+        .expression_attribute_values(":routing", value(state)?)
+        .expression_attribute_values(":due_pk", text(index::routing_due(&request.id)));
+    update = unchanged_since_read(update, request);
+    update = match chosen {
+        Some(listed) => update
+            .update_expression(
+                "SET #status = :status, #routing = :routing, assoc_pk = :assoc_pk, assoc_sk = :assoc_sk, due_pk = :due_pk, due_sk = :due_sk",
+            )
+            .expression_attribute_values(":status", text(ProfileStatus::Routed.as_str()))
+            .expression_attribute_values(
+                ":assoc_pk",
+                text(index::association_requests(&listed.record.slug)),
+            )
+            .expression_attribute_values(
+                ":assoc_sk",
+                text(index::association_request_sort(
+                    ProfileStatus::Routed.as_str(),
+                    &timestamp(now),
+                    &request.id,
+                )),
+            )
+            .expression_attribute_values(
+                ":due_sk",
+                text(timestamp(now + chrono::Duration::days(i64::from(listed.record.sla_days)))),
+            ),
+        // Due at once: the next daily sweep tries again.
+        None => update
+            .update_expression(
+                "SET #status = :status, #routing = :routing, due_pk = :due_pk, due_sk = :due_sk REMOVE assoc_pk, assoc_sk",
+            )
+            .expression_attribute_values(":status", text(ProfileStatus::Waiting.as_str()))
+            .expression_attribute_values(":due_sk", text(timestamp(now))),
+    };
+    writes.push(write(update)?);
+
+    // 1: the chosen association's counters, within its capacity.
+    if let Some(listed) = chosen {
+        let key = Key::association(&listed.record.slug);
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(key.attributes()))
+            .expression_attribute_values(":true", AttributeValue::Bool(true));
+        let update = match request.role {
+            Role::Mentee => update
+                .update_expression("ADD #month :one, #waiting :one")
+                .condition_expression(
+                    "active = :true AND (attribute_not_exists(#month) OR #month < monthly_capacity)",
+                )
+                .expression_attribute_names("#month", counters::routed_in(&month_of(now)))
+                .expression_attribute_names("#waiting", counters::WAITING_MENTEES)
+                .expression_attribute_values(":one", number(1)),
+            Role::Mentor => update
+                .update_expression("ADD #places :places")
+                .expression_attribute_names("#places", counters::FREE_MENTOR_PLACES)
+                .condition_expression("active = :true AND mentor_intake = :open")
+                .expression_attribute_values(":open", text("open"))
+                .expression_attribute_values(
+                    ":places",
+                    number(i64::from(request.capacity.unwrap_or(1))),
+                ),
+        };
+        writes.push(write(update)?);
+    }
+
+    // The association it leaves gets its counters back.
+    if let Some(slug) = leaving {
+        let previous = request.routing.as_ref();
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(Key::association(slug).attributes()));
+        let update = match (
+            request.role,
+            previous.and_then(|p| p.counted_month.as_deref()),
+        ) {
+            (Role::Mentee, Some(counted)) => update
+                .update_expression("ADD #month :minus, #waiting :minus")
+                .expression_attribute_names("#month", counters::routed_in(counted))
+                .expression_attribute_names("#waiting", counters::WAITING_MENTEES)
+                .expression_attribute_values(":minus", number(-1)),
+            _ => update
+                .update_expression("ADD #places :minus")
+                .expression_attribute_names("#places", counters::FREE_MENTOR_PLACES)
+                .expression_attribute_values(
+                    ":minus",
+                    number(-i64::from(request.capacity.unwrap_or(1))),
+                ),
+        };
+        writes.push(write(update)?);
+    }
+
+    // The mails.
+    match chosen {
+        Some(listed) => {
+            writes.push(
+                OutboxMail::new(
+                    profile.clone(),
+                    MailContent::RequestForwarded {
+                        role: request.role,
+                        first_name: request.first_name.clone(),
+                        association_name: listed.record.name.clone(),
+                    },
+                    now,
+                )
+                .transact_put(table)?,
+            );
+            if listed.record.notify == Notify::Immediate {
+                writes.push(
+                    OutboxMail::new(
+                        Key::association(&listed.record.slug),
+                        MailContent::AssociationRequests {
+                            association_name: listed.record.name.clone(),
+                            requests: vec![summary(app, request, now)],
+                            reminder_after_days: None,
+                        },
+                        now,
+                    )
+                    .transact_put(table)?,
+                );
+            }
+        }
+        // Told once; the daily retries stay silent until something changes.
+        None if request.status != ProfileStatus::Waiting => {
+            writes.push(
+                OutboxMail::new(
+                    profile,
+                    MailContent::RequestWaiting {
+                        role: request.role,
+                        first_name: request.first_name.clone(),
+                    },
+                    now,
+                )
+                .transact_put(table)?,
+            );
+        }
+        None => {}
+    }
+    Ok(writes)
+}
+
+/// Reads a request's profile item (consistent), or `None` if it is gone.
+pub async fn read_request(
+    app: &Routing,
+    person_id: &str,
+) -> Result<Option<RequestItem>, StoreError> {
+    let item = app
+        .store
+        .client
+        .get_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::person_profile(person_id).attributes()))
+        .consistent_read(true)
+        .send()
+        .await?
+        .item;
+    item.map(|item: HashMap<String, AttributeValue>| serde_dynamo::from_item(item))
+        .transpose()
+        .map_err(StoreError::from)
+}
