@@ -108,7 +108,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     let routing = Arc::new(Routing::new(
         store.clone(),
         links.clone(),
-        &admin_key,
+        Some(&admin_key),
         Some(NETWORK_ADMIN_EMAIL.to_owned()),
     ));
     seed_directory(&routing, data_dir).await?;
@@ -211,6 +211,7 @@ fn stream_consumers(delivery: Arc<Delivery>, routing: Arc<Routing>) -> Vec<Consu
     vec![
         Consumer {
             name: "mailer",
+            batch_size: 10,
             deliver: Arc::new(move |event| {
                 let delivery = delivery.clone();
                 Box::pin(async move { mailer::deliver(&delivery, &event).await })
@@ -218,6 +219,7 @@ fn stream_consumers(delivery: Arc<Delivery>, routing: Arc<Routing>) -> Vec<Consu
         },
         Consumer {
             name: "routing",
+            batch_size: 25,
             deliver: Arc::new(move |event| {
                 let routing = routing.clone();
                 Box::pin(async move { routing::stream::deliver(&routing, &event).await })

@@ -21,8 +21,6 @@ use dynoxide::{
     },
 };
 
-/// Records per batch, as `BatchSize` in the template.
-const BATCH_SIZE: usize = 10;
 /// Attempts for a failing record before it goes to the dead-letter file.
 const MAX_ATTEMPTS: u32 = 3;
 const IDLE_POLL: Duration = Duration::from_millis(200);
@@ -35,6 +33,8 @@ pub type Deliver =
 #[derive(Clone)]
 pub struct Consumer {
     pub name: &'static str,
+    /// Records per batch, as the function's `BatchSize` in the template.
+    pub batch_size: usize,
     pub deliver: Deliver,
 }
 
@@ -170,7 +170,7 @@ impl Pump {
     /// Delivers one batch; `false` when the stream had nothing new.
     async fn step(&mut self, reader: &StreamReader, consumer: &Consumer) -> anyhow::Result<bool> {
         let event = reader
-            .read_after(self.position.as_deref(), BATCH_SIZE)
+            .read_after(self.position.as_deref(), consumer.batch_size)
             .await?;
         if event.records.is_empty() {
             return Ok(false);

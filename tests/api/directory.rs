@@ -11,7 +11,7 @@ fn app(table: &TestTable) -> Routing {
     Routing::new(
         table.store.clone(),
         shared::links::Links::new("https://api.binome.test", "https://binome.test"),
-        ADMIN_KEY,
+        Some(ADMIN_KEY),
         None,
     )
 }

@@ -320,6 +320,22 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
             .contains("Votre demande est confirmée.")
     );
 
+    // Each request goes to an association, and each person is told which.
+    for (to, association) in [
+        ("lina.e2e@exemple.fr", "Tremplin 93"),
+        ("adulte.e2e@exemple.fr", "Tremplin 93"),
+        ("mentor.e2e@exemple.fr", "Un mentor à distance"),
+    ] {
+        let mail = wait_for_new_mail(
+            &stack.outbox_dir,
+            Some(to),
+            &format!("Votre demande a été transmise à {association}"),
+            &mut seen,
+        )
+        .await;
+        assert!(String::from_utf8_lossy(&mail).contains("vous contactera"));
+    }
+
     // Each asks for their data, reads it, then erases it.
     for to in [
         "lina.e2e@exemple.fr",
@@ -341,7 +357,12 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
         assert_eq!(export.status(), 200);
         let data: serde_json::Value = export.json().await.unwrap();
         assert_eq!(data["profile"]["email"], to);
-        assert_eq!(data["profile"]["status"], "verified");
+        assert_eq!(data["profile"]["status"], "routed");
+        assert_eq!(
+            data["routing"]["decision"]["rule_version"],
+            "routing-2026-11"
+        );
+        assert!(data["profile"].get("assoc_pk").is_none());
         let erased = http
             .post(link_to(&mail, "/v1/me/erase"))
             .header("content-type", "application/x-www-form-urlencoded")

@@ -113,10 +113,12 @@ fn every_route_the_code_serves_is_declared_and_has_a_sample_event() {
         |routes: &[&str]| -> BTreeSet<String> { routes.iter().map(|r| (*r).to_owned()).collect() };
     assert_eq!(template_routes("newsletter"), declared(newsletter::ROUTES));
     assert_eq!(template_routes("signup"), declared(signup::ROUTES));
+    assert_eq!(template_routes("routing"), declared(routing::ROUTES));
     assert!(template_routes("mailer").is_empty());
-    let routes: BTreeSet<String> = declared(newsletter::ROUTES)
-        .union(&declared(signup::ROUTES))
-        .cloned()
+    assert!(template_routes("routing-events").is_empty());
+    let routes: BTreeSet<String> = [newsletter::ROUTES, signup::ROUTES, routing::ROUTES]
+        .into_iter()
+        .flat_map(declared)
         .collect();
 
     let sampled: BTreeSet<String> = std::fs::read_dir(root().join("events"))
@@ -135,14 +137,49 @@ fn every_route_the_code_serves_is_declared_and_has_a_sample_event() {
     );
 }
 
-#[test]
-fn the_mailer_stream_filter_matches_what_the_mailer_handles() {
+fn stream_filter(function: &str, event: &str) -> serde_json::Value {
     let template = template();
-    let pattern = template["Resources"]["MailerFunction"]["Properties"]["Events"]["OutboxMails"]["Properties"]["FilterCriteria"]["Filters"][0]["Pattern"]
+    let pattern = template["Resources"][function]["Properties"]["Events"][event]["Properties"]
+        ["FilterCriteria"]["Filters"][0]["Pattern"]
         .as_str()
         .unwrap()
         .to_owned();
-    let pattern: serde_json::Value = serde_json::from_str(&pattern).unwrap();
+    serde_json::from_str(&pattern).unwrap()
+}
+
+#[test]
+fn the_routing_stream_filter_matches_what_routing_handles() {
+    let pattern = stream_filter("RoutingEventsFunction", "VerifiedRequests");
+    assert_eq!(
+        pattern["eventName"],
+        serde_json::json!(["INSERT", "MODIFY"])
+    );
+    let image = &pattern["dynamodb"]["NewImage"];
+    assert_eq!(image["sk"]["S"], serde_json::json!(["PROFILE"]));
+    assert_eq!(image["status"]["S"], serde_json::json!(["verified"]));
+
+    let sample: aws_lambda_events::event::dynamodb::Event =
+        serde_json::from_value(binome_tests::event("routing-verified-mentee.json")).unwrap();
+    assert!(routing::stream::is_verified_request(&sample.records[0]));
+    let mut pending = sample.records[0].clone();
+    pending.change.new_image = pending.change.old_image.clone();
+    assert!(!routing::stream::is_verified_request(&pending));
+}
+
+#[test]
+fn the_routing_schedule_is_the_sample_event_s_shape() {
+    let template = template();
+    let sweep =
+        &template["Resources"]["RoutingEventsFunction"]["Properties"]["Events"]["DailySweep"];
+    assert_eq!(sweep["Type"].as_str(), Some("Schedule"));
+    let sample = binome_tests::event("routing-daily-sweep.json");
+    assert_eq!(sample["detail-type"], "Scheduled Event");
+    assert_eq!(sample["source"], "aws.events");
+}
+
+#[test]
+fn the_mailer_stream_filter_matches_what_the_mailer_handles() {
+    let pattern = stream_filter("MailerFunction", "OutboxMails");
     assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
     assert_eq!(
         pattern["dynamodb"]["NewImage"]["sk"]["S"][0]["prefix"].as_str(),

@@ -1,6 +1,7 @@
 //! Tests that cross crates: handlers on both emulators, the mailer, the
 //! template against the code, and the local stack end to end.
 
+mod burst;
 mod directory;
 mod end_to_end;
 mod infra;

@@ -10,6 +10,10 @@ use std::{
 use binome_tests::{Backend, TestTable, api_request, event, keyring, with_body, with_token};
 use mailer::Delivery;
 use newsletter::Newsletter;
+use routing::{
+    Routing,
+    directory::{self, AssociationForm},
+};
 use serde_json::{Value, json};
 use shared::{links::Links, mail::Mailer};
 use signup::Signup;
@@ -120,6 +124,31 @@ async fn every_flow(table: &TestTable, outbox: &std::path::Path) {
         .await
         .unwrap();
 
+    // Routing: the verified requests go to an association, which reads,
+    // declines; the sweep runs.
+    let routing = Routing::new(
+        table.store.clone(),
+        Links::new("https://api.binome.example", "https://binome.example"),
+        None,
+        Some("reseau@binome.example".into()),
+    );
+    for (slug, departements) in [("premiere", ["93", "69"]), ("seconde", ["93", "69"])] {
+        let form: AssociationForm = serde_json::from_value(json!({
+            "name": slug, "contact_email": format!("{slug}@association.example"),
+            "departements": departements, "modes": ["presentiel", "distance"],
+            "needs": ["orientation", "confiance_reseau", "stage_alternance"], "monthly_capacity": 5,
+        }))
+        .unwrap();
+        directory::save(&routing, &directory::validate(slug, form).unwrap())
+            .await
+            .unwrap();
+    }
+    let routed = routing::stream::deliver(&routing, &table.profile_records().await).await;
+    assert!(routed.batch_item_failures.is_empty());
+    routing::sweep::sweep(&routing, chrono::Utc::now() + chrono::Duration::days(15))
+        .await
+        .unwrap();
+
     mailer::deliver(&delivery, &table.outbox_insert_records().await).await;
     sign(with_token(event("me-erase.json"), &personal_data))
         .await
@@ -146,14 +175,15 @@ fn no_address_phone_or_name_reaches_the_logs() {
         every_flow(&table, outbox.path()).await;
     });
     let mails = std::fs::read_dir(outbox.path()).unwrap().count();
-    // The two newsletter mails are dropped: the reader unsubscribed before the mailer ran.
-    assert_eq!(mails, 4, "the flows sent their mails");
+    // The two newsletter mails are dropped: the reader unsubscribed before the
+    // mailer ran. The verified mentee's request is routed, then handed over
+    // by the sweep: twice a mail to the person and one to the association.
+    assert_eq!(mails, 8, "the flows sent their mails");
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        logs.contains("sign-up verified"),
-        "the flows were logged: {logs}"
-    );
+    for flow in ["sign-up verified", "request routed", "daily sweep done"] {
+        assert!(logs.contains(flow), "« {flow} » was logged: {logs}");
+    }
     for personal in [
         "lecteur.secret",
         "sami.collegien",

@@ -22,7 +22,7 @@ fn app(table: &TestTable) -> Routing {
     Routing::new(
         table.store.clone(),
         Links::new("https://api.binome.test", "https://binome.test"),
-        ADMIN_KEY,
+        Some(ADMIN_KEY),
         Some("reseau@binome.test".into()),
     )
 }
@@ -620,4 +620,39 @@ mod embedded_only {
     async fn the_sweep_reminds_then_hands_over_and_sends_nothing_twice() {
         super::the_sweep_reminds_then_hands_over_and_sends_nothing_twice(embedded().await).await;
     }
+}
+
+#[tokio::test]
+async fn the_events_function_takes_the_sample_stream_batch_and_schedule() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let app = app(&table);
+    association(&app, "saint-denis", &["93"], json!({})).await;
+    let sample = event("routing-verified-mentee.json");
+    let image: serde_dynamo::Item =
+        serde_json::from_value(sample["Records"][0]["dynamodb"]["NewImage"].clone()).unwrap();
+    let item: std::collections::HashMap<String, AttributeValue> = image.into();
+    table
+        .store
+        .client
+        .put_item()
+        .table_name(&table.store.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+
+    let answer = routing::handle_event(&app, sample).await.unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let routed = profile(&table, "5f0c6a2e9b4d4e1f8a3c7b6d2e1f0a9b").await;
+    assert_eq!(routed["routing"]["association"], "saint-denis");
+
+    let report = routing::handle_event(&app, event("routing-daily-sweep.json"))
+        .await
+        .unwrap();
+    assert_eq!(report["rerouted"], 0);
+    assert!(
+        routing::handle_event(&app, json!({"hello": "world"}))
+            .await
+            .is_err()
+    );
 }

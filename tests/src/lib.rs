@@ -177,6 +177,17 @@ impl TestTable {
     /// The outbox mails of the table as a stream batch of INSERT records, as
     /// the event source mapping would deliver them (any emulator).
     pub async fn outbox_insert_records(&self) -> Event {
+        self.stream_records("INSERT", |sk| sk.starts_with("MAIL#"))
+            .await
+    }
+
+    /// The profiles of the table as MODIFY records (what verification writes).
+    pub async fn profile_records(&self) -> Event {
+        self.stream_records("MODIFY", |sk| sk == "PROFILE").await
+    }
+
+    /// The items whose sort key passes `select`, as a stream batch of `event_name` records.
+    async fn stream_records(&self, event_name: &str, select: impl Fn(&str) -> bool) -> Event {
         let items = self.raw_items().await;
         let mut event = Event::default();
         for (sequence, item) in items
@@ -184,12 +195,12 @@ impl TestTable {
             .filter(|item| {
                 item.get("sk")
                     .and_then(|sk| sk.as_s().ok())
-                    .is_some_and(|sk| sk.starts_with("MAIL#"))
+                    .is_some_and(|sk| select(sk))
             })
             .enumerate()
         {
             let mut record = EventRecord::default();
-            record.event_name = "INSERT".into();
+            record.event_name = event_name.into();
             record.event_id = format!("event-{sequence}");
             record.event_source = Some("aws:dynamodb".into());
             record.change.keys = serde_dynamo::Item::from(HashMap::from_iter(

@@ -24,6 +24,8 @@ use crate::{
 
 /// How long a directory read is trusted.
 pub const DIRECTORY_TTL: Duration = Duration::from_secs(60);
+/// How recent a read must be to tell someone that no association can take them.
+pub const WAITING_RECHECK: Duration = Duration::from_secs(5);
 
 /// Attributes of the association item that count what routing sent it.
 pub mod counters {
@@ -73,9 +75,19 @@ pub struct DirectoryCache {
 impl DirectoryCache {
     /// The directory for `month`, read at most once per [`DIRECTORY_TTL`].
     pub async fn snapshot(&self, store: &Store, month: &str) -> Result<Arc<Snapshot>, StoreError> {
+        self.snapshot_within(store, month, DIRECTORY_TTL).await
+    }
+
+    /// The directory for `month`, read again if older than `max_age`.
+    pub async fn snapshot_within(
+        &self,
+        store: &Store,
+        month: &str,
+        max_age: Duration,
+    ) -> Result<Arc<Snapshot>, StoreError> {
         let mut loaded = self.loaded.lock().await;
         if let Some((at, snapshot)) = loaded.as_ref()
-            && at.elapsed() < DIRECTORY_TTL
+            && at.elapsed() < max_age
             && snapshot.month == month
         {
             return Ok(snapshot.clone());

@@ -61,7 +61,8 @@ pub struct Routing {
     /// Where the daily list of waiting requests goes; none: not sent.
     pub network_admin_email: Option<String>,
     pub directory: DirectoryCache,
-    admin_key_hash: [u8; 32],
+    /// `None` in the events function, which serves no admin route.
+    admin_key_hash: Option<[u8; 32]>,
 }
 
 impl Routing {
@@ -69,7 +70,7 @@ impl Routing {
     pub fn new(
         store: Store,
         links: Links,
-        admin_key: &str,
+        admin_key: Option<&str>,
         network_admin_email: Option<String>,
     ) -> Self {
         Self {
@@ -78,30 +79,43 @@ impl Routing {
             weights: rules::Weights::default(),
             network_admin_email,
             directory: DirectoryCache::default(),
-            admin_key_hash: Sha256::digest(admin_key.trim().as_bytes()).into(),
+            admin_key_hash: admin_key.map(|key| Sha256::digest(key.trim().as_bytes()).into()),
         }
     }
 
     /// Compares hashes, in constant time.
     fn is_admin(&self, presented: &str) -> bool {
         let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        presented.ct_eq(&self.admin_key_hash).into()
+        self.admin_key_hash
+            .is_some_and(|hash| presented.ct_eq(&hash).into())
     }
 }
 
+/// Which of the two functions is starting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// `routing`: admin and association routes; reads the admin key.
+    Http,
+    /// `routing-events`: the stream and the sweep; no admin key.
+    Events,
+}
+
 /// Both functions' start: configuration, the admin key, a warm connection.
-pub async fn start() -> Result<Routing, Error> {
+pub async fn start(entry: Entry) -> Result<Routing, Error> {
     let shared::aws::Start {
         sdk,
         mut env,
         store,
     } = shared::aws::start_function().await;
     let links = Links::from_env(&mut env);
-    let admin_key_arn = env.required("ADMIN_KEY_SECRET_ARN");
+    let admin_key_arn = (entry == Entry::Http).then(|| env.required("ADMIN_KEY_SECRET_ARN"));
     let network_admin_email = env.optional("NETWORK_ADMIN_EMAIL");
     let (store, links) = env.finish(|| (store, links))?;
-    let admin_key = shared::aws::secret_string(&sdk, &admin_key_arn).await?;
-    let app = Routing::new(store, links, &admin_key, network_admin_email);
+    let admin_key = match admin_key_arn {
+        Some(arn) => Some(shared::aws::secret_string(&sdk, &arn).await?),
+        None => None,
+    };
+    let app = Routing::new(store, links, admin_key.as_deref(), network_admin_email);
     app.store.warm_up().await;
     Ok(app)
 }

@@ -23,7 +23,7 @@ use shared::{
 
 use crate::{
     Routing,
-    cache::{Listed, Snapshot, counters},
+    cache::{DIRECTORY_TTL, Listed, Snapshot, WAITING_RECHECK, counters},
     directory::Notify,
     request::{Cause, Handover, RequestItem, RoutingState},
     rules::{self, Decision},
@@ -151,16 +151,19 @@ pub async fn route(
     declined_by.extend(leaving.clone());
 
     let mut conflicts = 0;
-    let mut fresh_read = false;
+    let mut max_age = DIRECTORY_TTL;
     loop {
-        let snapshot = app.directory.snapshot(&app.store, &month).await?;
+        let snapshot = app
+            .directory
+            .snapshot_within(&app.store, &month, max_age)
+            .await?;
         let decision = decide(app, &snapshot, request, &sensitive, &declined_by, now);
         let chosen = decision.chosen().and_then(|slug| snapshot.get(slug));
-        if chosen.is_none() && !fresh_read {
+        if chosen.is_none() && max_age > WAITING_RECHECK {
             // A full or missing association may be a minute-old view: look
-            // again before telling someone that nobody can take them.
-            fresh_read = true;
-            app.directory.clear().await;
+            // again (at most every few seconds) before telling someone that
+            // nobody can take them.
+            max_age = WAITING_RECHECK;
             continue;
         }
         let state = RoutingState {

@@ -212,6 +212,13 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
             }));
             continue;
         }
+        // Index keys are the table's bookkeeping, not data about the person.
+        for internal in ["assoc_pk", "assoc_sk", "due_pk", "due_sk"] {
+            value.remove(internal);
+        }
+        if let Some(routing) = value.remove("routing") {
+            export.insert("routing".into(), routing);
+        }
         let section = match sort_key.as_str() {
             "PROFILE" => "profile".to_owned(),
             "SENSITIVE" => "sensitive_data".to_owned(),
@@ -221,8 +228,8 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
         export.insert(section, Value::Object(value));
     }
     export.insert("mails".into(), Value::Array(mails));
-    // Filled as routing and matching write them.
-    export.entry("routing").or_insert_with(|| json!([]));
+    // Absent until routing and matching write them.
+    export.entry("routing").or_insert(Value::Null);
     export.entry("pairs").or_insert_with(|| json!([]));
     export.insert(
         "exported_at".into(),
