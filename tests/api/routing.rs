@@ -656,3 +656,61 @@ async fn the_events_function_takes_the_sample_stream_batch_and_schedule() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn mentors_go_where_mentees_wait_unless_they_chose_an_association() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let app = app(&table);
+    association(
+        &app,
+        "attente",
+        &["93"],
+        json!({"specialities": [{"group": "qpv"}]}),
+    )
+    .await;
+    association(&app, "calme", &["93"], json!({"monthly_capacity": 90})).await;
+    association(&app, "fermee", &["93"], json!({"mentor_intake": "closed"})).await;
+    stream::deliver(&app, &verify(&table, &[verified("jeune", json!({}))]).await).await;
+    app.directory.clear().await;
+
+    let mentor = |id: &str, preferred: Option<&str>| {
+        let mut changes = json!({"role": "mentor", "capacity": 2, "mode": "indifferent"});
+        if let Some(slug) = preferred {
+            changes["preferred_association"] = slug.into();
+        }
+        verified(id, changes)
+    };
+    let batch = verify(
+        &table,
+        &[
+            mentor("m1", None),
+            mentor("m2", Some("calme")),
+            mentor("m3", Some("fermee")),
+        ],
+    )
+    .await;
+    stream::deliver(&app, &batch).await;
+    assert_eq!(
+        profile(&table, "m1").await["routing"]["association"],
+        "attente",
+        "where a mentee waits with no mentor place"
+    );
+    assert_eq!(
+        profile(&table, "m2").await["routing"]["association"],
+        "calme"
+    );
+    assert_eq!(
+        profile(&table, "m3").await["routing"]["association"],
+        "attente",
+        "a closed intake takes no mentor, even a preferred one"
+    );
+    assert_eq!(
+        stored_association(&table, "attente").await["free_mentor_places"],
+        4
+    );
+    assert_eq!(
+        counter(&stored_association(&table, "calme").await),
+        0,
+        "mentors take no mentee place"
+    );
+}

@@ -11,6 +11,9 @@ use crate::rules::{
     situation_index,
 };
 
+/// A situation index no association serves (a mentor has none).
+const NO_SITUATION: u8 = 127;
+
 /// Why a request is being (re)routed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,7 +122,7 @@ impl RequestItem {
             mode: self.mode,
             age: self.age_on(today),
             needs: Bits::of(self.needs.iter().map(|n| need_index(*n))),
-            situation: self.situation.map_or(u8::MAX, situation_index),
+            situation: self.situation.map_or(NO_SITUATION, situation_index),
             groups: Bits::of(
                 self.priority_groups
                     .iter()

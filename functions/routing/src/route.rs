@@ -190,11 +190,16 @@ pub async fn route(
                 return Ok(match chosen {
                     Some(listed) => {
                         let slug = listed.record.slug.clone();
-                        if request.role == Role::Mentee {
-                            app.directory
-                                .adjust(&slug, |a| a.routed_this_month += 1)
-                                .await;
-                        }
+                        let places = u32::from(request.capacity.unwrap_or(1));
+                        app.directory
+                            .adjust(&slug, |a| match request.role {
+                                Role::Mentee => {
+                                    a.routed_this_month += 1;
+                                    a.waiting_mentees += 1;
+                                }
+                                Role::Mentor => a.free_mentor_places += places,
+                            })
+                            .await;
                         tracing::info!(
                             request = request.id,
                             association = slug,
