@@ -7,6 +7,5 @@ mod end_to_end;
 mod infra;
 mod mailer;
 mod newsletter;
-mod privacy;
 mod routing;
 mod signup;

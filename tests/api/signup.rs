@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use binome_tests::{
-    TestTable, api_request, event, keyring, on_both_emulators, with_body, with_token,
+    TestTable, api_request, event, keyring, link_token, mentee_body, mentor_body, minor_body,
+    on_both_emulators, with_body, with_token,
 };
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
@@ -33,26 +34,6 @@ fn text(response: &Response<Body>) -> String {
     String::from_utf8(response.body().as_ref().to_vec()).expect("UTF-8")
 }
 
-pub fn mentee_body() -> Value {
-    let mut body: Value =
-        serde_json::from_str(event("signup-mentee.json")["body"].as_str().unwrap()).unwrap();
-    body["email"] = "Ines.Benali@Exemple.fr".into();
-    body
-}
-
-pub fn minor_body() -> Value {
-    let mut body = mentee_body();
-    let fourteen = chrono::Utc::now().date_naive() - chrono::Duration::days(14 * 365 + 100);
-    body["birth_date"] = fourteen.format("%Y-%m-%d").to_string().into();
-    body["situation"] = "collegien".into();
-    body["email"] = "sami.collegien@exemple.fr".into();
-    body["guardian"] =
-        json!({"name": "Nadia Haddad", "email": "nadia.haddad@exemple.fr", "consent": true});
-    body["priority_groups"] = json!(["qpv", "handicap"]);
-    body["sensitive_consent"] = true.into();
-    body
-}
-
 fn mentee_event(body: &Value) -> Value {
     let mut event = with_body(event("signup-mentee.json"), body);
     event["headers"]
@@ -64,30 +45,6 @@ fn mentee_event(body: &Value) -> Value {
 
 fn mentor_event(body: &Value) -> Value {
     with_body(event("signup-mentor.json"), body)
-}
-
-pub fn mentor_body() -> Value {
-    serde_json::from_str(event("signup-mentor.json")["body"].as_str().unwrap()).unwrap()
-}
-
-/// The token of the newest link to `path` in the outbox.
-async fn link_token(table: &TestTable, path: &str) -> String {
-    let mut mails = table.outbox().await;
-    mails.sort_by_key(|m| m["sk"].as_str().unwrap_or_default().to_owned());
-    mails
-        .iter()
-        .rev()
-        .flat_map(|mail| {
-            mail["mail"]["params"]
-                .as_object()
-                .into_iter()
-                .flat_map(|p| p.values())
-        })
-        .filter_map(Value::as_str)
-        .find(|url| url.contains(&format!("{path}?token=")))
-        .and_then(|url| url.split_once("token="))
-        .map(|(_, token)| token.to_owned())
-        .unwrap_or_else(|| panic!("no link to {path} in {mails:?}"))
 }
 
 async fn profiles(table: &TestTable) -> Vec<Value> {

@@ -214,6 +214,59 @@ impl TestTable {
     }
 }
 
+/// The sample mentee's sign-up body (address in mixed case).
+pub fn mentee_body() -> serde_json::Value {
+    let mut body: serde_json::Value =
+        serde_json::from_str(event("signup-mentee.json")["body"].as_str().unwrap()).unwrap();
+    body["email"] = "Ines.Benali@Exemple.fr".into();
+    body
+}
+
+/// A 14-year-old with a guardian and a sensitive group.
+pub fn minor_body() -> serde_json::Value {
+    let mut body = mentee_body();
+    let fourteen = chrono::Utc::now().date_naive() - chrono::Duration::days(14 * 365 + 100);
+    body["birth_date"] = fourteen.format("%Y-%m-%d").to_string().into();
+    body["situation"] = "collegien".into();
+    body["email"] = "sami.collegien@exemple.fr".into();
+    body["guardian"] = serde_json::json!({"name": "Nadia Haddad", "email": "nadia.haddad@exemple.fr", "consent": true});
+    body["priority_groups"] = serde_json::json!(["qpv", "handicap"]);
+    body["sensitive_consent"] = true.into();
+    body
+}
+
+pub fn mentor_body() -> serde_json::Value {
+    serde_json::from_str(event("signup-mentor.json")["body"].as_str().unwrap()).unwrap()
+}
+
+/// The tokens of the links to `path` in the outbox, newest first.
+pub async fn link_tokens(table: &TestTable, path: &str) -> Vec<String> {
+    let mut mails = table.outbox().await;
+    mails.sort_by_key(|m| m["sk"].as_str().unwrap_or_default().to_owned());
+    mails
+        .iter()
+        .rev()
+        .flat_map(|mail| {
+            mail["mail"]["params"]
+                .as_object()
+                .into_iter()
+                .flat_map(|p| p.values())
+        })
+        .filter_map(serde_json::Value::as_str)
+        .filter_map(|url| url.split_once(&format!("{path}?token=")))
+        .map(|(_, token)| token.to_owned())
+        .collect()
+}
+
+/// The token of the newest link to `path` in the outbox.
+pub async fn link_token(table: &TestTable, path: &str) -> String {
+    link_tokens(table, path)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no link to {path} in the outbox"))
+}
+
 /// A sample event from `events/`, with the changes a test makes to it.
 pub fn event(name: &str) -> serde_json::Value {
     let path = root().join("events").join(name);

@@ -1,0 +1,333 @@
+//! Candidate pairs, without scoring every (mentee, mentor) pair.
+//!
+//! Mentors are indexed by what the hard filters look at: the situation they
+//! take (when `situation` is a must), then — when `mode` is a must — those
+//! who meet at a distance (any département) apart from those who meet in
+//! person (by département). A mentee only looks at the lists they can be
+//! compatible with. Each list is grouped by the mentor's expertise, so that
+//! the mentors covering most of a mentee's needs come first.
+//!
+//! With `per_mentee = Some(k)`, a mentee keeps its `k` best candidates: the
+//! mentors of its own département it can meet in person are all scored
+//! (they may earn proximity), then the expertise groups in order of needs
+//! covered, each scanned from a place that depends on the mentee (so that
+//! mentees with the same profile spread over different mentors instead of
+//! all wanting the same few) until no mentor left in the group can enter
+//! the best `k`, or a bounded number of mentors was scored.
+
+use std::{cmp::Reverse, collections::BinaryHeap};
+
+use rayon::prelude::*;
+use shared::people::Mode;
+
+use super::{Criteria, Instance, Mentee, Rule, evaluate};
+
+/// A candidate mentor for one mentee, with the pair's total points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    pub mentor: u32,
+    pub score: u32,
+}
+
+/// Mentors scored per expertise group once a mentee's list is full.
+const SCAN_AFTER_FULL: usize = 4;
+
+const SITUATIONS: usize = 6;
+const DEPARTEMENTS: usize = 128;
+const EXPERTISE_GROUPS: usize = 64;
+
+/// Mentors in expertise order, with where each expertise group starts.
+#[derive(Debug, Default)]
+struct Grouped {
+    mentors: Vec<u32>,
+    /// `starts[e]..starts[e + 1]`: the mentors whose expertise mask is `e`.
+    starts: Vec<u32>,
+}
+
+impl Grouped {
+    fn new(mut mentors: Vec<u32>, expertise: impl Fn(u32) -> u8) -> Self {
+        mentors.sort_by_key(|m| (expertise(*m), *m));
+        let mut starts = vec![0u32; EXPERTISE_GROUPS + 1];
+        for m in &mentors {
+            starts[usize::from(expertise(*m)) + 1] += 1;
+        }
+        for e in 0..EXPERTISE_GROUPS {
+            starts[e + 1] += starts[e];
+        }
+        Self { mentors, starts }
+    }
+
+    fn group(&self, expertise: usize) -> &[u32] {
+        &self.mentors[self.starts[expertise] as usize..self.starts[expertise + 1] as usize]
+    }
+}
+
+/// The mentors by situation key, split by how they can meet.
+struct Index {
+    /// Those who meet at a distance (or, when `mode` is not a must, everyone).
+    remote: Vec<Grouped>,
+    /// Those who meet in person, by département (only when `mode` is a must).
+    in_person: Vec<Vec<Vec<u32>>>,
+}
+
+fn situation_keys(criteria: &Criteria) -> usize {
+    if criteria.situation.is_must() {
+        SITUATIONS
+    } else {
+        1
+    }
+}
+
+fn accepts_distance(mode: Mode) -> bool {
+    mode != Mode::Presentiel
+}
+
+fn accepts_presentiel(mode: Mode) -> bool {
+    mode != Mode::Distance
+}
+
+impl Index {
+    fn new(instance: &Instance) -> Self {
+        let criteria = &instance.criteria;
+        let keys = situation_keys(criteria);
+        let mode_must = criteria.mode.is_must();
+        let mut remote = vec![Vec::new(); keys];
+        let mut in_person = vec![vec![Vec::new(); DEPARTEMENTS]; keys];
+        for (index, mentor) in instance.mentors.iter().enumerate() {
+            if mentor.capacity == 0 {
+                continue;
+            }
+            for (key, remote_list) in remote.iter_mut().enumerate() {
+                if keys == SITUATIONS && mentor.audiences & (1 << key) == 0 {
+                    continue;
+                }
+                if !mode_must || accepts_distance(mentor.mode) {
+                    remote_list.push(index as u32);
+                }
+                if mode_must && accepts_presentiel(mentor.mode) {
+                    in_person[key][usize::from(mentor.departement) % DEPARTEMENTS]
+                        .push(index as u32);
+                }
+            }
+        }
+        let expertise = |m: u32| instance.mentors[m as usize].expertise & 0x3f;
+        Self {
+            remote: remote
+                .into_iter()
+                .map(|list| Grouped::new(list, expertise))
+                .collect(),
+            in_person,
+        }
+    }
+}
+
+/// A stable pseudo-random value of a (mentee, mentor) pair or a mentee.
+fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(b)
+        .wrapping_add(0x632b_e59b_d9b4_e5f1);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The most points a pair can get besides needs.
+fn other_points_bound(criteria: &Criteria, mentee: &Mentee) -> u32 {
+    let weight = |rule: Rule| match rule {
+        Rule::Weight(w) => w,
+        _ => 0,
+    };
+    weight(criteria.situation)
+        + weight(criteria.mode)
+        + weight(criteria.language)
+        + weight(criteria.field)
+        + weight(criteria.proximity)
+        + weight(criteria.waiting) * mentee.waiting_weeks.min(criteria.waiting_cap_weeks)
+}
+
+/// The candidates of every mentee (`None`: all compatible mentors).
+pub fn generate(instance: &Instance, per_mentee: Option<usize>) -> Vec<Vec<Candidate>> {
+    let index = Index::new(instance);
+    (0..instance.mentees.len() as u32)
+        .into_par_iter()
+        .map(|mentee| match per_mentee {
+            None => all_of(instance, &index, mentee),
+            Some(k) => best_of(instance, &index, mentee, k),
+        })
+        .collect()
+}
+
+/// The best `k` candidates of one mentee (the suggestions of a mentee).
+pub fn best_for(instance: &Instance, mentee: u32, k: usize) -> Vec<Candidate> {
+    best_of(instance, &Index::new(instance), mentee, k)
+}
+
+fn key_of(instance: &Instance, mentee: &Mentee) -> usize {
+    if situation_keys(&instance.criteria) == SITUATIONS {
+        mentee.situation as usize
+    } else {
+        0
+    }
+}
+
+/// Whether the mentee looks at the in-person list of its département, and
+/// so must skip those mentors in the remote list.
+fn looks_in_person(instance: &Instance, mentee: &Mentee) -> bool {
+    instance.criteria.mode.is_must() && accepts_presentiel(mentee.mode)
+}
+
+fn looks_remote(instance: &Instance, mentee: &Mentee) -> bool {
+    !instance.criteria.mode.is_must() || accepts_distance(mentee.mode)
+}
+
+fn seen_in_person(instance: &Instance, mentee: &Mentee, mentor: u32) -> bool {
+    let mentor = &instance.mentors[mentor as usize];
+    looks_in_person(instance, mentee)
+        && mentor.departement == mentee.departement
+        && accepts_presentiel(mentor.mode)
+}
+
+fn score(instance: &Instance, mentee_index: u32, mentor: u32) -> Option<u32> {
+    if instance.exclusions.contains(&(mentee_index, mentor)) {
+        return None;
+    }
+    let mentee = &instance.mentees[mentee_index as usize];
+    evaluate(
+        mentee,
+        &instance.mentors[mentor as usize],
+        &instance.criteria,
+    )
+    .map(|p| p.total())
+}
+
+fn all_of(instance: &Instance, index: &Index, mentee_index: u32) -> Vec<Candidate> {
+    let mentee = &instance.mentees[mentee_index as usize];
+    let key = key_of(instance, mentee);
+    let mut found = Vec::new();
+    let mut consider = |mentor: u32| {
+        if let Some(score) = score(instance, mentee_index, mentor) {
+            found.push(Candidate { mentor, score });
+        }
+    };
+    if looks_in_person(instance, mentee) {
+        for &mentor in &index.in_person[key][usize::from(mentee.departement) % DEPARTEMENTS] {
+            consider(mentor);
+        }
+    }
+    if looks_remote(instance, mentee) {
+        for &mentor in &index.remote[key].mentors {
+            if !seen_in_person(instance, mentee, mentor) {
+                consider(mentor);
+            }
+        }
+    }
+    found
+}
+
+/// Keeps the best `k` by (score, a pair hash that spreads ties).
+struct Best {
+    k: usize,
+    mentee: u64,
+    heap: BinaryHeap<Reverse<(u32, u64, u32)>>,
+}
+
+impl Best {
+    fn offer(&mut self, mentor: u32, score: u32) {
+        let entry = (score, mix(self.mentee, u64::from(mentor)), mentor);
+        if self.heap.len() < self.k {
+            self.heap.push(Reverse(entry));
+        } else if self
+            .heap
+            .peek()
+            .is_some_and(|Reverse(worst)| entry > *worst)
+        {
+            self.heap.pop();
+            self.heap.push(Reverse(entry));
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.heap.len() >= self.k
+    }
+
+    fn worst(&self) -> u32 {
+        self.heap.peek().map_or(0, |Reverse((score, _, _))| *score)
+    }
+}
+
+fn best_of(instance: &Instance, index: &Index, mentee_index: u32, k: usize) -> Vec<Candidate> {
+    let mentee = &instance.mentees[mentee_index as usize];
+    let key = key_of(instance, mentee);
+    let mut best = Best {
+        k,
+        mentee: u64::from(mentee_index),
+        heap: BinaryHeap::with_capacity(k + 1),
+    };
+    if k == 0 {
+        return Vec::new();
+    }
+    if looks_in_person(instance, mentee) {
+        for &mentor in &index.in_person[key][usize::from(mentee.departement) % DEPARTEMENTS] {
+            if let Some(score) = score(instance, mentee_index, mentor) {
+                best.offer(mentor, score);
+            }
+        }
+    }
+    if looks_remote(instance, mentee) {
+        let grouped = &index.remote[key];
+        let needs_weight = match instance.criteria.needs {
+            Rule::Weight(w) => w,
+            _ => 0,
+        };
+        let others = other_points_bound(&instance.criteria, mentee);
+        // Expertise groups by needs covered, most first; among equals, in
+        // an order that depends on the mentee.
+        let rotation = mix(u64::from(mentee_index), 0);
+        let mut groups: Vec<(u32, u64, usize)> = (0..EXPERTISE_GROUPS)
+            .map(|e| {
+                let covered = (mentee.needs & e as u8).count_ones();
+                (covered, mix(rotation, e as u64), e)
+            })
+            .filter(|(covered, _, e)| {
+                let covers_none = instance.criteria.needs.is_must() && *covered == 0;
+                !covers_none && !grouped.group(*e).is_empty()
+            })
+            .collect();
+        groups.sort_unstable_by_key(|&(covered, order, _)| Reverse((covered, order)));
+        for (covered, order, e) in groups {
+            let bound = needs_weight * covered + others;
+            if best.full() && bound <= best.worst() {
+                if bound < best.worst() {
+                    break;
+                }
+                continue;
+            }
+            let group = grouped.group(e);
+            let start = (order % group.len() as u64) as usize;
+            let mut scored_after_full = 0;
+            for step in 0..group.len() {
+                let mentor = group[(start + step) % group.len()];
+                if seen_in_person(instance, mentee, mentor) {
+                    continue;
+                }
+                if let Some(score) = score(instance, mentee_index, mentor) {
+                    best.offer(mentor, score);
+                }
+                if best.full() {
+                    scored_after_full += 1;
+                    if best.worst() >= bound || scored_after_full > SCAN_AFTER_FULL * k {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let mut kept: Vec<Candidate> = best
+        .heap
+        .into_iter()
+        .map(|Reverse((score, _, mentor))| Candidate { mentor, score })
+        .collect();
+    kept.sort_unstable_by(|a, b| b.score.cmp(&a.score).then(a.mentor.cmp(&b.mentor)));
+    kept
+}

@@ -1,0 +1,327 @@
+//! Mentor–mentee pairing for a whole pool at once: pure code over plain
+//! data, no I/O.
+//!
+//! 1. [`candidates`] lists, for each mentee, the mentors that pass every
+//!    `must` criterion and are not excluded — all of them, or the best few
+//!    per mentee (`per_mentee`), found through an index of the mentors by
+//!    what the hard filters look at instead of scoring every pair;
+//! 2. [`flow`] solves a minimum-cost flow on those candidates: the most
+//!    pairs, then the highest total score (or the highest score alone in
+//!    [`Objective::ScoreOnly`]), with every mentor's capacity as a hard
+//!    bound. The result is optimal on the candidates, not greedy.
+//!
+//! Every pair comes with its points per criterion.
+
+pub mod candidates;
+pub mod flow;
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+use shared::people::{Mode, Need, Situation};
+
+/// How one criterion counts for an association.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// A hard filter: pairs that fail it are never proposed.
+    Must,
+    /// Points when it holds (per need covered, per week waited).
+    Weight(u32),
+    Off,
+}
+
+impl Rule {
+    fn points(self, holds: u32) -> u32 {
+        match self {
+            Rule::Weight(weight) => weight * holds,
+            Rule::Must | Rule::Off => 0,
+        }
+    }
+
+    pub fn is_must(self) -> bool {
+        self == Rule::Must
+    }
+}
+
+/// The criteria of an association; the defaults are the network's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Criteria {
+    /// The mentee's situation is among the mentor's audiences.
+    pub situation: Rule,
+    /// A way to meet both accept: at a distance, or in person in the same département.
+    pub mode: Rule,
+    /// A common language.
+    pub language: Rule,
+    /// Each of the mentee's needs in the mentor's expertise (must: at least one).
+    pub needs: Rule,
+    /// The mentee's field shares a word with the mentor's fields or job.
+    pub field: Rule,
+    /// Same département, and both can meet in person.
+    pub proximity: Rule,
+    /// Per full week the mentee has waited (never a must).
+    pub waiting: Rule,
+    pub waiting_cap_weeks: u32,
+}
+
+impl Default for Criteria {
+    fn default() -> Self {
+        Self {
+            situation: Rule::Must,
+            mode: Rule::Must,
+            language: Rule::Must,
+            needs: Rule::Weight(5),
+            field: Rule::Weight(3),
+            proximity: Rule::Weight(3),
+            waiting: Rule::Weight(1),
+            waiting_cap_weeks: 8,
+        }
+    }
+}
+
+/// What the solver optimises.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// The most pairs, then the highest total score.
+    #[default]
+    MostPairs,
+    /// The highest total score, even with fewer pairs.
+    ScoreOnly,
+}
+
+/// Up to 256 languages (ISO 639-1 codes, by index), as bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Languages([u64; 4]);
+
+impl Languages {
+    pub fn of(indexes: impl IntoIterator<Item = u8>) -> Self {
+        let mut bits = [0u64; 4];
+        for index in indexes {
+            bits[usize::from(index / 64)] |= 1 << (index % 64);
+        }
+        Self(bits)
+    }
+
+    pub fn intersects(&self, other: &Languages) -> bool {
+        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
+    }
+}
+
+/// The six needs as bits.
+pub fn needs_mask(needs: &[Need]) -> u8 {
+    needs.iter().fold(0, |mask, need| mask | 1 << (*need as u8))
+}
+
+/// Situations as bits.
+pub fn situations_mask(situations: &[Situation]) -> u8 {
+    situations
+        .iter()
+        .fold(0, |mask, situation| mask | 1 << (*situation as u8))
+}
+
+/// A mentee as the algorithm sees it. `fields`: the ids of the words of
+/// their field, sorted (the caller interns words once per run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mentee {
+    pub departement: u8,
+    pub mode: Mode,
+    pub situation: Situation,
+    pub languages: Languages,
+    pub needs: u8,
+    pub fields: Vec<u32>,
+    pub waiting_weeks: u32,
+}
+
+/// A mentor as the algorithm sees it. `fields`: the ids of the words of
+/// their fields and job title, sorted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mentor {
+    pub departement: u8,
+    pub mode: Mode,
+    pub audiences: u8,
+    pub languages: Languages,
+    pub expertise: u8,
+    pub fields: Vec<u32>,
+    /// Places left: capacity minus proposed and active pairs.
+    pub capacity: u8,
+}
+
+/// Points of one pair per criterion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Points {
+    pub situation: u32,
+    pub mode: u32,
+    pub language: u32,
+    pub needs: u32,
+    pub field: u32,
+    pub proximity: u32,
+    pub waiting: u32,
+}
+
+impl Points {
+    pub fn total(&self) -> u32 {
+        self.situation
+            + self.mode
+            + self.language
+            + self.needs
+            + self.field
+            + self.proximity
+            + self.waiting
+    }
+}
+
+fn accepts_distance(mode: Mode) -> bool {
+    mode != Mode::Presentiel
+}
+
+fn accepts_presentiel(mode: Mode) -> bool {
+    mode != Mode::Distance
+}
+
+fn share_a_word(a: &[u32], b: &[u32]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
+}
+
+/// The points of a pair, or `None` when a `must` criterion fails.
+pub fn evaluate(mentee: &Mentee, mentor: &Mentor, criteria: &Criteria) -> Option<Points> {
+    let mut points = Points::default();
+    let same_departement = mentee.departement == mentor.departement;
+    let in_person = accepts_presentiel(mentee.mode) && accepts_presentiel(mentor.mode);
+    let checks: [(Rule, bool, &mut u32); 5] = [
+        (
+            criteria.situation,
+            mentor.audiences & (1 << mentee.situation as u8) != 0,
+            &mut points.situation,
+        ),
+        (
+            criteria.mode,
+            (accepts_distance(mentee.mode) && accepts_distance(mentor.mode))
+                || (in_person && same_departement),
+            &mut points.mode,
+        ),
+        (
+            criteria.language,
+            mentee.languages.intersects(&mentor.languages),
+            &mut points.language,
+        ),
+        (
+            criteria.field,
+            share_a_word(&mentee.fields, &mentor.fields),
+            &mut points.field,
+        ),
+        (
+            criteria.proximity,
+            in_person && same_departement,
+            &mut points.proximity,
+        ),
+    ];
+    for (rule, holds, slot) in checks {
+        if rule.is_must() && !holds {
+            return None;
+        }
+        *slot = rule.points(u32::from(holds));
+    }
+    let covered = (mentee.needs & mentor.expertise).count_ones();
+    if criteria.needs.is_must() && covered == 0 {
+        return None;
+    }
+    points.needs = criteria.needs.points(covered);
+    points.waiting = criteria
+        .waiting
+        .points(mentee.waiting_weeks.min(criteria.waiting_cap_weeks));
+    Some(points)
+}
+
+/// One proposed pair: indexes into the instance's mentees and mentors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair {
+    pub mentee: u32,
+    pub mentor: u32,
+    pub points: Points,
+}
+
+/// A pool to pair.
+#[derive(Debug, Clone, Default)]
+pub struct Instance {
+    pub mentees: Vec<Mentee>,
+    pub mentors: Vec<Mentor>,
+    pub criteria: Criteria,
+    /// (mentee, mentor) pairs never to propose: declined, or already tried.
+    pub exclusions: std::collections::HashSet<(u32, u32)>,
+    pub objective: Objective,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Solution {
+    pub pairs: Vec<Pair>,
+    pub score: u64,
+    /// Candidate pairs the solver considered.
+    pub arcs: usize,
+    pub phases: u32,
+}
+
+impl Solution {
+    pub fn unmatched(&self, mentees: usize) -> Vec<u32> {
+        let mut matched = vec![false; mentees];
+        for pair in &self.pairs {
+            matched[pair.mentee as usize] = true;
+        }
+        (0..mentees as u32)
+            .filter(|m| !matched[*m as usize])
+            .collect()
+    }
+}
+
+/// How many candidates each mentee keeps by default: enough that pruning
+/// loses nothing measurable at national scale (see the `national` bench).
+pub const DEFAULT_CANDIDATES: usize = 32;
+
+/// Pairs the pool. `per_mentee`: keep only that many best candidates per
+/// mentee (`None`: every compatible pair).
+pub fn solve(instance: &Instance, per_mentee: Option<usize>) -> Solution {
+    let lists = candidates::generate(instance, per_mentee);
+    solve_candidates(instance, &lists)
+}
+
+/// Solves on given candidate lists (`lists[mentee]`).
+pub fn solve_candidates(instance: &Instance, lists: &[Vec<candidates::Candidate>]) -> Solution {
+    let capacities: Vec<u8> = instance.mentors.iter().map(|m| m.capacity).collect();
+    let mut network = flow::Bipartite::new(lists.len(), &capacities, |mentee| {
+        lists[mentee].iter().map(|c| (c.mentor, -(c.score as i32)))
+    });
+    let stats = network.solve(instance.objective == Objective::ScoreOnly);
+    let pairs: Vec<Pair> = network
+        .pairs()
+        .map(|(mentee, arc)| {
+            let mentor = network.arc_mentor(arc);
+            let points = evaluate(
+                &instance.mentees[mentee as usize],
+                &instance.mentors[mentor as usize],
+                &instance.criteria,
+            )
+            .expect("candidates pass every must criterion");
+            Pair {
+                mentee,
+                mentor,
+                points,
+            }
+        })
+        .collect();
+    debug_assert_eq!(pairs.len() as u64, stats.flow);
+    Solution {
+        score: pairs.iter().map(|p| u64::from(p.points.total())).sum(),
+        pairs,
+        arcs: lists.iter().map(Vec::len).sum(),
+        phases: stats.phases,
+    }
+}
