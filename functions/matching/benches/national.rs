@@ -16,7 +16,8 @@ use std::{
 };
 
 use matching::algorithm::{
-    DEFAULT_CANDIDATES, Instance, Languages, Mentee, Mentor, candidates, solve_candidates,
+    DEFAULT_CANDIDATES, Instance, Languages, Mentee, Mentor, candidate_lists, candidates, greedy,
+    solve_candidates,
 };
 use rand::{Rng, SeedableRng, distr::weighted::WeightedIndex, prelude::Distribution, rngs::StdRng};
 use shared::people::{Mode, Situation};
@@ -164,28 +165,6 @@ fn generate(seed: u64, mentees: usize, mentors: usize) -> Instance {
     }
 }
 
-/// Takes the best-scored candidate pairs first while both sides are free.
-fn greedy(instance: &Instance, lists: &[Vec<candidates::Candidate>]) -> (usize, u64) {
-    let mut arcs: Vec<(u32, u32, u32)> = lists
-        .iter()
-        .enumerate()
-        .flat_map(|(mentee, list)| list.iter().map(move |c| (c.score, mentee as u32, c.mentor)))
-        .collect();
-    arcs.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    let mut left: Vec<u8> = instance.mentors.iter().map(|m| m.capacity).collect();
-    let mut paired = vec![false; instance.mentees.len()];
-    let (mut pairs, mut score) = (0, 0u64);
-    for (s, mentee, mentor) in arcs {
-        if !paired[mentee as usize] && left[mentor as usize] > 0 {
-            paired[mentee as usize] = true;
-            left[mentor as usize] -= 1;
-            pairs += 1;
-            score += u64::from(s);
-        }
-    }
-    (pairs, score)
-}
-
 /// The graph as OR-tools reads it: little-endian u32 — mentees, mentors,
 /// arcs; each mentor's capacity; then the arcs' mentees, mentors, scores.
 fn write_graph(path: &Path, instance: &Instance, lists: &[Vec<candidates::Candidate>]) {
@@ -236,8 +215,12 @@ fn run_size(size: &Size, out: &Path) {
     let instance = generate(2026, size.mentees, size.mentors);
 
     // End to end: index, candidates, solve.
+    let k: usize = std::env::var("K")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(DEFAULT_CANDIDATES);
     let started = Instant::now();
-    let lists = candidates::generate(&instance, Some(DEFAULT_CANDIDATES));
+    let lists = candidate_lists(&instance, k);
     let candidates_s = started.elapsed().as_secs_f64();
     let solve_started = Instant::now();
     let pruned = solve_candidates(&instance, &lists);
@@ -250,9 +233,9 @@ fn run_size(size: &Size, out: &Path) {
     put("end_to_end_s", started.elapsed().as_secs_f64().into());
     put("phases", pruned.phases.into());
     put("peak_mb", peak_memory_mb().into());
-    let (greedy_pairs, greedy_score) = greedy(&instance, &lists);
-    put("greedy_pairs", greedy_pairs.into());
-    put("greedy_score", greedy_score.into());
+    let baseline = greedy(&instance, &lists);
+    put("greedy_pairs", baseline.pairs.into());
+    put("greedy_score", baseline.score.into());
 
     let graph = out.join(format!("graph-{}.bin", size.name));
     if size.full_graph {

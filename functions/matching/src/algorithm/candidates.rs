@@ -10,17 +10,17 @@
 //! With `per_mentee = Some(k)`, a mentee keeps its `k` best candidates: the
 //! mentors of its own département it can meet in person are all scored
 //! (they may earn proximity), then the expertise groups in order of needs
-//! covered, each scanned from a place that depends on the mentee (so that
-//! mentees with the same profile spread over different mentors instead of
-//! all wanting the same few) until no mentor left in the group can enter
-//! the best `k`, or a bounded number of mentors was scored.
+//! covered: in each, the mentors sharing a field word with the mentee (an
+//! index lists them), then the others — all alike but for ties — from a
+//! place that depends on the mentee, so that mentees with the same profile
+//! spread over different mentors instead of all wanting the same few.
 
 use std::{cmp::Reverse, collections::BinaryHeap};
 
 use rayon::prelude::*;
 use shared::people::Mode;
 
-use super::{Criteria, Instance, Mentee, Rule, evaluate};
+use super::{Criteria, Instance, Mentee, Rule, evaluate, share_a_word};
 
 /// A candidate mentor for one mentee, with the pair's total points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,23 +29,27 @@ pub struct Candidate {
     pub score: u32,
 }
 
-/// Mentors scored per expertise group once a mentee's list is full.
+/// Mentors scored, per candidate kept, once a mentee's list is full.
 const SCAN_AFTER_FULL: usize = 4;
 
 const SITUATIONS: usize = 6;
 const DEPARTEMENTS: usize = 128;
 const EXPERTISE_GROUPS: usize = 64;
 
-/// Mentors in expertise order, with where each expertise group starts.
+/// Mentors in expertise order, with where each expertise group starts, and
+/// within each group the mentors by field word.
 #[derive(Debug, Default)]
 struct Grouped {
     mentors: Vec<u32>,
     /// `starts[e]..starts[e + 1]`: the mentors whose expertise mask is `e`.
     starts: Vec<u32>,
+    /// (expertise, word, mentor), sorted: a group's mentors sharing a word.
+    by_word: Vec<(u8, u32, u32)>,
 }
 
 impl Grouped {
-    fn new(mut mentors: Vec<u32>, expertise: impl Fn(u32) -> u8) -> Self {
+    fn new(mut mentors: Vec<u32>, instance: &Instance) -> Self {
+        let expertise = |m: u32| instance.mentors[m as usize].expertise & 0x3f;
         mentors.sort_by_key(|m| (expertise(*m), *m));
         let mut starts = vec![0u32; EXPERTISE_GROUPS + 1];
         for m in &mentors {
@@ -54,16 +58,40 @@ impl Grouped {
         for e in 0..EXPERTISE_GROUPS {
             starts[e + 1] += starts[e];
         }
-        Self { mentors, starts }
+        let mut by_word: Vec<(u8, u32, u32)> = mentors
+            .iter()
+            .flat_map(|&m| {
+                instance.mentors[m as usize]
+                    .fields
+                    .iter()
+                    .map(move |&w| (expertise(m), w, m))
+            })
+            .collect();
+        by_word.sort_unstable();
+        Self {
+            mentors,
+            starts,
+            by_word,
+        }
     }
 
     fn group(&self, expertise: usize) -> &[u32] {
         &self.mentors[self.starts[expertise] as usize..self.starts[expertise + 1] as usize]
     }
+
+    /// The mentors of a group with a field word.
+    fn with_word(&self, expertise: usize, word: u32) -> impl Iterator<Item = u32> + '_ {
+        let key = (expertise as u8, word);
+        let start = self.by_word.partition_point(|&(e, w, _)| (e, w) < key);
+        self.by_word[start..]
+            .iter()
+            .take_while(move |&&(e, w, _)| (e, w) == key)
+            .map(|&(_, _, m)| m)
+    }
 }
 
 /// The mentors by situation key, split by how they can meet.
-struct Index {
+pub struct Index {
     /// Those who meet at a distance (or, when `mode` is not a must, everyone).
     remote: Vec<Grouped>,
     /// Those who meet in person, by département (only when `mode` is a must).
@@ -87,7 +115,7 @@ fn accepts_presentiel(mode: Mode) -> bool {
 }
 
 impl Index {
-    fn new(instance: &Instance) -> Self {
+    pub fn new(instance: &Instance) -> Self {
         let criteria = &instance.criteria;
         let keys = situation_keys(criteria);
         let mode_must = criteria.mode.is_must();
@@ -110,15 +138,23 @@ impl Index {
                 }
             }
         }
-        let expertise = |m: u32| instance.mentors[m as usize].expertise & 0x3f;
         Self {
             remote: remote
                 .into_iter()
-                .map(|list| Grouped::new(list, expertise))
+                .map(|list| Grouped::new(list, instance))
                 .collect(),
             in_person,
         }
     }
+}
+
+/// Whether `fields` holds a word of `words` that comes before `word` (the
+/// mentor was then already offered under that word).
+fn shares_an_earlier_word(words: &[u32], word: u32, fields: &[u32]) -> bool {
+    words
+        .iter()
+        .take_while(|w| **w < word)
+        .any(|w| fields.binary_search(w).is_ok())
 }
 
 /// A stable pseudo-random value of a (mentee, mentor) pair or a mentee.
@@ -149,18 +185,26 @@ fn other_points_bound(criteria: &Criteria, mentee: &Mentee) -> u32 {
 /// The candidates of every mentee (`None`: all compatible mentors).
 pub fn generate(instance: &Instance, per_mentee: Option<usize>) -> Vec<Vec<Candidate>> {
     let index = Index::new(instance);
+    match per_mentee {
+        None => (0..instance.mentees.len() as u32)
+            .into_par_iter()
+            .map(|mentee| all_of(instance, &index, mentee))
+            .collect(),
+        Some(k) => generate_with(instance, &index, k),
+    }
+}
+
+/// The best `k` candidates of every mentee.
+pub fn generate_with(instance: &Instance, index: &Index, k: usize) -> Vec<Vec<Candidate>> {
     (0..instance.mentees.len() as u32)
         .into_par_iter()
-        .map(|mentee| match per_mentee {
-            None => all_of(instance, &index, mentee),
-            Some(k) => best_of(instance, &index, mentee, k),
-        })
+        .map(|mentee| best_with(instance, index, mentee, k))
         .collect()
 }
 
 /// The best `k` candidates of one mentee (the suggestions of a mentee).
 pub fn best_for(instance: &Instance, mentee: u32, k: usize) -> Vec<Candidate> {
-    best_of(instance, &Index::new(instance), mentee, k)
+    best_with(instance, &Index::new(instance), mentee, k)
 }
 
 fn key_of(instance: &Instance, mentee: &Mentee) -> usize {
@@ -256,7 +300,19 @@ impl Best {
     }
 }
 
-fn best_of(instance: &Instance, index: &Index, mentee_index: u32, k: usize) -> Vec<Candidate> {
+/// The best `k` candidates of one mentee.
+fn best_with(instance: &Instance, index: &Index, mentee_index: u32, k: usize) -> Vec<Candidate> {
+    best_among(instance, index, mentee_index, k, |_| true)
+}
+
+/// The best `k` candidates of one mentee among the mentors `admit` lets through.
+pub fn best_among(
+    instance: &Instance,
+    index: &Index,
+    mentee_index: u32,
+    k: usize,
+    admit: impl Fn(u32) -> bool,
+) -> Vec<Candidate> {
     let mentee = &instance.mentees[mentee_index as usize];
     let key = key_of(instance, mentee);
     let mut best = Best {
@@ -269,7 +325,9 @@ fn best_of(instance: &Instance, index: &Index, mentee_index: u32, k: usize) -> V
     }
     if looks_in_person(instance, mentee) {
         for &mentor in &index.in_person[key][usize::from(mentee.departement) % DEPARTEMENTS] {
-            if let Some(score) = score(instance, mentee_index, mentor) {
+            if admit(mentor)
+                && let Some(score) = score(instance, mentee_index, mentor)
+            {
                 best.offer(mentor, score);
             }
         }
@@ -295,6 +353,10 @@ fn best_of(instance: &Instance, index: &Index, mentee_index: u32, k: usize) -> V
             })
             .collect();
         groups.sort_unstable_by_key(|&(covered, order, _)| Reverse((covered, order)));
+        let field_weight = match instance.criteria.field {
+            Rule::Weight(w) => w,
+            _ => 0,
+        };
         for (covered, order, e) in groups {
             let bound = needs_weight * covered + others;
             if best.full() && bound <= best.worst() {
@@ -303,12 +365,38 @@ fn best_of(instance: &Instance, index: &Index, mentee_index: u32, k: usize) -> V
                 }
                 continue;
             }
+            // Those sharing a field word with the mentee first: all of them.
+            for &word in &mentee.fields {
+                for mentor in grouped.with_word(e, word) {
+                    if admit(mentor)
+                        && !seen_in_person(instance, mentee, mentor)
+                        && !shares_an_earlier_word(
+                            &mentee.fields,
+                            word,
+                            &instance.mentors[mentor as usize].fields,
+                        )
+                        && let Some(score) = score(instance, mentee_index, mentor)
+                    {
+                        best.offer(mentor, score);
+                    }
+                }
+            }
+            // Then the others, all alike but for ties: a few from a place
+            // that depends on the mentee.
+            let without_field = bound.saturating_sub(field_weight);
             let group = grouped.group(e);
             let start = (order % group.len() as u64) as usize;
             let mut scored_after_full = 0;
             for step in 0..group.len() {
+                if best.full() && best.worst() >= without_field {
+                    break;
+                }
                 let mentor = group[(start + step) % group.len()];
-                if seen_in_person(instance, mentee, mentor) {
+                let fields = &instance.mentors[mentor as usize].fields;
+                if !admit(mentor)
+                    || seen_in_person(instance, mentee, mentor)
+                    || share_a_word(&mentee.fields, fields)
+                {
                     continue;
                 }
                 if let Some(score) = score(instance, mentee_index, mentor) {
@@ -316,7 +404,7 @@ fn best_of(instance: &Instance, index: &Index, mentee_index: u32, k: usize) -> V
                 }
                 if best.full() {
                     scored_after_full += 1;
-                    if best.worst() >= bound || scored_after_full > SCAN_AFTER_FULL * k {
+                    if scored_after_full > SCAN_AFTER_FULL * k {
                         break;
                     }
                 }
