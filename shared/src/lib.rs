@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod config;
 pub mod consent;
+pub mod criteria;
 pub mod email;
 pub mod http;
 pub mod keyring;

@@ -9,7 +9,8 @@ use lambda_http::{Body, Response, http::StatusCode};
 pub struct Page {
     pub heading: String,
     pub paragraphs: Vec<String>,
-    pub form: Option<FormButton>,
+    /// One button each (accept, decline…).
+    pub forms: Vec<FormButton>,
     pub link: Option<Link>,
 }
 
@@ -33,13 +34,13 @@ impl Page {
         Self {
             heading: heading.into(),
             paragraphs: paragraphs.iter().map(|p| (*p).to_owned()).collect(),
-            form: None,
+            forms: Vec::new(),
             link: None,
         }
     }
 
     pub fn with_form(mut self, form: FormButton) -> Self {
-        self.form = Some(form);
+        self.forms.push(form);
         self
     }
 

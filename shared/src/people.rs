@@ -12,6 +12,24 @@ pub fn parse_term<T: for<'de> Deserialize<'de>>(raw: &str) -> Option<T> {
     T::deserialize(IntoDeserializer::<Error>::into_deserializer(raw)).ok()
 }
 
+/// The ISO 639-1 codes people may give as their languages, in a fixed order.
+pub const LANGUAGES: &str = "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy \
+da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io \
+is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na \
+nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss \
+st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu";
+
+/// The place of an ISO 639-1 code in [`LANGUAGES`] (stable: the list only grows at its end).
+pub fn language_index(code: &str) -> Option<u8> {
+    if code.len() != 2 {
+        return None;
+    }
+    LANGUAGES
+        .split(' ')
+        .position(|known| known == code)
+        .map(|index| index as u8)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -38,6 +56,20 @@ pub enum Situation {
     DemandeurEmploi,
     JeuneActif,
     Autre,
+}
+
+impl Situation {
+    /// How people are described in mails (French).
+    pub fn label(self) -> &'static str {
+        match self {
+            Situation::Collegien => "collégien·ne",
+            Situation::Lyceen => "lycéen·ne",
+            Situation::Etudiant => "étudiant·e",
+            Situation::DemandeurEmploi => "en recherche d'emploi",
+            Situation::JeuneActif => "jeune actif·ve",
+            Situation::Autre => "autre situation",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -71,6 +103,20 @@ pub enum Need {
     InsertionPro,
     CreationEntreprise,
     ConfianceReseau,
+}
+
+impl Need {
+    /// How needs are named in mails (French).
+    pub fn label(self) -> &'static str {
+        match self {
+            Need::Orientation => "orientation",
+            Need::ReussiteEtudes => "réussite des études",
+            Need::StageAlternance => "stage ou alternance",
+            Need::InsertionPro => "insertion professionnelle",
+            Need::CreationEntreprise => "création d'entreprise",
+            Need::ConfianceReseau => "confiance et réseau",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -132,6 +178,12 @@ pub enum ProfileStatus {
     Acknowledged,
     /// No association can take it now; retried every day.
     Waiting,
+    /// A mentee with a pair proposed, waiting for both answers.
+    Proposed,
+    /// A mentee in an active pair.
+    Paired,
+    /// A mentee whose mentoring ended.
+    Closed,
 }
 
 impl ProfileStatus {
@@ -143,6 +195,9 @@ impl ProfileStatus {
             ProfileStatus::Routed => "routed",
             ProfileStatus::Acknowledged => "acknowledged",
             ProfileStatus::Waiting => "waiting",
+            ProfileStatus::Proposed => "proposed",
+            ProfileStatus::Paired => "paired",
+            ProfileStatus::Closed => "closed",
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum Purpose {
     GuardianConsent,
     /// A person reads (export) or erases their data.
     PersonalData,
+    /// A mentee or a mentor accepts or declines a proposed pair.
+    PairAnswer,
 }
 
 impl Purpose {
@@ -34,6 +36,7 @@ impl Purpose {
             Purpose::SignupVerify => "suv",
             Purpose::GuardianConsent => "gdc",
             Purpose::PersonalData => "pda",
+            Purpose::PairAnswer => "pra",
         }
     }
 }

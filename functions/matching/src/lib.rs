@@ -1,4 +1,559 @@
-//! Matching: the best set of mentor–mentee pairs for a whole pool
-//! (`algorithm`, pure), and the pairs' lifecycle.
+//! Matching: the best set of mentor–mentee pairs for an association's whole
+//! pool (`algorithm`, pure), proposals both people answer by mailed links,
+//! and the pairs' lifecycle until they end.
+//!
+//! - `algorithm`: candidates and an exact min-cost flow, explained pairs;
+//! - `pool`: the association's waiting mentees and mentors with room;
+//! - `pairs`: propose, accept, decline, close (conditional transactions);
+//! - `runs`: runs started from the table's stream, the nightly schedule.
+//!
+//! Two Lambda functions run this crate: `matching` (HTTP) and
+//! `matching-events` (the stream and the nightly schedule).
+//!
+//! | route                                              | what it does                                  |
+//! |----------------------------------------------------|-----------------------------------------------|
+//! | `POST /v1/association/matching-runs`               | 202 with a run id; the run goes on in the background |
+//! | `GET  /v1/association/matching-runs/{id}`          | status and summary                            |
+//! | `GET  /v1/association/mentees/{id}/suggestions`    | the best mentors for one mentee, with reasons |
+//! | `POST /v1/association/pairs`                       | a manual proposal                             |
+//! | `POST /v1/association/pairs/{id}/close`            | the pair ends; the place is freed             |
+//! | `GET`, `POST /v1/pairs/answer?token=`              | a person accepts or declines a proposal       |
 
 pub mod algorithm;
+pub mod pairs;
+pub mod pool;
+pub mod runs;
+
+use aws_lambda_events::event::{
+    dynamodb,
+    streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse},
+};
+use chrono::Utc;
+use lambda_http::{Body, Error, Request, RequestExt, Response, http::StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::{
+    http::{self, ApiError, FieldError},
+    keyring::Keyring,
+    links::Links,
+    pages::{FormButton, Page},
+    people::Role,
+    store::Store,
+    tokens::Purpose,
+};
+
+use crate::{
+    algorithm::{Instance, Objective, candidates, evaluate},
+    pairs::{Answered, CloseReason, PairStatus, Proposal, Proposer, Refused},
+    pool::Member,
+    runs::{Run, RunSource},
+};
+use routing::{directory::AssociationRecord, inbox::authenticate};
+
+/// The routes of the `matching` function, as API Gateway route keys.
+pub const ROUTES: &[&str] = &[
+    "POST /v1/association/matching-runs",
+    "GET /v1/association/matching-runs/{id}",
+    "GET /v1/association/mentees/{id}/suggestions",
+    "POST /v1/association/pairs",
+    "POST /v1/association/pairs/{id}/close",
+    "GET /v1/pairs/answer",
+    "POST /v1/pairs/answer",
+];
+
+pub struct Matching {
+    pub store: Store,
+    pub keyring: Keyring,
+    pub links: Links,
+}
+
+impl Matching {
+    pub fn new(store: Store, keyring: Keyring, links: Links) -> Self {
+        Self {
+            store,
+            keyring,
+            links,
+        }
+    }
+}
+
+/// Both functions' start: configuration, the signing secret, a warm connection.
+pub async fn start() -> Result<Matching, Error> {
+    let shared::aws::Start {
+        sdk,
+        mut env,
+        store,
+    } = shared::aws::start_function().await;
+    let links = Links::from_env(&mut env);
+    let secret_arn = env.required("SIGNING_SECRET_ARN");
+    let (store, links) = env.finish(|| (store, links))?;
+    let keyring = Keyring::from_secrets_manager(&sdk, &secret_arn).await?;
+    let app = Matching::new(store, keyring, links);
+    app.store.warm_up().await;
+    Ok(app)
+}
+
+pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, Error> {
+    let answer = match http::route_key(&request) {
+        Some("POST /v1/association/matching-runs") => request_run(app, &request).await,
+        Some("GET /v1/association/matching-runs/{id}") => show_run(app, &request).await,
+        Some("GET /v1/association/mentees/{id}/suggestions") => suggestions(app, &request).await,
+        Some("POST /v1/association/pairs") => propose(app, &request).await,
+        Some("POST /v1/association/pairs/{id}/close") => close(app, &request).await,
+        Some("GET /v1/pairs/answer") => Ok(answer_page(app, &request)),
+        Some("POST /v1/pairs/answer") => Ok(answer(app, &request).await),
+        _ => Err(ApiError::not_found()),
+    };
+    Ok(answer.unwrap_or_else(|error| error.respond()))
+}
+
+/// The `matching-events` function: a batch of the table's stream (new runs),
+/// or the nightly schedule.
+pub async fn handle_event(app: &Matching, event: Value) -> Result<Value, Error> {
+    if event.get("Records").is_some() {
+        let batch: dynamodb::Event = serde_json::from_value(event)?;
+        return Ok(serde_json::to_value(deliver(app, &batch).await)?);
+    }
+    if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        let requested = runs::nightly(app, Utc::now()).await?;
+        return Ok(json!({ "requested": requested }));
+    }
+    Err("unexpected event: neither a stream batch nor the nightly schedule".into())
+}
+
+/// Whether a stream record is a new run (the event source mapping filters the same way).
+pub fn is_new_run(record: &dynamodb::EventRecord) -> bool {
+    record.event_name == "INSERT"
+        && matches!(record.change.new_image.get("sk"), Some(serde_dynamo::AttributeValue::S(sk)) if sk == "RUN")
+}
+
+/// Runs the new runs of a stream batch in order; the first that fails is
+/// reported, so Lambda retries from it.
+pub async fn deliver(app: &Matching, batch: &dynamodb::Event) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    for record in batch.records.iter().filter(|r| is_new_run(r)) {
+        let Some(serde_dynamo::AttributeValue::S(id)) = record.change.new_image.get("id") else {
+            continue;
+        };
+        if let Err(error) = runs::execute(app, id, Utc::now()).await {
+            tracing::warn!(%error, run = id, "matching run will be retried");
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+            break;
+        }
+    }
+    response
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "matching storage failed");
+    ApiError::unavailable()
+}
+
+fn path_id(request: &Request) -> String {
+    request
+        .path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn plausible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 80 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunForm {
+    objective: Option<Objective>,
+}
+
+/// The JSON body if there is one (a run may be asked for with none).
+fn optional_json<T: for<'de> Deserialize<'de> + Default>(request: &Request) -> Result<T, ApiError> {
+    if request.body().as_ref().is_empty() {
+        Ok(T::default())
+    } else {
+        http::parse_json(request)
+    }
+}
+
+/// `POST /v1/association/matching-runs` `{"objective"?: "most_pairs" | "score_only"}`
+async fn request_run(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
+    let association = authenticate(&app.store, request).await?;
+    let form: RunForm = optional_json(request)?;
+    let now = Utc::now();
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let run = Run::new(
+        id,
+        &association.slug,
+        form.objective.unwrap_or_default(),
+        RunSource::Request,
+        now,
+    );
+    runs::request(&app.store, &run).await.map_err(internal)?;
+    tracing::info!(
+        run = run.id,
+        association = association.slug,
+        "matching run requested"
+    );
+    Ok(http::json(
+        StatusCode::ACCEPTED,
+        &json!({
+            "id": run.id,
+            "status": run.status,
+            "message": "Appariement lancé : consultez son avancement à l'adresse de ce run.",
+        }),
+    ))
+}
+
+/// `GET /v1/association/matching-runs/{id}`
+async fn show_run(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
+    let association = authenticate(&app.store, request).await?;
+    let id = path_id(request);
+    if !plausible_id(&id) {
+        return Err(ApiError::not_found());
+    }
+    match runs::read(&app.store, &id).await.map_err(internal)? {
+        Some(run) if run.association == association.slug => Ok(http::json(
+            StatusCode::OK,
+            &json!({
+                "id": run.id,
+                "status": run.status,
+                "objective": run.objective,
+                "source": run.source,
+                "requested_at": run.requested_at,
+                "finished_at": run.finished_at,
+                "summary": run.summary,
+            }),
+        )),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// A person the association holds and may pair now, or 404.
+async fn held_member(
+    app: &Matching,
+    association: &AssociationRecord,
+    id: &str,
+    role: Role,
+) -> Result<Member, ApiError> {
+    if !plausible_id(id) {
+        return Err(ApiError::not_found());
+    }
+    let found = pairs::profiles(&app.store, &[id]).await.map_err(internal)?;
+    match found.get(id) {
+        Some(member)
+            if member.role == role
+                && member
+                    .routing
+                    .as_ref()
+                    .and_then(|r| r.association.as_deref())
+                    == Some(association.slug.as_str()) =>
+        {
+            Ok(member.clone())
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// `GET /v1/association/mentees/{id}/suggestions?limit=5`
+async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
+    let association = authenticate(&app.store, request).await?;
+    let mentee = held_member(app, &association, &path_id(request), Role::Mentee).await?;
+    let limit = match http::query_parameter(request, "limit") {
+        None => 5,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=20).contains(n))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_limit",
+                    "Le paramètre limit va de 1 à 20.",
+                )
+            })?,
+    };
+    let now = Utc::now();
+    let pool = pool::Pool::load(
+        &app.store,
+        &association.slug,
+        association.matching,
+        Objective::MostPairs,
+        now,
+    )
+    .await
+    .map_err(internal)?;
+    let tried = pool::tried_pairs(&app.store, &association.slug)
+        .await
+        .map_err(internal)?;
+    let instance: Instance = pool::instance(
+        std::slice::from_ref(&mentee),
+        &pool.mentors,
+        association.matching,
+        Objective::MostPairs,
+        &tried,
+        now,
+    );
+    let best = candidates::best_for(&instance, 0, limit);
+    let suggestions: Vec<Value> = best
+        .iter()
+        .filter_map(|candidate| {
+            let mentor = &pool.mentors[candidate.mentor as usize];
+            let points = evaluate(
+                &instance.mentees[0],
+                &instance.mentors[candidate.mentor as usize],
+                &instance.criteria,
+            )?;
+            Some(json!({
+                "mentor_id": mentor.id,
+                "first_name": mentor.first_name,
+                "about": mentor.about(now.date_naive()),
+                "score": points.total(),
+                "points": points,
+                "reasons": pool::reasons(&mentee, mentor, &points),
+                "places_left": mentor.room(),
+            }))
+        })
+        .collect();
+    Ok(http::json(
+        StatusCode::OK,
+        &json!({ "mentee_id": mentee.id, "suggestions": suggestions }),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairForm {
+    mentee_id: Option<String>,
+    mentor_id: Option<String>,
+}
+
+fn conflict(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, message)
+}
+
+/// `POST /v1/association/pairs {"mentee_id", "mentor_id"}`: a manual proposal.
+async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
+    let association = authenticate(&app.store, request).await?;
+    let form: PairForm = http::parse_json(request)?;
+    let (Some(mentee_id), Some(mentor_id)) = (form.mentee_id, form.mentor_id) else {
+        return Err(ApiError::invalid_fields(vec![FieldError {
+            field: "mentee_id".into(),
+            message: "Indiquez mentee_id et mentor_id, les identifiants d'un jeune et d'un mentor de votre association.".into(),
+        }]));
+    };
+    let mentee = held_member(app, &association, &mentee_id, Role::Mentee).await?;
+    let mentor = held_member(app, &association, &mentor_id, Role::Mentor).await?;
+    let now = Utc::now();
+    let instance = pool::instance(
+        std::slice::from_ref(&mentee),
+        std::slice::from_ref(&mentor),
+        association.matching,
+        Objective::MostPairs,
+        &Default::default(),
+        now,
+    );
+    let Some(points) = evaluate(
+        &instance.mentees[0],
+        &instance.mentors[0],
+        &instance.criteria,
+    ) else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "criteria_not_met",
+            "Ce binôme ne respecte pas un critère obligatoire de votre association (public, mode de rencontre, langue ou besoins) : choisissez un autre mentor, ou changez vos critères.",
+        ));
+    };
+    let reasons = pool::reasons(&mentee, &mentor, &points);
+    let proposer = Proposer {
+        slug: &association.slug,
+        name: &association.name,
+    };
+    let proposal = Proposal {
+        mentee: &mentee,
+        mentor: &mentor,
+        points,
+        reasons,
+        run_id: None,
+    };
+    match pairs::propose(app, &proposer, proposal, now).await {
+        Ok(pair) => Ok(http::json(
+            StatusCode::CREATED,
+            &json!({
+                "id": pair.id,
+                "status": pair.status,
+                "score": pair.score,
+                "points": pair.points,
+                "reasons": pair.reasons,
+                "message": "Binôme proposé : chacun reçoit un e-mail pour accepter ou décliner.",
+            }),
+        )),
+        Err(Refused::AlreadyTried) => Err(conflict(
+            "pair_already_tried",
+            "Ces deux personnes ont déjà été proposées l'une à l'autre.",
+        )),
+        Err(Refused::MentorFull) => Err(conflict(
+            "mentor_full",
+            "Ce mentor accompagne déjà autant de jeunes que sa capacité : choisissez un autre mentor.",
+        )),
+        Err(Refused::MenteeUnavailable) => Err(conflict(
+            "mentee_unavailable",
+            "Ce jeune n'attend plus de mentor (un binôme lui est déjà proposé ou formé).",
+        )),
+        Err(Refused::Store(error)) => Err(internal(error)),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseForm {
+    reason: Option<String>,
+}
+
+/// `POST /v1/association/pairs/{id}/close {"reason"}`
+async fn close(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
+    let association = authenticate(&app.store, request).await?;
+    let id = path_id(request);
+    if !plausible_id(&id) {
+        return Err(ApiError::not_found());
+    }
+    let form: CloseForm = http::parse_json(request)?;
+    let reason = form
+        .reason
+        .as_deref()
+        .and_then(shared::people::parse_term::<CloseReason>)
+        .ok_or_else(|| {
+            ApiError::invalid_fields(vec![FieldError {
+                field: "reason".into(),
+                message: "Indiquez completed, no_contact, moved ou other.".into(),
+            }])
+        })?;
+    let pair = match pairs::read(&app.store, &id).await.map_err(internal)? {
+        Some(pair) if pair.association == association.slug => pair,
+        _ => return Err(ApiError::not_found()),
+    };
+    let closed = match pair.status {
+        PairStatus::Closed | PairStatus::Declined => pair,
+        PairStatus::Proposed | PairStatus::Active => pairs::close(app, &pair, reason, Utc::now())
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, pair = id, "pair close failed");
+                conflict(
+                    "pair_changed",
+                    "Le binôme a changé entre-temps : rechargez-le avant de le clore.",
+                )
+            })?,
+    };
+    Ok(http::json(
+        StatusCode::OK,
+        &json!({
+            "id": closed.id,
+            "status": closed.status,
+            "close_reason": closed.close_reason,
+            "duration_days": closed.duration_days,
+        }),
+    ))
+}
+
+/// The pair and side a valid answer link names.
+fn answer_token(app: &Matching, request: &Request) -> Option<(String, String, Role)> {
+    let token = http::query_parameter(request, "token")?;
+    let verified = app
+        .keyring
+        .tokens
+        .verify(&token, Purpose::PairAnswer, Utc::now())
+        .ok()?;
+    let (pair, side) = verified.subject.split_once(':')?;
+    let side = match side {
+        "mentee" => Role::Mentee,
+        "mentor" => Role::Mentor,
+        _ => return None,
+    };
+    Some((token, pair.to_owned(), side))
+}
+
+fn link_refused() -> Response<Body> {
+    Page::new(
+        "Lien expiré ou invalide",
+        &["Ce lien de réponse n'est plus valable (il l'est 14 jours). L'association vous recontactera, ou écrivez-lui directement."],
+    )
+    .respond(StatusCode::GONE)
+}
+
+/// `GET /v1/pairs/answer?token=`: two buttons; opening the link acts on nothing.
+fn answer_page(app: &Matching, request: &Request) -> Response<Body> {
+    let Some((token, _, _)) = answer_token(app, request) else {
+        return link_refused();
+    };
+    let action = |answer: &str| {
+        app.links
+            .api(&format!("/v1/pairs/answer?token={token}&answer={answer}"))
+    };
+    Page::new(
+        "Votre réponse à la proposition de binôme",
+        &["Acceptez si la proposition vous convient : vos coordonnées ne seront échangées qu'une fois que vous aurez accepté tous les deux."],
+    )
+    .with_form(FormButton {
+        action: action("accept"),
+        label: "J'accepte ce binôme".into(),
+        hidden: Vec::new(),
+    })
+    .with_form(FormButton {
+        action: action("decline"),
+        label: "Je décline".into(),
+        hidden: Vec::new(),
+    })
+    .respond(StatusCode::OK)
+}
+
+/// `POST /v1/pairs/answer?token=&answer=accept|decline`
+async fn answer(app: &Matching, request: &Request) -> Response<Body> {
+    let Some((_, pair_id, side)) = answer_token(app, request) else {
+        return link_refused();
+    };
+    let now = Utc::now();
+    let outcome = match http::query_parameter(request, "answer").as_deref() {
+        Some("accept") => pairs::accept(app, &pair_id, side, now).await,
+        Some("decline") => pairs::decline(app, &pair_id, side, now).await,
+        _ => {
+            return Page::new(
+                "Réponse manquante",
+                &["Choisissez « J'accepte » ou « Je décline » sur la page de la proposition."],
+            )
+            .respond(StatusCode::BAD_REQUEST);
+        }
+    };
+    let page = match outcome {
+        Ok(Answered::Waiting) => Page::new(
+            "Merci, c'est noté !",
+            &[
+                "Vous avez accepté. Dès que l'autre personne aura accepté aussi, vous recevrez ses coordonnées par e-mail.",
+            ],
+        ),
+        Ok(Answered::Started) => Page::new(
+            "Votre binôme est formé !",
+            &[
+                "Vous avez accepté tous les deux : les coordonnées de chacun vous sont envoyées par e-mail.",
+            ],
+        ),
+        Ok(Answered::Declined) => Page::new(
+            "C'est noté",
+            &["Vous avez décliné cette proposition. L'association vous en proposera une autre."],
+        ),
+        Ok(Answered::Closed(_)) => Page::new(
+            "Cette proposition est close",
+            &["Elle a été déclinée ou close entre-temps. L'association vous recontactera."],
+        ),
+        Err(error) => {
+            tracing::error!(%error, "pair answer failed");
+            return Page::new(
+                "Le service est momentanément indisponible",
+                &["Votre réponse n'a pas été enregistrée. Réessayez dans quelques minutes avec le même lien."],
+            )
+            .respond(StatusCode::SERVICE_UNAVAILABLE);
+        }
+    };
+    page.respond(StatusCode::OK)
+}

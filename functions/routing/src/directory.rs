@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use shared::{
+    criteria::Criteria,
     email::EmailAddress,
     http::{self, ApiError, FieldError},
     people::{Mode, Need, PriorityGroup, Situation, parse_term},
@@ -68,6 +69,12 @@ pub struct AssociationRecord {
     pub mentor_intake: Intake,
     pub notify: Notify,
     pub sla_days: u32,
+    /// How its pairs are weighed.
+    #[serde(default)]
+    pub matching: Criteria,
+    /// Whether the nightly schedule pairs its pool.
+    #[serde(default)]
+    pub auto_matching: bool,
 }
 
 /// The form as sent; every field optional here so that all problems are named at once.
@@ -90,6 +97,8 @@ pub struct AssociationForm {
     pub mentor_intake: Option<String>,
     pub notify: Option<String>,
     pub sla_days: Option<u32>,
+    pub matching: Option<Criteria>,
+    pub auto_matching: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -228,6 +237,10 @@ pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, 
             "Le délai de réponse va de 1 à 60 jours.",
         ));
     }
+    let matching = form.matching.unwrap_or_default();
+    if let Some(message) = matching.problem() {
+        problems.push(problem("matching", message));
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -251,6 +264,8 @@ pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, 
         mentor_intake: mentor_intake.unwrap_or(Intake::Open),
         notify: notify.unwrap_or(Notify::Immediate),
         sla_days,
+        matching,
+        auto_matching: form.auto_matching.unwrap_or(false),
     })
 }
 

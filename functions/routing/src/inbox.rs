@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use shared::{
     http::{self, ApiError},
     people::ProfileStatus,
-    store::{Key, StoreError, keys::index},
+    store::{Key, Store, StoreError, keys::index},
 };
 
 use crate::{
@@ -42,7 +42,7 @@ fn unauthorized() -> ApiError {
 
 /// The association whose key the request carries (read afresh: a rotated
 /// key stops working at once).
-pub async fn authenticate(app: &Routing, request: &Request) -> Result<AssociationRecord, ApiError> {
+pub async fn authenticate(store: &Store, request: &Request) -> Result<AssociationRecord, ApiError> {
     let key = bearer(request).ok_or_else(unauthorized)?;
     let slug = key
         .strip_prefix("bnm_")
@@ -50,11 +50,10 @@ pub async fn authenticate(app: &Routing, request: &Request) -> Result<Associatio
         .map(|(slug, _)| slug)
         .filter(|slug| valid_slug(slug))
         .ok_or_else(unauthorized)?;
-    let item = app
-        .store
+    let item = store
         .client
         .get_item()
-        .table_name(&app.store.table)
+        .table_name(&store.table)
         .set_key(Some(Key::association(slug).attributes()))
         .send()
         .await
@@ -154,7 +153,7 @@ fn bad_parameter(code: &'static str, message: &str) -> ApiError {
 
 /// `GET /v1/association/requests?status=&cursor=&limit=`: oldest first.
 pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(app, request).await?;
+    let association = authenticate(&app.store, request).await?;
     let status = match http::query_parameter(request, "status").as_deref() {
         None | Some("") => None,
         Some(s @ ("routed" | "acknowledged")) => Some(s.to_owned()),
@@ -231,7 +230,7 @@ const INTERNAL: &[&str] = &[
 /// `GET /v1/association/requests/{id}`: the contact details, the request,
 /// the sensitive data and the guardian, and the routing decision.
 pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(app, request).await?;
+    let association = authenticate(&app.store, request).await?;
     let held = held_request(app, &association, &request_id(request)).await?;
     // The request's items but its mails, in one consistent read:
     // GUARDIAN < MAIL#… < PROFILE < SENSITIVE.
@@ -294,7 +293,7 @@ pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
 /// `POST /v1/association/requests/{id}/acknowledge`: the association takes
 /// the request on; reminders stop. Acknowledging twice is the same as once.
 pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(app, request).await?;
+    let association = authenticate(&app.store, request).await?;
     let held = held_request(app, &association, &request_id(request)).await?;
     let acknowledged = || {
         http::json(
@@ -371,7 +370,7 @@ struct DeclineForm {
 /// `POST /v1/association/requests/{id}/decline {"reason"}`: the request goes
 /// to the next best association (or waits), and the counter is given back.
 pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(app, request).await?;
+    let association = authenticate(&app.store, request).await?;
     let id = request_id(request);
     let declined = || {
         http::json(

@@ -9,7 +9,9 @@ use shared::{
     consent,
     email::EmailAddress,
     http::FieldError,
-    people::{Mode, Need, PriorityGroup, Sector, Situation, StudyLevel, parse_term},
+    people::{
+        Mode, Need, PriorityGroup, Sector, Situation, StudyLevel, language_index, parse_term,
+    },
 };
 
 /// Ages the programme serves, on the day of the request.
@@ -252,18 +254,13 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> Option<u32> {
 }
 
 /// ISO 639-1 codes.
-const LANGUAGES: &str = "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy \
-da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io \
-is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na \
-nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss \
-st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu";
 
 fn languages(raw: Option<Vec<String>>, problems: &mut Problems) -> Vec<String> {
     let Some(raw) = raw else {
         return vec!["fr".to_owned()];
     };
     let codes: Vec<String> = raw.iter().map(|code| code.trim().to_lowercase()).collect();
-    let known = |code: &String| code.len() == 2 && LANGUAGES.split(' ').any(|l| l == code);
+    let known = |code: &String| language_index(code).is_some();
     if codes.is_empty() || codes.len() > 10 || !codes.iter().all(known) {
         problems.add("languages", "Indiquez de 1 à 10 langues par leur code ISO 639-1 à deux lettres, par exemple [\"fr\", \"ar\"].");
         return Vec::new();

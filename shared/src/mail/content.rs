@@ -68,6 +68,32 @@ pub enum MailContent {
     WaitingDigest {
         requests: Vec<RequestSummary>,
     },
+    /// To a mentee or a mentor: a proposed pair, why, and where to answer.
+    PairProposed {
+        role: Role,
+        first_name: String,
+        association_name: String,
+        /// The other person, without name or contact detail.
+        about_other: String,
+        reasons: Vec<String>,
+        answer_url: String,
+    },
+    /// To each of a pair both accepted: the other's contact details.
+    PairStarted {
+        role: Role,
+        first_name: String,
+        other_name: String,
+        other_email: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        other_phone: Option<String>,
+        /// The first check-in (DD/MM/YYYY).
+        first_check_in: String,
+    },
+    /// To the one who accepted (or had not answered) when the other declined.
+    PairNotGoingAhead {
+        role: Role,
+        first_name: String,
+    },
 }
 
 /// A request as listed in a mail to an association or to the admins: no
@@ -176,6 +202,21 @@ mail_template!(
     "mail/association_requests.html",
     { association_name: &'a str, requests: &'a [super::RequestSummary], reminder: bool, sla_days: u32 });
 mail_template!(
+    pair_proposed,
+    "mail/pair_proposed.txt",
+    "mail/pair_proposed.html",
+    { first_name: &'a str, mentor: bool, association_name: &'a str, about_other: &'a str, reasons: &'a [String], answer_url: &'a str });
+mail_template!(
+    pair_started,
+    "mail/pair_started.txt",
+    "mail/pair_started.html",
+    { first_name: &'a str, mentor: bool, other_name: &'a str, other_email: &'a str, other_phone: Option<&'a str>, first_check_in: &'a str });
+mail_template!(
+    pair_not_going_ahead,
+    "mail/pair_not_going_ahead.txt",
+    "mail/pair_not_going_ahead.html",
+    { first_name: &'a str, mentor: bool });
+mail_template!(
     waiting_digest,
     "mail/waiting_digest.txt",
     "mail/waiting_digest.html",
@@ -265,6 +306,52 @@ impl MailContent {
                     reminder_after_days.is_some(),
                     reminder_after_days.unwrap_or_default(),
                 )?,
+                None,
+            ),
+            MailContent::PairProposed {
+                role,
+                first_name,
+                association_name,
+                about_other,
+                reasons,
+                answer_url,
+            } => (
+                Transactional,
+                "Une proposition de binôme".to_owned(),
+                pair_proposed::render(
+                    first_name,
+                    *role == Role::Mentor,
+                    association_name,
+                    about_other,
+                    reasons,
+                    answer_url,
+                )?,
+                None,
+            ),
+            MailContent::PairStarted {
+                role,
+                first_name,
+                other_name,
+                other_email,
+                other_phone,
+                first_check_in,
+            } => (
+                Transactional,
+                "Votre binôme est formé".to_owned(),
+                pair_started::render(
+                    first_name,
+                    *role == Role::Mentor,
+                    other_name,
+                    other_email,
+                    other_phone.as_deref(),
+                    first_check_in,
+                )?,
+                None,
+            ),
+            MailContent::PairNotGoingAhead { role, first_name } => (
+                Transactional,
+                "La proposition de binôme ne se fera pas".to_owned(),
+                pair_not_going_ahead::render(first_name, *role == Role::Mentor)?,
                 None,
             ),
             MailContent::WaitingDigest { requests } => (

@@ -17,6 +17,9 @@
 //! | the network admins' contact (digests)   | Update             | `DIRECTORY` / `ADMINS`                        |
 //! | an association's requests and pool      | Query `by_association` | `assoc_pk` = `ASSOCIATION#<slug>`, `assoc_sk` = `<status>#<since>#<person id>` |
 //! | routing work due by a date (SLA, retry) | Query `by_due_date`    | `due_pk` = `ROUTING#<shard>`, `due_sk` = due instant |
+//! | a pair of mentee and mentor             | Get / Update       | `PAIR#<pair id>` / `PAIR`                     |
+//! | an association's pairs (exclusions too) | Query `by_association` | `assoc_pk` = `PAIRS#<slug>`, `assoc_sk` = `<mentee id>#<mentor id>` |
+//! | a matching run (its stream INSERT runs it) | Put / Get / Update | `RUN#<run id>` / `RUN`                      |
 
 use std::collections::HashMap;
 
@@ -101,6 +104,20 @@ impl Key {
         }
     }
 
+    pub fn pair(pair_id: &str) -> Self {
+        Self {
+            pk: format!("PAIR#{pair_id}"),
+            sk: "PAIR".into(),
+        }
+    }
+
+    pub fn matching_run(run_id: &str) -> Self {
+        Self {
+            pk: format!("RUN#{run_id}"),
+            sk: "RUN".into(),
+        }
+    }
+
     pub fn erasure_audit(person_id: &str) -> Self {
         Self {
             pk: format!("AUDIT#{person_id}"),
@@ -140,6 +157,16 @@ pub mod index {
     /// `assoc_sk`: listed by status, then oldest first.
     pub fn association_request_sort(status: &str, since: &str, person_id: &str) -> String {
         format!("{status}#{since}#{person_id}")
+    }
+
+    /// `assoc_pk` of the pairs an association proposed.
+    pub fn association_pairs(slug: &str) -> String {
+        format!("PAIRS#{slug}")
+    }
+
+    /// `assoc_sk` of a pair: by mentee, then mentor.
+    pub fn association_pair_sort(mentee_id: &str, mentor_id: &str) -> String {
+        format!("{mentee_id}#{mentor_id}")
     }
 
     /// `due_pk` of a request's next routing deadline.

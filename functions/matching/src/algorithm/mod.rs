@@ -19,67 +19,8 @@ mod tests;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+pub use shared::criteria::{Criteria, Rule};
 use shared::people::{Mode, Need, Situation};
-
-/// How one criterion counts for an association.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rule {
-    /// A hard filter: pairs that fail it are never proposed.
-    Must,
-    /// Points when it holds (per need covered, per week waited).
-    Weight(u32),
-    Off,
-}
-
-impl Rule {
-    fn points(self, holds: u32) -> u32 {
-        match self {
-            Rule::Weight(weight) => weight * holds,
-            Rule::Must | Rule::Off => 0,
-        }
-    }
-
-    pub fn is_must(self) -> bool {
-        self == Rule::Must
-    }
-}
-
-/// The criteria of an association; the defaults are the network's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Criteria {
-    /// The mentee's situation is among the mentor's audiences.
-    pub situation: Rule,
-    /// A way to meet both accept: at a distance, or in person in the same département.
-    pub mode: Rule,
-    /// A common language.
-    pub language: Rule,
-    /// Each of the mentee's needs in the mentor's expertise (must: at least one).
-    pub needs: Rule,
-    /// The mentee's field shares a word with the mentor's fields or job.
-    pub field: Rule,
-    /// Same département, and both can meet in person.
-    pub proximity: Rule,
-    /// Per full week the mentee has waited (never a must).
-    pub waiting: Rule,
-    pub waiting_cap_weeks: u32,
-}
-
-impl Default for Criteria {
-    fn default() -> Self {
-        Self {
-            situation: Rule::Must,
-            mode: Rule::Must,
-            language: Rule::Must,
-            needs: Rule::Weight(5),
-            field: Rule::Weight(3),
-            proximity: Rule::Weight(3),
-            waiting: Rule::Weight(1),
-            waiting_cap_weeks: 8,
-        }
-    }
-}
 
 /// What the solver optimises.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

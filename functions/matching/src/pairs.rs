@@ -1,0 +1,642 @@
+//! The pair lifecycle: proposed → active (both accepted) → closed, or
+//! declined. Every move is one transaction conditioned on the state read:
+//! a mentor's `pairs_held` only grows while below their capacity, so no
+//! concurrency can give them more proposed and active pairs than that; a
+//! pair of two people exists once (its id is a hash of both ids), so a
+//! redelivered run or a retried request proposes nothing twice.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shared::{
+    mail::{MailContent, OutboxMail},
+    people::{ProfileStatus, Role},
+    store::{Key, Store, StoreError, cancellation_reasons, is_condition_failure, keys::index},
+    tokens::Purpose,
+};
+
+use crate::{Matching, algorithm::Points, pool::Member};
+
+/// How long the answer links of a proposal work.
+pub const ANSWER_WINDOW: Duration = Duration::days(14);
+/// When the first check-in comes after both accepted.
+pub const FIRST_CHECK_IN: Duration = Duration::days(21);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairStatus {
+    Proposed,
+    Active,
+    Declined,
+    Closed,
+}
+
+impl PairStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PairStatus::Proposed => "proposed",
+            PairStatus::Active => "active",
+            PairStatus::Declined => "declined",
+            PairStatus::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    Completed,
+    NoContact,
+    Moved,
+    Other,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Completed => "completed",
+            CloseReason::NoContact => "no_contact",
+            CloseReason::Moved => "moved",
+            CloseReason::Other => "other",
+        }
+    }
+}
+
+/// A pair as stored (`PAIR#<id>` / `PAIR`), listed under its association.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pair {
+    pub pk: String,
+    pub sk: String,
+    pub id: String,
+    pub association: String,
+    pub mentee_id: String,
+    pub mentor_id: String,
+    pub status: PairStatus,
+    pub points: Points,
+    pub score: u32,
+    pub reasons: Vec<String>,
+    /// The run that proposed it; `None` for a manual proposal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    pub proposed_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentee_accepted_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentor_accepted_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_check_in: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined_by: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_reason: Option<CloseReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_days: Option<i64>,
+    pub assoc_pk: String,
+    pub assoc_sk: String,
+}
+
+/// The one id of a pair of two people.
+pub fn pair_id(mentee_id: &str, mentor_id: &str) -> String {
+    hex::encode(&Sha256::digest(format!("pair:{mentee_id}:{mentor_id}"))[..16])
+}
+
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn text(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn update(
+    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = update.build().map_err(|e| StoreError(e.to_string()))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// Why a proposal could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// These two were already proposed to each other.
+    AlreadyTried,
+    /// The mentor holds as many pairs as their capacity.
+    MentorFull,
+    /// The mentee is no longer waiting in the pool.
+    MenteeUnavailable,
+    Store(String),
+}
+
+/// What a proposal needs of the association.
+pub struct Proposer<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+}
+
+/// A pair to propose, with its points and reasons; `run_id` when a run proposes it.
+pub struct Proposal<'a> {
+    pub mentee: &'a Member,
+    pub mentor: &'a Member,
+    pub points: Points,
+    pub reasons: Vec<String>,
+    pub run_id: Option<&'a str>,
+}
+
+/// The answer link of one side of a pair.
+fn answer_url(app: &Matching, pair_id: &str, role: Role, now: DateTime<Utc>) -> String {
+    let token = app.keyring.tokens.issue(
+        Purpose::PairAnswer,
+        &format!("{pair_id}:{}", role.key_segment().to_lowercase()),
+        now,
+        ANSWER_WINDOW,
+    );
+    app.links.api(&format!("/v1/pairs/answer?token={token}"))
+}
+
+/// Proposes `mentee` to `mentor` in one transaction: the pair, the mentor's
+/// place (never above capacity), the mentee out of the pool, both mails.
+pub async fn propose(
+    app: &Matching,
+    association: &Proposer<'_>,
+    proposal: Proposal<'_>,
+    now: DateTime<Utc>,
+) -> Result<Pair, Refused> {
+    let Proposal {
+        mentee,
+        mentor,
+        points,
+        reasons,
+        run_id,
+    } = proposal;
+    let id = pair_id(&mentee.id, &mentor.id);
+    let key = Key::pair(&id);
+    let pair = Pair {
+        pk: key.pk,
+        sk: key.sk,
+        id: id.clone(),
+        association: association.slug.to_owned(),
+        mentee_id: mentee.id.clone(),
+        mentor_id: mentor.id.clone(),
+        status: PairStatus::Proposed,
+        points,
+        score: points.total(),
+        reasons: reasons.clone(),
+        run_id: run_id.map(str::to_owned),
+        proposed_at: timestamp(now),
+        mentee_accepted_at: None,
+        mentor_accepted_at: None,
+        started_at: None,
+        first_check_in: None,
+        declined_by: None,
+        ended_at: None,
+        close_reason: None,
+        duration_days: None,
+        assoc_pk: index::association_pairs(association.slug),
+        assoc_sk: index::association_pair_sort(&mentee.id, &mentor.id),
+    };
+    let store_error = |e: StoreError| Refused::Store(e.0);
+    let table = &app.store.table;
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(
+            serde_dynamo::to_item(&pair).map_err(|e| store_error(e.into()))?,
+        ))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(|e| Refused::Store(e.to_string()))?;
+    let held_by = |update: aws_sdk_dynamodb::types::builders::UpdateBuilder| {
+        update
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#routing", "routing")
+            .expression_attribute_values(":slug", text(association.slug))
+            .expression_attribute_values(":routed", text(ProfileStatus::Routed.as_str()))
+            .expression_attribute_values(
+                ":acknowledged",
+                text(ProfileStatus::Acknowledged.as_str()),
+            )
+    };
+    let in_pool = "#routing.association = :slug AND #status IN (:routed, :acknowledged)";
+    let mentor_place = held_by(
+        Update::builder()
+            .table_name(table)
+            .set_key(Some(Key::person_profile(&mentor.id).attributes()))
+            .update_expression("ADD pairs_held :one")
+            .condition_expression(format!(
+                "{in_pool} AND (attribute_not_exists(pairs_held) OR pairs_held < capacity)"
+            ))
+            .expression_attribute_values(":one", AttributeValue::N("1".into())),
+    );
+    let mentee_out = held_by(
+        Update::builder()
+            .table_name(table)
+            .set_key(Some(Key::person_profile(&mentee.id).attributes()))
+            .update_expression(
+                "SET #status = :proposed, assoc_sk = :assoc_sk REMOVE due_pk, due_sk",
+            )
+            .condition_expression(in_pool)
+            .expression_attribute_values(":proposed", text(ProfileStatus::Proposed.as_str()))
+            .expression_attribute_values(
+                ":assoc_sk",
+                text(index::association_request_sort(
+                    ProfileStatus::Proposed.as_str(),
+                    &timestamp(now),
+                    &mentee.id,
+                )),
+            ),
+    );
+    let today = now.date_naive();
+    let mail = |to: &Member, other: &Member| {
+        OutboxMail::new(
+            Key::person_profile(&to.id),
+            MailContent::PairProposed {
+                role: to.role,
+                first_name: to.first_name.clone(),
+                association_name: association.name.to_owned(),
+                about_other: other.about(today),
+                reasons: reasons.clone(),
+                answer_url: answer_url(app, &id, to.role, now),
+            },
+            now,
+        )
+        .transact_put(table)
+    };
+    let writes = vec![
+        TransactWriteItem::builder().put(put).build(),
+        update(mentor_place).map_err(store_error)?,
+        update(mentee_out).map_err(store_error)?,
+        mail(mentee, mentor).map_err(store_error)?,
+        mail(mentor, mentee).map_err(store_error)?,
+    ];
+    match app.store.transact(writes).await {
+        Ok(_) => {
+            tracing::info!(pair = id, association = association.slug, "pair proposed");
+            Ok(pair)
+        }
+        Err(error) => match cancellation_reasons(&error) {
+            Some(reasons) if reasons.first().is_some_and(is_condition_failure) => {
+                Err(Refused::AlreadyTried)
+            }
+            Some(reasons) if reasons.get(1).is_some_and(is_condition_failure) => {
+                Err(Refused::MentorFull)
+            }
+            Some(reasons) if reasons.get(2).is_some_and(is_condition_failure) => {
+                Err(Refused::MenteeUnavailable)
+            }
+            _ => Err(Refused::Store(StoreError::from(error).0)),
+        },
+    }
+}
+
+/// Reads a pair (consistent).
+pub async fn read(store: &Store, pair_id: &str) -> Result<Option<Pair>, StoreError> {
+    let item = store
+        .client
+        .get_item()
+        .table_name(&store.table)
+        .set_key(Some(Key::pair(pair_id).attributes()))
+        .consistent_read(true)
+        .send()
+        .await?
+        .item;
+    Ok(item.map(serde_dynamo::from_item).transpose()?)
+}
+
+/// Reads profiles by id (consistent); the erased ones are missing.
+pub async fn profiles(store: &Store, ids: &[&str]) -> Result<HashMap<String, Member>, StoreError> {
+    let mut found = HashMap::new();
+    for id in ids {
+        let item = store
+            .client
+            .get_item()
+            .table_name(&store.table)
+            .set_key(Some(Key::person_profile(id).attributes()))
+            .consistent_read(true)
+            .send()
+            .await?
+            .item;
+        if let Some(item) = item {
+            found.insert((*id).to_owned(), serde_dynamo::from_item(item)?);
+        }
+    }
+    Ok(found)
+}
+
+/// What became of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// Accepted; the other side has not answered yet.
+    Waiting,
+    /// Both accepted: the pair is active, contact details sent.
+    Started,
+    Declined,
+    /// The pair had already moved on (declined, closed, active).
+    Closed(PairStatus),
+}
+
+fn accepted_attribute(role: Role) -> &'static str {
+    match role {
+        Role::Mentee => "mentee_accepted_at",
+        Role::Mentor => "mentor_accepted_at",
+    }
+}
+
+/// One side accepts. Once both have, the pair starts.
+pub async fn accept(
+    app: &Matching,
+    pair_id: &str,
+    side: Role,
+    now: DateTime<Utc>,
+) -> Result<Answered, StoreError> {
+    let result = app
+        .store
+        .client
+        .update_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::pair(pair_id).attributes()))
+        .update_expression("SET #accepted = :now")
+        .condition_expression("#status = :proposed AND attribute_not_exists(#accepted)")
+        .expression_attribute_names("#accepted", accepted_attribute(side))
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":now", text(timestamp(now)))
+        .expression_attribute_values(":proposed", text(PairStatus::Proposed.as_str()))
+        .send()
+        .await;
+    if let Err(error) = result
+        && !error
+            .as_service_error()
+            .is_some_and(|e| e.is_conditional_check_failed_exception())
+    {
+        return Err(error.into());
+    }
+    // Accepted now or before: start the pair if the other side has too.
+    let Some(pair) = read(&app.store, pair_id).await? else {
+        return Ok(Answered::Closed(PairStatus::Closed));
+    };
+    match pair.status {
+        PairStatus::Proposed
+            if pair.mentee_accepted_at.is_some() && pair.mentor_accepted_at.is_some() =>
+        {
+            start(app, &pair, now).await
+        }
+        PairStatus::Proposed => Ok(Answered::Waiting),
+        PairStatus::Active => Ok(Answered::Started),
+        other => Ok(Answered::Closed(other)),
+    }
+}
+
+/// Both accepted: the pair becomes active, the mentee leaves the pool for
+/// good, and each receives the other's contact details.
+async fn start(app: &Matching, pair: &Pair, now: DateTime<Utc>) -> Result<Answered, StoreError> {
+    let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
+    let (Some(mentee), Some(mentor)) = (people.get(&pair.mentee_id), people.get(&pair.mentor_id))
+    else {
+        return Ok(Answered::Closed(PairStatus::Closed));
+    };
+    let check_in = now + FIRST_CHECK_IN;
+    let table = &app.store.table;
+    let activate = Update::builder()
+        .table_name(table)
+        .set_key(Some(Key::pair(&pair.id).attributes()))
+        .update_expression("SET #status = :active, started_at = :now, first_check_in = :check_in")
+        .condition_expression(
+            "#status = :proposed AND attribute_exists(mentee_accepted_at) AND attribute_exists(mentor_accepted_at)",
+        )
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":active", text("active"))
+        .expression_attribute_values(":proposed", text("proposed"))
+        .expression_attribute_values(":now", text(timestamp(now)))
+        .expression_attribute_values(":check_in", text(check_in.format("%Y-%m-%d").to_string()));
+    let paired = Update::builder()
+        .table_name(table)
+        .set_key(Some(Key::person_profile(&mentee.id).attributes()))
+        .update_expression("SET #status = :paired, assoc_sk = :assoc_sk")
+        .condition_expression("#status = :proposed")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":paired", text(ProfileStatus::Paired.as_str()))
+        .expression_attribute_values(":proposed", text(ProfileStatus::Proposed.as_str()))
+        .expression_attribute_values(
+            ":assoc_sk",
+            text(index::association_request_sort(
+                ProfileStatus::Paired.as_str(),
+                &timestamp(now),
+                &mentee.id,
+            )),
+        );
+    let started = |to: &Member, other: &Member| {
+        OutboxMail::new(
+            Key::person_profile(&to.id),
+            MailContent::PairStarted {
+                role: to.role,
+                first_name: to.first_name.clone(),
+                other_name: format!("{} {}", other.first_name, other.last_name),
+                other_email: other.email.clone(),
+                other_phone: other.phone.clone(),
+                first_check_in: check_in.format("%d/%m/%Y").to_string(),
+            },
+            now,
+        )
+        .transact_put(table)
+    };
+    let writes = vec![
+        update(activate)?,
+        update(paired)?,
+        started(mentee, mentor)?,
+        started(mentor, mentee)?,
+    ];
+    match app.store.transact(writes).await {
+        Ok(_) => {
+            tracing::info!(pair = pair.id, "pair started");
+            Ok(Answered::Started)
+        }
+        // Started by the other side's answer meanwhile.
+        Err(error)
+            if cancellation_reasons(&error).is_some_and(|r| r.iter().any(is_condition_failure)) =>
+        {
+            Ok(Answered::Started)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Gives the mentor's place back and the mentee back to the pool (or out of
+/// it), for a pair that ends; the people erased meanwhile are left alone.
+fn release(
+    table: &str,
+    pair: &Pair,
+    people: &HashMap<String, Member>,
+    mentee_becomes: ProfileStatus,
+    now: DateTime<Utc>,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let mut writes = Vec::new();
+    if people.contains_key(&pair.mentor_id) {
+        writes.push(update(
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(Key::person_profile(&pair.mentor_id).attributes()))
+                .update_expression("ADD pairs_held :minus")
+                .condition_expression("pairs_held > :zero")
+                .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+                .expression_attribute_values(":zero", AttributeValue::N("0".into())),
+        )?);
+    }
+    if let Some(mentee) = people.get(&pair.mentee_id)
+        && matches!(
+            mentee.status,
+            ProfileStatus::Proposed | ProfileStatus::Paired
+        )
+    {
+        writes.push(update(
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(Key::person_profile(&pair.mentee_id).attributes()))
+                .update_expression("SET #status = :next, assoc_sk = :assoc_sk")
+                .condition_expression("#status = :was")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":next", text(mentee_becomes.as_str()))
+                .expression_attribute_values(":was", text(mentee.status.as_str()))
+                .expression_attribute_values(
+                    ":assoc_sk",
+                    text(index::association_request_sort(
+                        mentee_becomes.as_str(),
+                        &timestamp(now),
+                        &pair.mentee_id,
+                    )),
+                ),
+        )?);
+    }
+    Ok(writes)
+}
+
+/// One side declines: the pair is closed, the mentor's place freed, the
+/// mentee back in the pool, and the other side told.
+pub async fn decline(
+    app: &Matching,
+    pair_id: &str,
+    side: Role,
+    now: DateTime<Utc>,
+) -> Result<Answered, StoreError> {
+    let Some(pair) = read(&app.store, pair_id).await? else {
+        return Ok(Answered::Closed(PairStatus::Closed));
+    };
+    if pair.status != PairStatus::Proposed {
+        return Ok(match pair.status {
+            PairStatus::Declined => Answered::Declined,
+            other => Answered::Closed(other),
+        });
+    }
+    let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
+    let table = &app.store.table;
+    let mut writes = vec![update(
+        Update::builder()
+            .table_name(table)
+            .set_key(Some(Key::pair(&pair.id).attributes()))
+            .update_expression("SET #status = :declined, declined_by = :side, ended_at = :now")
+            .condition_expression("#status = :proposed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":declined", text(PairStatus::Declined.as_str()))
+            .expression_attribute_values(":proposed", text(PairStatus::Proposed.as_str()))
+            .expression_attribute_values(":side", text(side.key_segment().to_lowercase()))
+            .expression_attribute_values(":now", text(timestamp(now))),
+    )?];
+    writes.extend(release(
+        table,
+        &pair,
+        &people,
+        ProfileStatus::Acknowledged,
+        now,
+    )?);
+    let other = match side {
+        Role::Mentee => &pair.mentor_id,
+        Role::Mentor => &pair.mentee_id,
+    };
+    if let Some(other) = people.get(other) {
+        writes.push(
+            OutboxMail::new(
+                Key::person_profile(&other.id),
+                MailContent::PairNotGoingAhead {
+                    role: other.role,
+                    first_name: other.first_name.clone(),
+                },
+                now,
+            )
+            .transact_put(table)?,
+        );
+    }
+    match app.store.transact(writes).await {
+        Ok(_) => {
+            tracing::info!(pair = pair.id, ?side, "pair declined");
+            Ok(Answered::Declined)
+        }
+        Err(error)
+            if cancellation_reasons(&error)
+                .is_some_and(|r| r.first().is_some_and(is_condition_failure)) =>
+        {
+            // Moved meanwhile: answer with where it stands now.
+            Ok(read(&app.store, pair_id)
+                .await?
+                .map_or(Answered::Closed(PairStatus::Closed), |p| match p.status {
+                    PairStatus::Declined => Answered::Declined,
+                    PairStatus::Active => Answered::Started,
+                    other => Answered::Closed(other),
+                }))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The association closes a pair (active or still proposed): the duration
+/// is recorded and the mentor's place freed. A mentee who never heard from
+/// the mentor goes back to the pool.
+pub async fn close(
+    app: &Matching,
+    pair: &Pair,
+    reason: CloseReason,
+    now: DateTime<Utc>,
+) -> Result<Pair, StoreError> {
+    let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
+    let since = pair
+        .started_at
+        .as_deref()
+        .unwrap_or(&pair.proposed_at)
+        .parse::<DateTime<Utc>>()
+        .unwrap_or(now);
+    let duration_days = (now - since).num_days();
+    let table = &app.store.table;
+    let mut writes = vec![update(
+        Update::builder()
+            .table_name(table)
+            .set_key(Some(Key::pair(&pair.id).attributes()))
+            .update_expression(
+                "SET #status = :closed, close_reason = :reason, ended_at = :now, duration_days = :days",
+            )
+            .condition_expression("#status = :was")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":closed", text(PairStatus::Closed.as_str()))
+            .expression_attribute_values(":was", text(pair.status.as_str()))
+            .expression_attribute_values(":reason", text(reason.as_str()))
+            .expression_attribute_values(":now", text(timestamp(now)))
+            .expression_attribute_values(":days", AttributeValue::N(duration_days.to_string())),
+    )?];
+    let mentee_becomes = if reason == CloseReason::NoContact {
+        ProfileStatus::Acknowledged
+    } else {
+        ProfileStatus::Closed
+    };
+    writes.extend(release(table, pair, &people, mentee_becomes, now)?);
+    app.store.transact(writes).await?;
+    tracing::info!(pair = pair.id, ?reason, "pair closed");
+    Ok(Pair {
+        status: PairStatus::Closed,
+        close_reason: Some(reason),
+        ended_at: Some(timestamp(now)),
+        duration_days: Some(duration_days),
+        ..pair.clone()
+    })
+}

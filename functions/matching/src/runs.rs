@@ -1,0 +1,262 @@
+//! Matching runs. A run is an item (`RUN#<id>` / `RUN`); its INSERT on the
+//! table's stream starts it, so a request answers at once and a large pool
+//! is paired in the background. A run proposes each pair in its own
+//! transaction (a pair of two people exists once), so a redelivered run
+//! proposes nothing twice; it ends with its summary.
+
+use std::time::Instant;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, stream};
+use serde::{Deserialize, Serialize};
+use shared::store::{Key, Store, StoreError};
+
+use crate::{
+    Matching,
+    algorithm::{self, DEFAULT_CANDIDATES, Objective},
+    pairs::{self, Proposal, Proposer, Refused, timestamp},
+    pool::{self, Pool},
+};
+use routing::directory::AssociationRecord;
+
+/// Proposals written at once by a run.
+const CONCURRENT_PROPOSALS: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Requested,
+    Running,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunSource {
+    /// Asked by the association.
+    Request,
+    /// The nightly schedule (`auto_matching`).
+    Schedule,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The pool: mentees waiting, mentors with room.
+    pub mentees: usize,
+    pub mentors: usize,
+    /// Pairs proposed by this run.
+    pub pairs: usize,
+    pub unmatched: usize,
+    /// Total points of the pairs proposed.
+    pub objective: u64,
+    /// Pairs found but not proposed: someone moved meanwhile.
+    pub skipped: usize,
+    pub duration_ms: u64,
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub pk: String,
+    pub sk: String,
+    pub id: String,
+    pub association: String,
+    pub objective: Objective,
+    pub source: RunSource,
+    pub status: RunStatus,
+    pub requested_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+}
+
+impl Run {
+    pub fn new(
+        id: String,
+        association: &str,
+        objective: Objective,
+        source: RunSource,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let key = Key::matching_run(&id);
+        Self {
+            pk: key.pk,
+            sk: key.sk,
+            id,
+            association: association.to_owned(),
+            objective,
+            source,
+            status: RunStatus::Requested,
+            requested_at: timestamp(now),
+            finished_at: None,
+            summary: None,
+        }
+    }
+}
+
+/// Stores a requested run; `false` when a run of this id exists already.
+pub async fn request(store: &Store, run: &Run) -> Result<bool, StoreError> {
+    let result = store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(serde_dynamo::to_item(run)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub async fn read(store: &Store, run_id: &str) -> Result<Option<Run>, StoreError> {
+    let item = store
+        .client
+        .get_item()
+        .table_name(&store.table)
+        .set_key(Some(Key::matching_run(run_id).attributes()))
+        .consistent_read(true)
+        .send()
+        .await?
+        .item;
+    Ok(item.map(serde_dynamo::from_item).transpose()?)
+}
+
+async fn association(store: &Store, slug: &str) -> Result<Option<AssociationRecord>, StoreError> {
+    let item = store
+        .client
+        .get_item()
+        .table_name(&store.table)
+        .set_key(Some(Key::association(slug).attributes()))
+        .send()
+        .await?
+        .item;
+    Ok(item.map(serde_dynamo::from_item).transpose()?)
+}
+
+/// Executes a run, unless it is done already.
+pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let Some(run) = read(&app.store, run_id).await? else {
+        return Ok(());
+    };
+    if run.status == RunStatus::Done {
+        return Ok(());
+    }
+    let Some(record) = association(&app.store, &run.association).await? else {
+        return Ok(());
+    };
+    let started = Instant::now();
+    let pool = Pool::load(
+        &app.store,
+        &record.slug,
+        record.matching,
+        run.objective,
+        now,
+    )
+    .await?;
+    let solution = algorithm::solve(&pool.instance, Some(DEFAULT_CANDIDATES));
+    let proposer = Proposer {
+        slug: &record.slug,
+        name: &record.name,
+    };
+    let run_id = run.id.as_str();
+    let outcomes: Vec<Result<u32, Refused>> = stream::iter(&solution.pairs)
+        .map(|pair| {
+            let mentee = &pool.mentees[pair.mentee as usize];
+            let mentor = &pool.mentors[pair.mentor as usize];
+            let reasons = pool::reasons(mentee, mentor, &pair.points);
+            let proposer = &proposer;
+            async move {
+                let proposal = Proposal {
+                    mentee,
+                    mentor,
+                    points: pair.points,
+                    reasons,
+                    run_id: Some(run_id),
+                };
+                pairs::propose(app, proposer, proposal, now)
+                    .await
+                    .map(|proposed| proposed.score)
+            }
+        })
+        .buffer_unordered(CONCURRENT_PROPOSALS)
+        .collect()
+        .await;
+    if let Some(Err(Refused::Store(error))) = outcomes
+        .iter()
+        .find(|o| matches!(o, Err(Refused::Store(_))))
+    {
+        // Transient: the redelivered run proposes the rest.
+        return Err(StoreError(error.clone()));
+    }
+    let proposed: Vec<u32> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok().copied())
+        .collect();
+    let summary = Summary {
+        mentees: pool.mentees.len(),
+        mentors: pool.mentors.len(),
+        pairs: proposed.len(),
+        unmatched: pool.mentees.len() - proposed.len(),
+        objective: proposed.iter().map(|s| u64::from(*s)).sum(),
+        skipped: outcomes.len() - proposed.len(),
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    app.store
+        .client
+        .update_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::matching_run(&run.id).attributes()))
+        .update_expression("SET #status = :done, summary = :summary, finished_at = :now")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":done", AttributeValue::S("done".into()))
+        .expression_attribute_values(":summary", serde_dynamo::to_attribute_value(&summary)?)
+        .expression_attribute_values(":now", AttributeValue::S(timestamp(Utc::now())))
+        .send()
+        .await?;
+    tracing::info!(
+        run = run.id,
+        association = record.slug,
+        pairs = summary.pairs,
+        unmatched = summary.unmatched,
+        "matching run done"
+    );
+    Ok(())
+}
+
+/// The nightly schedule: one run per association with `auto_matching`, at
+/// most one a night (the run id names the night).
+pub async fn nightly(app: &Matching, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let directory = routing::cache::read(&app.store, &routing::route::month_of(now)).await?;
+    let mut requested = 0;
+    for listed in directory
+        .associations
+        .iter()
+        .filter(|a| a.record.active && a.record.auto_matching)
+    {
+        let id = format!("nightly-{}-{}", now.format("%Y%m%d"), listed.record.slug);
+        let run = Run::new(
+            id,
+            &listed.record.slug,
+            Objective::MostPairs,
+            RunSource::Schedule,
+            now,
+        );
+        if request(&app.store, &run).await? {
+            requested += 1;
+        }
+    }
+    tracing::info!(requested, "nightly matching runs requested");
+    Ok(requested)
+}
