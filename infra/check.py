@@ -52,8 +52,8 @@ def main() -> int:
 
     problems = []
     functions = by_type.get("AWS::Lambda::Function", [])
-    if len(functions) != 5:
-        problems.append(f"expected 5 Lambda functions, got {functions}")
+    if len(functions) != 7:
+        problems.append(f"expected 7 Lambda functions, got {functions}")
     for name in functions:
         properties = resources[name]["Properties"]
         if properties.get("Architectures") != ["arm64"] or properties.get("Runtime") != "provided.al2023":
@@ -61,8 +61,8 @@ def main() -> int:
         if properties.get("LoggingConfig", {}).get("LogFormat") != "JSON":
             problems.append(f"{name}: logs are not JSON")
     mappings = by_type.get("AWS::Lambda::EventSourceMapping", [])
-    if len(mappings) != 2:
-        problems.append(f"expected 2 event source mappings (mailer, routing), got {mappings}")
+    if len(mappings) != 3:
+        problems.append(f"expected 3 event source mappings (mailer, routing, matching), got {mappings}")
     for name in mappings:
         properties = resources[name]["Properties"]
         if properties.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
@@ -78,15 +78,15 @@ def main() -> int:
                 if any(str(a).startswith(("dynamodb:", "ses:", "sqs:")) for a in ([actions] if isinstance(actions, str) else actions)):
                     problems.append(f"{name}: {actions} on every resource")
     schedules = [name for name in by_type.get("AWS::Events::Rule", []) if "ScheduleExpression" in resources[name]["Properties"]]
-    if len(schedules) != 1:
-        problems.append(f"expected 1 schedule (the routing sweep), got {schedules}")
+    if len(schedules) != 2:
+        problems.append(f"expected 2 schedules (routing sweep, nightly matching), got {schedules}")
     routes = sorted(resources[name]["Properties"]["RouteKey"] for name in by_type.get("AWS::ApiGatewayV2::Route", []))
     if not routes:
         # SAM inlines HTTP API routes in the OpenAPI body of the API.
         api = resources[by_type["AWS::ApiGatewayV2::Api"][0]]["Properties"]["Body"]
         schedules = [name for name in by_type.get("AWS::Events::Rule", []) if "ScheduleExpression" in resources[name]["Properties"]]
-    if len(schedules) != 1:
-        problems.append(f"expected 1 schedule (the routing sweep), got {schedules}")
+    if len(schedules) != 2:
+        problems.append(f"expected 2 schedules (routing sweep, nightly matching), got {schedules}")
     routes = sorted(f"{method.upper()} {path}" for path, methods in api["paths"].items() for method in methods)
     print(f"SAM transform: {len(resources)} resources, routes: {', '.join(routes)}")
     for problem in problems:

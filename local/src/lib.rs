@@ -23,6 +23,7 @@ use anyhow::Context;
 use emulator::Emulator;
 use gateway::Route;
 use mailer::Delivery;
+use matching::Matching;
 use newsletter::Newsletter;
 use routing::{
     Routing,
@@ -47,6 +48,8 @@ const TTL_SWEEP_EVERY: Duration = Duration::from_secs(30);
 pub const NETWORK_ADMIN_EMAIL: &str = "reseau@binome.example";
 /// The daily sweep's hour, as `cron(0 6 * * ? *)` in the template.
 const SWEEP_HOUR_UTC: u32 = 6;
+/// The nightly matching's hour, as `cron(0 2 * * ? *)` in the template.
+const MATCHING_HOUR_UTC: u32 = 2;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -124,7 +127,13 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         mailer::DEFAULT_RATE_PER_SECOND,
     ));
 
-    let signup = Arc::new(Signup::new(store.clone(), keyring, links, Duration::ZERO));
+    let signup = Arc::new(Signup::new(
+        store.clone(),
+        keyring.clone(),
+        links.clone(),
+        Duration::ZERO,
+    ));
+    let matching = Arc::new(Matching::new(store.clone(), keyring, links));
     // Every HTTP route of every function, as in `infra/template.yaml`.
     let mut routes = function_routes(newsletter::ROUTES, newsletter, |app, request| async move {
         newsletter::handle(&app, request).await
@@ -139,6 +148,11 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         routing.clone(),
         |app, request| async move { routing::handle(&app, request).await },
     ));
+    routes.extend(function_routes(
+        matching::ROUTES,
+        matching.clone(),
+        |app, request| async move { matching::handle(&app, request).await },
+    ));
     let routes = Arc::new(routes);
     let app =
         axum::Router::new().fallback(move |request| gateway::dispatch(routes.clone(), request));
@@ -149,10 +163,11 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     })];
 
     let reader = StreamReader::open(emulator.db.clone(), TABLE_NAME).await?;
-    for consumer in stream_consumers(delivery, routing.clone()) {
+    for consumer in stream_consumers(delivery, routing.clone(), matching.clone()) {
         tasks.push(streams::spawn(reader.clone(), consumer, data_dir));
     }
     tasks.push(tokio::spawn(daily_sweep(routing.clone())));
+    tasks.push(tokio::spawn(nightly_matching(matching)));
 
     let db = emulator.db.clone();
     tasks.push(tokio::spawn(async move {
@@ -207,7 +222,11 @@ where
 }
 
 /// The stream-triggered functions.
-fn stream_consumers(delivery: Arc<Delivery>, routing: Arc<Routing>) -> Vec<Consumer> {
+fn stream_consumers(
+    delivery: Arc<Delivery>,
+    routing: Arc<Routing>,
+    matching: Arc<Matching>,
+) -> Vec<Consumer> {
     vec![
         Consumer {
             name: "mailer",
@@ -225,24 +244,47 @@ fn stream_consumers(delivery: Arc<Delivery>, routing: Arc<Routing>) -> Vec<Consu
                 Box::pin(async move { routing::stream::deliver(&routing, &event).await })
             }),
         },
+        Consumer {
+            name: "matching",
+            batch_size: 1,
+            deliver: Arc::new(move |event| {
+                let matching = matching.clone();
+                Box::pin(async move { matching::deliver(&matching, &event).await })
+            }),
+        },
     ]
+}
+
+/// The next time of day `hour` (UTC) comes.
+fn next_at(hour: u32) -> Duration {
+    let now = chrono::Utc::now();
+    let today = now
+        .date_naive()
+        .and_hms_opt(hour, 0, 0)
+        .expect("a valid hour")
+        .and_utc();
+    let next = if today > now {
+        today
+    } else {
+        today + chrono::Duration::days(1)
+    };
+    (next - now).to_std().unwrap_or_default()
+}
+
+/// The nightly matching runs, at the time the template schedules them.
+async fn nightly_matching(matching: Arc<Matching>) {
+    loop {
+        tokio::time::sleep(next_at(MATCHING_HOUR_UTC)).await;
+        if let Err(error) = matching::runs::nightly(&matching, chrono::Utc::now()).await {
+            tracing::error!(%error, "nightly matching failed");
+        }
+    }
 }
 
 /// The routing sweep, every day at the time the template schedules it.
 async fn daily_sweep(routing: Arc<Routing>) {
     loop {
-        let now = chrono::Utc::now();
-        let today = now
-            .date_naive()
-            .and_hms_opt(SWEEP_HOUR_UTC, 0, 0)
-            .expect("a valid hour")
-            .and_utc();
-        let next = if today > now {
-            today
-        } else {
-            today + chrono::Duration::days(1)
-        };
-        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
+        tokio::time::sleep(next_at(SWEEP_HOUR_UTC)).await;
         if let Err(error) = routing::sweep::sweep(&routing, chrono::Utc::now()).await {
             tracing::error!(%error, "daily sweep failed");
         }

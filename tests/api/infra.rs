@@ -116,7 +116,14 @@ fn every_route_the_code_serves_is_declared_and_has_a_sample_event() {
     assert_eq!(template_routes("routing"), declared(routing::ROUTES));
     assert!(template_routes("mailer").is_empty());
     assert!(template_routes("routing-events").is_empty());
-    let routes: BTreeSet<String> = [newsletter::ROUTES, signup::ROUTES, routing::ROUTES]
+    assert_eq!(template_routes("matching"), declared(matching::ROUTES));
+    assert!(template_routes("matching-events").is_empty());
+    let routes: BTreeSet<String> = [
+        newsletter::ROUTES,
+        signup::ROUTES,
+        routing::ROUTES,
+        matching::ROUTES,
+    ]
         .into_iter()
         .flat_map(declared)
         .collect();
@@ -164,6 +171,22 @@ fn the_routing_stream_filter_matches_what_routing_handles() {
     let mut pending = sample.records[0].clone();
     pending.change.new_image = pending.change.old_image.clone();
     assert!(!routing::stream::is_verified_request(&pending));
+}
+
+#[test]
+fn the_matching_stream_filter_matches_what_matching_handles() {
+    let pattern = stream_filter("MatchingEventsFunction", "Runs");
+    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
+    assert_eq!(
+        pattern["dynamodb"]["NewImage"]["sk"]["S"],
+        serde_json::json!(["RUN"])
+    );
+    let sample: aws_lambda_events::event::dynamodb::Event =
+        serde_json::from_value(binome_tests::event("matching-run-insert.json")).unwrap();
+    assert!(matching::is_new_run(&sample.records[0]));
+    let mut modified = sample.records[0].clone();
+    modified.event_name = "MODIFY".into();
+    assert!(!matching::is_new_run(&modified));
 }
 
 #[test]

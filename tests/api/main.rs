@@ -6,6 +6,7 @@ mod directory;
 mod end_to_end;
 mod infra;
 mod mailer;
+mod matching;
 mod newsletter;
 mod routing;
 mod signup;

@@ -181,6 +181,11 @@ impl TestTable {
             .await
     }
 
+    /// The matching runs of the table as INSERT records (what starts them).
+    pub async fn run_insert_records(&self) -> Event {
+        self.stream_records("INSERT", |sk| sk == "RUN").await
+    }
+
     /// The profiles of the table as MODIFY records (what verification writes).
     pub async fn profile_records(&self) -> Event {
         self.stream_records("MODIFY", |sk| sk == "PROFILE").await

@@ -229,8 +229,9 @@ pub async fn propose(
             .set_key(Some(Key::person_profile(&mentor.id).attributes()))
             .update_expression("ADD pairs_held :one")
             .condition_expression(format!(
-                "{in_pool} AND (attribute_not_exists(pairs_held) OR pairs_held < capacity)"
+                "{in_pool} AND (attribute_not_exists(pairs_held) OR pairs_held < #capacity)"
             ))
+            .expression_attribute_names("#capacity", "capacity")
             .expression_attribute_values(":one", AttributeValue::N("1".into())),
     );
     let mentee_out = held_by(

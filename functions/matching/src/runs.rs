@@ -171,7 +171,7 @@ pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result
         name: &record.name,
     };
     let run_id = run.id.as_str();
-    let outcomes: Vec<Result<u32, Refused>> = stream::iter(&solution.pairs)
+    let outcomes: Vec<Result<u32, Refused>> = stream::iter(solution.pairs.iter().copied())
         .map(|pair| {
             let mentee = &pool.mentees[pair.mentee as usize];
             let mentor = &pool.mentors[pair.mentor as usize];
