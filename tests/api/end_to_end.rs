@@ -381,3 +381,209 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
         assert_eq!(gone.status(), 404);
     }
 }
+
+/// The action URLs of the forms of a page.
+fn form_actions(html: &str) -> Vec<String> {
+    html.split("action=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|action| action.replace("&amp;", "&").replace("&#38;", "&"))
+        .collect()
+}
+
+#[tokio::test]
+async fn from_sign_up_to_an_active_pair_by_following_the_mailed_links() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = start_stack(data.path()).await;
+    let http = reqwest::Client::new();
+    let mut seen = Vec::new();
+    let keys: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.path().join("keys.json")).unwrap())
+            .unwrap();
+    let key = keys["tremplin-93"].as_str().unwrap().to_owned();
+    let post = |path: &str, body: &serde_json::Value| {
+        http.post(format!("{}{path}", stack.base_url))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let body_of = |name: &str| -> serde_json::Value {
+        serde_json::from_str(binome_tests::event(name)["body"].as_str().unwrap()).unwrap()
+    };
+
+    // A young person of Seine-Saint-Denis and a volunteer who chose Tremplin 93.
+    let mut mentee = body_of("signup-mentee.json");
+    mentee["email"] = "ines.paire@exemple.fr".into();
+    let mut mentor = body_of("signup-mentor.json");
+    mentor["email"] = "thomas.paire@exemple.fr".into();
+    mentor["postal_code"] = "93200".into();
+    mentor["preferred_association"] = "tremplin-93".into();
+    assert_eq!(post("/v1/mentees", &mentee).await.unwrap().status(), 202);
+    assert_eq!(post("/v1/mentors", &mentor).await.unwrap().status(), 202);
+    for to in ["ines.paire@exemple.fr", "thomas.paire@exemple.fr"] {
+        let mail = wait_for_new_mail(
+            &stack.outbox_dir,
+            Some(to),
+            "Confirmez votre adresse e-mail",
+            &mut seen,
+        )
+        .await;
+        assert_eq!(
+            http.get(link_to(&mail, "/v1/verify"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        wait_for_new_mail(
+            &stack.outbox_dir,
+            Some(to),
+            "Votre demande a été transmise à Tremplin 93",
+            &mut seen,
+        )
+        .await;
+    }
+
+    // The association pairs its pool.
+    let run = http
+        .post(format!("{}/v1/association/matching-runs", stack.base_url))
+        .header("authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), 202);
+    let run: serde_json::Value = run.json().await.unwrap();
+
+    // Each opens the proposal, sees two buttons, accepts.
+    for to in ["ines.paire@exemple.fr", "thomas.paire@exemple.fr"] {
+        let mail = wait_for_new_mail(
+            &stack.outbox_dir,
+            Some(to),
+            "Une proposition de binôme",
+            &mut seen,
+        )
+        .await;
+        let text = String::from_utf8_lossy(&mail).to_string();
+        assert!(text.contains("Pourquoi cette proposition"), "{text}");
+        let page = http
+            .get(link_to(&mail, "/v1/pairs/answer"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let accept = form_actions(&page)
+            .into_iter()
+            .find(|action| action.contains("answer=accept"))
+            .unwrap_or_else(|| panic!("no accept button: {page}"));
+        let answered = http.post(accept).send().await.unwrap();
+        assert_eq!(answered.status(), 200);
+    }
+
+    // Both accepted: each receives the other's contact details.
+    let to_mentee = wait_for_new_mail(
+        &stack.outbox_dir,
+        Some("ines.paire@exemple.fr"),
+        "Votre binôme est formé",
+        &mut seen,
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&to_mentee).contains("thomas.paire@exemple.fr"));
+    let to_mentor = wait_for_new_mail(
+        &stack.outbox_dir,
+        Some("thomas.paire@exemple.fr"),
+        "Votre binôme est formé",
+        &mut seen,
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&to_mentor).contains("ines.paire@exemple.fr"));
+
+    let summary: serde_json::Value = http
+        .get(format!(
+            "{}/v1/association/matching-runs/{}",
+            stack.base_url,
+            run["id"].as_str().unwrap()
+        ))
+        .header("authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["status"], "done");
+    assert_eq!(summary["summary"]["pairs"], 1);
+
+    // The young person erases their data: the pair keeps no trace of them
+    // and ends, and the mentor's place is given back.
+    let asked = post(
+        "/v1/me/link",
+        &serde_json::json!({"email": "ines.paire@exemple.fr"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(asked.status(), 202);
+    let mail = wait_for_new_mail(
+        &stack.outbox_dir,
+        Some("ines.paire@exemple.fr"),
+        "Vos données personnelles",
+        &mut seen,
+    )
+    .await;
+    let export: serde_json::Value = http
+        .get(link_to(&mail, "/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        export["pairs"][0]["role"], "mentee",
+        "the export lists the pair"
+    );
+    let erased = http
+        .post(link_to(&mail, "/v1/me/erase"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let items = stack
+            .routing
+            .store
+            .client
+            .scan()
+            .table_name(&stack.routing.store.table)
+            .send()
+            .await
+            .unwrap();
+        let pair = items
+            .items()
+            .iter()
+            .find(|item| {
+                item.get("sk")
+                    .and_then(|s| s.as_s().ok())
+                    .is_some_and(|s| s == "PAIR")
+            })
+            .cloned()
+            .unwrap();
+        if pair
+            .get("mentee_id")
+            .and_then(|m| m.as_s().ok())
+            .is_some_and(|m| m == "erased")
+        {
+            assert_eq!(pair["status"].as_s().unwrap(), "closed");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pair still names the erased person"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -124,9 +124,9 @@ fn every_route_the_code_serves_is_declared_and_has_a_sample_event() {
         routing::ROUTES,
         matching::ROUTES,
     ]
-        .into_iter()
-        .flat_map(declared)
-        .collect();
+    .into_iter()
+    .flat_map(declared)
+    .collect();
 
     let sampled: BTreeSet<String> = std::fs::read_dir(root().join("events"))
         .unwrap()

@@ -38,7 +38,7 @@ use shared::{
     links::Links,
     pages::{FormButton, Page},
     people::Role,
-    store::Store,
+    store::{Store, keys::PAIR_REFERENCE_PREFIX},
     tokens::Purpose,
 };
 
@@ -123,20 +123,44 @@ pub async fn handle_event(app: &Matching, event: Value) -> Result<Value, Error> 
 
 /// Whether a stream record is a new run (the event source mapping filters the same way).
 pub fn is_new_run(record: &dynamodb::EventRecord) -> bool {
-    record.event_name == "INSERT"
-        && matches!(record.change.new_image.get("sk"), Some(serde_dynamo::AttributeValue::S(sk)) if sk == "RUN")
+    record.event_name == "INSERT" && text(&record.change.new_image, "sk") == Some("RUN")
 }
 
-/// Runs the new runs of a stream batch in order; the first that fails is
-/// reported, so Lambda retries from it.
+/// The (pair, person) of a deleted pair reference: the person erased their data.
+pub fn erased_from_pair(record: &dynamodb::EventRecord) -> Option<(&str, &str)> {
+    let image = &record.change.old_image;
+    if record.event_name != "REMOVE" || !text(image, "sk")?.starts_with(PAIR_REFERENCE_PREFIX) {
+        return None;
+    }
+    let person = text(image, "pk")?.strip_prefix("PERSON#")?;
+    Some((text(image, "pair_id")?, person))
+}
+
+fn text<'a>(image: &'a serde_dynamo::Item, name: &str) -> Option<&'a str> {
+    match image.get(name) {
+        Some(serde_dynamo::AttributeValue::S(value)) => Some(value.as_str()),
+        _ => None,
+    }
+}
+
+/// Handles a stream batch in order — new runs are executed, erased people
+/// taken out of their pairs; the first that fails is reported, so Lambda
+/// retries from it.
 pub async fn deliver(app: &Matching, batch: &dynamodb::Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
-    for record in batch.records.iter().filter(|r| is_new_run(r)) {
-        let Some(serde_dynamo::AttributeValue::S(id)) = record.change.new_image.get("id") else {
+    for record in &batch.records {
+        let result = if is_new_run(record) {
+            let Some(id) = text(&record.change.new_image, "id") else {
+                continue;
+            };
+            runs::execute(app, id, Utc::now()).await
+        } else if let Some((pair, person)) = erased_from_pair(record) {
+            pairs::forget(app, pair, person, Utc::now()).await
+        } else {
             continue;
         };
-        if let Err(error) = runs::execute(app, id, Utc::now()).await {
-            tracing::warn!(%error, run = id, "matching run will be retried");
+        if let Err(error) = result {
+            tracing::warn!(%error, sequence = record.change.sequence_number, "matching event will be retried");
             let mut failure = DynamoDbBatchItemFailure::default();
             failure.item_identifier = record.change.sequence_number.clone();
             response.batch_item_failures.push(failure);
@@ -424,6 +448,7 @@ async fn close(app: &Matching, request: &Request) -> Result<Response<Body>, ApiE
         .reason
         .as_deref()
         .and_then(shared::people::parse_term::<CloseReason>)
+        .filter(|reason| *reason != CloseReason::Erased)
         .ok_or_else(|| {
             ApiError::invalid_fields(vec![FieldError {
                 field: "reason".into(),

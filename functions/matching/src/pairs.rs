@@ -52,6 +52,8 @@ pub enum CloseReason {
     NoContact,
     Moved,
     Other,
+    /// One of the two asked for their data to be erased.
+    Erased,
 }
 
 impl CloseReason {
@@ -61,6 +63,7 @@ impl CloseReason {
             CloseReason::NoContact => "no_contact",
             CloseReason::Moved => "moved",
             CloseReason::Other => "other",
+            CloseReason::Erased => "erased",
         }
     }
 }
@@ -77,6 +80,8 @@ pub struct Pair {
     pub status: PairStatus,
     pub points: Points,
     pub score: u32,
+    /// Removed when one of the two is erased.
+    #[serde(default)]
     pub reasons: Vec<String>,
     /// The run that proposed it; `None` for a manual proposal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,12 +273,36 @@ pub async fn propose(
         )
         .transact_put(table)
     };
+    // Each person's reference to the pair: exported with their data, and
+    // its deletion at erasure takes them out of the pair.
+    let reference = |person: &Member| -> Result<TransactWriteItem, Refused> {
+        let key = Key::person_pair(&person.id, &id);
+        let item = std::collections::HashMap::from([
+            ("pk".to_owned(), text(key.pk)),
+            ("sk".to_owned(), text(key.sk)),
+            ("pair_id".to_owned(), text(&id)),
+            (
+                "role".to_owned(),
+                text(person.role.key_segment().to_lowercase()),
+            ),
+            ("association".to_owned(), text(association.slug)),
+            ("proposed_at".to_owned(), text(timestamp(now))),
+        ]);
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| Refused::Store(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    };
     let writes = vec![
         TransactWriteItem::builder().put(put).build(),
         update(mentor_place).map_err(store_error)?,
         update(mentee_out).map_err(store_error)?,
         mail(mentee, mentor).map_err(store_error)?,
         mail(mentor, mentee).map_err(store_error)?,
+        reference(mentee)?,
+        reference(mentor)?,
     ];
     match app.store.transact(writes).await {
         Ok(_) => {
@@ -640,4 +669,92 @@ pub async fn close(
         duration_days: Some(duration_days),
         ..pair.clone()
     })
+}
+
+/// A person of the pair erased their data: the pair keeps no trace of them
+/// (their id and the reasons go), ends if it was still going, and the other
+/// side gets their place back or returns to the pool. Idempotent: a pair
+/// that no longer names the person is left alone.
+pub async fn forget(
+    app: &Matching,
+    pair_id: &str,
+    person_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(pair) = read(&app.store, pair_id).await? else {
+        return Ok(());
+    };
+    let side = if pair.mentee_id == person_id {
+        "mentee_id"
+    } else if pair.mentor_id == person_id {
+        "mentor_id"
+    } else {
+        return Ok(());
+    };
+    let going = matches!(pair.status, PairStatus::Proposed | PairStatus::Active);
+    let table = &app.store.table;
+    let mut anonymise = Update::builder()
+        .table_name(table)
+        .set_key(Some(Key::pair(&pair.id).attributes()))
+        .condition_expression("#side = :person")
+        .expression_attribute_names("#side", side)
+        .expression_attribute_values(":person", text(person_id))
+        .expression_attribute_values(":erased", text("erased"))
+        .expression_attribute_values(":assoc_sk", text(format!("erased#{}", pair.id)));
+    anonymise = if going {
+        anonymise
+            .update_expression(
+                "SET #side = :erased, assoc_sk = :assoc_sk, #status = :closed, close_reason = :reason, ended_at = :now REMOVE reasons",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":closed", text(PairStatus::Closed.as_str()))
+            .expression_attribute_values(":reason", text(CloseReason::Erased.as_str()))
+            .expression_attribute_values(":now", text(timestamp(now)))
+    } else {
+        anonymise.update_expression("SET #side = :erased, assoc_sk = :assoc_sk REMOVE reasons")
+    };
+    let mut writes = vec![update(anonymise)?];
+    if going {
+        let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
+        writes.extend(release(
+            table,
+            &pair,
+            &people,
+            ProfileStatus::Acknowledged,
+            now,
+        )?);
+        let other = if side == "mentee_id" {
+            &pair.mentor_id
+        } else {
+            &pair.mentee_id
+        };
+        if let Some(other) = people.get(other)
+            && pair.status == PairStatus::Proposed
+        {
+            writes.push(
+                OutboxMail::new(
+                    Key::person_profile(&other.id),
+                    MailContent::PairNotGoingAhead {
+                        role: other.role,
+                        first_name: other.first_name.clone(),
+                    },
+                    now,
+                )
+                .transact_put(table)?,
+            );
+        }
+    }
+    match app.store.transact(writes).await {
+        Ok(_) => {
+            tracing::info!(pair = pair.id, "erased person taken out of the pair");
+            Ok(())
+        }
+        Err(error)
+            if cancellation_reasons(&error)
+                .is_some_and(|r| r.first().is_some_and(is_condition_failure)) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
 }

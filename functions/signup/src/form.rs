@@ -253,8 +253,7 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> Option<u32> {
     u32::try_from(years).ok()
 }
 
-/// ISO 639-1 codes.
-
+/// ISO 639-1 codes, French when none is given.
 fn languages(raw: Option<Vec<String>>, problems: &mut Problems) -> Vec<String> {
     let Some(raw) = raw else {
         return vec!["fr".to_owned()];

@@ -16,7 +16,7 @@ use shared::{
     mail::{MailContent, OutboxMail},
     pages::{FormButton, Page},
     people::Role,
-    store::{Key, StoreError},
+    store::{Key, StoreError, keys::PAIR_REFERENCE_PREFIX},
     tokens::Purpose,
 };
 
@@ -195,6 +195,7 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
     }
     let mut export = Map::new();
     let mut mails = Vec::new();
+    let mut pairs = Vec::new();
     for item in items {
         let Ok(mut value) = serde_dynamo::from_item::<_, Map<String, Value>>(item) else {
             continue;
@@ -204,6 +205,10 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
             .and_then(|sk| sk.as_str().map(str::to_owned))
             .unwrap_or_default();
         value.remove("pk");
+        if sort_key.starts_with(PAIR_REFERENCE_PREFIX) {
+            pairs.push(Value::Object(value));
+            continue;
+        }
         if sort_key.starts_with("MAIL#") {
             mails.push(json!({
                 "template": value.get("mail").and_then(|m| m.get("template")),
@@ -228,9 +233,9 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
         export.insert(section, Value::Object(value));
     }
     export.insert("mails".into(), Value::Array(mails));
-    // Absent until routing and matching write them.
+    export.insert("pairs".into(), Value::Array(pairs));
+    // Absent until routing writes it.
     export.entry("routing").or_insert(Value::Null);
-    export.entry("pairs").or_insert_with(|| json!([]));
     export.insert(
         "exported_at".into(),
         json!(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),

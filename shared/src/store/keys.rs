@@ -18,6 +18,7 @@
 //! | an association's requests and pool      | Query `by_association` | `assoc_pk` = `ASSOCIATION#<slug>`, `assoc_sk` = `<status>#<since>#<person id>` |
 //! | routing work due by a date (SLA, retry) | Query `by_due_date`    | `due_pk` = `ROUTING#<shard>`, `due_sk` = due instant |
 //! | a pair of mentee and mentor             | Get / Update       | `PAIR#<pair id>` / `PAIR`                     |
+//! | the pairs of a person (export, erasure) | Query / stream REMOVE | `PERSON#<person id>` / `PAIR#<pair id>`     |
 //! | an association's pairs (exclusions too) | Query `by_association` | `assoc_pk` = `PAIRS#<slug>`, `assoc_sk` = `<mentee id>#<mentor id>` |
 //! | a matching run (its stream INSERT runs it) | Put / Get / Update | `RUN#<run id>` / `RUN`                      |
 
@@ -30,6 +31,8 @@ use crate::{keyring::AddressId, people::Role};
 
 /// Prefix of every outbox mail's sort key; the mailer's stream filter uses it.
 pub const OUTBOX_PREFIX: &str = "MAIL#";
+/// Prefix of a person's pair references; matching's stream filter uses it.
+pub const PAIR_REFERENCE_PREFIX: &str = "PAIR#";
 
 /// The primary key of an item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +111,15 @@ impl Key {
         Self {
             pk: format!("PAIR#{pair_id}"),
             sk: "PAIR".into(),
+        }
+    }
+
+    /// A person's reference to a pair they are in: exported with their data;
+    /// its deletion at erasure tells matching to take them out of the pair.
+    pub fn person_pair(person_id: &str, pair_id: &str) -> Self {
+        Self {
+            pk: Self::person_partition(person_id),
+            sk: format!("{PAIR_REFERENCE_PREFIX}{pair_id}"),
         }
     }
 
