@@ -275,8 +275,12 @@ fn next_at(hour: u32) -> Duration {
 async fn nightly_matching(matching: Arc<Matching>) {
     loop {
         tokio::time::sleep(next_at(MATCHING_HOUR_UTC)).await;
-        if let Err(error) = matching::runs::nightly(&matching, chrono::Utc::now()).await {
+        let now = chrono::Utc::now();
+        if let Err(error) = matching::runs::nightly(&matching, now).await {
             tracing::error!(%error, "nightly matching failed");
+        }
+        if let Err(error) = matching::pairs::check_ins(&matching, now).await {
+            tracing::error!(%error, "check-ins failed");
         }
     }
 }

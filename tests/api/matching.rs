@@ -296,6 +296,12 @@ async fn both_accept_by_the_mailed_links_and_the_pair_starts_then_closes() {
     answer(&app, &tokens[1], "accept").await;
     assert_eq!(mails(&table, "pair_started").await.len(), 2);
 
+    // Three weeks in, each receives one check-in, once.
+    let later = chrono::Utc::now() + chrono::Duration::days(22);
+    assert_eq!(matching::pairs::check_ins(&app, later).await.unwrap(), 1);
+    assert_eq!(matching::pairs::check_ins(&app, later).await.unwrap(), 0);
+    assert_eq!(mails(&table, "pair_check_in").await.len(), 2);
+
     let close = |reason: &str| {
         as_association(
             at(

@@ -5,7 +5,8 @@
 //! - `algorithm`: candidates and an exact min-cost flow, explained pairs;
 //! - `pool`: the association's waiting mentees and mentors with room;
 //! - `pairs`: propose, accept, decline, close (conditional transactions);
-//! - `runs`: runs started from the table's stream, the nightly schedule.
+//! - `runs`: runs started from the table's stream, the nightly schedule
+//!   (runs for `auto_matching` associations, first check-ins of pairs).
 //!
 //! Two Lambda functions run this crate: `matching` (HTTP) and
 //! `matching-events` (the stream and the nightly schedule).
@@ -115,8 +116,10 @@ pub async fn handle_event(app: &Matching, event: Value) -> Result<Value, Error> 
         return Ok(serde_json::to_value(deliver(app, &batch).await)?);
     }
     if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        let requested = runs::nightly(app, Utc::now()).await?;
-        return Ok(json!({ "requested": requested }));
+        let now = Utc::now();
+        let requested = runs::nightly(app, now).await?;
+        let check_ins = pairs::check_ins(app, now).await?;
+        return Ok(json!({ "requested": requested, "check_ins": check_ins }));
     }
     Err("unexpected event: neither a stream batch nor the nightly schedule".into())
 }
@@ -309,15 +312,12 @@ async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>
     )
     .await
     .map_err(internal)?;
-    let tried = pool::tried_pairs(&app.store, &association.slug)
-        .await
-        .map_err(internal)?;
     let instance: Instance = pool::instance(
         std::slice::from_ref(&mentee),
         &pool.mentors,
         association.matching,
         Objective::MostPairs,
-        &tried,
+        &pool.tried,
         now,
     );
     let best = candidates::best_for(&instance, 0, limit);

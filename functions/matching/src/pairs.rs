@@ -434,7 +434,9 @@ async fn start(app: &Matching, pair: &Pair, now: DateTime<Utc>) -> Result<Answer
     let activate = Update::builder()
         .table_name(table)
         .set_key(Some(Key::pair(&pair.id).attributes()))
-        .update_expression("SET #status = :active, started_at = :now, first_check_in = :check_in")
+        .update_expression(
+            "SET #status = :active, started_at = :now, first_check_in = :check_in, due_pk = :due_pk, due_sk = :check_in",
+        )
         .condition_expression(
             "#status = :proposed AND attribute_exists(mentee_accepted_at) AND attribute_exists(mentor_accepted_at)",
         )
@@ -442,7 +444,8 @@ async fn start(app: &Matching, pair: &Pair, now: DateTime<Utc>) -> Result<Answer
         .expression_attribute_values(":active", text("active"))
         .expression_attribute_values(":proposed", text("proposed"))
         .expression_attribute_values(":now", text(timestamp(now)))
-        .expression_attribute_values(":check_in", text(check_in.format("%Y-%m-%d").to_string()));
+        .expression_attribute_values(":check_in", text(check_in.format("%Y-%m-%d").to_string()))
+        .expression_attribute_values(":due_pk", text(index::check_in_due(&pair.id)));
     let paired = Update::builder()
         .table_name(table)
         .set_key(Some(Key::person_profile(&mentee.id).attributes()))
@@ -754,6 +757,100 @@ pub async fn forget(
                 .is_some_and(|r| r.first().is_some_and(is_condition_failure)) =>
         {
             Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The nightly check-ins: each active pair whose first check-in date has
+/// come gets one mail per person; the date is cleared in the same
+/// transaction, so a second run the same night sends nothing.
+pub async fn check_ins(app: &Matching, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let today = now.format("%Y-%m-%d").to_string();
+    let mut sent = 0;
+    for partition in index::check_in_due_partitions() {
+        let mut start = None;
+        loop {
+            let page = app
+                .store
+                .client
+                .query()
+                .table_name(&app.store.table)
+                .index_name("by_due_date")
+                .key_condition_expression("due_pk = :pk AND due_sk <= :today")
+                .expression_attribute_values(":pk", text(&partition))
+                .expression_attribute_values(":today", text(&today))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items() {
+                let pair: Pair = serde_dynamo::from_item(item.clone())?;
+                if check_in(app, &pair, now).await? {
+                    sent += 1;
+                }
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+    }
+    tracing::info!(pairs = sent, "check-ins sent");
+    Ok(sent)
+}
+
+async fn check_in(app: &Matching, pair: &Pair, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
+    let association = app
+        .store
+        .client
+        .get_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::association(&pair.association).attributes()))
+        .projection_expression("#name")
+        .expression_attribute_names("#name", "name")
+        .send()
+        .await?
+        .item
+        .and_then(|item| item.get("name").and_then(|n| n.as_s().ok()).cloned())
+        .unwrap_or_default();
+    let table = &app.store.table;
+    let mut writes = vec![update(
+        Update::builder()
+            .table_name(table)
+            .set_key(Some(Key::pair(&pair.id).attributes()))
+            .update_expression("SET checked_in_at = :now REMOVE due_pk, due_sk")
+            .condition_expression("#status = :active AND attribute_exists(due_pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", text(PairStatus::Active.as_str()))
+            .expression_attribute_values(":now", text(timestamp(now))),
+    )?];
+    if pair.status == PairStatus::Active {
+        for person in [&pair.mentee_id, &pair.mentor_id]
+            .iter()
+            .filter_map(|id| people.get(*id))
+        {
+            writes.push(
+                OutboxMail::new(
+                    Key::person_profile(&person.id),
+                    MailContent::PairCheckIn {
+                        role: person.role,
+                        first_name: person.first_name.clone(),
+                        association_name: association.clone(),
+                    },
+                    now,
+                )
+                .transact_put(table)?,
+            );
+        }
+    }
+    match app.store.transact(writes).await {
+        Ok(_) => Ok(pair.status == PairStatus::Active),
+        Err(error)
+            if cancellation_reasons(&error)
+                .is_some_and(|r| r.first().is_some_and(is_condition_failure)) =>
+        {
+            Ok(false)
         }
         Err(error) => Err(error.into()),
     }

@@ -156,9 +156,10 @@ pub fn words(text: &str) -> Vec<String> {
 
 /// An association's pool, ready for the algorithm.
 pub struct Pool {
-    pub slug: String,
     pub mentees: Vec<Member>,
     pub mentors: Vec<Member>,
+    /// The (mentee, mentor) ids already proposed to each other.
+    pub tried: HashSet<(String, String)>,
     pub instance: Instance,
 }
 
@@ -205,10 +206,7 @@ async fn held(
 }
 
 /// The (mentee, mentor) ids the association ever proposed.
-pub async fn tried_pairs(
-    store: &Store,
-    slug: &str,
-) -> Result<HashSet<(String, String)>, StoreError> {
+async fn tried_pairs(store: &Store, slug: &str) -> Result<HashSet<(String, String)>, StoreError> {
     let mut tried = HashSet::new();
     let mut start = None;
     loop {
@@ -347,9 +345,9 @@ impl Pool {
         let tried = tried_pairs(store, slug).await?;
         let instance = instance(&mentees, &mentors, criteria, objective, &tried, now);
         Ok(Self {
-            slug: slug.to_owned(),
             mentees,
             mentors,
+            tried,
             instance,
         })
     }

@@ -94,6 +94,12 @@ pub enum MailContent {
         role: Role,
         first_name: String,
     },
+    /// To each of an active pair, three weeks in.
+    PairCheckIn {
+        role: Role,
+        first_name: String,
+        association_name: String,
+    },
 }
 
 /// A request as listed in a mail to an association or to the admins: no
@@ -216,6 +222,11 @@ mail_template!(
     "mail/pair_not_going_ahead.txt",
     "mail/pair_not_going_ahead.html",
     { first_name: &'a str, mentor: bool });
+mail_template!(
+    pair_check_in,
+    "mail/pair_check_in.txt",
+    "mail/pair_check_in.html",
+    { first_name: &'a str, mentor: bool, association_name: &'a str });
 mail_template!(
     waiting_digest,
     "mail/waiting_digest.txt",
@@ -352,6 +363,16 @@ impl MailContent {
                 Transactional,
                 "La proposition de binôme ne se fera pas".to_owned(),
                 pair_not_going_ahead::render(first_name, *role == Role::Mentor)?,
+                None,
+            ),
+            MailContent::PairCheckIn {
+                role,
+                first_name,
+                association_name,
+            } => (
+                Transactional,
+                "Comment se passent vos premiers échanges ?".to_owned(),
+                pair_check_in::render(first_name, *role == Role::Mentor, association_name)?,
                 None,
             ),
             MailContent::WaitingDigest { requests } => (

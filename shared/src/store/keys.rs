@@ -17,6 +17,7 @@
 //! | the network admins' contact (digests)   | Update             | `DIRECTORY` / `ADMINS`                        |
 //! | an association's requests and pool      | Query `by_association` | `assoc_pk` = `ASSOCIATION#<slug>`, `assoc_sk` = `<status>#<since>#<person id>` |
 //! | routing work due by a date (SLA, retry) | Query `by_due_date`    | `due_pk` = `ROUTING#<shard>`, `due_sk` = due instant |
+//! | pairs whose first check-in is due       | Query `by_due_date`    | `due_pk` = `CHECKIN#<shard>`, `due_sk` = due date |
 //! | a pair of mentee and mentor             | Get / Update       | `PAIR#<pair id>` / `PAIR`                     |
 //! | the pairs of a person (export, erasure) | Query / stream REMOVE | `PERSON#<person id>` / `PAIR#<pair id>`     |
 //! | an association's pairs (exclusions too) | Query `by_association` | `assoc_pk` = `PAIRS#<slug>`, `assoc_sk` = `<mentee id>#<mentor id>` |
@@ -159,7 +160,7 @@ impl Key {
 pub mod index {
     /// Spreads the items due on the same day over several index partitions,
     /// so that a burst of sign-ups does not write to one hot partition.
-    pub const ROUTING_DUE_SHARDS: u32 = 8;
+    pub const DUE_SHARDS: u32 = 8;
 
     /// `assoc_pk` of the requests routed to an association.
     pub fn association_requests(slug: &str) -> String {
@@ -181,15 +182,28 @@ pub mod index {
         format!("{mentee_id}#{mentor_id}")
     }
 
+    fn shard(id: &str) -> u32 {
+        id.bytes().map(u32::from).sum::<u32>() % DUE_SHARDS
+    }
+
     /// `due_pk` of a request's next routing deadline.
     pub fn routing_due(person_id: &str) -> String {
-        let shard = person_id.bytes().map(u32::from).sum::<u32>() % ROUTING_DUE_SHARDS;
-        format!("ROUTING#{shard}")
+        format!("ROUTING#{}", shard(person_id))
     }
 
     /// Every `due_pk` of routing deadlines.
     pub fn routing_due_partitions() -> impl Iterator<Item = String> {
-        (0..ROUTING_DUE_SHARDS).map(|shard| format!("ROUTING#{shard}"))
+        (0..DUE_SHARDS).map(|shard| format!("ROUTING#{shard}"))
+    }
+
+    /// `due_pk` of a pair's first check-in.
+    pub fn check_in_due(pair_id: &str) -> String {
+        format!("CHECKIN#{}", shard(pair_id))
+    }
+
+    /// Every `due_pk` of check-ins.
+    pub fn check_in_due_partitions() -> impl Iterator<Item = String> {
+        (0..DUE_SHARDS).map(|shard| format!("CHECKIN#{shard}"))
     }
 }
 
