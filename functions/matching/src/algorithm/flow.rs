@@ -243,7 +243,7 @@ impl Bipartite {
                 while next_mentee < n
                     && (self.used[next_mentee] != NONE
                         || potential[next_mentee] != 0
-                        || search.dead[next_mentee] == search.round)
+                        || search.is_dead(next_mentee))
                 {
                     next_mentee += 1;
                 }
@@ -263,16 +263,14 @@ impl Bipartite {
             match step {
                 Some(to) if to == sink => {
                     self.flip(&search.path, &search.current);
-                    for &frame in &search.path {
-                        search.on_stack[frame as usize] = false;
+                    while let Some(frame) = search.path.pop() {
+                        search.leave(frame as usize);
                     }
-                    search.path.clear();
                     found += 1;
                 }
                 Some(to) => search.enter(to),
                 None => {
-                    search.dead[node] = search.round;
-                    search.on_stack[node] = false;
+                    search.bury(node);
                     search.path.pop();
                     if let Some(&parent) = search.path.last() {
                         search.current[parent as usize] += 1;
@@ -289,9 +287,10 @@ impl Bipartite {
         while search.current[i] < end {
             let arc = search.current[i] as usize;
             let j = n + self.mentor[arc] as usize;
-            if arc as u32 != self.used[i]
+            // The reduced cost first: most arcs fail it, at one memory access.
+            if i64::from(self.cost[arc]) + potential[i] - potential[j] == 0
+                && arc as u32 != self.used[i]
                 && search.may_enter(j)
-                && i64::from(self.cost[arc]) + potential[i] - potential[j] == 0
             {
                 return Some(j);
             }
@@ -315,8 +314,8 @@ impl Bipartite {
             } else {
                 let i = *self.holds(j).get(position - 1)? as usize;
                 let arc = self.used[i] as usize;
-                if search.may_enter(i)
-                    && -i64::from(self.cost[arc]) + potential[node] - potential[i] == 0
+                if -i64::from(self.cost[arc]) + potential[node] - potential[i] == 0
+                    && search.may_enter(i)
                 {
                     return Some(i);
                 }
@@ -353,9 +352,9 @@ impl Bipartite {
 /// The state of the augmenting rounds, kept between rounds.
 struct Search {
     round: u32,
-    /// The round in which a node was found to lead nowhere.
-    dead: Vec<u32>,
-    on_stack: Vec<bool>,
+    /// Per node: `2 × round` when found to lead nowhere in this round,
+    /// `2 × round + 1` while on the stack (one array, one memory access).
+    mark: Vec<u32>,
     /// The next arc (mentee) or position (mentor) to try, per node.
     current: Vec<u32>,
     path: Vec<u32>,
@@ -365,8 +364,7 @@ impl Search {
     fn new(nodes: usize) -> Self {
         Self {
             round: 0,
-            dead: vec![0; nodes],
-            on_stack: vec![false; nodes],
+            mark: vec![0; nodes],
             current: vec![0; nodes],
             path: Vec::new(),
         }
@@ -381,12 +379,25 @@ impl Search {
     }
 
     fn may_enter(&self, node: usize) -> bool {
-        self.dead[node] != self.round && !self.on_stack[node]
+        self.mark[node] < 2 * self.round
+    }
+
+    fn is_dead(&self, node: usize) -> bool {
+        self.mark[node] == 2 * self.round
     }
 
     fn enter(&mut self, node: usize) {
-        self.on_stack[node] = true;
+        self.mark[node] = 2 * self.round + 1;
         self.path.push(node as u32);
+    }
+
+    /// Off the stack, free to be entered again in this round.
+    fn leave(&mut self, node: usize) {
+        self.mark[node] = 0;
+    }
+
+    fn bury(&mut self, node: usize) {
+        self.mark[node] = 2 * self.round;
     }
 }
 
