@@ -14,7 +14,10 @@ use sha2::{Digest, Sha256};
 use shared::{
     mail::{MailContent, OutboxMail},
     people::{ProfileStatus, Role},
-    store::{Key, Store, StoreError, cancellation_reasons, is_condition_failure, keys::index},
+    store::{
+        Key, Store, StoreError, cancellation_reasons, is_condition_failure, keys::index,
+        transact_update,
+    },
     tokens::Purpose,
 };
 
@@ -118,13 +121,6 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 
 fn text(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
-}
-
-fn update(
-    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
-) -> Result<TransactWriteItem, StoreError> {
-    let update = update.build().map_err(|e| StoreError(e.to_string()))?;
-    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 /// Why a proposal could not be made.
@@ -297,8 +293,8 @@ pub async fn propose(
     };
     let writes = vec![
         TransactWriteItem::builder().put(put).build(),
-        update(mentor_place).map_err(store_error)?,
-        update(mentee_out).map_err(store_error)?,
+        transact_update(mentor_place).map_err(store_error)?,
+        transact_update(mentee_out).map_err(store_error)?,
         mail(mentee, mentor).map_err(store_error)?,
         mail(mentor, mentee).map_err(store_error)?,
         reference(mentee)?,
@@ -478,8 +474,8 @@ async fn start(app: &Matching, pair: &Pair, now: DateTime<Utc>) -> Result<Answer
         .transact_put(table)
     };
     let writes = vec![
-        update(activate)?,
-        update(paired)?,
+        transact_update(activate)?,
+        transact_update(paired)?,
         started(mentee, mentor)?,
         started(mentor, mentee)?,
     ];
@@ -509,7 +505,7 @@ fn release(
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
     let mut writes = Vec::new();
     if people.contains_key(&pair.mentor_id) {
-        writes.push(update(
+        writes.push(transact_update(
             Update::builder()
                 .table_name(table)
                 .set_key(Some(Key::person_profile(&pair.mentor_id).attributes()))
@@ -525,7 +521,7 @@ fn release(
             ProfileStatus::Proposed | ProfileStatus::Paired
         )
     {
-        writes.push(update(
+        writes.push(transact_update(
             Update::builder()
                 .table_name(table)
                 .set_key(Some(Key::person_profile(&pair.mentee_id).attributes()))
@@ -566,7 +562,7 @@ pub async fn decline(
     }
     let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
     let table = &app.store.table;
-    let mut writes = vec![update(
+    let mut writes = vec![transact_update(
         Update::builder()
             .table_name(table)
             .set_key(Some(Key::pair(&pair.id).attributes()))
@@ -642,7 +638,7 @@ pub async fn close(
         .unwrap_or(now);
     let duration_days = (now - since).num_days();
     let table = &app.store.table;
-    let mut writes = vec![update(
+    let mut writes = vec![transact_update(
         Update::builder()
             .table_name(table)
             .set_key(Some(Key::pair(&pair.id).attributes()))
@@ -716,7 +712,7 @@ pub async fn forget(
     } else {
         anonymise.update_expression("SET #side = :erased, assoc_sk = :assoc_sk REMOVE reasons")
     };
-    let mut writes = vec![update(anonymise)?];
+    let mut writes = vec![transact_update(anonymise)?];
     if going {
         let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
         writes.extend(release(
@@ -815,7 +811,7 @@ async fn check_in(app: &Matching, pair: &Pair, now: DateTime<Utc>) -> Result<boo
         .and_then(|item| item.get("name").and_then(|n| n.as_s().ok()).cloned())
         .unwrap_or_default();
     let table = &app.store.table;
-    let mut writes = vec![update(
+    let mut writes = vec![transact_update(
         Update::builder()
             .table_name(table)
             .set_key(Some(Key::pair(&pair.id).attributes()))

@@ -18,7 +18,9 @@ use serde::Serialize;
 use shared::{
     mail::{MailContent, OutboxMail, RequestSummary},
     people::{PriorityGroup, ProfileStatus, Role, SensitiveData},
-    store::{Key, StoreError, cancellation_reasons, is_condition_failure, keys::index},
+    store::{
+        Key, StoreError, cancellation_reasons, is_condition_failure, keys::index, transact_update,
+    },
 };
 
 use crate::{
@@ -63,12 +65,6 @@ fn number(n: i64) -> AttributeValue {
 
 fn text(s: impl Into<String>) -> AttributeValue {
     AttributeValue::S(s.into())
-}
-
-/// An update as a transaction item.
-pub(crate) fn write(update: UpdateBuilder) -> Result<TransactWriteItem, StoreError> {
-    let update = update.build().map_err(|e| StoreError(e.to_string()))?;
-    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 /// The summary of a request in mails to associations and admins.
@@ -331,7 +327,7 @@ fn transaction(
             .expression_attribute_values(":status", text(ProfileStatus::Waiting.as_str()))
             .expression_attribute_values(":due_sk", text(timestamp(now))),
     };
-    writes.push(write(update)?);
+    writes.push(transact_update(update)?);
 
     // 1: the chosen association's counters, within its capacity.
     if let Some(listed) = chosen {
@@ -359,7 +355,7 @@ fn transaction(
                     number(i64::from(request.capacity.unwrap_or(1))),
                 ),
         };
-        writes.push(write(update)?);
+        writes.push(transact_update(update)?);
     }
 
     // The association it leaves gets its counters back.
@@ -385,7 +381,7 @@ fn transaction(
                     number(-i64::from(request.capacity.unwrap_or(1))),
                 ),
         };
-        writes.push(write(update)?);
+        writes.push(transact_update(update)?);
     }
 
     // The mails.

@@ -20,7 +20,9 @@ use serde::Serialize;
 use shared::{
     mail::{MailContent, OutboxMail, RequestSummary},
     people::ProfileStatus,
-    store::{Key, StoreError, cancellation_reasons, is_condition_failure, keys::index},
+    store::{
+        Key, StoreError, cancellation_reasons, is_condition_failure, keys::index, transact_update,
+    },
 };
 
 use crate::{
@@ -28,7 +30,7 @@ use crate::{
     cache::{Listed, counters},
     directory::Notify,
     request::{Cause, RequestItem},
-    route::{Outcome, month_of, route, summary, timestamp, write},
+    route::{Outcome, month_of, route, summary, timestamp},
 };
 
 /// A waiting request tried today is due again at tomorrow's sweep, not at a
@@ -192,7 +194,7 @@ async fn remind(
                         ":attempt",
                         AttributeValue::N(routing.attempt.to_string()),
                     );
-                writes.push(write(update)?);
+                writes.push(transact_update(update)?);
             }
             let summaries: Vec<RequestSummary> = pending
                 .iter()
@@ -316,7 +318,7 @@ async fn admin_digest(
     );
     sent_once(
         app,
-        vec![write(mark)?, mail.transact_put(&app.store.table)?],
+        vec![transact_update(mark)?, mail.transact_put(&app.store.table)?],
     )
     .await
 }
@@ -391,7 +393,7 @@ async fn association_digest(
     );
     sent_once(
         app,
-        vec![write(mark)?, mail.transact_put(&app.store.table)?],
+        vec![transact_update(mark)?, mail.transact_put(&app.store.table)?],
     )
     .await
 }

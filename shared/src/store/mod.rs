@@ -78,6 +78,16 @@ impl Store {
     }
 }
 
+/// An update as one write of a transaction.
+pub fn transact_update(
+    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    let update = update.build().map_err(|e| StoreError(e.to_string()))?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .update(update)
+        .build())
+}
+
 /// A storage failure, described with the SDK's full context (never item content).
 #[derive(Debug, thiserror::Error)]
 #[error("DynamoDB: {0}")]
