@@ -296,6 +296,22 @@ async fn both_accept_by_the_mailed_links_and_the_pair_starts_then_closes() {
     answer(&app, &tokens[1], "accept").await;
     assert_eq!(mails(&table, "pair_started").await.len(), 2);
 
+    // The association still reads its paired mentee, and cannot decline them.
+    let routing = Routing::new(table.store.clone(), links(), None, None);
+    let inbox = |sample: &str| {
+        let mut request = as_association(at(event(sample), "jeune1"), &key);
+        request["pathParameters"]["id"] = "jeune1".into();
+        request
+    };
+    let shown = routing::handle(&routing, api_request(&inbox("association-request.json")))
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), 200);
+    let declined = routing::handle(&routing, api_request(&inbox("association-decline.json")))
+        .await
+        .unwrap();
+    assert_eq!(declined.status(), 409);
+
     // Three weeks in, each receives one check-in, once.
     let later = chrono::Utc::now() + chrono::Duration::days(22);
     assert_eq!(matching::pairs::check_ins(&app, later).await.unwrap(), 1);

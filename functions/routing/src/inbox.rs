@@ -78,11 +78,16 @@ fn request_id(request: &Request) -> String {
         .to_owned()
 }
 
-/// Whether the request is with this association now.
+/// Whether the request is with this association now: waiting for its
+/// answer, taken on, or in one of its pairs (proposed, active or ended).
 fn holds(association: &AssociationRecord, request: &RequestItem) -> bool {
     matches!(
         request.status,
-        ProfileStatus::Routed | ProfileStatus::Acknowledged
+        ProfileStatus::Routed
+            | ProfileStatus::Acknowledged
+            | ProfileStatus::Proposed
+            | ProfileStatus::Paired
+            | ProfileStatus::Closed
     ) && request
         .routing
         .as_ref()
@@ -301,7 +306,8 @@ pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Bo
             &json!({"id": held.id, "status": "acknowledged", "message": "Demande prise en charge. Contactez la personne dans les meilleurs délais."}),
         )
     };
-    if held.status == ProfileStatus::Acknowledged {
+    if held.status != ProfileStatus::Routed {
+        // Taken on already (and perhaps paired since).
         return Ok(acknowledged());
     }
     let routing = held.routing.as_ref().ok_or_else(ApiError::not_found)?;
@@ -399,6 +405,16 @@ pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>,
             };
         }
     };
+    if !matches!(
+        held.status,
+        ProfileStatus::Routed | ProfileStatus::Acknowledged
+    ) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "request_paired",
+            "Un binôme est proposé ou formé pour cette demande : clôturez-le avant de la décliner.",
+        ));
+    }
     match route(app, &held, Cause::Declined, Some(&reason), Utc::now())
         .await
         .map_err(internal)?
