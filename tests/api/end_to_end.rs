@@ -22,8 +22,13 @@ async fn start_stack(data: &Path) -> local::Stack {
 }
 
 async fn subscribe(stack: &local::Stack, body: &str) -> reqwest::Response {
+    post_json(stack, "/v1/newsletter", body).await
+}
+
+/// POSTs a JSON body to the stack.
+async fn post_json(stack: &local::Stack, path: &str, body: &str) -> reqwest::Response {
     reqwest::Client::new()
-        .post(format!("{}/v1/newsletter", stack.base_url))
+        .post(format!("{}{path}", stack.base_url))
         .header("content-type", "application/json")
         .body(body.to_owned())
         .send()
@@ -223,32 +228,27 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
     let stack = start_stack(data.path()).await;
     let http = reqwest::Client::new();
     let mut seen = Vec::new();
-    let sample = |name: &str| -> serde_json::Value {
-        let event = binome_tests::event(name);
-        serde_json::from_str(event["body"].as_str().unwrap()).unwrap()
-    };
-    let post = |path: &str, body: &serde_json::Value| {
-        http.post(format!("{}{path}", stack.base_url))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
+    let stack_ref = &stack;
+    let post = move |path: &'static str, body: &serde_json::Value| {
+        let body = body.to_string();
+        async move { post_json(stack_ref, path, &body).await }
     };
 
     // A 14-year-old, with a guardian.
-    let mut minor = sample("signup-mentee.json");
+    let mut minor = binome_tests::event_body("signup-mentee.json");
     let birth = chrono::Utc::now().date_naive() - chrono::Duration::days(14 * 365 + 100);
     minor["birth_date"] = birth.format("%Y-%m-%d").to_string().into();
     minor["situation"] = "collegien".into();
     minor["email"] = "lina.e2e@exemple.fr".into();
     minor["guardian"] = serde_json::json!({"name": "Karim Haddad", "email": "karim.e2e@exemple.fr", "consent": true});
-    assert_eq!(post("/v1/mentees", &minor).await.unwrap().status(), 202);
+    assert_eq!(post("/v1/mentees", &minor).await.status(), 202);
     // An adult mentee and a mentor.
-    let mut adult = sample("signup-mentee.json");
+    let mut adult = binome_tests::event_body("signup-mentee.json");
     adult["email"] = "adulte.e2e@exemple.fr".into();
-    assert_eq!(post("/v1/mentees", &adult).await.unwrap().status(), 202);
-    let mut mentor = sample("signup-mentor.json");
+    assert_eq!(post("/v1/mentees", &adult).await.status(), 202);
+    let mut mentor = binome_tests::event_body("signup-mentor.json");
     mentor["email"] = "mentor.e2e@exemple.fr".into();
-    assert_eq!(post("/v1/mentors", &mentor).await.unwrap().status(), 202);
+    assert_eq!(post("/v1/mentors", &mentor).await.status(), 202);
 
     // Each follows the link of their own mail.
     for to in ["adulte.e2e@exemple.fr", "mentor.e2e@exemple.fr"] {
@@ -342,9 +342,7 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
         "adulte.e2e@exemple.fr",
         "mentor.e2e@exemple.fr",
     ] {
-        let asked = post("/v1/me/link", &serde_json::json!({ "email": to }))
-            .await
-            .unwrap();
+        let asked = post("/v1/me/link", &serde_json::json!({ "email": to })).await;
         assert_eq!(asked.status(), 202);
         let mail = wait_for_new_mail(
             &stack.outbox_dir,
@@ -401,25 +399,21 @@ async fn from_sign_up_to_an_active_pair_by_following_the_mailed_links() {
         serde_json::from_str(&std::fs::read_to_string(data.path().join("keys.json")).unwrap())
             .unwrap();
     let key = keys["tremplin-93"].as_str().unwrap().to_owned();
-    let post = |path: &str, body: &serde_json::Value| {
-        http.post(format!("{}{path}", stack.base_url))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-    };
-    let body_of = |name: &str| -> serde_json::Value {
-        serde_json::from_str(binome_tests::event(name)["body"].as_str().unwrap()).unwrap()
+    let stack_ref = &stack;
+    let post = move |path: &'static str, body: &serde_json::Value| {
+        let body = body.to_string();
+        async move { post_json(stack_ref, path, &body).await }
     };
 
     // A young person of Seine-Saint-Denis and a volunteer who chose Tremplin 93.
-    let mut mentee = body_of("signup-mentee.json");
+    let mut mentee = binome_tests::event_body("signup-mentee.json");
     mentee["email"] = "ines.paire@exemple.fr".into();
-    let mut mentor = body_of("signup-mentor.json");
+    let mut mentor = binome_tests::event_body("signup-mentor.json");
     mentor["email"] = "thomas.paire@exemple.fr".into();
     mentor["postal_code"] = "93200".into();
     mentor["preferred_association"] = "tremplin-93".into();
-    assert_eq!(post("/v1/mentees", &mentee).await.unwrap().status(), 202);
-    assert_eq!(post("/v1/mentors", &mentor).await.unwrap().status(), 202);
+    assert_eq!(post("/v1/mentees", &mentee).await.status(), 202);
+    assert_eq!(post("/v1/mentors", &mentor).await.status(), 202);
     for to in ["ines.paire@exemple.fr", "thomas.paire@exemple.fr"] {
         let mail = wait_for_new_mail(
             &stack.outbox_dir,
@@ -522,8 +516,7 @@ async fn from_sign_up_to_an_active_pair_by_following_the_mailed_links() {
         "/v1/me/link",
         &serde_json::json!({"email": "ines.paire@exemple.fr"}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(asked.status(), 202);
     let mail = wait_for_new_mail(
         &stack.outbox_dir,

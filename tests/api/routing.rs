@@ -245,7 +245,9 @@ async fn capacity_holds_when_two_functions_race(table: TestTable) {
     assert_eq!(counter(&stored_association(&table, "grande").await), 1);
 }
 
-async fn sensitive_groups_open_reserved_associations(table: TestTable) {
+#[tokio::test]
+async fn sensitive_groups_open_reserved_associations() {
+    let table = TestTable::new(Backend::Embedded).await;
     let app = app(&table);
     association(&app, "generaliste", &["93"], json!({})).await;
     association(
@@ -290,7 +292,9 @@ async fn sensitive_groups_open_reserved_associations(table: TestTable) {
     );
 }
 
-async fn nobody_eligible_means_waiting_then_retried_by_the_sweep(table: TestTable) {
+#[tokio::test]
+async fn nobody_eligible_means_waiting_then_retried_by_the_sweep() {
+    let table = TestTable::new(Backend::Embedded).await;
     let app = app(&table);
     association(&app, "lille", &["59"], json!({})).await;
     let batch = verify(&table, &[verified("p1", json!({}))]).await;
@@ -329,7 +333,9 @@ async fn nobody_eligible_means_waiting_then_retried_by_the_sweep(table: TestTabl
     assert_eq!(counter(&stored_association(&table, "saint-denis").await), 1);
 }
 
-async fn an_association_sees_and_acts_on_its_own_requests_only(table: TestTable) {
+#[tokio::test]
+async fn an_association_sees_and_acts_on_its_own_requests_only() {
+    let table = TestTable::new(Backend::Embedded).await;
     let app = app(&table);
     let mine = association(
         &app,
@@ -440,7 +446,9 @@ async fn an_association_sees_and_acts_on_its_own_requests_only(table: TestTable)
     );
 }
 
-async fn a_decline_passes_the_request_on_and_gives_the_place_back(table: TestTable) {
+#[tokio::test]
+async fn a_decline_passes_the_request_on_and_gives_the_place_back() {
+    let table = TestTable::new(Backend::Embedded).await;
     let app = app(&table);
     let first = association(
         &app,
@@ -499,7 +507,9 @@ async fn a_decline_passes_the_request_on_and_gives_the_place_back(table: TestTab
     assert_eq!(call(&app, admin).await.0, 401);
 }
 
-async fn the_sweep_reminds_then_hands_over_and_sends_nothing_twice(table: TestTable) {
+#[tokio::test]
+async fn the_sweep_reminds_then_hands_over_and_sends_nothing_twice() {
+    let table = TestTable::new(Backend::Embedded).await;
     let app = app(&table);
     association(
         &app,
@@ -588,39 +598,6 @@ on_both_emulators!(
     a_verified_mentee_is_routed_once_in_one_transaction,
     capacity_holds_when_two_functions_race,
 );
-
-mod embedded_only {
-    use super::*;
-
-    async fn embedded() -> TestTable {
-        TestTable::new(Backend::Embedded).await
-    }
-
-    #[tokio::test]
-    async fn sensitive_groups_open_reserved_associations() {
-        super::sensitive_groups_open_reserved_associations(embedded().await).await;
-    }
-
-    #[tokio::test]
-    async fn nobody_eligible_means_waiting_then_retried_by_the_sweep() {
-        super::nobody_eligible_means_waiting_then_retried_by_the_sweep(embedded().await).await;
-    }
-
-    #[tokio::test]
-    async fn an_association_sees_and_acts_on_its_own_requests_only() {
-        super::an_association_sees_and_acts_on_its_own_requests_only(embedded().await).await;
-    }
-
-    #[tokio::test]
-    async fn a_decline_passes_the_request_on_and_gives_the_place_back() {
-        super::a_decline_passes_the_request_on_and_gives_the_place_back(embedded().await).await;
-    }
-
-    #[tokio::test]
-    async fn the_sweep_reminds_then_hands_over_and_sends_nothing_twice() {
-        super::the_sweep_reminds_then_hands_over_and_sends_nothing_twice(embedded().await).await;
-    }
-}
 
 #[tokio::test]
 async fn the_events_function_takes_the_sample_stream_batch_and_schedule() {

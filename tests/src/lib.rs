@@ -221,8 +221,7 @@ impl TestTable {
 
 /// The sample mentee's sign-up body (address in mixed case).
 pub fn mentee_body() -> serde_json::Value {
-    let mut body: serde_json::Value =
-        serde_json::from_str(event("signup-mentee.json")["body"].as_str().unwrap()).unwrap();
+    let mut body = event_body("signup-mentee.json");
     body["email"] = "Ines.Benali@Exemple.fr".into();
     body
 }
@@ -241,7 +240,13 @@ pub fn minor_body() -> serde_json::Value {
 }
 
 pub fn mentor_body() -> serde_json::Value {
-    serde_json::from_str(event("signup-mentor.json")["body"].as_str().unwrap()).unwrap()
+    event_body("signup-mentor.json")
+}
+
+/// The JSON body of a sample event.
+pub fn event_body(name: &str) -> serde_json::Value {
+    serde_json::from_str(event(name)["body"].as_str().expect("a sample with a body"))
+        .expect("a JSON body")
 }
 
 /// The tokens of the links to `path` in the outbox, newest first.

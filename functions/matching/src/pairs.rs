@@ -15,8 +15,8 @@ use shared::{
     mail::{MailContent, OutboxMail},
     people::{ProfileStatus, Role},
     store::{
-        Key, Store, StoreError, cancellation_reasons, is_condition_failure, keys::index,
-        transact_update,
+        Key, Store, StoreError, cancellation_reasons, first_condition_failed, is_condition_failure,
+        keys::index, query_all, transact_update,
     },
     tokens::Purpose,
 };
@@ -543,6 +543,23 @@ fn release(
     Ok(writes)
 }
 
+/// The mail telling `other` that their proposal will not go ahead.
+fn not_going_ahead(
+    table: &str,
+    other: &Member,
+    now: DateTime<Utc>,
+) -> Result<TransactWriteItem, StoreError> {
+    OutboxMail::new(
+        Key::person_profile(&other.id),
+        MailContent::PairNotGoingAhead {
+            role: other.role,
+            first_name: other.first_name.clone(),
+        },
+        now,
+    )
+    .transact_put(table)
+}
+
 /// One side declines: the pair is closed, the mentor's place freed, the
 /// mentee back in the pool, and the other side told.
 pub async fn decline(
@@ -586,27 +603,14 @@ pub async fn decline(
         Role::Mentor => &pair.mentee_id,
     };
     if let Some(other) = people.get(other) {
-        writes.push(
-            OutboxMail::new(
-                Key::person_profile(&other.id),
-                MailContent::PairNotGoingAhead {
-                    role: other.role,
-                    first_name: other.first_name.clone(),
-                },
-                now,
-            )
-            .transact_put(table)?,
-        );
+        writes.push(not_going_ahead(table, other, now)?);
     }
     match app.store.transact(writes).await {
         Ok(_) => {
             tracing::info!(pair = pair.id, ?side, "pair declined");
             Ok(Answered::Declined)
         }
-        Err(error)
-            if cancellation_reasons(&error)
-                .is_some_and(|r| r.first().is_some_and(is_condition_failure)) =>
-        {
+        Err(error) if first_condition_failed(&error) => {
             // Moved meanwhile: answer with where it stands now.
             Ok(read(&app.store, pair_id)
                 .await?
@@ -730,17 +734,7 @@ pub async fn forget(
         if let Some(other) = people.get(other)
             && pair.status == PairStatus::Proposed
         {
-            writes.push(
-                OutboxMail::new(
-                    Key::person_profile(&other.id),
-                    MailContent::PairNotGoingAhead {
-                        role: other.role,
-                        first_name: other.first_name.clone(),
-                    },
-                    now,
-                )
-                .transact_put(table)?,
-            );
+            writes.push(not_going_ahead(table, other, now)?);
         }
     }
     match app.store.transact(writes).await {
@@ -748,12 +742,7 @@ pub async fn forget(
             tracing::info!(pair = pair.id, "erased person taken out of the pair");
             Ok(())
         }
-        Err(error)
-            if cancellation_reasons(&error)
-                .is_some_and(|r| r.first().is_some_and(is_condition_failure)) =>
-        {
-            Ok(())
-        }
+        Err(error) if first_condition_failed(&error) => Ok(()),
         Err(error) => Err(error.into()),
     }
 }
@@ -765,29 +754,21 @@ pub async fn check_ins(app: &Matching, now: DateTime<Utc>) -> Result<usize, Stor
     let today = now.format("%Y-%m-%d").to_string();
     let mut sent = 0;
     for partition in index::check_in_due_partitions() {
-        let mut start = None;
-        loop {
-            let page = app
-                .store
+        let items = query_all(
+            app.store
                 .client
                 .query()
                 .table_name(&app.store.table)
                 .index_name("by_due_date")
                 .key_condition_expression("due_pk = :pk AND due_sk <= :today")
                 .expression_attribute_values(":pk", text(&partition))
-                .expression_attribute_values(":today", text(&today))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in page.items() {
-                let pair: Pair = serde_dynamo::from_item(item.clone())?;
-                if check_in(app, &pair, now).await? {
-                    sent += 1;
-                }
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
+                .expression_attribute_values(":today", text(&today)),
+        )
+        .await?;
+        for item in items {
+            let pair: Pair = serde_dynamo::from_item(item)?;
+            if check_in(app, &pair, now).await? {
+                sent += 1;
             }
         }
     }
@@ -842,12 +823,7 @@ async fn check_in(app: &Matching, pair: &Pair, now: DateTime<Utc>) -> Result<boo
     }
     match app.store.transact(writes).await {
         Ok(_) => Ok(pair.status == PairStatus::Active),
-        Err(error)
-            if cancellation_reasons(&error)
-                .is_some_and(|r| r.first().is_some_and(is_condition_failure)) =>
-        {
-            Ok(false)
-        }
+        Err(error) if first_condition_failed(&error) => Ok(false),
         Err(error) => Err(error.into()),
     }
 }

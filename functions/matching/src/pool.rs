@@ -11,7 +11,7 @@ use serde::Deserialize;
 use shared::{
     criteria::Criteria,
     people::{Mode, Need, ProfileStatus, Role, Sector, Situation, language_index},
-    store::{Store, StoreError, keys::index},
+    store::{Store, StoreError, keys::index, query_all},
 };
 
 use crate::algorithm::{self, Instance, Languages, Mentee, Mentor, Objective, Points};
@@ -171,9 +171,8 @@ async fn held(
 ) -> Result<Vec<Member>, StoreError> {
     let mut members = Vec::new();
     for status in statuses {
-        let mut start = None;
-        loop {
-            let page = store
+        let items = query_all(
+            store
                 .client
                 .query()
                 .table_name(&store.table)
@@ -186,19 +185,13 @@ async fn held(
                 .expression_attribute_values(
                     ":status",
                     AttributeValue::S(format!("{}#", status.as_str())),
-                )
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in page.items() {
-                match serde_dynamo::from_item::<_, Member>(item.clone()) {
-                    Ok(member) => members.push(member),
-                    Err(error) => tracing::error!(%error, "unreadable pool member skipped"),
-                }
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
+                ),
+        )
+        .await?;
+        for item in items {
+            match serde_dynamo::from_item::<_, Member>(item) {
+                Ok(member) => members.push(member),
+                Err(error) => tracing::error!(%error, "unreadable pool member skipped"),
             }
         }
     }
@@ -207,32 +200,28 @@ async fn held(
 
 /// The (mentee, mentor) ids the association ever proposed.
 async fn tried_pairs(store: &Store, slug: &str) -> Result<HashSet<(String, String)>, StoreError> {
-    let mut tried = HashSet::new();
-    let mut start = None;
-    loop {
-        let page = store
+    let items = query_all(
+        store
             .client
             .query()
             .table_name(&store.table)
             .index_name("by_association")
             .key_condition_expression("assoc_pk = :pk")
             .expression_attribute_values(":pk", AttributeValue::S(index::association_pairs(slug)))
-            .projection_expression("mentee_id, mentor_id")
-            .set_exclusive_start_key(start)
-            .send()
-            .await?;
-        for item in page.items() {
-            if let (Some(AttributeValue::S(mentee)), Some(AttributeValue::S(mentor))) =
-                (item.get("mentee_id"), item.get("mentor_id"))
-            {
-                tried.insert((mentee.clone(), mentor.clone()));
-            }
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return Ok(tried);
-        }
-    }
+            .projection_expression("mentee_id, mentor_id"),
+    )
+    .await?;
+    Ok(items
+        .iter()
+        .filter_map(
+            |item| match (item.get("mentee_id"), item.get("mentor_id")) {
+                (Some(AttributeValue::S(mentee)), Some(AttributeValue::S(mentor))) => {
+                    Some((mentee.clone(), mentor.clone()))
+                }
+                _ => None,
+            },
+        )
+        .collect())
 }
 
 /// Interns words into ids, sorted per person.

@@ -13,7 +13,7 @@ use std::{
 use aws_sdk_dynamodb::types::AttributeValue;
 use shared::{
     people::Mode,
-    store::{Store, StoreError},
+    store::{Store, StoreError, query_all},
 };
 use tokio::sync::Mutex;
 
@@ -119,28 +119,21 @@ impl DirectoryCache {
 
 /// Every association, with its counters for `month` (a consistent read).
 pub async fn read(store: &Store, month: &str) -> Result<Snapshot, StoreError> {
-    let mut associations = Vec::new();
-    let mut start = None;
-    loop {
-        let page = store
+    let items = query_all(
+        store
             .client
             .query()
             .table_name(&store.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", AttributeValue::S("DIRECTORY".into()))
             .expression_attribute_values(":prefix", AttributeValue::S("ASSOCIATION#".into()))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await?;
-        for item in page.items() {
-            associations.push(listed(item.clone(), month)?);
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            break;
-        }
-    }
+            .consistent_read(true),
+    )
+    .await?;
+    let associations = items
+        .into_iter()
+        .map(|item| listed(item, month))
+        .collect::<Result<_, _>>()?;
     Ok(Snapshot {
         month: month.to_owned(),
         associations,

@@ -21,7 +21,8 @@ use shared::{
     mail::{MailContent, OutboxMail, RequestSummary},
     people::ProfileStatus,
     store::{
-        Key, StoreError, cancellation_reasons, is_condition_failure, keys::index, transact_update,
+        Key, StoreError, cancellation_reasons, first_condition_failed, is_condition_failure,
+        keys::index, query_all, transact_update,
     },
 };
 
@@ -52,29 +53,21 @@ pub struct SweepReport {
 async fn due_requests(app: &Routing, now: DateTime<Utc>) -> Result<Vec<RequestItem>, StoreError> {
     let mut due = Vec::new();
     for partition in index::routing_due_partitions() {
-        let mut start = None;
-        loop {
-            let page = app
-                .store
+        let items = query_all(
+            app.store
                 .client
                 .query()
                 .table_name(&app.store.table)
                 .index_name("by_due_date")
                 .key_condition_expression("due_pk = :pk AND due_sk <= :now")
-                .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                .expression_attribute_values(":now", AttributeValue::S(timestamp(now)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in page.items() {
-                match serde_dynamo::from_item::<_, RequestItem>(item.clone()) {
-                    Ok(request) => due.push(request),
-                    Err(error) => tracing::error!(%error, "unreadable due request skipped"),
-                }
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
+                .expression_attribute_values(":pk", AttributeValue::S(partition))
+                .expression_attribute_values(":now", AttributeValue::S(timestamp(now))),
+        )
+        .await?;
+        for item in items {
+            match serde_dynamo::from_item::<_, RequestItem>(item) {
+                Ok(request) => due.push(request),
+                Err(error) => tracing::error!(%error, "unreadable due request skipped"),
             }
         }
     }
@@ -337,11 +330,8 @@ async fn association_digest(
         None => format!("{status}#"),
     };
     let to = format!("{status}#{}#~", timestamp(now));
-    let mut requests = Vec::new();
-    let mut start = None;
-    loop {
-        let page = app
-            .store
+    let items = query_all(
+        app.store
             .client
             .query()
             .table_name(&app.store.table)
@@ -351,22 +341,18 @@ async fn association_digest(
                 ":pk",
                 AttributeValue::S(index::association_requests(slug)),
             )
-            .expression_attribute_values(":from", AttributeValue::S(from.clone()))
-            .expression_attribute_values(":to", AttributeValue::S(to.clone()))
-            .set_exclusive_start_key(start)
-            .send()
-            .await?;
-        for item in page.items() {
-            if let Ok(request) = serde_dynamo::from_item::<_, RequestItem>(item.clone()) {
-                let since = request.routing.as_ref().map_or(now, |p| p.decided_at);
-                requests.push(summary(app, &request, since));
-            }
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            break;
-        }
-    }
+            .expression_attribute_values(":from", AttributeValue::S(from))
+            .expression_attribute_values(":to", AttributeValue::S(to)),
+    )
+    .await?;
+    let requests: Vec<RequestSummary> = items
+        .into_iter()
+        .filter_map(|item| serde_dynamo::from_item::<_, RequestItem>(item).ok())
+        .map(|request| {
+            let since = request.routing.as_ref().map_or(now, |p| p.decided_at);
+            summary(app, &request, since)
+        })
+        .collect();
     if requests.is_empty() {
         return Ok(false);
     }
@@ -405,9 +391,7 @@ async fn sent_once(
 ) -> Result<bool, StoreError> {
     match app.store.transact(writes).await {
         Ok(_) => Ok(true),
-        Err(error) => match cancellation_reasons(&error) {
-            Some(reasons) if reasons.first().is_some_and(is_condition_failure) => Ok(false),
-            _ => Err(error.into()),
-        },
+        Err(error) if first_condition_failed(&error) => Ok(false),
+        Err(error) => Err(error.into()),
     }
 }

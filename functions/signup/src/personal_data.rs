@@ -16,7 +16,7 @@ use shared::{
     mail::{MailContent, OutboxMail},
     pages::{FormButton, Page},
     people::Role,
-    store::{Key, StoreError, keys::PAIR_REFERENCE_PREFIX},
+    store::{Key, StoreError, keys::PAIR_REFERENCE_PREFIX, query_all},
     tokens::Purpose,
 };
 
@@ -153,27 +153,17 @@ async fn partition(
     app: &Signup,
     person_id: &str,
 ) -> Result<Vec<HashMap<String, AttributeValue>>, ApiError> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let page = app
-            .store
+    query_all(
+        app.store
             .client
             .query()
             .table_name(&app.store.table)
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", AttributeValue::S(Key::person_partition(person_id)))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| unavailable(StoreError::from(e)))?;
-        items.extend(page.items().iter().cloned());
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return Ok(items);
-        }
-    }
+            .consistent_read(true),
+    )
+    .await
+    .map_err(unavailable)
 }
 
 /// `GET /v1/me?token=`: everything stored about the person, as JSON.

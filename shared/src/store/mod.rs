@@ -78,6 +78,23 @@ impl Store {
     }
 }
 
+/// Every item a query matches, page after page (the SDK's paginator).
+pub async fn query_all(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<
+    Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+    StoreError,
+> {
+    Ok(query.into_paginator().items().send().try_collect().await?)
+}
+
+/// Whether a transaction was refused because its first write's condition
+/// failed: the item it guards moved on since it was read.
+pub fn first_condition_failed(error: &SdkError<TransactWriteItemsError>) -> bool {
+    cancellation_reasons(error)
+        .is_some_and(|reasons| reasons.first().is_some_and(is_condition_failure))
+}
+
 /// An update as one write of a transaction.
 pub fn transact_update(
     update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
