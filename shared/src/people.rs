@@ -4,7 +4,11 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::consent::Consent;
+use crate::{
+    consent::Consent,
+    phone::PhoneNumber,
+    place::{Departement, PostalCode},
+};
 
 /// Parses one value of a closed vocabulary from its wire name.
 pub fn parse_term<T: for<'de> Deserialize<'de>>(raw: &str) -> Option<T> {
@@ -212,9 +216,9 @@ pub struct Person {
     pub first_name: String,
     pub last_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    pub postal_code: String,
-    pub departement: String,
+    pub phone: Option<PhoneNumber>,
+    pub postal_code: PostalCode,
+    pub departement: Departement,
     pub mode: Mode,
     pub languages: Vec<String>,
     pub consent: Consent,

@@ -3,7 +3,7 @@
 //! [`MenteeRequest`] or a [`MentorRegistration`], whose values are parsed and
 //! normalised (e-mail lowercased, phone in E.164, département derived).
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use shared::{
     consent,
@@ -12,6 +12,8 @@ use shared::{
     people::{
         Mode, Need, PriorityGroup, Sector, Situation, StudyLevel, language_index, parse_term,
     },
+    phone::PhoneNumber,
+    place::{Departement, PostalCode},
 };
 
 /// Ages the programme serves, on the day of the request.
@@ -84,9 +86,9 @@ pub struct Contact {
     pub first_name: String,
     pub last_name: String,
     pub email: EmailAddress,
-    pub phone: Option<String>,
-    pub postal_code: String,
-    pub departement: String,
+    pub phone: Option<PhoneNumber>,
+    pub postal_code: PostalCode,
+    pub departement: Departement,
     pub mode: Mode,
     pub languages: Vec<String>,
     pub source: Option<String>,
@@ -207,52 +209,6 @@ fn email(raw: String) -> Option<EmailAddress> {
     EmailAddress::parse(&raw).ok()
 }
 
-/// French numbers in any common writing, foreign ones with their country
-/// code; E.164. A national number is read as one of the person's
-/// département (0692… is a Réunion mobile), else as one of metropolitan France.
-pub fn phone(raw: &str, departement: Option<&str>) -> Option<String> {
-    use phonenumber::country::Id;
-    let local = match departement {
-        Some("971") => Id::GP,
-        Some("972") => Id::MQ,
-        Some("973") => Id::GF,
-        Some("974") => Id::RE,
-        Some("975") => Id::PM,
-        Some("976") => Id::YT,
-        _ => Id::FR,
-    };
-    [local, Id::FR].into_iter().find_map(|region| {
-        let number = phonenumber::parse(Some(region), raw.trim()).ok()?;
-        phonenumber::is_valid(&number)
-            .then(|| number.format().mode(phonenumber::Mode::E164).to_string())
-    })
-}
-
-/// The département of a French postal code: the first two digits, Corsica
-/// split into 2A (20000–20199) and 2B, overseas 971–976 on three digits.
-pub fn departement(postal_code: &str) -> Option<String> {
-    let digits = postal_code.trim();
-    if digits.len() != 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let number: u32 = digits.parse().ok()?;
-    match number / 1000 {
-        1..=19 | 21..=95 => Some(digits[..2].to_owned()),
-        20 => Some(if number < 20200 { "2A" } else { "2B" }.to_owned()),
-        97 if (971..=976).contains(&(number / 100)) => Some(digits[..3].to_owned()),
-        _ => None,
-    }
-}
-
-/// Full years between `birth` and `today`.
-pub fn age_on(birth: NaiveDate, today: NaiveDate) -> Option<u32> {
-    let mut years = today.year() - birth.year();
-    if (today.month(), today.day()) < (birth.month(), birth.day()) {
-        years -= 1;
-    }
-    u32::try_from(years).ok()
-}
-
 /// ISO 639-1 codes, French when none is given.
 fn languages(raw: Option<Vec<String>>, problems: &mut Problems) -> Vec<String> {
     let Some(raw) = raw else {
@@ -351,17 +307,18 @@ fn contact(problems: &mut Problems, form: ContactForm) -> Option<Contact> {
         "Indiquez une adresse e-mail valide, par exemple prenom.nom@exemple.fr.",
         email,
     );
-    let place = problems.check(
+    let postal_code = problems.check(
         "postal_code",
         postal_code,
         "Indiquez un code postal français à 5 chiffres, par exemple 75011 ou 97400.",
-        |raw| departement(&raw).map(|d| (raw.trim().to_owned(), d)),
+        |raw| PostalCode::parse(&raw),
     );
+    let departement = postal_code.as_ref().map(PostalCode::departement);
     let phone = problems.optional(
         "phone",
         raw_phone.filter(|p| !p.trim().is_empty()),
         "Indiquez un numéro de téléphone valide, par exemple 06 12 34 56 78, ou +44 20 7946 0958 pour un numéro étranger.",
-        |raw| phone(&raw, place.as_ref().map(|(_, d)| d.as_str())),
+        |raw| PhoneNumber::parse(&raw, departement.as_ref()),
     );
     let mode = problems.check(
         "mode",
@@ -374,14 +331,13 @@ fn contact(problems: &mut Problems, form: ContactForm) -> Option<Contact> {
         problems.add("source", message);
         None
     });
-    let (postal_code, departement) = place?;
     Some(Contact {
         first_name: first_name?,
         last_name: last_name?,
         email: email?,
         phone,
-        postal_code,
-        departement,
+        postal_code: postal_code?,
+        departement: departement?,
         mode: mode?,
         languages,
         source,
@@ -403,7 +359,7 @@ pub fn validate_mentee(
         "Indiquez votre date de naissance au format AAAA-MM-JJ, par exemple 2008-05-14.",
         |raw| NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok(),
     );
-    let age = birth_date.and_then(|birth| age_on(birth, today));
+    let age = birth_date.and_then(|birth| today.years_since(birth));
     if birth_date.is_some() && !age.is_some_and(|age| AGES.contains(&age)) {
         problems.add(
             "birth_date",
@@ -653,68 +609,90 @@ mod tests {
     }
 
     #[test]
-    fn french_numbers_in_any_common_writing_become_e164() {
-        for raw in [
-            "06 12 34 56 78",
-            "0612345678",
-            "+33 6 12 34 56 78",
-            "0033612345678",
-            "06.12.34.56.78",
-            "+33 (0)6 12 34 56 78",
-        ] {
-            assert_eq!(
-                phone(raw, Some("75")).as_deref(),
-                Some("+33612345678"),
-                "{raw}"
-            );
-        }
-        assert_eq!(
-            phone("+44 20 7946 0958", Some("75")).as_deref(),
-            Some("+442079460958")
-        );
-        assert_eq!(
-            phone("0692 12 34 56", Some("974")).as_deref(),
-            Some("+262692123456"),
-            "a Réunion mobile"
-        );
-        assert_eq!(
-            phone("06 12 34 56 78", Some("974")).as_deref(),
-            Some("+33612345678"),
-            "a metropolitan mobile in La Réunion"
-        );
-        for raw in ["12", "06 12 34", "not a number", "+33 6 12 34 56 78 90 12"] {
-            assert_eq!(phone(raw, None), None, "{raw}");
-        }
-    }
-
-    #[test]
-    fn postal_codes_give_their_departement() {
-        assert_eq!(departement("75011").as_deref(), Some("75"));
-        assert_eq!(departement("01000").as_deref(), Some("01"));
-        assert_eq!(departement("20000").as_deref(), Some("2A"), "Ajaccio");
-        assert_eq!(departement("20090").as_deref(), Some("2A"));
-        assert_eq!(departement("20200").as_deref(), Some("2B"), "Bastia");
-        assert_eq!(departement("20600").as_deref(), Some("2B"));
-        assert_eq!(departement("97400").as_deref(), Some("974"), "La Réunion");
-        assert_eq!(departement("97600").as_deref(), Some("976"), "Mayotte");
-        for raw in [
-            "00000", "96000", "97700", "98000", "7501", "750111", "75 011", "abcde",
-        ] {
-            assert_eq!(departement(raw), None, "{raw}");
-        }
-    }
-
-    #[test]
     fn ages_count_full_years() {
         let birth = NaiveDate::from_ymd_opt(2011, 11, 27).unwrap();
-        assert_eq!(age_on(birth, today()), Some(14), "the birthday is tomorrow");
         assert_eq!(
-            age_on(birth, NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()),
+            today().years_since(birth),
+            Some(14),
+            "the birthday is tomorrow"
+        );
+        assert_eq!(
+            NaiveDate::from_ymd_opt(2026, 11, 27)
+                .unwrap()
+                .years_since(birth),
             Some(15)
         );
         assert_eq!(
-            age_on(NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(), today()),
+            today().years_since(NaiveDate::from_ymd_opt(2030, 1, 1).unwrap()),
             None
+        );
+    }
+
+    fn mentee_born(birth_date: &str) -> MenteeForm {
+        MenteeForm {
+            first_name: Some("Inès".into()),
+            last_name: Some("Benali".into()),
+            email: Some("ines@exemple.fr".into()),
+            birth_date: Some(birth_date.into()),
+            postal_code: Some("93200".into()),
+            situation: Some("collegien".into()),
+            needs: Some(vec!["orientation".into()]),
+            mode: Some("presentiel".into()),
+            consent: Some(true),
+            ..MenteeForm::default()
+        }
+    }
+
+    #[test]
+    fn a_guardian_is_asked_for_until_the_fifteenth_birthday() {
+        let refused = validate_mentee(mentee_born("2011-11-27"), today()).unwrap_err();
+        assert!(
+            refused.iter().any(|problem| problem.field == "guardian"),
+            "{refused:?}"
+        );
+        let birthday = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let accepted = validate_mentee(mentee_born("2011-11-27"), birthday);
+        assert!(
+            matches!(&accepted, Ok(Submission::Genuine(request)) if request.guardian.is_none()),
+            "{accepted:?}"
+        );
+        let refused = validate_mentee(mentee_born("2030-01-01"), today()).unwrap_err();
+        assert!(
+            refused.iter().any(|problem| problem.field == "birth_date"),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn the_postal_code_gives_the_departement_and_the_phone_region() {
+        let form = MenteeForm {
+            postal_code: Some(" 97400 ".into()),
+            phone: Some("0692 12 34 56".into()),
+            ..mentee_born("2008-05-14")
+        };
+        let Ok(Submission::Genuine(request)) = validate_mentee(form, today()) else {
+            panic!("the form is valid");
+        };
+        assert_eq!(request.contact.postal_code.as_str(), "97400");
+        assert_eq!(request.contact.departement.as_str(), "974");
+        assert_eq!(
+            request.contact.phone.as_ref().map(PhoneNumber::as_str),
+            Some("+262692123456"),
+            "a Réunion mobile"
+        );
+
+        let form = MenteeForm {
+            postal_code: Some("20090".into()),
+            phone: Some("06 12 34 56 78".into()),
+            ..mentee_born("2008-05-14")
+        };
+        let Ok(Submission::Genuine(request)) = validate_mentee(form, today()) else {
+            panic!("the form is valid");
+        };
+        assert_eq!(request.contact.departement.as_str(), "2A");
+        assert_eq!(
+            request.contact.phone.as_ref().map(PhoneNumber::as_str),
+            Some("+33612345678")
         );
     }
 

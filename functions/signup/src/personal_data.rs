@@ -16,7 +16,14 @@ use shared::{
     mail::{MailContent, OutboxMail},
     pages::{FormButton, Page},
     people::Role,
-    store::{Key, StoreError, keys::PAIR_REFERENCE_PREFIX, query_all},
+    store::{
+        Key, StoreError,
+        keys::{
+            OUTBOX_PREFIX, PAIR_REFERENCE_PREFIX,
+            sort::{GUARDIAN, PROFILE, SENSITIVE},
+        },
+        query_all,
+    },
     tokens::Purpose,
 };
 
@@ -199,7 +206,7 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
             pairs.push(Value::Object(value));
             continue;
         }
-        if sort_key.starts_with("MAIL#") {
+        if sort_key.starts_with(OUTBOX_PREFIX) {
             mails.push(json!({
                 "template": value.get("mail").and_then(|m| m.get("template")),
                 "status": value.get("status"),
@@ -215,9 +222,9 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
             export.insert("routing".into(), routing);
         }
         let section = match sort_key.as_str() {
-            "PROFILE" => "profile".to_owned(),
-            "SENSITIVE" => "sensitive_data".to_owned(),
-            "GUARDIAN" => "guardian".to_owned(),
+            PROFILE => "profile".to_owned(),
+            SENSITIVE => "sensitive_data".to_owned(),
+            GUARDIAN => "guardian".to_owned(),
             other => other.to_lowercase(),
         };
         export.insert(section, Value::Object(value));

@@ -15,7 +15,7 @@ use shared::{
     http,
     pages::{FormButton, Page},
     people::Role,
-    store::{self, Key, StoreError},
+    store::{self, Key, StoreError, keys::sort::GUARDIAN},
     tokens::{Purpose, TokenError},
 };
 
@@ -213,7 +213,7 @@ async fn complete(
             .update_expression("REMOVE #ttl")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#ttl", "ttl");
-        if key.sk == "GUARDIAN" && half == Half::Guardian {
+        if key.sk == GUARDIAN && half == Half::Guardian {
             keep = keep
                 .update_expression("SET consent = :consent REMOVE #ttl")
                 .expression_attribute_values(":consent", guardian_consent_record(now));
