@@ -331,7 +331,7 @@ async fn seed_directory(routing: &Routing, data_dir: &Path) -> anyhow::Result<()
             .map_err(|problems| anyhow::anyhow!("{slug}: {problems:?}"))?;
         let key = directory::save(routing, &record)
             .await
-            .map_err(|error| anyhow::anyhow!("{slug}: {}", error.message))?;
+            .with_context(|| format!("saving {slug}"))?;
         if let Some(key) = key {
             keys.insert(slug, key.into());
         }

@@ -64,7 +64,25 @@ impl ApiError {
     }
 
     pub fn respond(&self) -> Response<Body> {
-        json(self.status, self)
+        let mut response = json(self.status, self);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert("retry-after", RETRY_AFTER_SECONDS.into());
+        }
+        response
+    }
+}
+
+/// When a client may try again after a 503.
+pub const RETRY_AFTER_SECONDS: u32 = 30;
+
+/// A storage failure reaches a person as a 503 they may retry; its cause
+/// is logged here, once.
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        tracing::error!(%error, "storage failed");
+        Self::unavailable()
     }
 }
 
@@ -275,6 +293,15 @@ mod tests {
             (e.code, e.fields[0].field.as_str()),
             ("invalid_type", "consent")
         );
+    }
+
+    #[test]
+    fn storage_failures_answer_503_with_retry_after() {
+        let mapping = <serde_dynamo::Error as serde::de::Error>::custom("boom");
+        let error = crate::store::StoreError::from(mapping);
+        let response = ApiError::from(error).respond();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "30");
     }
 
     #[test]

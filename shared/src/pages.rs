@@ -74,6 +74,32 @@ impl Page {
     }
 }
 
+/// The one failure a page opened from a mail shows: a dependency failed,
+/// nothing was recorded, and the same link works again later.
+#[derive(Debug)]
+pub struct PageUnavailable;
+
+impl From<crate::store::StoreError> for PageUnavailable {
+    fn from(error: crate::store::StoreError) -> Self {
+        tracing::error!(%error, "storage failed behind a page");
+        Self
+    }
+}
+
+impl PageUnavailable {
+    pub fn respond(&self) -> Response<Body> {
+        let mut response = Page::new(
+            "Le service est momentanément indisponible",
+            &["Rien n'a été enregistré. Réessayez dans quelques minutes avec le même lien."],
+        )
+        .respond(StatusCode::SERVICE_UNAVAILABLE);
+        response
+            .headers_mut()
+            .insert("retry-after", crate::http::RETRY_AFTER_SECONDS.into());
+        response
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ use std::{
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use serde_json::{Value, json};
+use shared::store::keys::{self, Key, counters};
 
 const MENTEES: usize = 2_000;
 const DEPARTEMENTS: &[&str] = &[
@@ -25,8 +26,9 @@ const NEEDS: &[&str] = &[
 
 fn mentee(n: usize) -> Value {
     let id = format!("{n:032x}");
+    let key = Key::person_profile(&id);
     json!({
-        "pk": format!("PERSON#{id}"), "sk": "PROFILE", "id": id,
+        "pk": key.pk, "sk": key.sk, "id": id,
         "role": "mentee", "status": "verified",
         "email": format!("jeune{n}@exemple.fr"), "first_name": "Camille", "last_name": "Durand",
         "postal_code": "93200", "departement": DEPARTEMENTS[n % DEPARTEMENTS.len()],
@@ -108,7 +110,7 @@ async fn two_thousand_mentees_verified_at_once_are_all_routed_or_waiting() {
             .filter(|i| {
                 i.get("sk")
                     .and_then(|s| s.as_s().ok())
-                    .is_some_and(|s| s == "PROFILE")
+                    .is_some_and(|s| s == keys::sort::PROFILE)
             })
             .map(json_of)
             .collect();
@@ -130,7 +132,7 @@ async fn two_thousand_mentees_verified_at_once_are_all_routed_or_waiting() {
     let (profiles, items) = profiles;
     assert_eq!(profiles.len(), MENTEES, "none lost, none doubled");
 
-    let month = routing::route::month_of(chrono::Utc::now());
+    let month = shared::directory::month_of(chrono::Utc::now());
     let mut routed: BTreeMap<String, i64> = BTreeMap::new();
     for profile in &profiles {
         if profile["status"] == "routed" {
@@ -149,10 +151,12 @@ async fn two_thousand_mentees_verified_at_once_are_all_routed_or_waiting() {
     for association in items.iter().map(json_of).filter(|i| {
         i["sk"]
             .as_str()
-            .is_some_and(|s| s.starts_with("ASSOCIATION#"))
+            .is_some_and(|s| s.starts_with(keys::ASSOCIATION_PREFIX))
     }) {
         let slug = association["slug"].as_str().unwrap();
-        let counted = association[format!("routed_{month}")].as_i64().unwrap_or(0);
+        let counted = association[counters::routed_in(&month)]
+            .as_i64()
+            .unwrap_or(0);
         let held = routed.get(slug).copied().unwrap_or(0);
         assert_eq!(counted, held, "{slug}: the counter is the routed count");
         assert!(
@@ -164,8 +168,12 @@ async fn two_thousand_mentees_verified_at_once_are_all_routed_or_waiting() {
     // Each person is told exactly once: forwarded, or waiting.
     let mut told: HashMap<String, usize> = HashMap::new();
     for mail in items.iter().map(json_of).filter(|i| {
-        i["sk"].as_str().is_some_and(|s| s.starts_with("MAIL#"))
-            && i["pk"].as_str().is_some_and(|p| p.starts_with("PERSON#"))
+        i["sk"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(keys::OUTBOX_PREFIX))
+            && i["pk"]
+                .as_str()
+                .is_some_and(|p| Key::person_of(p).is_some())
     }) {
         *told
             .entry(mail["pk"].as_str().unwrap().to_owned())

@@ -2,8 +2,10 @@
 
 use binome_tests::{Backend, TestTable, api_request, event, on_both_emulators, with_body};
 use lambda_http::{Body, Response};
-use routing::{Routing, directory::key_matches};
+use routing::Routing;
 use serde_json::{Value, json};
+use shared::directory::key_matches;
+use shared::store::keys::{self, counters};
 
 const ADMIN_KEY: &str = "cle-admin-de-test";
 
@@ -37,7 +39,7 @@ async fn call(app: &Routing, event: Value) -> (u16, Value) {
 }
 
 async fn stored(table: &TestTable) -> Vec<Value> {
-    table.items_with_sort_prefix("ASSOCIATION#").await
+    table.items_with_sort_prefix(keys::ASSOCIATION_PREFIX).await
 }
 
 async fn an_association_is_created_with_a_key_shown_once_then_updated(table: TestTable) {
@@ -55,7 +57,10 @@ async fn an_association_is_created_with_a_key_shown_once_then_updated(table: Tes
         record["specialities"],
         json!([{"group": "qpv", "weight": 40}])
     );
-    assert!(key_matches(&key, record["key_hash"].as_str().unwrap()));
+    assert!(key_matches(
+        &key,
+        record[counters::KEY_HASH].as_str().unwrap()
+    ));
     assert!(
         !record.to_string().contains(&key),
         "only the hash is stored"
@@ -69,14 +74,14 @@ async fn an_association_is_created_with_a_key_shown_once_then_updated(table: Tes
     let record = &stored(&table).await[0];
     assert_eq!(record["monthly_capacity"], 90);
     assert!(
-        key_matches(&key, record["key_hash"].as_str().unwrap()),
+        key_matches(&key, record[counters::KEY_HASH].as_str().unwrap()),
         "an update keeps the key"
     );
 
     let (status, rotated) = call(&app, as_admin(event("admin-rotate-key.json"), ADMIN_KEY)).await;
     assert_eq!(status, 200);
     let new_key = rotated["api_key"].as_str().unwrap();
-    let hash = stored(&table).await[0]["key_hash"]
+    let hash = stored(&table).await[0][counters::KEY_HASH]
         .as_str()
         .unwrap()
         .to_owned();

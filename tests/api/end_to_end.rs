@@ -561,7 +561,7 @@ async fn from_sign_up_to_an_active_pair_by_following_the_mailed_links() {
             .find(|item| {
                 item.get("sk")
                     .and_then(|s| s.as_s().ok())
-                    .is_some_and(|s| s == "PAIR")
+                    .is_some_and(|s| s == shared::store::keys::sort::PAIR)
             })
             .cloned()
             .unwrap();

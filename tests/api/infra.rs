@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use binome_tests::root;
 use serde_yaml_ng::Value;
-use shared::store::table::TABLE;
+use shared::store::{keys, table::TABLE};
 
 fn template() -> Value {
     let text = std::fs::read_to_string(root().join("infra/template.yaml")).unwrap();
@@ -162,7 +162,7 @@ fn the_routing_stream_filter_matches_what_routing_handles() {
         serde_json::json!(["INSERT", "MODIFY"])
     );
     let image = &pattern["dynamodb"]["NewImage"];
-    assert_eq!(image["sk"]["S"], serde_json::json!(["PROFILE"]));
+    assert_eq!(image["sk"]["S"], serde_json::json!([keys::sort::PROFILE]));
     assert_eq!(image["status"]["S"], serde_json::json!(["verified"]));
 
     let sample: aws_lambda_events::event::dynamodb::Event =
@@ -179,7 +179,7 @@ fn the_matching_stream_filter_matches_what_matching_handles() {
     assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
     assert_eq!(
         pattern["dynamodb"]["NewImage"]["sk"]["S"],
-        serde_json::json!(["RUN"])
+        serde_json::json!([keys::sort::RUN])
     );
     let sample: aws_lambda_events::event::dynamodb::Event =
         serde_json::from_value(binome_tests::event("matching-run-insert.json")).unwrap();
@@ -206,6 +206,6 @@ fn the_mailer_stream_filter_matches_what_the_mailer_handles() {
     assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
     assert_eq!(
         pattern["dynamodb"]["NewImage"]["sk"]["S"][0]["prefix"].as_str(),
-        Some(shared::store::keys::OUTBOX_PREFIX)
+        Some(keys::OUTBOX_PREFIX)
     );
 }

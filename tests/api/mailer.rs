@@ -146,7 +146,10 @@ async fn a_transient_failure_is_reported_and_retried_later(table: TestTable) {
 
 async fn a_mail_to_an_erased_recipient_is_dropped(table: TestTable) {
     let records = subscription_records(&table).await;
-    let subscriber = table.items_with_sort_prefix("SUBSCRIBER").await.remove(0);
+    let subscriber = table
+        .items_with_sort_prefix(shared::store::keys::sort::SUBSCRIBER)
+        .await
+        .remove(0);
     table
         .store
         .client
@@ -158,7 +161,7 @@ async fn a_mail_to_an_erased_recipient_is_dropped(table: TestTable) {
         )
         .key(
             "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("SUBSCRIBER".into()),
+            aws_sdk_dynamodb::types::AttributeValue::S(subscriber["sk"].as_str().unwrap().into()),
         )
         .send()
         .await

@@ -13,6 +13,7 @@ use routing::{
 };
 use serde_json::{Value, json};
 use shared::links::Links;
+use shared::store::keys::{self, Key, index};
 
 fn links() -> Links {
     Links::new("https://api.binome.test", "https://binome.test")
@@ -43,8 +44,9 @@ async fn association(table: &TestTable, slug: &str, changes: Value) -> String {
 
 /// A person the association holds (routed to it and acknowledged).
 async fn held(table: &TestTable, slug: &str, id: &str, role: &str, changes: Value) {
+    let key = Key::person_profile(id);
     let mut profile = json!({
-        "pk": format!("PERSON#{id}"), "sk": "PROFILE", "id": id, "role": role,
+        "pk": key.pk, "sk": key.sk, "id": id, "role": role,
         "status": "acknowledged", "first_name": format!("Prénom-{id}"), "last_name": format!("Nom-{id}"),
         "email": format!("{id}@exemple.fr"), "phone": "+33612345678",
         "postal_code": "93200", "departement": "93", "mode": "indifferent", "languages": ["fr"],
@@ -54,8 +56,8 @@ async fn held(table: &TestTable, slug: &str, id: &str, role: &str, changes: Valu
             "attempt": 1, "association": slug, "cause": "verified", "decided_at": "2026-11-01T09:06:00Z",
             "decision": {"candidates": [], "rule_version": "routing-2026-11"},
         },
-        "assoc_pk": format!("ASSOCIATION#{slug}"),
-        "assoc_sk": format!("acknowledged#2026-11-01T09:06:00Z#{id}"),
+        "assoc_pk": index::association_requests(slug),
+        "assoc_sk": index::association_request_sort("acknowledged", "2026-11-01T09:06:00Z", id),
     });
     let details = if role == "mentee" {
         json!({"birth_date": "2009-04-17", "situation": "lyceen", "needs": ["orientation"],
@@ -109,18 +111,16 @@ fn at(mut event: Value, id: &str) -> Value {
     event
 }
 
-async fn item(table: &TestTable, pk: &str, sk: &str) -> Option<Value> {
+async fn item(table: &TestTable, key: &Key) -> Option<Value> {
     table
         .items()
         .await
         .into_iter()
-        .find(|item| item["pk"] == pk && item["sk"] == sk)
+        .find(|item| item["pk"] == key.pk && item["sk"] == key.sk)
 }
 
 async fn profile(table: &TestTable, id: &str) -> Value {
-    item(table, &format!("PERSON#{id}"), "PROFILE")
-        .await
-        .unwrap()
+    item(table, &Key::person_profile(id)).await.unwrap()
 }
 
 async fn pairs(table: &TestTable) -> Vec<Value> {
@@ -128,7 +128,7 @@ async fn pairs(table: &TestTable) -> Vec<Value> {
         .items()
         .await
         .into_iter()
-        .filter(|item| item["sk"] == "PAIR")
+        .filter(|item| item["sk"] == keys::sort::PAIR)
         .collect()
 }
 
@@ -286,7 +286,7 @@ async fn both_accept_by_the_mailed_links_and_the_pair_starts_then_closes() {
     assert_eq!(contacts.len(), 2);
     let to_mentee = contacts
         .iter()
-        .find(|m| m["pk"] == "PERSON#jeune1")
+        .find(|m| m["pk"] == Key::person_partition("jeune1"))
         .unwrap();
     assert_eq!(
         to_mentee["mail"]["params"]["other_email"],
@@ -370,7 +370,7 @@ async fn a_decline_frees_the_place_and_the_pair_is_never_proposed_again() {
     );
     let told = mails(&table, "pair_not_going_ahead").await;
     assert_eq!(told.len(), 1);
-    assert_eq!(told[0]["pk"], "PERSON#jeune1");
+    assert_eq!(told[0]["pk"], Key::person_partition("jeune1"));
     let (_, page) = answer(&app, &tokens[0], "accept").await;
     assert!(page.contains("close"), "{page}");
 
@@ -560,15 +560,13 @@ async fn the_nightly_schedule_runs_auto_matching_associations_once() {
         (first["requested"].as_u64(), again["requested"].as_u64()),
         (Some(1), Some(0))
     );
-    let runs = table.items_with_sort_prefix("RUN").await;
+    let runs = table.items_with_sort_prefix(keys::sort::RUN).await;
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["association"], "auto-93");
     deliver_runs(&app, &table).await;
     assert_eq!(pairs(&table).await.len(), 1);
     assert!(
-        item(&table, "DIRECTORY", "ASSOCIATION#auto-93")
-            .await
-            .unwrap()["matching"]["needs"]
+        item(&table, &Key::association("auto-93")).await.unwrap()["matching"]["needs"]
             == json!({"weight": 5}),
         "the default criteria are stored with the association"
     );
@@ -615,7 +613,9 @@ async fn an_erased_person_is_taken_out_of_their_pair_and_the_place_given_back() 
         .0,
         201
     );
-    let references = table.items_with_sort_prefix("PAIR#").await;
+    let references = table
+        .items_with_sort_prefix(keys::PAIR_REFERENCE_PREFIX)
+        .await;
     assert_eq!(
         references.len(),
         2,
@@ -625,7 +625,7 @@ async fn an_erased_person_is_taken_out_of_their_pair_and_the_place_given_back() 
     // The mentee erases their data: their partition goes, reference included.
     let mentee_reference: Vec<Value> = references
         .into_iter()
-        .filter(|r| r["pk"] == "PERSON#jeune1")
+        .filter(|r| r["pk"] == Key::person_partition("jeune1"))
         .collect();
     for item in mentee_reference
         .iter()
@@ -657,8 +657,7 @@ async fn an_erased_person_is_taken_out_of_their_pair_and_the_place_given_back() 
     );
     let forgotten = item(
         &table,
-        &format!("PAIR#{}", matching::pairs::pair_id("jeune1", "mentor1")),
-        "PAIR",
+        &Key::pair(&matching::pairs::pair_id("jeune1", "mentor1")),
     )
     .await
     .unwrap();

@@ -8,6 +8,7 @@ use lambda_http::{Body, Response};
 use newsletter::Newsletter;
 use serde_json::{Value, json};
 use shared::links::Links;
+use shared::store::{Key, keys};
 use shared::tokens::Purpose;
 
 fn app(table: &TestTable) -> Newsletter {
@@ -62,7 +63,7 @@ async fn confirm(app: &Newsletter, token: &str) -> Response<Body> {
 }
 
 async fn subscriber(table: &TestTable) -> Value {
-    let subscribers = table.items_with_sort_prefix("SUBSCRIBER").await;
+    let subscribers = table.items_with_sort_prefix(keys::sort::SUBSCRIBER).await;
     assert_eq!(subscribers.len(), 1, "{subscribers:?}");
     subscribers[0].clone()
 }
@@ -118,8 +119,8 @@ async fn the_answer_is_the_same_whatever_the_address_state(table: TestTable) {
         Purpose::NewsletterUnsubscribe,
         subscriber(&table).await["pk"]
             .as_str()
-            .unwrap()
-            .trim_start_matches("NEWSLETTER#"),
+            .and_then(Key::newsletter_subscriber_of)
+            .unwrap(),
         Utc::now(),
         Duration::days(1),
     );
@@ -194,7 +195,7 @@ async fn an_expired_pending_subscription_cannot_be_confirmed(table: TestTable) {
         )
         .key(
             "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("SUBSCRIBER".into()),
+            aws_sdk_dynamodb::types::AttributeValue::S(key["sk"].as_str().unwrap().into()),
         )
         .update_expression("SET #ttl = :past")
         .expression_attribute_names("#ttl", "ttl")
@@ -362,8 +363,8 @@ async fn a_bad_token_gets_a_french_page_and_changes_nothing(table: TestTable) {
     let token = link_token(&table, "newsletter_confirmation", "confirm_url").await;
     let subject = subscriber(&table).await["pk"]
         .as_str()
+        .and_then(Key::newsletter_subscriber_of)
         .unwrap()
-        .trim_start_matches("NEWSLETTER#")
         .to_owned();
     let mut tampered = token.clone();
     tampered.replace_range(10..11, if &token[10..11] == "A" { "B" } else { "A" });

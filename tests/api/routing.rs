@@ -10,11 +10,11 @@ use lambda_http::{Body, Response};
 use routing::{
     Routing,
     directory::{self, AssociationForm},
-    route::month_of,
     stream, sweep,
 };
 use serde_json::{Value, json};
-use shared::links::Links;
+use shared::store::keys::{self, Key, counters};
+use shared::{directory::month_of, links::Links};
 
 const ADMIN_KEY: &str = "cle-admin-de-test";
 
@@ -54,7 +54,7 @@ fn verified(id: &str, changes: Value) -> Value {
         serde_json::from_value::<serde_dynamo::Item>(image.clone()).unwrap(),
     )
     .unwrap();
-    profile["pk"] = format!("PERSON#{id}").into();
+    profile["pk"] = Key::person_partition(id).into();
     profile["id"] = id.into();
     for (name, value) in changes.as_object().unwrap() {
         profile[name] = value.clone();
@@ -81,7 +81,8 @@ async fn verify(table: &TestTable, profiles: &[Value]) -> Event {
         let mut record = sample["Records"][0].clone();
         let image: serde_dynamo::Item = serde_dynamo::to_item(profile).unwrap();
         record["dynamodb"]["NewImage"] = serde_json::to_value(image).unwrap();
-        record["dynamodb"]["Keys"] = json!({"pk": {"S": profile["pk"]}, "sk": {"S": "PROFILE"}});
+        record["dynamodb"]["Keys"] =
+            json!({"pk": {"S": profile["pk"]}, "sk": {"S": keys::sort::PROFILE}});
         record["dynamodb"]["SequenceNumber"] = format!("{:024}", n + 1).into();
         records.push(record);
     }
@@ -90,25 +91,27 @@ async fn verify(table: &TestTable, profiles: &[Value]) -> Event {
 }
 
 async fn profile(table: &TestTable, id: &str) -> Value {
+    let key = Key::person_profile(id);
     table
         .items()
         .await
         .into_iter()
-        .find(|item| item["pk"] == format!("PERSON#{id}") && item["sk"] == "PROFILE")
+        .find(|item| item["pk"] == key.pk && item["sk"] == key.sk)
         .unwrap()
 }
 
 async fn stored_association(table: &TestTable, slug: &str) -> Value {
+    let key = Key::association(slug);
     table
         .items()
         .await
         .into_iter()
-        .find(|item| item["sk"] == format!("ASSOCIATION#{slug}"))
+        .find(|item| item["sk"] == key.sk)
         .unwrap()
 }
 
 fn counter(association: &Value) -> i64 {
-    association[format!("routed_{}", month_of(Utc::now()))]
+    association[counters::routed_in(&month_of(Utc::now()))]
         .as_i64()
         .unwrap_or(0)
 }
@@ -257,6 +260,7 @@ async fn sensitive_groups_open_reserved_associations() {
         json!({"reserved_for": ["refugie"], "specialities": [{"group": "refugie", "weight": 40}]}),
     )
     .await;
+    let sensitive = Key::person_sensitive_data("p1");
     table
         .store
         .client
@@ -264,7 +268,7 @@ async fn sensitive_groups_open_reserved_associations() {
         .table_name(&table.store.table)
         .set_item(Some(
             serde_dynamo::to_item(json!({
-                "pk": "PERSON#p1", "sk": "SENSITIVE", "priority_groups": ["refugie"],
+                "pk": sensitive.pk, "sk": sensitive.sk, "priority_groups": ["refugie"],
                 "consent": {"given_at": "2026-11-26T09:12:03Z", "text_version": "sensitive-2026-11"},
             }))
             .unwrap(),
@@ -557,7 +561,7 @@ async fn the_sweep_reminds_then_hands_over_and_sends_nothing_twice() {
         .await
         .into_iter()
         .find(|m| {
-            m["pk"] == "DIRECTORY"
+            m["pk"] == Key::directory_partition()
                 && m["mail"]["params"]["requests"]
                     .as_array()
                     .is_some_and(|r| r.len() == 2)
@@ -682,7 +686,7 @@ async fn mentors_go_where_mentees_wait_unless_they_chose_an_association() {
         "a closed intake takes no mentor, even a preferred one"
     );
     assert_eq!(
-        stored_association(&table, "attente").await["free_mentor_places"],
+        stored_association(&table, "attente").await[counters::FREE_MENTOR_PLACES],
         4
     );
     assert_eq!(

@@ -9,6 +9,8 @@ use binome_tests::{
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shared::links::Links;
+use shared::people::Role;
+use shared::store::{Key, keys};
 use signup::Signup;
 
 fn app(table: &TestTable) -> Signup {
@@ -48,7 +50,7 @@ fn mentor_event(body: &Value) -> Value {
 }
 
 async fn profiles(table: &TestTable) -> Vec<Value> {
-    table.items_with_sort_prefix("PROFILE").await
+    table.items_with_sort_prefix(keys::sort::PROFILE).await
 }
 
 async fn a_mentee_request_takes_one_transaction(table: TestTable) {
@@ -71,9 +73,16 @@ async fn a_mentee_request_takes_one_transaction(table: TestTable) {
     );
     assert_eq!(profile["consent"]["source"], "campagne-tv");
     assert!(profile["ttl"].as_i64().unwrap() > chrono::Utc::now().timestamp() + 6 * 86_400);
-    let guards = table.items_with_sort_prefix("MENTEE").await;
+    let guards = table
+        .items_with_sort_prefix(Role::Mentee.key_segment())
+        .await;
     assert_eq!(guards.len(), 1);
-    assert!(guards[0]["pk"].as_str().unwrap().starts_with("EMAIL#"));
+    assert!(
+        guards[0]["pk"]
+            .as_str()
+            .and_then(Key::email_guard_of)
+            .is_some()
+    );
     assert!(
         !guards[0]["pk"].as_str().unwrap().contains("ines"),
         "no address in keys"
@@ -92,12 +101,14 @@ async fn the_same_address_gets_the_same_answer_and_a_reminder(table: TestTable) 
     assert_eq!(retry.status(), 202);
     assert_eq!(table.outbox().await.len(), 1);
     // Later, the same address again (another spelling) gets a reminder, not a second profile.
-    let guard = shared::store::Key {
-        pk: table.items_with_sort_prefix("MENTEE").await[0]["pk"]
+    let guard = Key {
+        pk: table
+            .items_with_sort_prefix(Role::Mentee.key_segment())
+            .await[0]["pk"]
             .as_str()
             .unwrap()
             .into(),
-        sk: "MENTEE".into(),
+        sk: Role::Mentee.key_segment().into(),
     };
     table
         .store
@@ -189,7 +200,9 @@ async fn verification_takes_one_transaction(table: TestTable) {
     assert_eq!(profile["status"], "verified");
     assert!(profile.get("ttl").is_none());
     assert!(
-        table.items_with_sort_prefix("MENTOR").await[0]
+        table
+            .items_with_sort_prefix(Role::Mentor.key_segment())
+            .await[0]
             .get("ttl")
             .is_none(),
         "the guard stays too"
@@ -220,9 +233,9 @@ mod embedded_only {
         let table = table().await;
         let app = app(&table);
         assert_eq!(call(&app, mentee_event(&minor_body())).await.status(), 202);
-        let guardian = &table.items_with_sort_prefix("GUARDIAN").await[0];
+        let guardian = &table.items_with_sort_prefix(keys::sort::GUARDIAN).await[0];
         assert_eq!(guardian["email"], "nadia.haddad@exemple.fr");
-        let sensitive = &table.items_with_sort_prefix("SENSITIVE").await[0];
+        let sensitive = &table.items_with_sort_prefix(keys::sort::SENSITIVE).await[0];
         assert_eq!(sensitive["priority_groups"], json!(["handicap"]));
         let profile = &profiles(&table).await[0];
         assert_eq!(
@@ -265,11 +278,11 @@ mod embedded_only {
         let profile = &profiles(&table).await[0];
         assert_eq!(profile["status"], "verified");
         assert!(profile.get("ttl").is_none());
-        let guardian = &table.items_with_sort_prefix("GUARDIAN").await[0];
+        let guardian = &table.items_with_sort_prefix(keys::sort::GUARDIAN).await[0];
         assert_eq!(guardian["consent"]["text_version"], "guardian-2026-11");
         assert!(guardian.get("ttl").is_none());
         assert!(
-            table.items_with_sort_prefix("SENSITIVE").await[0]
+            table.items_with_sort_prefix(keys::sort::SENSITIVE).await[0]
                 .get("ttl")
                 .is_none()
         );
@@ -379,8 +392,7 @@ mod embedded_only {
         let app = app(&table);
         call(&app, mentee_event(&mentee_body())).await;
         let token = link_token(&table, "/v1/verify").await;
-        let key =
-            shared::store::Key::person_profile(profiles(&table).await[0]["id"].as_str().unwrap());
+        let key = Key::person_profile(profiles(&table).await[0]["id"].as_str().unwrap());
         table
             .store
             .client
@@ -452,7 +464,10 @@ mod embedded_only {
 
         let left = table.items().await;
         assert_eq!(left.len(), 1, "only the audit record: {left:?}");
-        assert_eq!(left[0]["sk"], "ERASURE");
+        assert_eq!(
+            left[0]["sk"],
+            Key::erasure_audit(data["profile"]["id"].as_str().unwrap()).sk
+        );
         let audit = left[0].to_string();
         for personal in ["sami", "nadia", "collegien", "Haddad"] {
             assert!(!audit.contains(personal), "{audit}");

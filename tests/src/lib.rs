@@ -23,7 +23,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use local::emulator::Emulator;
 use shared::{
     keyring::Keyring,
-    store::{Store, table},
+    store::{Store, keys, table},
 };
 
 /// The repository root.
@@ -156,7 +156,7 @@ impl TestTable {
 
     /// Every outbox mail, sent or not.
     pub async fn outbox(&self) -> Vec<serde_json::Value> {
-        self.items_with_sort_prefix("MAIL#").await
+        self.items_with_sort_prefix(keys::OUTBOX_PREFIX).await
     }
 }
 
@@ -177,18 +177,20 @@ impl TestTable {
     /// The outbox mails of the table as a stream batch of INSERT records, as
     /// the event source mapping would deliver them (any emulator).
     pub async fn outbox_insert_records(&self) -> Event {
-        self.stream_records("INSERT", |sk| sk.starts_with("MAIL#"))
+        self.stream_records("INSERT", |sk| sk.starts_with(keys::OUTBOX_PREFIX))
             .await
     }
 
     /// The matching runs of the table as INSERT records (what starts them).
     pub async fn run_insert_records(&self) -> Event {
-        self.stream_records("INSERT", |sk| sk == "RUN").await
+        self.stream_records("INSERT", |sk| sk == keys::sort::RUN)
+            .await
     }
 
     /// The profiles of the table as MODIFY records (what verification writes).
     pub async fn profile_records(&self) -> Event {
-        self.stream_records("MODIFY", |sk| sk == "PROFILE").await
+        self.stream_records("MODIFY", |sk| sk == keys::sort::PROFILE)
+            .await
     }
 
     /// The items whose sort key passes `select`, as a stream batch of `event_name` records.

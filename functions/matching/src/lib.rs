@@ -25,31 +25,33 @@ pub mod pairs;
 pub mod pool;
 pub mod runs;
 
-use aws_lambda_events::event::{
-    dynamodb,
-    streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse},
-};
+use aws_lambda_events::event::{dynamodb, streams::DynamoDbEventResponse};
 use chrono::Utc;
 use lambda_http::{Body, Error, Request, RequestExt, Response, http::StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::{
+    directory::{AssociationRecord, authenticate},
     http::{self, ApiError, FieldError},
     keyring::Keyring,
     links::Links,
-    pages::{FormButton, Page},
+    pages::{FormButton, Page, PageUnavailable},
+    pair::{CloseReason, PairStatus},
     people::Role,
-    store::{Store, keys::PAIR_REFERENCE_PREFIX},
+    store::{
+        Key, Store, StoreError,
+        keys::{PAIR_REFERENCE_PREFIX, sort},
+    },
+    stream::{in_order, text},
     tokens::Purpose,
 };
 
 use crate::{
     algorithm::{Instance, Objective, candidates, evaluate},
-    pairs::{Answered, CloseReason, PairStatus, Proposal, Proposer, Refused},
+    pairs::{Answered, Proposal, Proposer, Refused},
     pool::Member,
     runs::{Run, RunSource},
 };
-use routing::{directory::AssociationRecord, inbox::authenticate};
 
 /// The routes of the `matching` function, as API Gateway route keys.
 pub const ROUTES: &[&str] = &[
@@ -126,7 +128,7 @@ pub async fn handle_event(app: &Matching, event: Value) -> Result<Value, Error> 
 
 /// Whether a stream record is a new run (the event source mapping filters the same way).
 pub fn is_new_run(record: &dynamodb::EventRecord) -> bool {
-    record.event_name == "INSERT" && text(&record.change.new_image, "sk") == Some("RUN")
+    record.event_name == "INSERT" && text(&record.change.new_image, "sk") == Some(sort::RUN)
 }
 
 /// The (pair, person) of a deleted pair reference: the person erased their data.
@@ -135,47 +137,27 @@ pub fn erased_from_pair(record: &dynamodb::EventRecord) -> Option<(&str, &str)> 
     if record.event_name != "REMOVE" || !text(image, "sk")?.starts_with(PAIR_REFERENCE_PREFIX) {
         return None;
     }
-    let person = text(image, "pk")?.strip_prefix("PERSON#")?;
+    let person = Key::person_of(text(image, "pk")?)?;
     Some((text(image, "pair_id")?, person))
-}
-
-fn text<'a>(image: &'a serde_dynamo::Item, name: &str) -> Option<&'a str> {
-    match image.get(name) {
-        Some(serde_dynamo::AttributeValue::S(value)) => Some(value.as_str()),
-        _ => None,
-    }
 }
 
 /// Handles a stream batch in order — new runs are executed, erased people
 /// taken out of their pairs; the first that fails is reported, so Lambda
 /// retries from it.
 pub async fn deliver(app: &Matching, batch: &dynamodb::Event) -> DynamoDbEventResponse {
-    let mut response = DynamoDbEventResponse::default();
-    for record in &batch.records {
-        let result = if is_new_run(record) {
-            let Some(id) = text(&record.change.new_image, "id") else {
-                continue;
-            };
-            runs::execute(app, id, Utc::now()).await
+    in_order(batch, |record| async move {
+        if is_new_run(record) {
+            match text(&record.change.new_image, "id") {
+                Some(id) => runs::execute(app, id, Utc::now()).await,
+                None => Ok::<(), StoreError>(()),
+            }
         } else if let Some((pair, person)) = erased_from_pair(record) {
             pairs::forget(app, pair, person, Utc::now()).await
         } else {
-            continue;
-        };
-        if let Err(error) = result {
-            tracing::warn!(%error, sequence = record.change.sequence_number, "matching event will be retried");
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = record.change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-            break;
+            Ok(())
         }
-    }
-    response
-}
-
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    tracing::error!(%error, "matching storage failed");
-    ApiError::unavailable()
+    })
+    .await
 }
 
 fn path_id(request: &Request) -> String {
@@ -218,7 +200,7 @@ async fn request_run(app: &Matching, request: &Request) -> Result<Response<Body>
         RunSource::Request,
         now,
     );
-    runs::request(&app.store, &run).await.map_err(internal)?;
+    runs::request(&app.store, &run).await?;
     tracing::info!(
         run = run.id,
         association = association.slug,
@@ -241,7 +223,7 @@ async fn show_run(app: &Matching, request: &Request) -> Result<Response<Body>, A
     if !plausible_id(&id) {
         return Err(ApiError::not_found());
     }
-    match runs::read(&app.store, &id).await.map_err(internal)? {
+    match runs::read(&app.store, &id).await? {
         Some(run) if run.association == association.slug => Ok(http::json(
             StatusCode::OK,
             &json!({
@@ -268,7 +250,7 @@ async fn held_member(
     if !plausible_id(id) {
         return Err(ApiError::not_found());
     }
-    let found = pairs::profiles(&app.store, &[id]).await.map_err(internal)?;
+    let found = pairs::profiles(&app.store, &[id]).await?;
     match found.get(id) {
         Some(member)
             if member.role == role
@@ -310,8 +292,7 @@ async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>
         Objective::MostPairs,
         now,
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     let instance: Instance = pool::instance(
         std::slice::from_ref(&mentee),
         &pool.mentors,
@@ -426,7 +407,7 @@ async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, Ap
             "mentee_unavailable",
             "Ce jeune n'attend plus de mentor (un binôme lui est déjà proposé ou formé).",
         )),
-        Err(Refused::Store(error)) => Err(internal(error)),
+        Err(Refused::Store(error)) => Err(error.into()),
     }
 }
 
@@ -455,7 +436,7 @@ async fn close(app: &Matching, request: &Request) -> Result<Response<Body>, ApiE
                 message: "Indiquez completed, no_contact, moved ou other.".into(),
             }])
         })?;
-    let pair = match pairs::read(&app.store, &id).await.map_err(internal)? {
+    let pair = match pairs::read(&app.store, &id).await? {
         Some(pair) if pair.association == association.slug => pair,
         _ => return Err(ApiError::not_found()),
     };
@@ -571,14 +552,7 @@ async fn answer(app: &Matching, request: &Request) -> Response<Body> {
             "Cette proposition est close",
             &["Elle a été déclinée ou close entre-temps. L'association vous recontactera."],
         ),
-        Err(error) => {
-            tracing::error!(%error, "pair answer failed");
-            return Page::new(
-                "Le service est momentanément indisponible",
-                &["Votre réponse n'a pas été enregistrée. Réessayez dans quelques minutes avec le même lien."],
-            )
-            .respond(StatusCode::SERVICE_UNAVAILABLE);
-        }
+        Err(error) => return PageUnavailable::from(error).respond(),
     };
     page.respond(StatusCode::OK)
 }

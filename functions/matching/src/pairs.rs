@@ -1,22 +1,27 @@
-//! The pair lifecycle: proposed → active (both accepted) → closed, or
-//! declined. Every move is one transaction conditioned on the state read:
-//! a mentor's `pairs_held` only grows while below their capacity, so no
-//! concurrency can give them more proposed and active pairs than that; a
-//! pair of two people exists once (its id is a hash of both ids), so a
-//! redelivered run or a retried request proposes nothing twice.
+//! The pair lifecycle in storage: proposed → active (both accepted) →
+//! closed, or declined. What each event does is decided by the pure state
+//! machine of `shared::pair`; this module applies it in one transaction
+//! conditioned on the state it was decided from: a mentor's `pairs_held`
+//! only grows while below their capacity, so no concurrency can give them
+//! more proposed and active pairs than that; a pair of two people exists
+//! once (its id is a hash of both ids), so a redelivered run or a retried
+//! request proposes nothing twice. The association's counters (mentees
+//! waiting, free mentor places) change in the same transaction.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::{
+    directory::{CounterChange, counters_update, read_association},
     mail::{MailContent, OutboxMail},
+    pair::{self, CloseReason, MenteeMove, PairEvent, PairState, PairStatus, Transition},
     people::{ProfileStatus, Role},
     store::{
-        Key, Store, StoreError, cancellation_reasons, first_condition_failed, is_condition_failure,
-        keys::index, query_all, transact_update,
+        Key, Store, StoreError, cancellation_reasons, due_items, first_condition_failed,
+        is_condition_failure, keys::index, timestamp, transact_update,
     },
     tokens::Purpose,
 };
@@ -27,49 +32,6 @@ use crate::{Matching, algorithm::Points, pool::Member};
 pub const ANSWER_WINDOW: Duration = Duration::days(14);
 /// When the first check-in comes after both accepted.
 pub const FIRST_CHECK_IN: Duration = Duration::days(21);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PairStatus {
-    Proposed,
-    Active,
-    Declined,
-    Closed,
-}
-
-impl PairStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PairStatus::Proposed => "proposed",
-            PairStatus::Active => "active",
-            PairStatus::Declined => "declined",
-            PairStatus::Closed => "closed",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CloseReason {
-    Completed,
-    NoContact,
-    Moved,
-    Other,
-    /// One of the two asked for their data to be erased.
-    Erased,
-}
-
-impl CloseReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CloseReason::Completed => "completed",
-            CloseReason::NoContact => "no_contact",
-            CloseReason::Moved => "moved",
-            CloseReason::Other => "other",
-            CloseReason::Erased => "erased",
-        }
-    }
-}
 
 /// A pair as stored (`PAIR#<id>` / `PAIR`), listed under its association.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,13 +72,39 @@ pub struct Pair {
     pub assoc_sk: String,
 }
 
+impl Pair {
+    /// Where it stands, as the state machine sees it.
+    pub fn state(&self) -> PairState {
+        PairState {
+            status: self.status,
+            mentee_accepted: self.mentee_accepted_at.is_some(),
+            mentor_accepted: self.mentor_accepted_at.is_some(),
+        }
+    }
+
+    fn id_of(&self, side: Role) -> &str {
+        match side {
+            Role::Mentee => &self.mentee_id,
+            Role::Mentor => &self.mentor_id,
+        }
+    }
+}
+
+/// A reference to a pair in one person's partition: exported with their
+/// data; its deletion at erasure takes them out of the pair.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairReference {
+    pub pk: String,
+    pub sk: String,
+    pub pair_id: String,
+    pub role: String,
+    pub association: String,
+    pub proposed_at: String,
+}
+
 /// The one id of a pair of two people.
 pub fn pair_id(mentee_id: &str, mentor_id: &str) -> String {
     hex::encode(&Sha256::digest(format!("pair:{mentee_id}:{mentor_id}"))[..16])
-}
-
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 fn text(value: impl Into<String>) -> AttributeValue {
@@ -124,7 +112,7 @@ fn text(value: impl Into<String>) -> AttributeValue {
 }
 
 /// Why a proposal could not be made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Refused {
     /// These two were already proposed to each other.
     AlreadyTried,
@@ -132,7 +120,13 @@ pub enum Refused {
     MentorFull,
     /// The mentee is no longer waiting in the pool.
     MenteeUnavailable,
-    Store(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refused {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
 }
 
 /// What a proposal needs of the association.
@@ -202,16 +196,16 @@ pub async fn propose(
         assoc_pk: index::association_pairs(association.slug),
         assoc_sk: index::association_pair_sort(&mentee.id, &mentor.id),
     };
-    let store_error = |e: StoreError| Refused::Store(e.0);
+    let transition = pair::propose();
     let table = &app.store.table;
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(
-            serde_dynamo::to_item(&pair).map_err(|e| store_error(e.into()))?,
+            serde_dynamo::to_item(&pair).map_err(StoreError::from)?,
         ))
         .condition_expression("attribute_not_exists(pk)")
         .build()
-        .map_err(|e| Refused::Store(e.to_string()))?;
+        .map_err(StoreError::from)?;
     let held_by = |update: aws_sdk_dynamodb::types::builders::UpdateBuilder| {
         update
             .expression_attribute_names("#status", "status")
@@ -269,36 +263,37 @@ pub async fn propose(
         )
         .transact_put(table)
     };
-    // Each person's reference to the pair: exported with their data, and
-    // its deletion at erasure takes them out of the pair.
-    let reference = |person: &Member| -> Result<TransactWriteItem, Refused> {
+    let reference = |person: &Member| -> Result<TransactWriteItem, StoreError> {
         let key = Key::person_pair(&person.id, &id);
-        let item = std::collections::HashMap::from([
-            ("pk".to_owned(), text(key.pk)),
-            ("sk".to_owned(), text(key.sk)),
-            ("pair_id".to_owned(), text(&id)),
-            (
-                "role".to_owned(),
-                text(person.role.key_segment().to_lowercase()),
-            ),
-            ("association".to_owned(), text(association.slug)),
-            ("proposed_at".to_owned(), text(timestamp(now))),
-        ]);
+        let reference = PairReference {
+            pk: key.pk,
+            sk: key.sk,
+            pair_id: id.clone(),
+            role: person.role.key_segment().to_lowercase(),
+            association: association.slug.to_owned(),
+            proposed_at: timestamp(now),
+        };
         let put = Put::builder()
             .table_name(table)
-            .set_item(Some(item))
-            .build()
-            .map_err(|e| Refused::Store(e.to_string()))?;
+            .set_item(Some(serde_dynamo::to_item(&reference)?))
+            .build()?;
         Ok(TransactWriteItem::builder().put(put).build())
     };
+    // The write order matters: the cancellation reasons of the first three
+    // say which guard refused.
     let writes = vec![
         TransactWriteItem::builder().put(put).build(),
-        transact_update(mentor_place).map_err(store_error)?,
-        transact_update(mentee_out).map_err(store_error)?,
-        mail(mentee, mentor).map_err(store_error)?,
-        mail(mentor, mentee).map_err(store_error)?,
+        transact_update(mentor_place)?,
+        transact_update(mentee_out)?,
+        mail(mentee, mentor)?,
+        mail(mentor, mentee)?,
         reference(mentee)?,
         reference(mentor)?,
+        transact_update(counters_update(
+            table,
+            association.slug,
+            &transition.counters(),
+        ))?,
     ];
     match app.store.transact(writes).await {
         Ok(_) => {
@@ -315,12 +310,13 @@ pub async fn propose(
             Some(reasons) if reasons.get(2).is_some_and(is_condition_failure) => {
                 Err(Refused::MenteeUnavailable)
             }
-            _ => Err(Refused::Store(StoreError::from(error).0)),
+            _ => Err(Refused::Store(error.into())),
         },
     }
 }
 
 /// Reads a pair (consistent).
+#[tracing::instrument(skip_all, fields(pair = pair_id))]
 pub async fn read(store: &Store, pair_id: &str) -> Result<Option<Pair>, StoreError> {
     let item = store
         .client
@@ -335,6 +331,7 @@ pub async fn read(store: &Store, pair_id: &str) -> Result<Option<Pair>, StoreErr
 }
 
 /// Reads profiles by id (consistent); the erased ones are missing.
+#[tracing::instrument(skip_all, fields(profiles = ids.len()))]
 pub async fn profiles(store: &Store, ids: &[&str]) -> Result<HashMap<String, Member>, StoreError> {
     let mut found = HashMap::new();
     for id in ids {
@@ -366,6 +363,18 @@ pub enum Answered {
     Closed(PairStatus),
 }
 
+impl Answered {
+    /// The answer to give for a pair that stands at `status` already.
+    fn standing(status: PairStatus) -> Self {
+        match status {
+            PairStatus::Active => Answered::Started,
+            PairStatus::Declined => Answered::Declined,
+            PairStatus::Proposed => Answered::Waiting,
+            PairStatus::Closed => Answered::Closed(PairStatus::Closed),
+        }
+    }
+}
+
 fn accepted_attribute(role: Role) -> &'static str {
     match role {
         Role::Mentee => "mentee_accepted_at",
@@ -373,91 +382,136 @@ fn accepted_attribute(role: Role) -> &'static str {
     }
 }
 
-/// One side accepts. Once both have, the pair starts.
+/// Answers are retried on a fresh read at most this often when the pair
+/// moved between the read and the write (the other side answered meanwhile).
+const ANSWER_ATTEMPTS: usize = 3;
+
+/// One side accepts. The second acceptance starts the pair.
+#[tracing::instrument(skip_all, fields(pair = pair_id, ?side))]
 pub async fn accept(
     app: &Matching,
     pair_id: &str,
     side: Role,
     now: DateTime<Utc>,
 ) -> Result<Answered, StoreError> {
+    for _ in 0..ANSWER_ATTEMPTS {
+        let Some(pair) = read(&app.store, pair_id).await? else {
+            return Ok(Answered::Closed(PairStatus::Closed));
+        };
+        let transition = match pair::apply(pair.state(), PairEvent::Accept(side)) {
+            Ok(transition) => transition,
+            Err(_) => return Ok(Answered::Closed(pair.status)),
+        };
+        if !transition.changes() {
+            return Ok(Answered::standing(pair.status));
+        }
+        let written = if transition.exchange_contacts {
+            start(app, &pair, side, &transition, now).await?
+        } else {
+            record_acceptance(app, &pair, side, now).await?
+        };
+        if let Some(answered) = written {
+            return Ok(answered);
+        }
+    }
+    Ok(Answered::standing(
+        read(&app.store, pair_id)
+            .await?
+            .map_or(PairStatus::Closed, |p| p.status),
+    ))
+}
+
+/// The condition of an answer's write: the pair is proposed and this side
+/// has not answered yet.
+fn unanswered(side: Role) -> String {
+    format!(
+        "#status = :proposed AND attribute_not_exists({})",
+        accepted_attribute(side)
+    )
+}
+
+/// The first acceptance; `None` when the pair moved meanwhile.
+async fn record_acceptance(
+    app: &Matching,
+    pair: &Pair,
+    side: Role,
+    now: DateTime<Utc>,
+) -> Result<Option<Answered>, StoreError> {
     let result = app
         .store
         .client
         .update_item()
         .table_name(&app.store.table)
-        .set_key(Some(Key::pair(pair_id).attributes()))
-        .update_expression("SET #accepted = :now")
-        .condition_expression("#status = :proposed AND attribute_not_exists(#accepted)")
-        .expression_attribute_names("#accepted", accepted_attribute(side))
+        .set_key(Some(Key::pair(&pair.id).attributes()))
+        .update_expression(format!("SET {} = :now", accepted_attribute(side)))
+        .condition_expression(format!(
+            "{} AND attribute_not_exists({})",
+            unanswered(side),
+            accepted_attribute(other(side))
+        ))
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":now", text(timestamp(now)))
         .expression_attribute_values(":proposed", text(PairStatus::Proposed.as_str()))
         .send()
         .await;
-    if let Err(error) = result
-        && !error
-            .as_service_error()
-            .is_some_and(|e| e.is_conditional_check_failed_exception())
-    {
-        return Err(error.into());
-    }
-    // Accepted now or before: start the pair if the other side has too.
-    let Some(pair) = read(&app.store, pair_id).await? else {
-        return Ok(Answered::Closed(PairStatus::Closed));
-    };
-    match pair.status {
-        PairStatus::Proposed
-            if pair.mentee_accepted_at.is_some() && pair.mentor_accepted_at.is_some() =>
-        {
-            start(app, &pair, now).await
+    match result {
+        Ok(_) => {
+            tracing::info!(pair = pair.id, ?side, "pair accepted by one side");
+            Ok(Some(Answered::Waiting))
         }
-        PairStatus::Proposed => Ok(Answered::Waiting),
-        PairStatus::Active => Ok(Answered::Started),
-        other => Ok(Answered::Closed(other)),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error.into()),
     }
 }
 
-/// Both accepted: the pair becomes active, the mentee leaves the pool for
-/// good, and each receives the other's contact details.
-async fn start(app: &Matching, pair: &Pair, now: DateTime<Utc>) -> Result<Answered, StoreError> {
+fn other(side: Role) -> Role {
+    match side {
+        Role::Mentee => Role::Mentor,
+        Role::Mentor => Role::Mentee,
+    }
+}
+
+/// The second acceptance: the pair becomes active, the mentee leaves the
+/// pool for good, and each receives the other's contact details, all in
+/// one transaction; `None` when the pair moved meanwhile.
+async fn start(
+    app: &Matching,
+    pair: &Pair,
+    side: Role,
+    transition: &Transition,
+    now: DateTime<Utc>,
+) -> Result<Option<Answered>, StoreError> {
     let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
     let (Some(mentee), Some(mentor)) = (people.get(&pair.mentee_id), people.get(&pair.mentor_id))
     else {
-        return Ok(Answered::Closed(PairStatus::Closed));
+        return Ok(Some(Answered::Closed(PairStatus::Closed)));
     };
     let check_in = now + FIRST_CHECK_IN;
     let table = &app.store.table;
     let activate = Update::builder()
         .table_name(table)
         .set_key(Some(Key::pair(&pair.id).attributes()))
-        .update_expression(
-            "SET #status = :active, started_at = :now, first_check_in = :check_in, due_pk = :due_pk, due_sk = :check_in",
-        )
-        .condition_expression(
-            "#status = :proposed AND attribute_exists(mentee_accepted_at) AND attribute_exists(mentor_accepted_at)",
-        )
+        .update_expression(format!(
+            "SET #status = :active, {} = :now, started_at = :now, first_check_in = :check_in, due_pk = :due_pk, due_sk = :check_in",
+            accepted_attribute(side)
+        ))
+        .condition_expression(format!(
+            "{} AND attribute_exists({})",
+            unanswered(side),
+            accepted_attribute(other(side))
+        ))
         .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":active", text("active"))
-        .expression_attribute_values(":proposed", text("proposed"))
+        .expression_attribute_values(":active", text(transition.to.status.as_str()))
+        .expression_attribute_values(":proposed", text(PairStatus::Proposed.as_str()))
         .expression_attribute_values(":now", text(timestamp(now)))
         .expression_attribute_values(":check_in", text(check_in.format("%Y-%m-%d").to_string()))
         .expression_attribute_values(":due_pk", text(index::check_in_due(&pair.id)));
-    let paired = Update::builder()
-        .table_name(table)
-        .set_key(Some(Key::person_profile(&mentee.id).attributes()))
-        .update_expression("SET #status = :paired, assoc_sk = :assoc_sk")
-        .condition_expression("#status = :proposed")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":paired", text(ProfileStatus::Paired.as_str()))
-        .expression_attribute_values(":proposed", text(ProfileStatus::Proposed.as_str()))
-        .expression_attribute_values(
-            ":assoc_sk",
-            text(index::association_request_sort(
-                ProfileStatus::Paired.as_str(),
-                &timestamp(now),
-                &mentee.id,
-            )),
-        );
     let started = |to: &Member, other: &Member| {
         OutboxMail::new(
             Key::person_profile(&to.id),
@@ -466,56 +520,66 @@ async fn start(app: &Matching, pair: &Pair, now: DateTime<Utc>) -> Result<Answer
                 first_name: to.first_name.clone(),
                 other_name: format!("{} {}", other.first_name, other.last_name),
                 other_email: other.email.clone(),
-                other_phone: other.phone.clone(),
+                other_phone: other.phone.as_ref().map(|p| p.as_str().to_owned()),
                 first_check_in: check_in.format("%d/%m/%Y").to_string(),
             },
             now,
         )
         .transact_put(table)
     };
-    let writes = vec![
-        transact_update(activate)?,
-        transact_update(paired)?,
-        started(mentee, mentor)?,
-        started(mentor, mentee)?,
-    ];
+    let mut writes = vec![transact_update(activate)?];
+    writes.extend(people_moves(table, pair, &people, transition, now)?);
+    writes.push(started(mentee, mentor)?);
+    writes.push(started(mentor, mentee)?);
     match app.store.transact(writes).await {
         Ok(_) => {
             tracing::info!(pair = pair.id, "pair started");
-            Ok(Answered::Started)
+            Ok(Some(Answered::Started))
         }
-        // Started by the other side's answer meanwhile.
-        Err(error)
-            if cancellation_reasons(&error).is_some_and(|r| r.iter().any(is_condition_failure)) =>
-        {
-            Ok(Answered::Started)
-        }
+        Err(error) if first_condition_failed(&error) => Ok(None),
         Err(error) => Err(error.into()),
     }
 }
 
-/// Gives the mentor's place back and the mentee back to the pool (or out of
-/// it), for a pair that ends; the people erased meanwhile are left alone.
-fn release(
+/// The writes a transition makes to the two people and to their
+/// association's counters, for the people still there (an erased one is
+/// left alone, and so are the counters they would have moved).
+fn people_moves(
     table: &str,
     pair: &Pair,
     people: &HashMap<String, Member>,
-    mentee_becomes: ProfileStatus,
+    transition: &Transition,
     now: DateTime<Utc>,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
     let mut writes = Vec::new();
-    if people.contains_key(&pair.mentor_id) {
-        writes.push(transact_update(
-            Update::builder()
-                .table_name(table)
-                .set_key(Some(Key::person_profile(&pair.mentor_id).attributes()))
-                .update_expression("ADD pairs_held :minus")
+    let mut counted = CounterChange::default();
+    let change = transition.counters();
+    if transition.mentor_places != 0 && people.contains_key(&pair.mentor_id) {
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(Key::person_profile(&pair.mentor_id).attributes()))
+            .update_expression("ADD pairs_held :change")
+            .expression_attribute_values(
+                ":change",
+                AttributeValue::N(transition.mentor_places.to_string()),
+            );
+        let update = if transition.mentor_places < 0 {
+            update
                 .condition_expression("pairs_held > :zero")
-                .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
-                .expression_attribute_values(":zero", AttributeValue::N("0".into())),
-        )?);
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+        } else {
+            update
+        };
+        writes.push(transact_update(update)?);
+        counted.free_mentor_places = change.free_mentor_places;
     }
-    if let Some(mentee) = people.get(&pair.mentee_id)
+    let mentee_becomes = match transition.mentee {
+        MenteeMove::Stays | MenteeMove::Proposed => None,
+        MenteeMove::Paired => Some(ProfileStatus::Paired),
+        MenteeMove::BackToPool => Some(ProfileStatus::Acknowledged),
+        MenteeMove::Done => Some(ProfileStatus::Closed),
+    };
+    if let (Some(becomes), Some(mentee)) = (mentee_becomes, people.get(&pair.mentee_id))
         && matches!(
             mentee.status,
             ProfileStatus::Proposed | ProfileStatus::Paired
@@ -528,17 +592,25 @@ fn release(
                 .update_expression("SET #status = :next, assoc_sk = :assoc_sk")
                 .condition_expression("#status = :was")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":next", text(mentee_becomes.as_str()))
+                .expression_attribute_values(":next", text(becomes.as_str()))
                 .expression_attribute_values(":was", text(mentee.status.as_str()))
                 .expression_attribute_values(
                     ":assoc_sk",
                     text(index::association_request_sort(
-                        mentee_becomes.as_str(),
+                        becomes.as_str(),
                         &timestamp(now),
                         &pair.mentee_id,
                     )),
                 ),
         )?);
+        counted.waiting_mentees = change.waiting_mentees;
+    }
+    if !counted.is_empty() {
+        writes.push(transact_update(counters_update(
+            table,
+            &pair.association,
+            &counted,
+        ))?);
     }
     Ok(writes)
 }
@@ -560,8 +632,18 @@ fn not_going_ahead(
     .transact_put(table)
 }
 
+/// The side a transition tells, if they are still there.
+fn told<'a>(
+    pair: &Pair,
+    people: &'a HashMap<String, Member>,
+    transition: &Transition,
+) -> Option<&'a Member> {
+    people.get(pair.id_of(transition.tell_other_side?))
+}
+
 /// One side declines: the pair is closed, the mentor's place freed, the
 /// mentee back in the pool, and the other side told.
+#[tracing::instrument(skip_all, fields(pair = pair_id, ?side))]
 pub async fn decline(
     app: &Matching,
     pair_id: &str,
@@ -571,12 +653,10 @@ pub async fn decline(
     let Some(pair) = read(&app.store, pair_id).await? else {
         return Ok(Answered::Closed(PairStatus::Closed));
     };
-    if pair.status != PairStatus::Proposed {
-        return Ok(match pair.status {
-            PairStatus::Declined => Answered::Declined,
-            other => Answered::Closed(other),
-        });
-    }
+    let transition = match pair::apply(pair.state(), PairEvent::Decline(side)) {
+        Ok(transition) if transition.changes() => transition,
+        _ => return Ok(Answered::standing(pair.status)),
+    };
     let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
     let table = &app.store.table;
     let mut writes = vec![transact_update(
@@ -586,23 +666,13 @@ pub async fn decline(
             .update_expression("SET #status = :declined, declined_by = :side, ended_at = :now")
             .condition_expression("#status = :proposed")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":declined", text(PairStatus::Declined.as_str()))
+            .expression_attribute_values(":declined", text(transition.to.status.as_str()))
             .expression_attribute_values(":proposed", text(PairStatus::Proposed.as_str()))
             .expression_attribute_values(":side", text(side.key_segment().to_lowercase()))
             .expression_attribute_values(":now", text(timestamp(now))),
     )?];
-    writes.extend(release(
-        table,
-        &pair,
-        &people,
-        ProfileStatus::Acknowledged,
-        now,
-    )?);
-    let other = match side {
-        Role::Mentee => &pair.mentor_id,
-        Role::Mentor => &pair.mentee_id,
-    };
-    if let Some(other) = people.get(other) {
+    writes.extend(people_moves(table, &pair, &people, &transition, now)?);
+    if let Some(other) = told(&pair, &people, &transition) {
         writes.push(not_going_ahead(table, other, now)?);
     }
     match app.store.transact(writes).await {
@@ -614,10 +684,8 @@ pub async fn decline(
             // Moved meanwhile: answer with where it stands now.
             Ok(read(&app.store, pair_id)
                 .await?
-                .map_or(Answered::Closed(PairStatus::Closed), |p| match p.status {
-                    PairStatus::Declined => Answered::Declined,
-                    PairStatus::Active => Answered::Started,
-                    other => Answered::Closed(other),
+                .map_or(Answered::Closed(PairStatus::Closed), |p| {
+                    Answered::standing(p.status)
                 }))
         }
         Err(error) => Err(error.into()),
@@ -626,13 +694,18 @@ pub async fn decline(
 
 /// The association closes a pair (active or still proposed): the duration
 /// is recorded and the mentor's place freed. A mentee who never heard from
-/// the mentor goes back to the pool.
+/// the mentor goes back to the pool. A pair already over is left as it is.
+#[tracing::instrument(skip_all, fields(pair = pair.id, ?reason))]
 pub async fn close(
     app: &Matching,
     pair: &Pair,
     reason: CloseReason,
     now: DateTime<Utc>,
 ) -> Result<Pair, StoreError> {
+    let transition = match pair::apply(pair.state(), PairEvent::Close(reason)) {
+        Ok(transition) if transition.changes() => transition,
+        _ => return Ok(pair.clone()),
+    };
     let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
     let since = pair
         .started_at
@@ -651,22 +724,17 @@ pub async fn close(
             )
             .condition_expression("#status = :was")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":closed", text(PairStatus::Closed.as_str()))
+            .expression_attribute_values(":closed", text(transition.to.status.as_str()))
             .expression_attribute_values(":was", text(pair.status.as_str()))
             .expression_attribute_values(":reason", text(reason.as_str()))
             .expression_attribute_values(":now", text(timestamp(now)))
             .expression_attribute_values(":days", AttributeValue::N(duration_days.to_string())),
     )?];
-    let mentee_becomes = if reason == CloseReason::NoContact {
-        ProfileStatus::Acknowledged
-    } else {
-        ProfileStatus::Closed
-    };
-    writes.extend(release(table, pair, &people, mentee_becomes, now)?);
+    writes.extend(people_moves(table, pair, &people, &transition, now)?);
     app.store.transact(writes).await?;
     tracing::info!(pair = pair.id, ?reason, "pair closed");
     Ok(Pair {
-        status: PairStatus::Closed,
+        status: transition.to.status,
         close_reason: Some(reason),
         ended_at: Some(timestamp(now)),
         duration_days: Some(duration_days),
@@ -678,6 +746,7 @@ pub async fn close(
 /// (their id and the reasons go), ends if it was still going, and the other
 /// side gets their place back or returns to the pool. Idempotent: a pair
 /// that no longer names the person is left alone.
+#[tracing::instrument(skip_all, fields(pair = pair_id))]
 pub async fn forget(
     app: &Matching,
     pair_id: &str,
@@ -687,53 +756,42 @@ pub async fn forget(
     let Some(pair) = read(&app.store, pair_id).await? else {
         return Ok(());
     };
-    let side = if pair.mentee_id == person_id {
-        "mentee_id"
+    let (side, attribute) = if pair.mentee_id == person_id {
+        (Role::Mentee, "mentee_id")
     } else if pair.mentor_id == person_id {
-        "mentor_id"
+        (Role::Mentor, "mentor_id")
     } else {
         return Ok(());
     };
-    let going = matches!(pair.status, PairStatus::Proposed | PairStatus::Active);
+    let Ok(transition) = pair::apply(pair.state(), PairEvent::Erase(side)) else {
+        return Ok(());
+    };
     let table = &app.store.table;
     let mut anonymise = Update::builder()
         .table_name(table)
         .set_key(Some(Key::pair(&pair.id).attributes()))
         .condition_expression("#side = :person")
-        .expression_attribute_names("#side", side)
+        .expression_attribute_names("#side", attribute)
         .expression_attribute_values(":person", text(person_id))
         .expression_attribute_values(":erased", text("erased"))
-        .expression_attribute_values(":assoc_sk", text(format!("erased#{}", pair.id)));
-    anonymise = if going {
+        .expression_attribute_values(":assoc_sk", text(index::erased_pair_sort(&pair.id)));
+    anonymise = if transition.changes() {
         anonymise
             .update_expression(
                 "SET #side = :erased, assoc_sk = :assoc_sk, #status = :closed, close_reason = :reason, ended_at = :now REMOVE reasons",
             )
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":closed", text(PairStatus::Closed.as_str()))
+            .expression_attribute_values(":closed", text(transition.to.status.as_str()))
             .expression_attribute_values(":reason", text(CloseReason::Erased.as_str()))
             .expression_attribute_values(":now", text(timestamp(now)))
     } else {
         anonymise.update_expression("SET #side = :erased, assoc_sk = :assoc_sk REMOVE reasons")
     };
     let mut writes = vec![transact_update(anonymise)?];
-    if going {
+    if transition.changes() {
         let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
-        writes.extend(release(
-            table,
-            &pair,
-            &people,
-            ProfileStatus::Acknowledged,
-            now,
-        )?);
-        let other = if side == "mentee_id" {
-            &pair.mentor_id
-        } else {
-            &pair.mentee_id
-        };
-        if let Some(other) = people.get(other)
-            && pair.status == PairStatus::Proposed
-        {
+        writes.extend(people_moves(table, &pair, &people, &transition, now)?);
+        if let Some(other) = told(&pair, &people, &transition) {
             writes.push(not_going_ahead(table, other, now)?);
         }
     }
@@ -750,26 +808,14 @@ pub async fn forget(
 /// The nightly check-ins: each active pair whose first check-in date has
 /// come gets one mail per person; the date is cleared in the same
 /// transaction, so a second run the same night sends nothing.
+#[tracing::instrument(skip_all)]
 pub async fn check_ins(app: &Matching, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let today = now.format("%Y-%m-%d").to_string();
     let mut sent = 0;
-    for partition in index::check_in_due_partitions() {
-        let items = query_all(
-            app.store
-                .client
-                .query()
-                .table_name(&app.store.table)
-                .index_name("by_due_date")
-                .key_condition_expression("due_pk = :pk AND due_sk <= :today")
-                .expression_attribute_values(":pk", text(&partition))
-                .expression_attribute_values(":today", text(&today)),
-        )
-        .await?;
-        for item in items {
-            let pair: Pair = serde_dynamo::from_item(item)?;
-            if check_in(app, &pair, now).await? {
-                sent += 1;
-            }
+    for item in due_items(&app.store, index::check_in_due_partitions(), &today).await? {
+        let pair: Pair = serde_dynamo::from_item(item)?;
+        if check_in(app, &pair, now).await? {
+            sent += 1;
         }
     }
     tracing::info!(pairs = sent, "check-ins sent");
@@ -778,18 +824,9 @@ pub async fn check_ins(app: &Matching, now: DateTime<Utc>) -> Result<usize, Stor
 
 async fn check_in(app: &Matching, pair: &Pair, now: DateTime<Utc>) -> Result<bool, StoreError> {
     let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
-    let association = app
-        .store
-        .client
-        .get_item()
-        .table_name(&app.store.table)
-        .set_key(Some(Key::association(&pair.association).attributes()))
-        .projection_expression("#name")
-        .expression_attribute_names("#name", "name")
-        .send()
+    let association = read_association(&app.store, &pair.association)
         .await?
-        .item
-        .and_then(|item| item.get("name").and_then(|n| n.as_s().ok()).cloned())
+        .map(|record| record.name)
         .unwrap_or_default();
     let table = &app.store.table;
     let mut writes = vec![transact_update(

@@ -11,6 +11,8 @@ use serde::Deserialize;
 use shared::{
     criteria::Criteria,
     people::{Mode, Need, ProfileStatus, Role, Sector, Situation, language_index},
+    phone::PhoneNumber,
+    place::Departement,
     store::{Store, StoreError, keys::index, query_all},
 };
 
@@ -29,8 +31,8 @@ pub struct Member {
     #[serde(default)]
     pub email: String,
     #[serde(default)]
-    pub phone: Option<String>,
-    pub departement: String,
+    pub phone: Option<PhoneNumber>,
+    pub departement: Departement,
     pub mode: Mode,
     #[serde(default)]
     pub languages: Vec<String>,
@@ -164,6 +166,7 @@ pub struct Pool {
 }
 
 /// Every request the association holds with one of `statuses`.
+#[tracing::instrument(skip_all, fields(association = slug))]
 async fn held(
     store: &Store,
     slug: &str,
@@ -176,7 +179,7 @@ async fn held(
                 .client
                 .query()
                 .table_name(&store.table)
-                .index_name("by_association")
+                .index_name(index::BY_ASSOCIATION)
                 .key_condition_expression("assoc_pk = :pk AND begins_with(assoc_sk, :status)")
                 .expression_attribute_values(
                     ":pk",
@@ -184,7 +187,7 @@ async fn held(
                 )
                 .expression_attribute_values(
                     ":status",
-                    AttributeValue::S(format!("{}#", status.as_str())),
+                    AttributeValue::S(index::association_request_status(status.as_str())),
                 ),
         )
         .await?;
@@ -199,13 +202,14 @@ async fn held(
 }
 
 /// The (mentee, mentor) ids the association ever proposed.
+#[tracing::instrument(skip_all, fields(association = slug))]
 async fn tried_pairs(store: &Store, slug: &str) -> Result<HashSet<(String, String)>, StoreError> {
     let items = query_all(
         store
             .client
             .query()
             .table_name(&store.table)
-            .index_name("by_association")
+            .index_name(index::BY_ASSOCIATION)
             .key_condition_expression("assoc_pk = :pk")
             .expression_attribute_values(":pk", AttributeValue::S(index::association_pairs(slug)))
             .projection_expression("mentee_id, mentor_id"),
@@ -247,10 +251,6 @@ fn languages(codes: &[String]) -> Languages {
     Languages::of(codes.iter().filter_map(|c| language_index(c)))
 }
 
-fn departement(code: &str) -> u8 {
-    routing::rules::departement_index(code).unwrap_or(0)
-}
-
 /// The algorithm's view of mentees and mentors.
 pub fn instance(
     mentees: &[Member],
@@ -264,7 +264,7 @@ pub fn instance(
     let algorithm_mentees = mentees
         .iter()
         .map(|m| Mentee {
-            departement: departement(&m.departement),
+            departement: m.departement.index(),
             mode: m.mode,
             situation: m.situation.unwrap_or(Situation::Autre),
             languages: languages(&m.languages),
@@ -278,7 +278,7 @@ pub fn instance(
     let algorithm_mentors = mentors
         .iter()
         .map(|m| Mentor {
-            departement: departement(&m.departement),
+            departement: m.departement.index(),
             mode: m.mode,
             audiences: algorithm::situations_mask(&m.audiences),
             languages: languages(&m.languages),

@@ -10,15 +10,17 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
-use shared::store::{Key, Store, StoreError};
+use shared::{
+    directory::{self, month_of, read_association},
+    store::{Key, Store, StoreError, timestamp},
+};
 
 use crate::{
     Matching,
     algorithm::{self, DEFAULT_CANDIDATES, Objective},
-    pairs::{self, Proposal, Proposer, Refused, timestamp},
+    pairs::{self, Proposal, Proposer, Refused},
     pool::{self, Pool},
 };
-use routing::directory::AssociationRecord;
 
 /// Proposals written at once by a run.
 const CONCURRENT_PROPOSALS: usize = 8;
@@ -133,19 +135,8 @@ pub async fn read(store: &Store, run_id: &str) -> Result<Option<Run>, StoreError
     Ok(item.map(serde_dynamo::from_item).transpose()?)
 }
 
-async fn association(store: &Store, slug: &str) -> Result<Option<AssociationRecord>, StoreError> {
-    let item = store
-        .client
-        .get_item()
-        .table_name(&store.table)
-        .set_key(Some(Key::association(slug).attributes()))
-        .send()
-        .await?
-        .item;
-    Ok(item.map(serde_dynamo::from_item).transpose()?)
-}
-
 /// Executes a run, unless it is done already.
+#[tracing::instrument(skip_all, fields(run = run_id))]
 pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
     let Some(run) = read(&app.store, run_id).await? else {
         return Ok(());
@@ -153,7 +144,7 @@ pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result
     if run.status == RunStatus::Done {
         return Ok(());
     }
-    let Some(record) = association(&app.store, &run.association).await? else {
+    let Some(record) = read_association(&app.store, &run.association).await? else {
         return Ok(());
     };
     let started = Instant::now();
@@ -193,24 +184,23 @@ pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result
         .buffer_unordered(CONCURRENT_PROPOSALS)
         .collect()
         .await;
-    if let Some(Err(Refused::Store(error))) = outcomes
-        .iter()
-        .find(|o| matches!(o, Err(Refused::Store(_))))
-    {
-        // Transient: the redelivered run proposes the rest.
-        return Err(StoreError(error.clone()));
+    let found = outcomes.len();
+    let mut proposed = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Ok(score) => proposed.push(score),
+            // Transient: the redelivered run proposes the rest.
+            Err(Refused::Store(error)) => return Err(error),
+            Err(_) => {}
+        }
     }
-    let proposed: Vec<u32> = outcomes
-        .iter()
-        .filter_map(|o| o.as_ref().ok().copied())
-        .collect();
     let summary = Summary {
         mentees: pool.mentees.len(),
         mentors: pool.mentors.len(),
         pairs: proposed.len(),
         unmatched: pool.mentees.len() - proposed.len(),
         objective: proposed.iter().map(|s| u64::from(*s)).sum(),
-        skipped: outcomes.len() - proposed.len(),
+        skipped: found - proposed.len(),
         duration_ms: started.elapsed().as_millis() as u64,
     };
     app.store
@@ -238,7 +228,7 @@ pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result
 /// The nightly schedule: one run per association with `auto_matching`, at
 /// most one a night (the run id names the night).
 pub async fn nightly(app: &Matching, now: DateTime<Utc>) -> Result<usize, StoreError> {
-    let directory = routing::cache::read(&app.store, &routing::route::month_of(now)).await?;
+    let directory = directory::read(&app.store, &month_of(now)).await?;
     let mut requested = 0;
     for listed in directory
         .associations

@@ -3,10 +3,12 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use routing::rules::{
-    Association, Bits, MenteeCase, Weights, departement_index, group_index, need_index,
-    route_mentee,
+    Association, Bits, MenteeCase, Weights, group_index, need_index, route_mentee,
 };
-use shared::people::{Mode, Need, PriorityGroup, Situation};
+use shared::{
+    people::{Mode, Need, PriorityGroup, Situation},
+    place::Departement,
+};
 
 /// Fifty associations: a few national ones, the others over two to six
 /// départements each, with mixed needs, ages, specialities and loads.
@@ -51,7 +53,7 @@ fn bench(c: &mut Criterion) {
     let declined = vec!["association-12".to_owned()];
     let mentee = MenteeCase {
         request_id: "01a21988dcc870ca831bd660b79dc33a",
-        departement: departement_index("93").expect("a département"),
+        departement: Departement::parse("93").expect("a département").index(),
         mode: Mode::Indifferent,
         age: 16,
         needs: Bits::of([

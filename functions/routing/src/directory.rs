@@ -9,73 +9,22 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{SecondsFormat, Utc};
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
-use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use shared::{
     criteria::Criteria,
+    directory::{AssociationRecord, Intake, Notify, Speciality, bearer, new_api_key, valid_slug},
     email::EmailAddress,
     http::{self, ApiError, FieldError},
     people::{Mode, Need, PriorityGroup, Situation, parse_term},
-    store::{Key, StoreError},
+    place::Departement,
+    store::{Key, StoreError, keys::counters},
 };
-use subtle::ConstantTimeEq;
 
-use crate::{Routing, rules::departement_index};
+use crate::Routing;
 
 /// Weight of a speciality declared without one.
 const DEFAULT_SPECIALITY_WEIGHT: u32 = 30;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Intake {
-    Open,
-    Closed,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Notify {
-    Immediate,
-    DailyDigest,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Speciality {
-    pub group: PriorityGroup,
-    pub weight: u32,
-}
-
-/// An association as stored (`DIRECTORY` / `ASSOCIATION#<slug>`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AssociationRecord {
-    pub slug: String,
-    pub name: String,
-    /// Stored as `email`: the attribute the mailer reads a recipient's address from.
-    #[serde(rename = "email")]
-    pub contact_email: String,
-    pub active: bool,
-    pub departements: Vec<String>,
-    pub national: bool,
-    pub modes: Vec<Mode>,
-    pub min_age: u32,
-    pub max_age: u32,
-    pub needs: Vec<Need>,
-    pub situations: Vec<Situation>,
-    pub specialities: Vec<Speciality>,
-    pub reserved_for: Vec<PriorityGroup>,
-    pub monthly_capacity: u32,
-    pub mentor_intake: Intake,
-    pub notify: Notify,
-    pub sla_days: u32,
-    /// How its pairs are weighed.
-    #[serde(default)]
-    pub matching: Criteria,
-    /// Whether the nightly schedule pairs its pool.
-    #[serde(default)]
-    pub auto_matching: bool,
-}
 
 /// The form as sent; every field optional here so that all problems are named at once.
 #[derive(Debug, Default, Deserialize)]
@@ -120,15 +69,6 @@ fn terms<T: for<'de> Deserialize<'de>>(raw: &[String]) -> Option<Vec<T>> {
     raw.iter().map(|term| parse_term(term.trim())).collect()
 }
 
-pub fn valid_slug(slug: &str) -> bool {
-    (2..=64).contains(&slug.len())
-        && slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-')
-}
-
 /// Checks an association form; every problem is named.
 pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, Vec<FieldError>> {
     let mut problems = Vec::new();
@@ -153,18 +93,18 @@ pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, 
         ));
     }
     let national = form.national.unwrap_or(false);
-    let departements: Vec<String> = form
+    let departements: Option<Vec<Departement>> = form
         .departements
         .unwrap_or_default()
         .iter()
-        .map(|d| d.trim().to_uppercase())
+        .map(|d| Departement::parse(d))
         .collect();
-    if departements.iter().any(|d| departement_index(d).is_none()) {
+    if departements.is_none() {
         problems.push(problem(
             "departements",
             "Indiquez des codes de départements : 01 à 95, 2A, 2B, 971 à 976.",
         ));
-    } else if departements.is_empty() && !national {
+    } else if departements.as_ref().is_some_and(Vec::is_empty) && !national {
         problems.push(problem(
             "departements",
             "Indiquez au moins un département, ou \"national\": true.",
@@ -251,7 +191,7 @@ pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, 
             .map(|e| e.as_str().to_owned())
             .unwrap_or_default(),
         active: form.active.unwrap_or(true),
-        departements,
+        departements: departements.unwrap_or_default(),
         national,
         modes: modes.unwrap_or_default(),
         min_age,
@@ -269,45 +209,21 @@ pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, 
     })
 }
 
-/// A new association API key (`bnm_<slug>_<256 bits hex>`) and its stored hash.
-pub fn new_api_key(slug: &str) -> (String, String) {
-    let mut secret = [0u8; 32];
-    rand::rng().fill_bytes(&mut secret);
-    let key = format!("bnm_{slug}_{}", hex::encode(secret));
-    let hash = key_hash(&key);
-    (key, hash)
-}
-
-pub fn key_hash(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
-}
-
-/// Whether `presented` is the key whose hash is `stored`, in constant time.
-pub fn key_matches(presented: &str, stored_hash: &str) -> bool {
-    key_hash(presented)
-        .as_bytes()
-        .ct_eq(stored_hash.as_bytes())
-        .into()
-}
-
-/// The bearer token of the request.
-pub(crate) fn bearer(request: &Request) -> Option<&str> {
-    request
-        .headers()
-        .get("authorization")?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
-
-fn unauthorized() -> Response<Body> {
+fn unauthorized() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
         "unauthorized",
         "Clé d'administration manquante ou invalide (en-tête Authorization: Bearer …).",
     )
-    .respond()
+}
+
+/// Only the network admins pass.
+fn admin_only(app: &Routing, request: &Request) -> Result<(), ApiError> {
+    if bearer(request).is_some_and(|key| app.is_admin(key)) {
+        Ok(())
+    } else {
+        Err(unauthorized())
+    }
 }
 
 fn slug_of(request: &Request) -> Result<String, ApiError> {
@@ -327,25 +243,14 @@ fn slug_of(request: &Request) -> Result<String, ApiError> {
     }
 }
 
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    tracing::error!(%error, "directory storage failed");
-    ApiError::unavailable()
-}
-
 /// `PUT /v1/admin/associations/{slug}`
-pub async fn put(app: &Routing, request: &Request) -> Response<Body> {
-    if !bearer(request).is_some_and(|key| app.is_admin(key)) {
-        return unauthorized();
-    }
-    let record = slug_of(request)
-        .and_then(|slug| Ok((slug, http::parse_json::<AssociationForm>(request)?)))
-        .and_then(|(slug, form)| validate(&slug, form).map_err(ApiError::invalid_fields));
-    let record = match record {
-        Ok(record) => record,
-        Err(error) => return error.respond(),
-    };
-    match save(app, &record).await {
-        Ok(Some(api_key)) => http::json(
+pub async fn put(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
+    admin_only(app, request)?;
+    let slug = slug_of(request)?;
+    let form = http::parse_json::<AssociationForm>(request)?;
+    let record = validate(&slug, form).map_err(ApiError::invalid_fields)?;
+    Ok(match save(app, &record).await? {
+        Some(api_key) => http::json(
             StatusCode::CREATED,
             &json!({
                 "slug": record.slug,
@@ -353,27 +258,26 @@ pub async fn put(app: &Routing, request: &Request) -> Response<Body> {
                 "message": "Association créée. Conservez cette clé : elle ne sera plus affichée.",
             }),
         ),
-        Ok(None) => http::json(
+        None => http::json(
             StatusCode::OK,
             &json!({"slug": record.slug, "message": "Association mise à jour."}),
         ),
-        Err(error) => error.respond(),
-    }
+    })
 }
 
 /// Creates the association with a new key (returned), or updates it and
 /// keeps its key (`None`).
-pub async fn save(app: &Routing, record: &AssociationRecord) -> Result<Option<String>, ApiError> {
+#[tracing::instrument(skip_all, fields(association = record.slug))]
+pub async fn save(app: &Routing, record: &AssociationRecord) -> Result<Option<String>, StoreError> {
     let key = Key::association(&record.slug);
     let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    let mut fields =
-        serde_dynamo::to_item::<_, HashMap<String, AttributeValue>>(record).map_err(internal)?;
+    let mut fields = serde_dynamo::to_item::<_, HashMap<String, AttributeValue>>(record)?;
     fields.insert("updated_at".into(), AttributeValue::S(now));
 
     let (api_key, hash) = new_api_key(&record.slug);
     let mut item = fields.clone();
     item.extend(key.attributes());
-    item.insert("key_hash".into(), AttributeValue::S(hash));
+    item.insert(counters::KEY_HASH.into(), AttributeValue::S(hash));
     let created = app
         .store
         .client
@@ -392,7 +296,7 @@ pub async fn save(app: &Routing, record: &AssociationRecord) -> Result<Option<St
             if error
                 .as_service_error()
                 .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-        Err(error) => return Err(internal(StoreError::from(error))),
+        Err(error) => return Err(error.into()),
     }
     // It exists: replace every field but the key.
     let mut update = app
@@ -412,21 +316,15 @@ pub async fn save(app: &Routing, record: &AssociationRecord) -> Result<Option<St
     update
         .update_expression(format!("SET {}", assignments.join(", ")))
         .send()
-        .await
-        .map_err(|e| internal(StoreError::from(e)))?;
+        .await?;
     tracing::info!(association = record.slug, "association updated");
     Ok(None)
 }
 
 /// `POST /v1/admin/associations/{slug}/keys`: a new key; the old one stops working.
-pub async fn rotate_key(app: &Routing, request: &Request) -> Response<Body> {
-    if !bearer(request).is_some_and(|key| app.is_admin(key)) {
-        return unauthorized();
-    }
-    let slug = match slug_of(request) {
-        Ok(slug) => slug,
-        Err(error) => return error.respond(),
-    };
+pub async fn rotate_key(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
+    admin_only(app, request)?;
+    let slug = slug_of(request)?;
     let (api_key, hash) = new_api_key(&slug);
     let rotated = app
         .store
@@ -434,7 +332,8 @@ pub async fn rotate_key(app: &Routing, request: &Request) -> Response<Body> {
         .update_item()
         .table_name(&app.store.table)
         .set_key(Some(Key::association(&slug).attributes()))
-        .update_expression("SET key_hash = :hash")
+        .update_expression("SET #hash = :hash")
+        .expression_attribute_names("#hash", counters::KEY_HASH)
         .condition_expression("attribute_exists(pk)")
         .expression_attribute_values(":hash", AttributeValue::S(hash))
         .send()
@@ -442,37 +341,35 @@ pub async fn rotate_key(app: &Routing, request: &Request) -> Response<Body> {
     match rotated {
         Ok(_) => {
             tracing::info!(association = slug, "association key rotated");
-            http::json(
+            Ok(http::json(
                 StatusCode::OK,
                 &json!({"slug": slug, "api_key": api_key, "message": "Nouvelle clé créée ; l'ancienne ne fonctionne plus. Conservez-la : elle ne sera plus affichée."}),
-            )
+            ))
         }
         Err(error)
             if error
                 .as_service_error()
                 .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
         {
-            ApiError::not_found().respond()
+            Err(ApiError::not_found())
         }
-        Err(error) => internal(StoreError::from(error)).respond(),
+        Err(error) => Err(StoreError::from(error).into()),
     }
 }
 
 /// `GET /v1/admin/requests/{id}/routing`: where a request stands, each
 /// decision's candidates and points, and its hand-overs; no contact detail.
-pub async fn routing_of(app: &Routing, request: &Request) -> Response<Body> {
-    if !bearer(request).is_some_and(|key| app.is_admin(key)) {
-        return unauthorized();
-    }
+pub async fn routing_of(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
+    admin_only(app, request)?;
     let id = request
         .path_parameters_ref()
         .and_then(|p| p.first("id"))
         .unwrap_or_default();
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return ApiError::not_found().respond();
+        return Err(ApiError::not_found());
     }
-    match crate::route::read_request(app, id).await {
-        Ok(Some(found)) => http::json(
+    match crate::route::read_request(app, id).await? {
+        Some(found) => Ok(http::json(
             StatusCode::OK,
             &json!({
                 "id": found.id,
@@ -481,33 +378,7 @@ pub async fn routing_of(app: &Routing, request: &Request) -> Response<Body> {
                 "departement": found.departement,
                 "routing": found.routing,
             }),
-        ),
-        Ok(None) => ApiError::not_found().respond(),
-        Err(error) => internal(error).respond(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_match_only_themselves() {
-        let (key, hash) = new_api_key("article-1");
-        assert!(key.starts_with("bnm_article-1_"));
-        assert!(key_matches(&key, &hash));
-        assert!(!key_matches(&format!("{key}x"), &hash));
-        assert!(!key_matches(&new_api_key("article-1").0, &hash));
-        assert!(!key.contains(&hash));
-    }
-
-    #[test]
-    fn slugs_are_lowercase_words() {
-        for slug in ["article-1", "chemins-d-avenirs", "ab"] {
-            assert!(valid_slug(slug), "{slug}");
-        }
-        for slug in ["A", "a", "-a", "a-", "a_b", "é-t-é", &"a".repeat(65)] {
-            assert!(!valid_slug(slug), "{slug}");
-        }
+        )),
+        None => Err(ApiError::not_found()),
     }
 }

@@ -2,72 +2,106 @@
 //! one request with the contact details (and, only here, the sensitive
 //! data), acknowledge, decline. An association sees only the requests routed
 //! to it: any other id answers 404, the same as an unknown one.
+//!
+//! What an association sees of a person is an explicit view
+//! ([`PersonView`], [`SensitiveView`], [`GuardianView`]): a field added to
+//! a profile later stays private until someone adds it there.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use shared::{
+    directory::{AssociationRecord, authenticate},
     http::{self, ApiError},
-    people::ProfileStatus,
-    store::{Key, Store, StoreError, keys::index},
+    people::{Mode, Need, PriorityGroup, ProfileStatus, Role, Sector, Situation, StudyLevel},
+    phone::PhoneNumber,
+    place::{Departement, PostalCode},
+    store::{
+        Key, StoreError,
+        keys::{index, sort},
+        timestamp,
+    },
 };
 
 use crate::{
     Routing,
-    directory::{AssociationRecord, bearer, key_matches, valid_slug},
     request::{Cause, RequestItem},
-    route::{Outcome, read_request, route, timestamp},
+    route::{Outcome, read_request, route},
 };
 
 /// Requests per page, by default and at most.
 const PAGE: i32 = 25;
 const MAX_PAGE: i32 = 100;
 
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    tracing::error!(%error, "inbox storage failed");
-    ApiError::unavailable()
+/// What an association sees of a person it holds.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PersonView {
+    pub id: String,
+    pub role: Role,
+    pub status: ProfileStatus,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneNumber>,
+    pub postal_code: PostalCode,
+    pub departement: Departement,
+    pub mode: Mode,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub mentee: Option<MenteeView>,
+    #[serde(flatten)]
+    pub mentor: Option<MentorView>,
 }
 
-fn unauthorized() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "Clé d'association manquante ou invalide (en-tête Authorization: Bearer bnm_…).",
-    )
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MenteeView {
+    pub birth_date: NaiveDate,
+    pub situation: Situation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study_level: Option<StudyLevel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub needs: Vec<Need>,
+    pub priority_groups: Vec<PriorityGroup>,
+    pub guardian_required: bool,
 }
 
-/// The association whose key the request carries (read afresh: a rotated
-/// key stops working at once).
-pub async fn authenticate(store: &Store, request: &Request) -> Result<AssociationRecord, ApiError> {
-    let key = bearer(request).ok_or_else(unauthorized)?;
-    let slug = key
-        .strip_prefix("bnm_")
-        .and_then(|rest| rest.rsplit_once('_'))
-        .map(|(slug, _)| slug)
-        .filter(|slug| valid_slug(slug))
-        .ok_or_else(unauthorized)?;
-    let item = store
-        .client
-        .get_item()
-        .table_name(&store.table)
-        .set_key(Some(Key::association(slug).attributes()))
-        .send()
-        .await
-        .map_err(|e| internal(StoreError::from(e)))?
-        .item
-        .ok_or_else(unauthorized)?;
-    let hash = item
-        .get("key_hash")
-        .and_then(|h| h.as_s().ok())
-        .ok_or_else(unauthorized)?;
-    if !key_matches(key, hash) {
-        return Err(unauthorized());
-    }
-    serde_dynamo::from_item(item).map_err(internal)
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MentorView {
+    pub job_title: String,
+    pub sector: Sector,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer: Option<String>,
+    pub years_experience: u8,
+    pub expertise: Vec<Need>,
+    pub audiences: Vec<Situation>,
+    pub fields: Vec<String>,
+    pub capacity: u8,
+    pub hours_per_month: u8,
+    #[serde(default)]
+    pub pairs_held: u8,
+}
+
+/// The special-category groups, shown only to the association holding the request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SensitiveView {
+    pub priority_groups: Vec<PriorityGroup>,
+}
+
+/// The guardian of a mentee under 15: who to contact.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GuardianView {
+    pub name: String,
+    pub email: String,
 }
 
 fn request_id(request: &Request) -> String {
@@ -104,7 +138,7 @@ async fn held_request(
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(ApiError::not_found());
     }
-    match read_request(app, id).await.map_err(internal)? {
+    match read_request(app, id).await? {
         Some(request) if holds(association, &request) => Ok(request),
         _ => Err(ApiError::not_found()),
     }
@@ -191,7 +225,7 @@ pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
         .client
         .query()
         .table_name(&app.store.table)
-        .index_name("by_association")
+        .index_name(index::BY_ASSOCIATION)
         .expression_attribute_values(
             ":pk",
             AttributeValue::S(index::association_requests(&association.slug)),
@@ -201,7 +235,10 @@ pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
     query = match &status {
         Some(status) => query
             .key_condition_expression("assoc_pk = :pk AND begins_with(assoc_sk, :status)")
-            .expression_attribute_values(":status", AttributeValue::S(format!("{status}#"))),
+            .expression_attribute_values(
+                ":status",
+                AttributeValue::S(index::association_request_status(status)),
+            ),
         None => query.key_condition_expression("assoc_pk = :pk"),
     };
     let page = query.send().await.map_err(|error| {
@@ -214,7 +251,7 @@ pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
                 "Le paramètre cursor n'est pas valide : reprenez celui de la page précédente.",
             )
         } else {
-            internal(StoreError::from(error))
+            StoreError::from(error).into()
         }
     })?;
     let requests: Vec<Value> = page.items().iter().filter_map(listed).collect();
@@ -226,11 +263,6 @@ pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
         }),
     ))
 }
-
-/// Internal attributes, never shown.
-const INTERNAL: &[&str] = &[
-    "pk", "sk", "assoc_pk", "assoc_sk", "due_pk", "due_sk", "ttl", "consent", "routing",
-];
 
 /// `GET /v1/association/requests/{id}`: the contact details, the request,
 /// the sensitive data and the guardian, and the routing decision.
@@ -246,39 +278,32 @@ pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
         .table_name(&app.store.table)
         .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
         .expression_attribute_values(":pk", AttributeValue::S(Key::person_partition(&held.id)))
-        .expression_attribute_values(":first", AttributeValue::S("GUARDIAN".into()))
-        .expression_attribute_values(":last", AttributeValue::S("SENSITIVE".into()))
+        .expression_attribute_values(":first", AttributeValue::S(sort::GUARDIAN.into()))
+        .expression_attribute_values(":last", AttributeValue::S(sort::SENSITIVE.into()))
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| internal(StoreError::from(e)))?;
+        .map_err(StoreError::from)?;
     let mut answer = Map::new();
     for item in page.items() {
         let sk = item
             .get("sk")
             .and_then(|s| s.as_s().ok())
-            .cloned()
-            .unwrap_or_default();
-        let Ok(mut fields) = serde_dynamo::from_item::<_, Map<String, Value>>(item.clone()) else {
-            continue;
-        };
-        // Checked again on the same read as the data shown.
-        if sk == "PROFILE" {
-            let current: Option<RequestItem> = serde_dynamo::from_item(item.clone()).ok();
-            if !current.is_some_and(|c| holds(&association, &c)) {
-                return Err(ApiError::not_found());
+            .map(String::as_str);
+        let (section, view) = match sk {
+            Some(sort::PROFILE) => {
+                // Checked again on the same read as the data shown.
+                let current: Option<RequestItem> = serde_dynamo::from_item(item.clone()).ok();
+                if !current.is_some_and(|c| holds(&association, &c)) {
+                    return Err(ApiError::not_found());
+                }
+                ("request", view::<PersonView>(item)?)
             }
-        }
-        for name in INTERNAL {
-            fields.remove(*name);
-        }
-        let section = match sk.as_str() {
-            "PROFILE" => "request",
-            "SENSITIVE" => "sensitive_data",
-            "GUARDIAN" => "guardian",
+            Some(sort::SENSITIVE) => ("sensitive_data", view::<SensitiveView>(item)?),
+            Some(sort::GUARDIAN) => ("guardian", view::<GuardianView>(item)?),
             _ => continue,
         };
-        answer.insert(section.into(), Value::Object(fields));
+        answer.insert(section.into(), view);
     }
     if let Some(routing) = &held.routing {
         answer.insert(
@@ -293,6 +318,14 @@ pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
         );
     }
     Ok(http::json(StatusCode::OK, &Value::Object(answer)))
+}
+
+/// An item as one of the association's views: only the view's fields.
+fn view<V: Serialize + for<'de> Deserialize<'de>>(
+    item: &HashMap<String, AttributeValue>,
+) -> Result<Value, StoreError> {
+    let view: V = serde_dynamo::from_item(item.clone())?;
+    Ok(serde_json::to_value(view).expect("views serialize"))
 }
 
 /// `POST /v1/association/requests/{id}/acknowledge`: the association takes
@@ -363,7 +396,7 @@ pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Bo
                 Err(ApiError::not_found())
             }
         }
-        Err(error) => Err(internal(StoreError::from(error))),
+        Err(error) => Err(StoreError::from(error).into()),
     }
 }
 
@@ -399,7 +432,7 @@ pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>,
         Ok(held) => held,
         // A retried decline: already passed on by this association.
         Err(not_found) => {
-            return match read_request(app, &id).await.map_err(internal)? {
+            return match read_request(app, &id).await? {
                 Some(r) if r.declined_by().contains(&association.slug) => Ok(declined()),
                 _ => Err(not_found),
             };
@@ -415,10 +448,7 @@ pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>,
             "Un binôme est proposé ou formé pour cette demande : clôturez-le avant de la décliner.",
         ));
     }
-    match route(app, &held, Cause::Declined, Some(&reason), Utc::now())
-        .await
-        .map_err(internal)?
-    {
+    match route(app, &held, Cause::Declined, Some(&reason), Utc::now()).await? {
         Outcome::Routed { .. } | Outcome::Waiting => Ok(declined()),
         Outcome::Unchanged => Err(ApiError::new(
             StatusCode::CONFLICT,

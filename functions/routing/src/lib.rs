@@ -2,8 +2,8 @@
 //! with its reasons, and none is ever lost.
 //!
 //! - `rules`: which associations may take a request and which should (pure);
-//! - `directory`: the associations, run by the network's admins;
-//! - `cache`: the directory as routing reads it, once a minute;
+//! - `directory`: the associations, run by the network's admins (the
+//!   record, its counters and the cached directory are `shared::directory`);
 //! - `route`: one request routed in one transaction;
 //! - `stream`: verified profiles from the table's stream;
 //! - `inbox`: the associations' routes;
@@ -22,7 +22,6 @@
 //! | `POST /v1/association/requests/{id}/acknowledge`     | taken on: reminders stop                   |
 //! | `POST /v1/association/requests/{id}/decline`         | passed to the next best association        |
 
-pub mod cache;
 pub mod directory;
 pub mod inbox;
 pub mod request;
@@ -32,12 +31,12 @@ pub mod stream;
 pub mod sweep;
 
 use aws_lambda_events::event::{dynamodb, eventbridge::EventBridgeEvent};
-use cache::DirectoryCache;
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use shared::store::Store;
 use shared::{
+    directory::DirectoryCache,
     http::{self, ApiError},
     links::Links,
 };
@@ -121,27 +120,21 @@ pub async fn start(entry: Entry) -> Result<Routing, Error> {
 }
 
 pub async fn handle(app: &Routing, request: Request) -> Result<Response<Body>, Error> {
-    let response = match http::route_key(&request) {
+    let answer = match http::route_key(&request) {
         Some("PUT /v1/admin/associations/{slug}") => directory::put(app, &request).await,
         Some("POST /v1/admin/associations/{slug}/keys") => {
             directory::rotate_key(app, &request).await
         }
         Some("GET /v1/admin/requests/{id}/routing") => directory::routing_of(app, &request).await,
-        Some(key) if key.contains("/v1/association/") => {
-            let answer = match key {
-                "GET /v1/association/requests" => inbox::list(app, &request).await,
-                "GET /v1/association/requests/{id}" => inbox::show(app, &request).await,
-                "POST /v1/association/requests/{id}/acknowledge" => {
-                    inbox::acknowledge(app, &request).await
-                }
-                "POST /v1/association/requests/{id}/decline" => inbox::decline(app, &request).await,
-                _ => Err(ApiError::not_found()),
-            };
-            answer.unwrap_or_else(|error| error.respond())
+        Some("GET /v1/association/requests") => inbox::list(app, &request).await,
+        Some("GET /v1/association/requests/{id}") => inbox::show(app, &request).await,
+        Some("POST /v1/association/requests/{id}/acknowledge") => {
+            inbox::acknowledge(app, &request).await
         }
-        _ => ApiError::not_found().respond(),
+        Some("POST /v1/association/requests/{id}/decline") => inbox::decline(app, &request).await,
+        _ => Err(ApiError::not_found()),
     };
-    Ok(response)
+    Ok(answer.unwrap_or_else(|error| error.respond()))
 }
 
 /// The `routing-events` function: a batch of the table's stream, or the

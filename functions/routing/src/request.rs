@@ -4,11 +4,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use shared::people::{Mode, Need, PriorityGroup, ProfileStatus, Role, Situation};
+use shared::{
+    people::{Mode, Need, PriorityGroup, ProfileStatus, Role, Situation},
+    place::Departement,
+};
 
 use crate::rules::{
-    Bits, Decision, MenteeCase, MentorCase, departement_index, group_index, need_index,
-    situation_index,
+    Bits, Decision, MenteeCase, MentorCase, group_index, need_index, situation_index,
 };
 
 /// A situation index no association serves (a mentor has none).
@@ -74,7 +76,7 @@ pub struct RequestItem {
     pub role: Role,
     pub status: ProfileStatus,
     pub first_name: String,
-    pub departement: String,
+    pub departement: Departement,
     pub mode: Mode,
     // Mentee
     #[serde(default)]
@@ -90,6 +92,9 @@ pub struct RequestItem {
     // Mentor
     #[serde(default)]
     pub capacity: Option<u8>,
+    /// Proposed and active pairs the mentor holds (matching keeps it).
+    #[serde(default)]
+    pub pairs_held: u8,
     #[serde(default)]
     pub preferred_association: Option<String>,
     #[serde(default)]
@@ -101,6 +106,12 @@ impl RequestItem {
         self.routing
             .as_ref()
             .map_or(&[], |routing| routing.declined_by.as_slice())
+    }
+
+    /// The places a mentor offers that no pair fills: what their
+    /// association counts as free, and gets back if they leave it.
+    pub fn free_places(&self) -> u32 {
+        u32::from(self.capacity.unwrap_or(1).saturating_sub(self.pairs_held))
     }
 
     /// Full years on `day`.
@@ -118,7 +129,7 @@ impl RequestItem {
     ) -> MenteeCase<'_> {
         MenteeCase {
             request_id: &self.id,
-            departement: departement_index(&self.departement).unwrap_or(0),
+            departement: self.departement.index(),
             mode: self.mode,
             age: self.age_on(today),
             needs: Bits::of(self.needs.iter().map(|n| need_index(*n))),
@@ -136,7 +147,7 @@ impl RequestItem {
     pub fn mentor_case(&self) -> MentorCase<'_> {
         MentorCase {
             request_id: &self.id,
-            departement: departement_index(&self.departement).unwrap_or(0),
+            departement: self.departement.index(),
             mode: self.mode,
             preferred_association: self.preferred_association.as_deref(),
             declined_by: self.declined_by(),

@@ -9,27 +9,32 @@
 //! the next candidate is tried; a transaction conflict (a burst on the same
 //! association) is retried after a short, jittered pause.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update, builders::UpdateBuilder};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::Serialize;
 use shared::{
+    directory::{
+        CounterChange, DIRECTORY_TTL, Intake, Listed, Notify, Snapshot, counters_update, month_of,
+    },
     mail::{MailContent, OutboxMail, RequestSummary},
     people::{PriorityGroup, ProfileStatus, Role, SensitiveData},
     store::{
-        Key, StoreError, cancellation_reasons, is_condition_failure, keys::index, transact_update,
+        Key, StoreError, cancellation_reasons, is_condition_failure, keys::index, timestamp,
+        transact_update,
     },
 };
 
 use crate::{
     Routing,
-    cache::{DIRECTORY_TTL, Listed, Snapshot, WAITING_RECHECK, counters},
-    directory::Notify,
     request::{Cause, Handover, RequestItem, RoutingState},
     rules::{self, Decision},
 };
+
+/// How recent a directory read must be to tell someone that no association can take them.
+pub const WAITING_RECHECK: Duration = Duration::from_secs(5);
 
 /// How a routing call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,15 +51,6 @@ pub enum Outcome {
 /// Transaction conflicts retried before the caller is told to retry later.
 const CONFLICT_RETRIES: u32 = 8;
 
-/// The month whose counter a routing decision takes (UTC).
-pub fn month_of(at: DateTime<Utc>) -> String {
-    at.format("%Y_%m").to_string()
-}
-
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 pub(crate) fn value<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
     Ok(serde_dynamo::to_attribute_value(value)?)
 }
@@ -63,6 +59,21 @@ fn number(n: i64) -> AttributeValue {
     AttributeValue::N(n.to_string())
 }
 
+/// What routing a request to an association adds to its counters (a
+/// mentee: this month's count and the pool; a mentor: their free places).
+fn counted(request: &RequestItem, month: &str) -> CounterChange {
+    match request.role {
+        Role::Mentee => CounterChange {
+            routed: Some((month.to_owned(), 1)),
+            waiting_mentees: 1,
+            ..CounterChange::default()
+        },
+        Role::Mentor => CounterChange {
+            free_mentor_places: i64::from(request.free_places()),
+            ..CounterChange::default()
+        },
+    }
+}
 fn text(s: impl Into<String>) -> AttributeValue {
     AttributeValue::S(s.into())
 }
@@ -71,7 +82,7 @@ fn text(s: impl Into<String>) -> AttributeValue {
 pub fn summary(app: &Routing, request: &RequestItem, since: DateTime<Utc>) -> RequestSummary {
     RequestSummary {
         role: request.role,
-        departement: request.departement.clone(),
+        departement: request.departement.to_string(),
         since: since.format("%d/%m/%Y").to_string(),
         url: app
             .links
@@ -81,6 +92,7 @@ pub fn summary(app: &Routing, request: &RequestItem, since: DateTime<Utc>) -> Re
 
 /// The request's groups kept apart as special-category data, read only when
 /// it declared some (they decide reserved associations and specialities).
+#[tracing::instrument(skip_all, fields(request = request.id))]
 async fn sensitive_groups(
     app: &Routing,
     request: &RequestItem,
@@ -112,7 +124,11 @@ fn decide(
     declined_by: &[String],
     now: DateTime<Utc>,
 ) -> Decision {
-    let directory = snapshot.rules();
+    let directory: Vec<rules::Association> = snapshot
+        .associations
+        .iter()
+        .map(rules::Association::from)
+        .collect();
     match request.role {
         Role::Mentee => {
             let mut case = request.mentee_case(sensitive, now.date_naive());
@@ -129,6 +145,7 @@ fn decide(
 
 /// Routes `request` (as read, with its status and routing attempt) for
 /// `cause`; `reason` is the association's word when it declined.
+#[tracing::instrument(skip_all, fields(request = request.id, ?cause))]
 pub async fn route(
     app: &Routing,
     request: &RequestItem,
@@ -186,14 +203,14 @@ pub async fn route(
                 return Ok(match chosen {
                     Some(listed) => {
                         let slug = listed.record.slug.clone();
-                        let places = u32::from(request.capacity.unwrap_or(1));
+                        let places = request.free_places();
                         app.directory
                             .adjust(&slug, |a| match request.role {
                                 Role::Mentee => {
-                                    a.routed_this_month += 1;
-                                    a.waiting_mentees += 1;
+                                    a.counters.routed_this_month += 1;
+                                    a.counters.waiting_mentees += 1;
                                 }
-                                Role::Mentor => a.free_mentor_places += places,
+                                Role::Mentor => a.counters.free_mentor_places += places,
                             })
                             .await;
                         tracing::info!(
@@ -222,11 +239,12 @@ pub async fn route(
                     && reasons.get(1).is_some_and(is_condition_failure)
                 {
                     // Filled up (or closed) since the directory was read.
-                    let full = listed.rules.monthly_capacity;
                     app.directory
                         .adjust(&listed.record.slug, |a| match request.role {
-                            Role::Mentee => a.routed_this_month = full,
-                            Role::Mentor => a.mentor_intake = false,
+                            Role::Mentee => {
+                                a.counters.routed_this_month = a.record.monthly_capacity
+                            }
+                            Role::Mentor => a.record.mentor_intake = Intake::Closed,
                         })
                         .await;
                     continue;
@@ -330,58 +348,45 @@ fn transaction(
     writes.push(transact_update(update)?);
 
     // 1: the chosen association's counters, within its capacity.
+    let month = month_of(now);
     if let Some(listed) = chosen {
-        let key = Key::association(&listed.record.slug);
-        let update = Update::builder()
-            .table_name(table)
-            .set_key(Some(key.attributes()))
+        let update = counters_update(table, &listed.record.slug, &counted(request, &month))
             .expression_attribute_values(":true", AttributeValue::Bool(true));
         let update = match request.role {
-            Role::Mentee => update
-                .update_expression("ADD #month :one, #waiting :one")
-                .condition_expression(
-                    "active = :true AND (attribute_not_exists(#month) OR #month < monthly_capacity)",
-                )
-                .expression_attribute_names("#month", counters::routed_in(&month_of(now)))
-                .expression_attribute_names("#waiting", counters::WAITING_MENTEES)
-                .expression_attribute_values(":one", number(1)),
+            Role::Mentee => update.condition_expression(
+                "active = :true AND (attribute_not_exists(#month) OR #month < monthly_capacity)",
+            ),
             Role::Mentor => update
-                .update_expression("ADD #places :places")
-                .expression_attribute_names("#places", counters::FREE_MENTOR_PLACES)
                 .condition_expression("active = :true AND mentor_intake = :open")
-                .expression_attribute_values(":open", text("open"))
-                .expression_attribute_values(
-                    ":places",
-                    number(i64::from(request.capacity.unwrap_or(1))),
-                ),
+                .expression_attribute_values(":open", text("open")),
         };
         writes.push(transact_update(update)?);
     }
 
     // The association it leaves gets its counters back.
     if let Some(slug) = leaving {
-        let previous = request.routing.as_ref();
-        let update = Update::builder()
-            .table_name(table)
-            .set_key(Some(Key::association(slug).attributes()));
-        let update = match (
-            request.role,
-            previous.and_then(|p| p.counted_month.as_deref()),
-        ) {
-            (Role::Mentee, Some(counted)) => update
-                .update_expression("ADD #month :minus, #waiting :minus")
-                .expression_attribute_names("#month", counters::routed_in(counted))
-                .expression_attribute_names("#waiting", counters::WAITING_MENTEES)
-                .expression_attribute_values(":minus", number(-1)),
-            _ => update
-                .update_expression("ADD #places :minus")
-                .expression_attribute_names("#places", counters::FREE_MENTOR_PLACES)
-                .expression_attribute_values(
-                    ":minus",
-                    number(-i64::from(request.capacity.unwrap_or(1))),
-                ),
+        let counted_month = request
+            .routing
+            .as_ref()
+            .and_then(|p| p.counted_month.as_deref());
+        let given_back = match (request.role, counted_month) {
+            (Role::Mentee, Some(counted)) => CounterChange {
+                routed: Some((counted.to_owned(), -1)),
+                waiting_mentees: -1,
+                ..CounterChange::default()
+            },
+            (Role::Mentee, None) => CounterChange {
+                waiting_mentees: -1,
+                ..CounterChange::default()
+            },
+            (Role::Mentor, _) => CounterChange {
+                free_mentor_places: -i64::from(request.free_places()),
+                ..CounterChange::default()
+            },
         };
-        writes.push(transact_update(update)?);
+        if !given_back.is_empty() {
+            writes.push(transact_update(counters_update(table, slug, &given_back))?);
+        }
     }
 
     // The mails.
@@ -434,6 +439,7 @@ fn transaction(
 }
 
 /// Reads a request's profile item (consistent), or `None` if it is gone.
+#[tracing::instrument(skip_all, fields(request = person_id))]
 pub async fn read_request(
     app: &Routing,
     person_id: &str,
@@ -448,7 +454,5 @@ pub async fn read_request(
         .send()
         .await?
         .item;
-    item.map(|item: HashMap<String, AttributeValue>| serde_dynamo::from_item(item))
-        .transpose()
-        .map_err(StoreError::from)
+    Ok(item.map(serde_dynamo::from_item).transpose()?)
 }

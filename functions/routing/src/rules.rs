@@ -23,7 +23,11 @@
 //! + 1)); the mentor's preferred association wins whenever it is eligible.
 
 use serde::{Deserialize, Serialize};
-use shared::people::{Mode, Need, PriorityGroup, Situation};
+use shared::{
+    directory::{Intake, Listed},
+    people::{Mode, Need, PriorityGroup, Situation},
+    place::Departement,
+};
 
 /// Stored with every decision, so that a decision can be explained later.
 pub const RULE_VERSION: &str = "routing-2026-11";
@@ -81,19 +85,6 @@ impl Bits {
     }
 }
 
-/// The index of a département in [`Bits`]: 01–95, 2A, 2B, 971–976.
-pub fn departement_index(code: &str) -> Option<u8> {
-    match code {
-        "2A" => Some(96),
-        "2B" => Some(97),
-        _ => match code.parse::<u16>().ok()? {
-            number @ 1..=95 if number != 20 && code.len() == 2 => Some(number as u8),
-            number @ 971..=976 => Some((number - 971 + 98) as u8),
-            _ => None,
-        },
-    }
-}
-
 pub fn need_index(need: Need) -> u8 {
     need as u8
 }
@@ -129,6 +120,35 @@ pub struct Association {
     /// Its mentees waiting for a mentor, and its mentors' free places.
     pub waiting_mentees: u32,
     pub free_mentor_places: u32,
+}
+
+impl From<&Listed> for Association {
+    /// The rules' view of a directory entry and its counters.
+    fn from(listed: &Listed) -> Self {
+        let record = &listed.record;
+        Self {
+            slug: record.slug.clone(),
+            active: record.active,
+            departements: Bits::of(record.departements.iter().map(Departement::index)),
+            national: record.national,
+            presentiel: record.modes.contains(&Mode::Presentiel),
+            distance: record.modes.contains(&Mode::Distance),
+            ages: record.min_age..=record.max_age,
+            needs: Bits::of(record.needs.iter().map(|n| need_index(*n))),
+            situations: Bits::of(record.situations.iter().map(|s| situation_index(*s))),
+            specialities: record
+                .specialities
+                .iter()
+                .map(|s| (group_index(s.group), s.weight))
+                .collect(),
+            reserved_for: Bits::of(record.reserved_for.iter().map(|g| group_index(*g))),
+            monthly_capacity: record.monthly_capacity,
+            routed_this_month: listed.counters.routed_this_month,
+            mentor_intake: record.mentor_intake == Intake::Open,
+            waiting_mentees: listed.counters.waiting_mentees,
+            free_mentor_places: listed.counters.free_mentor_places,
+        }
+    }
 }
 
 impl Association {
@@ -387,7 +407,7 @@ mod tests {
         Association {
             slug: slug.into(),
             active: true,
-            departements: Bits::of([departement_index("93").unwrap()]),
+            departements: Bits::of([Departement::parse("93").unwrap().index()]),
             national: false,
             presentiel: true,
             distance: true,
@@ -410,7 +430,7 @@ mod tests {
     fn mentee(declined_by: &[String]) -> MenteeCase<'_> {
         MenteeCase {
             request_id: "r1",
-            departement: departement_index("93").unwrap(),
+            departement: Departement::parse("93").unwrap().index(),
             mode: Mode::Presentiel,
             age: 16,
             needs: Bits::of([
@@ -480,7 +500,7 @@ mod tests {
         let cases: [(&str, Change); 8] = [
             ("inactive", |a| a.active = false),
             ("another département", |a| {
-                a.departements = Bits::of([departement_index("2A").unwrap()])
+                a.departements = Bits::of([Departement::parse("2A").unwrap().index()])
             }),
             ("no presentiel", |a| a.presentiel = false),
             ("too young", |a| a.ages = 18..=30),
@@ -517,7 +537,7 @@ mod tests {
         national.departements = Bits::default();
         national.national = true;
         let mut far = mentee(&[]);
-        far.departement = departement_index("974").unwrap();
+        far.departement = Departement::parse("974").unwrap().index();
         assert_eq!(
             chosen(&[association("local-93"), national], &far).as_deref(),
             Some("national")
@@ -603,7 +623,7 @@ mod tests {
     fn mentor<'a>(preferred: Option<&'a str>, declined_by: &'a [String]) -> MentorCase<'a> {
         MentorCase {
             request_id: "m1",
-            departement: departement_index("93").unwrap(),
+            departement: Departement::parse("93").unwrap().index(),
             mode: Mode::Indifferent,
             preferred_association: preferred,
             declined_by,
@@ -661,12 +681,12 @@ mod tests {
             .collect();
         let indexes: std::collections::BTreeSet<u8> = codes
             .iter()
-            .map(|c| departement_index(c).unwrap())
+            .map(|c| Departement::parse(c).unwrap().index())
             .collect();
         assert_eq!(indexes.len(), codes.len());
         assert!(indexes.iter().all(|i| *i < 128));
         for bad in ["20", "00", "96", "977", "1", "2C"] {
-            assert_eq!(departement_index(bad), None, "{bad}");
+            assert_eq!(Departement::parse(bad), None, "{bad}");
         }
     }
 }

@@ -5,9 +5,13 @@
 
 use aws_lambda_events::event::{
     dynamodb::{Event, EventRecord},
-    streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse},
+    streams::DynamoDbEventResponse,
 };
 use chrono::Utc;
+use shared::{
+    store::{StoreError, keys::sort},
+    stream::{in_order, text},
+};
 
 use crate::{
     Routing,
@@ -19,33 +23,27 @@ use crate::{
 /// mapping filters the same way; this guards local runs and replays).
 pub fn is_verified_request(record: &EventRecord) -> bool {
     let image = &record.change.new_image;
-    let text = |name: &str| match image.get(name) {
-        Some(serde_dynamo::AttributeValue::S(value)) => Some(value.as_str()),
-        _ => None,
-    };
     matches!(record.event_name.as_str(), "INSERT" | "MODIFY")
-        && text("sk") == Some("PROFILE")
-        && text("status") == Some("verified")
+        && text(image, "sk") == Some(sort::PROFILE)
+        && text(image, "status") == Some("verified")
 }
 
 pub async fn deliver(app: &Routing, event: &Event) -> DynamoDbEventResponse {
-    let mut response = DynamoDbEventResponse::default();
-    for record in event.records.iter().filter(|r| is_verified_request(r)) {
+    in_order(event, |record| async move {
+        if !is_verified_request(record) {
+            return Ok(());
+        }
         let request: RequestItem = match serde_dynamo::from_item(record.change.new_image.clone()) {
             Ok(request) => request,
             Err(error) => {
                 // Not retriable: the same image would fail again.
                 tracing::error!(%error, sequence = record.change.sequence_number, "unreadable profile image skipped");
-                continue;
+                return Ok::<(), StoreError>(());
             }
         };
-        if let Err(error) = route(app, &request, Cause::Verified, None, Utc::now()).await {
-            tracing::warn!(%error, request = request.id, "routing will be retried");
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = record.change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-            break;
-        }
-    }
-    response
+        route(app, &request, Cause::Verified, None, Utc::now())
+            .await
+            .map(|_| ())
+    })
+    .await
 }

@@ -18,20 +18,21 @@ use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use shared::{
+    directory::{Listed, Notify, month_of},
     mail::{MailContent, OutboxMail, RequestSummary},
     people::ProfileStatus,
     store::{
-        Key, StoreError, cancellation_reasons, first_condition_failed, is_condition_failure,
-        keys::index, query_all, transact_update,
+        Key, StoreError, cancellation_reasons, due_items, first_condition_failed,
+        is_condition_failure,
+        keys::{counters, index},
+        query_all, timestamp, transact_update,
     },
 };
 
 use crate::{
     Routing,
-    cache::{Listed, counters},
-    directory::Notify,
     request::{Cause, RequestItem},
-    route::{Outcome, month_of, route, summary, timestamp},
+    route::{Outcome, route, summary},
 };
 
 /// A waiting request tried today is due again at tomorrow's sweep, not at a
@@ -51,29 +52,22 @@ pub struct SweepReport {
 
 /// Every request whose routing deadline is at or before `now`.
 async fn due_requests(app: &Routing, now: DateTime<Utc>) -> Result<Vec<RequestItem>, StoreError> {
-    let mut due = Vec::new();
-    for partition in index::routing_due_partitions() {
-        let items = query_all(
-            app.store
-                .client
-                .query()
-                .table_name(&app.store.table)
-                .index_name("by_due_date")
-                .key_condition_expression("due_pk = :pk AND due_sk <= :now")
-                .expression_attribute_values(":pk", AttributeValue::S(partition))
-                .expression_attribute_values(":now", AttributeValue::S(timestamp(now))),
+    let items = due_items(&app.store, index::routing_due_partitions(), &timestamp(now)).await?;
+    Ok(items
+        .into_iter()
+        .filter_map(
+            |item| match serde_dynamo::from_item::<_, RequestItem>(item) {
+                Ok(request) => Some(request),
+                Err(error) => {
+                    tracing::error!(%error, "unreadable due request skipped");
+                    None
+                }
+            },
         )
-        .await?;
-        for item in items {
-            match serde_dynamo::from_item::<_, RequestItem>(item) {
-                Ok(request) => due.push(request),
-                Err(error) => tracing::error!(%error, "unreadable due request skipped"),
-            }
-        }
-    }
-    Ok(due)
+        .collect())
 }
 
+#[tracing::instrument(skip_all, fields(%now))]
 pub async fn sweep(app: &Routing, now: DateTime<Utc>) -> Result<SweepReport, StoreError> {
     // Decide on today's directory, not a cached one.
     app.directory.clear().await;
@@ -326,16 +320,16 @@ async fn association_digest(
     let status = ProfileStatus::Routed.as_str();
     // After every request of the last digest's second (`~` sorts after ids).
     let from = match &listed.last_digest_at {
-        Some(last) => format!("{status}#{last}#~"),
-        None => format!("{status}#"),
+        Some(last) => index::association_request_sort(status, last, "~"),
+        None => index::association_request_status(status),
     };
-    let to = format!("{status}#{}#~", timestamp(now));
+    let to = index::association_request_sort(status, &timestamp(now), "~");
     let items = query_all(
         app.store
             .client
             .query()
             .table_name(&app.store.table)
-            .index_name("by_association")
+            .index_name(index::BY_ASSOCIATION)
             .key_condition_expression("assoc_pk = :pk AND assoc_sk BETWEEN :from AND :to")
             .expression_attribute_values(
                 ":pk",

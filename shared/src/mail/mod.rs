@@ -72,8 +72,7 @@ impl OutboxMail {
             .table_name(table)
             .set_item(Some(serde_dynamo::to_item(self)?))
             .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| crate::store::StoreError(e.to_string()))?;
+            .build()?;
         Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
             .put(put)
             .build())

@@ -34,6 +34,41 @@ use crate::{keyring::AddressId, people::Role};
 pub const OUTBOX_PREFIX: &str = "MAIL#";
 /// Prefix of a person's pair references; matching's stream filter uses it.
 pub const PAIR_REFERENCE_PREFIX: &str = "PAIR#";
+const NEWSLETTER_PREFIX: &str = "NEWSLETTER#";
+const EMAIL_PREFIX: &str = "EMAIL#";
+/// Prefix of the partition of a person.
+const PERSON_PREFIX: &str = "PERSON#";
+/// The one partition of the association directory.
+const DIRECTORY: &str = "DIRECTORY";
+/// Prefix of an association's sort key in the directory.
+pub const ASSOCIATION_PREFIX: &str = "ASSOCIATION#";
+
+/// Sort keys of the items of a person's partition (and of a run), so that
+/// code reading the stream or a partition can tell items apart.
+pub mod sort {
+    pub const PROFILE: &str = "PROFILE";
+    pub const SENSITIVE: &str = "SENSITIVE";
+    pub const GUARDIAN: &str = "GUARDIAN";
+    pub const RUN: &str = "RUN";
+    pub const PAIR: &str = "PAIR";
+    pub const SUBSCRIBER: &str = "SUBSCRIBER";
+}
+
+/// Attributes of an association item that count its requests and places.
+pub mod counters {
+    /// Mentees routed to it in a month (`YYYY_MM`, UTC): what `monthly_capacity` bounds.
+    pub fn routed_in(month: &str) -> String {
+        format!("routed_{month}")
+    }
+    /// Its mentees waiting in its pool (routed or acknowledged, not in a pair).
+    pub const WAITING_MENTEES: &str = "waiting_mentees";
+    /// The places its mentors offer and that no pair fills yet.
+    pub const FREE_MENTOR_PLACES: &str = "free_mentor_places";
+    /// Until when its requests were listed in a daily digest.
+    pub const LAST_DIGEST_AT: &str = "last_digest_at";
+    /// The hash of its API key.
+    pub const KEY_HASH: &str = "key_hash";
+}
 
 /// The primary key of an item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,43 +80,63 @@ pub struct Key {
 impl Key {
     pub fn newsletter_subscriber(id: &AddressId) -> Self {
         Self {
-            pk: format!("NEWSLETTER#{}", id.as_str()),
-            sk: "SUBSCRIBER".into(),
+            pk: format!("{NEWSLETTER_PREFIX}{}", id.as_str()),
+            sk: sort::SUBSCRIBER.into(),
         }
+    }
+
+    /// The address id whose newsletter partition `pk` is.
+    pub fn newsletter_subscriber_of(pk: &str) -> Option<&str> {
+        pk.strip_prefix(NEWSLETTER_PREFIX)
     }
 
     /// The partition holding everything about one person.
     pub fn person_partition(person_id: &str) -> String {
-        format!("PERSON#{person_id}")
+        format!("{PERSON_PREFIX}{person_id}")
+    }
+
+    /// The person whose partition `pk` is.
+    pub fn person_of(pk: &str) -> Option<&str> {
+        pk.strip_prefix(PERSON_PREFIX)
+    }
+
+    /// The partition of the association directory.
+    pub fn directory_partition() -> &'static str {
+        DIRECTORY
     }
 
     pub fn person_profile(person_id: &str) -> Self {
         Self {
             pk: Self::person_partition(person_id),
-            sk: "PROFILE".into(),
+            sk: sort::PROFILE.into(),
         }
     }
 
     pub fn person_sensitive_data(person_id: &str) -> Self {
         Self {
             pk: Self::person_partition(person_id),
-            sk: "SENSITIVE".into(),
+            sk: sort::SENSITIVE.into(),
         }
     }
 
     pub fn person_guardian(person_id: &str) -> Self {
         Self {
             pk: Self::person_partition(person_id),
-            sk: "GUARDIAN".into(),
+            sk: sort::GUARDIAN.into(),
         }
     }
 
     /// Holds the id of the one sign-up an address has in a role.
     pub fn email_guard(address: &AddressId, role: Role) -> Self {
         Self {
-            pk: format!("EMAIL#{}", address.as_str()),
+            pk: format!("{EMAIL_PREFIX}{}", address.as_str()),
             sk: role.key_segment().into(),
         }
+    }
+
+    /// The address id whose e-mail guard partition `pk` is.
+    pub fn email_guard_of(pk: &str) -> Option<&str> {
+        pk.strip_prefix(EMAIL_PREFIX)
     }
 
     /// `request_hash`: a hash of the route and the client's Idempotency-Key.
@@ -95,15 +150,15 @@ impl Key {
     /// One association of the directory; the directory is one partition, read whole.
     pub fn association(slug: &str) -> Self {
         Self {
-            pk: "DIRECTORY".into(),
-            sk: format!("ASSOCIATION#{slug}"),
+            pk: DIRECTORY.into(),
+            sk: format!("{ASSOCIATION_PREFIX}{slug}"),
         }
     }
 
     /// Where the network admins receive the daily list of waiting requests.
     pub fn network_admins() -> Self {
         Self {
-            pk: "DIRECTORY".into(),
+            pk: DIRECTORY.into(),
             sk: "ADMINS".into(),
         }
     }
@@ -111,7 +166,7 @@ impl Key {
     pub fn pair(pair_id: &str) -> Self {
         Self {
             pk: format!("PAIR#{pair_id}"),
-            sk: "PAIR".into(),
+            sk: sort::PAIR.into(),
         }
     }
 
@@ -127,7 +182,7 @@ impl Key {
     pub fn matching_run(run_id: &str) -> Self {
         Self {
             pk: format!("RUN#{run_id}"),
-            sk: "RUN".into(),
+            sk: sort::RUN.into(),
         }
     }
 
@@ -158,6 +213,11 @@ impl Key {
 
 /// Values of the index keys (sparse: an item is in an index while it carries them).
 pub mod index {
+    /// The index of an association's requests, pool and pairs.
+    pub const BY_ASSOCIATION: &str = "by_association";
+    /// The index of work due by a date.
+    pub const BY_DUE_DATE: &str = "by_due_date";
+
     /// Spreads the items due on the same day over several index partitions,
     /// so that a burst of sign-ups does not write to one hot partition.
     pub const DUE_SHARDS: u32 = 8;
@@ -172,6 +232,11 @@ pub mod index {
         format!("{status}#{since}#{person_id}")
     }
 
+    /// The `assoc_sk` prefix of an association's requests in one status.
+    pub fn association_request_status(status: &str) -> String {
+        format!("{status}#")
+    }
+
     /// `assoc_pk` of the pairs an association proposed.
     pub fn association_pairs(slug: &str) -> String {
         format!("PAIRS#{slug}")
@@ -180,6 +245,11 @@ pub mod index {
     /// `assoc_sk` of a pair: by mentee, then mentor.
     pub fn association_pair_sort(mentee_id: &str, mentor_id: &str) -> String {
         format!("{mentee_id}#{mentor_id}")
+    }
+
+    /// `assoc_sk` of a pair one of whose people was erased: no id left in it.
+    pub fn erased_pair_sort(pair_id: &str) -> String {
+        format!("erased#{pair_id}")
     }
 
     fn shard(id: &str) -> u32 {

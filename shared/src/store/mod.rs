@@ -31,7 +31,10 @@ impl Store {
         Self::new(sdk, table, endpoint.as_deref())
     }
 
-    /// Writes all of `writes` or none (one round trip).
+    /// Writes all of `writes` or none. A transaction refused only because
+    /// another one held one of its items (a burst on one association) is
+    /// tried again after a short jittered pause: the SDK does not retry those.
+    #[tracing::instrument(skip_all, fields(writes = writes.len()))]
     pub async fn transact(
         &self,
         writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
@@ -39,11 +42,23 @@ impl Store {
         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
         SdkError<TransactWriteItemsError>,
     > {
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
+        let mut conflicts = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes.clone()))
+                .send()
+                .await;
+            match result {
+                Err(error) if conflicts < CONFLICT_RETRIES && only_conflicts(&error) => {
+                    conflicts += 1;
+                    let pause = 10 * 2u64.pow(conflicts) + rand::random_range(0..25);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Opens the connection (TLS handshake included) during a function's init
@@ -78,14 +93,66 @@ impl Store {
     }
 }
 
+/// An instant as stored: RFC 3339, UTC, to the second (sorts as text).
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// An item as DynamoDB returns it.
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// The items of the `by_due_date` partitions `partitions` whose due date is
+/// at or before `until` (a due key as written: an instant or a date).
+#[tracing::instrument(skip_all, fields(until))]
+pub async fn due_items(
+    store: &Store,
+    partitions: impl IntoIterator<Item = String>,
+    until: &str,
+) -> Result<Vec<Item>, StoreError> {
+    let mut due = Vec::new();
+    for partition in partitions {
+        due.extend(
+            query_all(
+                store
+                    .client
+                    .query()
+                    .table_name(&store.table)
+                    .index_name(keys::index::BY_DUE_DATE)
+                    .key_condition_expression("due_pk = :pk AND due_sk <= :until")
+                    .expression_attribute_values(
+                        ":pk",
+                        aws_sdk_dynamodb::types::AttributeValue::S(partition),
+                    )
+                    .expression_attribute_values(
+                        ":until",
+                        aws_sdk_dynamodb::types::AttributeValue::S(until.to_owned()),
+                    ),
+            )
+            .await?,
+        );
+    }
+    Ok(due)
+}
+
 /// Every item a query matches, page after page (the SDK's paginator).
+#[tracing::instrument(skip_all)]
 pub async fn query_all(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-) -> Result<
-    Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
-    StoreError,
-> {
+) -> Result<Vec<Item>, StoreError> {
     Ok(query.into_paginator().items().send().try_collect().await?)
+}
+
+/// Conflicts with other transactions retried before the caller sees one.
+const CONFLICT_RETRIES: u32 = 5;
+
+/// Whether a transaction was refused for conflicts alone (no failed condition).
+fn only_conflicts(error: &SdkError<TransactWriteItemsError>) -> bool {
+    cancellation_reasons(error).is_some_and(|reasons| {
+        reasons
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict"))
+            && !reasons.iter().any(is_condition_failure)
+    })
 }
 
 /// Whether a transaction was refused because its first write's condition
@@ -99,30 +166,41 @@ pub fn first_condition_failed(error: &SdkError<TransactWriteItemsError>) -> bool
 pub fn transact_update(
     update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
 ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
-    let update = update.build().map_err(|e| StoreError(e.to_string()))?;
+    let update = update.build()?;
     Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
         .update(update)
         .build())
 }
 
-/// A storage failure, described with the SDK's full context (never item content).
+/// A storage failure. Its message carries the SDK's full context (never
+/// item content); the error it came from stays its source.
 #[derive(Debug, thiserror::Error)]
-#[error("DynamoDB: {0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// A DynamoDB call failed, after the SDK's own retries.
+    #[error("DynamoDB: {context}")]
+    Call {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An item did not map to or from its type.
+    #[error("item mapping: {0}")]
+    Mapping(#[from] serde_dynamo::Error),
+    /// A request was built without a required part (a bug, not a fault).
+    #[error("request building: {0}")]
+    Build(#[from] aws_sdk_dynamodb::error::BuildError),
+}
 
 impl<E, R> From<SdkError<E, R>> for StoreError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     fn from(error: SdkError<E, R>) -> Self {
-        Self(DisplayErrorContext(&error).to_string())
-    }
-}
-
-impl From<serde_dynamo::Error> for StoreError {
-    fn from(error: serde_dynamo::Error) -> Self {
-        Self(format!("item mapping: {error}"))
+        Self::Call {
+            context: DisplayErrorContext(&error).to_string(),
+            source: Box::new(error),
+        }
     }
 }
 

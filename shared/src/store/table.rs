@@ -36,12 +36,12 @@ pub const TABLE: TableDefinition = TableDefinition {
     sort_key: "sk",
     indexes: &[
         Index {
-            name: "by_association",
+            name: super::keys::index::BY_ASSOCIATION,
             partition_key: "assoc_pk",
             sort_key: "assoc_sk",
         },
         Index {
-            name: "by_due_date",
+            name: super::keys::index::BY_DUE_DATE,
             partition_key: "due_pk",
             sort_key: "due_sk",
         },

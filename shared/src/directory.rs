@@ -1,0 +1,420 @@
+//! The association directory, as every function reads it: the association
+//! record, its counters, the key an association authenticates with, and the
+//! directory read once a minute by each warm function.
+//!
+//! The counters (requests routed this month, mentees waiting, free mentor
+//! places) live on the association item. Routing owns the effects of
+//! routing on them, matching the effects of pairing; both write them
+//! through [`counters_update`], in the transaction of the change they count.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use aws_sdk_dynamodb::types::{AttributeValue, Update, builders::UpdateBuilder};
+use chrono::{DateTime, Utc};
+use lambda_http::{Request, http::StatusCode};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::Mutex;
+
+use crate::{
+    criteria::Criteria,
+    http::ApiError,
+    people::{Mode, Need, PriorityGroup, Situation},
+    place::Departement,
+    store::{
+        Key, Store, StoreError,
+        keys::{ASSOCIATION_PREFIX, counters},
+        query_all,
+    },
+};
+
+/// How long a directory read is trusted.
+pub const DIRECTORY_TTL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intake {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notify {
+    Immediate,
+    DailyDigest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Speciality {
+    pub group: PriorityGroup,
+    pub weight: u32,
+}
+
+/// An association as stored (`DIRECTORY` / `ASSOCIATION#<slug>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssociationRecord {
+    pub slug: String,
+    pub name: String,
+    /// Stored as `email`: the attribute the mailer reads a recipient's address from.
+    #[serde(rename = "email")]
+    pub contact_email: String,
+    pub active: bool,
+    pub departements: Vec<Departement>,
+    pub national: bool,
+    pub modes: Vec<Mode>,
+    pub min_age: u32,
+    pub max_age: u32,
+    pub needs: Vec<Need>,
+    pub situations: Vec<Situation>,
+    pub specialities: Vec<Speciality>,
+    pub reserved_for: Vec<PriorityGroup>,
+    pub monthly_capacity: u32,
+    pub mentor_intake: Intake,
+    pub notify: Notify,
+    pub sla_days: u32,
+    /// How its pairs are weighed.
+    #[serde(default)]
+    pub matching: Criteria,
+    /// Whether the nightly schedule pairs its pool.
+    #[serde(default)]
+    pub auto_matching: bool,
+}
+
+/// The month whose counter a routing decision takes (UTC), `YYYY_MM`.
+pub fn month_of(at: DateTime<Utc>) -> String {
+    at.format("%Y_%m").to_string()
+}
+
+/// An association's counters for one month, as read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub routed_this_month: u32,
+    pub waiting_mentees: u32,
+    pub free_mentor_places: u32,
+}
+
+/// A change of an association's counters, written with the change it counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CounterChange {
+    /// The month whose routed count changes, and by how much.
+    pub routed: Option<(String, i64)>,
+    pub waiting_mentees: i64,
+    pub free_mentor_places: i64,
+}
+
+impl CounterChange {
+    pub fn is_empty(&self) -> bool {
+        self.routed.is_none() && self.waiting_mentees == 0 && self.free_mentor_places == 0
+    }
+}
+
+/// The update that applies `change` to the association `slug`; the caller
+/// adds its own condition (the routed count reads as `#month`).
+pub fn counters_update(table: &str, slug: &str, change: &CounterChange) -> UpdateBuilder {
+    let mut update = Update::builder()
+        .table_name(table)
+        .set_key(Some(Key::association(slug).attributes()));
+    let mut additions = Vec::new();
+    let mut add = |update: UpdateBuilder, name: &str, attribute: String, delta: i64| {
+        additions.push(format!("#{name} :{name}"));
+        update
+            .expression_attribute_names(format!("#{name}"), attribute)
+            .expression_attribute_values(format!(":{name}"), AttributeValue::N(delta.to_string()))
+    };
+    if let Some((month, delta)) = &change.routed {
+        update = add(update, "month", counters::routed_in(month), *delta);
+    }
+    if change.waiting_mentees != 0 {
+        update = add(
+            update,
+            "waiting",
+            counters::WAITING_MENTEES.into(),
+            change.waiting_mentees,
+        );
+    }
+    if change.free_mentor_places != 0 {
+        update = add(
+            update,
+            "places",
+            counters::FREE_MENTOR_PLACES.into(),
+            change.free_mentor_places,
+        );
+    }
+    update.update_expression(format!("ADD {}", additions.join(", ")))
+}
+
+/// One association as listed in the directory.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub record: AssociationRecord,
+    pub counters: Counters,
+    /// When its last daily digest was queued.
+    pub last_digest_at: Option<String>,
+}
+
+/// The directory at one moment, for one month.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub month: String,
+    pub associations: Vec<Listed>,
+}
+
+impl Snapshot {
+    pub fn get(&self, slug: &str) -> Option<&Listed> {
+        self.associations.iter().find(|a| a.record.slug == slug)
+    }
+}
+
+/// The directory kept for a minute by a warm function. The counters it
+/// holds may be a minute old: conditional writes on the association item
+/// are what enforce capacities.
+#[derive(Default)]
+pub struct DirectoryCache {
+    loaded: Mutex<Option<(Instant, Arc<Snapshot>)>>,
+}
+
+impl DirectoryCache {
+    /// The directory for `month`, read at most once per [`DIRECTORY_TTL`].
+    pub async fn snapshot(&self, store: &Store, month: &str) -> Result<Arc<Snapshot>, StoreError> {
+        self.snapshot_within(store, month, DIRECTORY_TTL).await
+    }
+
+    /// The directory for `month`, read again if older than `max_age`.
+    pub async fn snapshot_within(
+        &self,
+        store: &Store,
+        month: &str,
+        max_age: Duration,
+    ) -> Result<Arc<Snapshot>, StoreError> {
+        let mut loaded = self.loaded.lock().await;
+        if let Some((at, snapshot)) = loaded.as_ref()
+            && at.elapsed() < max_age
+            && snapshot.month == month
+        {
+            return Ok(snapshot.clone());
+        }
+        let snapshot = Arc::new(read(store, month).await?);
+        *loaded = Some((Instant::now(), snapshot.clone()));
+        Ok(snapshot)
+    }
+
+    /// Records what this function just wrote, or learnt from a refused write,
+    /// so that the next decisions do not repeat it.
+    pub async fn adjust(&self, slug: &str, change: impl FnOnce(&mut Listed)) {
+        let mut loaded = self.loaded.lock().await;
+        if let Some((_, snapshot)) = loaded.as_mut()
+            && let Some(listed) = Arc::make_mut(snapshot)
+                .associations
+                .iter_mut()
+                .find(|a| a.record.slug == slug)
+        {
+            change(listed);
+        }
+    }
+
+    /// Forgets the directory (an admin changed it, or a fresh read is wanted).
+    pub async fn clear(&self) {
+        *self.loaded.lock().await = None;
+    }
+}
+
+/// Every association, with its counters for `month` (a consistent read).
+#[tracing::instrument(skip_all, fields(month))]
+pub async fn read(store: &Store, month: &str) -> Result<Snapshot, StoreError> {
+    let items = query_all(
+        store
+            .client
+            .query()
+            .table_name(&store.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(Key::directory_partition().into()),
+            )
+            .expression_attribute_values(":prefix", AttributeValue::S(ASSOCIATION_PREFIX.into()))
+            .consistent_read(true),
+    )
+    .await?;
+    let associations = items
+        .into_iter()
+        .map(|item| listed(item, month))
+        .collect::<Result<_, _>>()?;
+    Ok(Snapshot {
+        month: month.to_owned(),
+        associations,
+    })
+}
+
+/// One association's record, or `None` if there is none of that slug.
+#[tracing::instrument(skip_all, fields(association = slug))]
+pub async fn read_association(
+    store: &Store,
+    slug: &str,
+) -> Result<Option<AssociationRecord>, StoreError> {
+    let item = store
+        .client
+        .get_item()
+        .table_name(&store.table)
+        .set_key(Some(Key::association(slug).attributes()))
+        .send()
+        .await?
+        .item;
+    Ok(item.map(serde_dynamo::from_item).transpose()?)
+}
+
+fn count(item: &HashMap<String, AttributeValue>, attribute: &str) -> u32 {
+    item.get(attribute)
+        .and_then(|value| value.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+        .map_or(0, |n| n.clamp(0, i64::from(u32::MAX)) as u32)
+}
+
+fn listed(item: HashMap<String, AttributeValue>, month: &str) -> Result<Listed, StoreError> {
+    let counters = Counters {
+        routed_this_month: count(&item, &counters::routed_in(month)),
+        waiting_mentees: count(&item, counters::WAITING_MENTEES),
+        free_mentor_places: count(&item, counters::FREE_MENTOR_PLACES),
+    };
+    let last_digest_at = item
+        .get(counters::LAST_DIGEST_AT)
+        .and_then(|value| value.as_s().ok())
+        .cloned();
+    Ok(Listed {
+        record: serde_dynamo::from_item(item)?,
+        counters,
+        last_digest_at,
+    })
+}
+
+/// Whether `slug` is a well-formed association id: lower-case words and digits.
+pub fn valid_slug(slug: &str) -> bool {
+    (2..=64).contains(&slug.len())
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-')
+}
+
+/// A new association API key (`bnm_<slug>_<256 bits hex>`) and its stored hash.
+pub fn new_api_key(slug: &str) -> (String, String) {
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    let key = format!("bnm_{slug}_{}", hex::encode(secret));
+    let hash = key_hash(&key);
+    (key, hash)
+}
+
+pub fn key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Whether `presented` is the key whose hash is `stored`, in constant time.
+pub fn key_matches(presented: &str, stored_hash: &str) -> bool {
+    key_hash(presented)
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
+}
+
+/// The bearer token of the request.
+pub fn bearer(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Clé d'association manquante ou invalide (en-tête Authorization: Bearer bnm_…).",
+    )
+}
+
+/// The association whose key the request carries (read afresh: a rotated
+/// key stops working at once).
+#[tracing::instrument(skip_all)]
+pub async fn authenticate(store: &Store, request: &Request) -> Result<AssociationRecord, ApiError> {
+    let key = bearer(request).ok_or_else(unauthorized)?;
+    let slug = key
+        .strip_prefix("bnm_")
+        .and_then(|rest| rest.rsplit_once('_'))
+        .map(|(slug, _)| slug)
+        .filter(|slug| valid_slug(slug))
+        .ok_or_else(unauthorized)?;
+    let item = store
+        .client
+        .get_item()
+        .table_name(&store.table)
+        .set_key(Some(Key::association(slug).attributes()))
+        .send()
+        .await
+        .map_err(StoreError::from)?
+        .item
+        .ok_or_else(unauthorized)?;
+    let hash = item
+        .get(counters::KEY_HASH)
+        .and_then(|h| h.as_s().ok())
+        .ok_or_else(unauthorized)?;
+    if !key_matches(key, hash) {
+        return Err(unauthorized());
+    }
+    Ok(serde_dynamo::from_item(item).map_err(StoreError::from)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_match_only_themselves() {
+        let (key, hash) = new_api_key("article-1");
+        assert!(key.starts_with("bnm_article-1_"));
+        assert!(key_matches(&key, &hash));
+        assert!(!key_matches(&format!("{key}x"), &hash));
+        assert!(!key_matches(&new_api_key("article-1").0, &hash));
+        assert!(!key.contains(&hash));
+    }
+
+    #[test]
+    fn slugs_are_lowercase_words() {
+        for slug in ["article-1", "chemins-d-avenirs", "ab"] {
+            assert!(valid_slug(slug), "{slug}");
+        }
+        for slug in ["A", "a", "-a", "a-", "a_b", "é-t-é", &"a".repeat(65)] {
+            assert!(!valid_slug(slug), "{slug}");
+        }
+    }
+
+    #[test]
+    fn a_counter_change_adds_only_what_moves() {
+        let change = CounterChange {
+            routed: None,
+            waiting_mentees: -1,
+            free_mentor_places: 1,
+        };
+        let update = counters_update("t", "a", &change).build().unwrap();
+        assert_eq!(
+            update.update_expression(),
+            "ADD #waiting :waiting, #places :places"
+        );
+        let names = update.expression_attribute_names().unwrap();
+        assert_eq!(names["#waiting"], counters::WAITING_MENTEES);
+        assert_eq!(
+            update.expression_attribute_values().unwrap()[":waiting"],
+            AttributeValue::N("-1".into())
+        );
+    }
+}
