@@ -33,6 +33,7 @@ pub async fn offline(endpoint: &str) -> SdkConfig {
 }
 
 /// A secret's string value from Secrets Manager, read once at a function's start.
+#[tracing::instrument(skip_all)]
 pub async fn secret_string(sdk: &SdkConfig, arn: &str) -> Result<String, String> {
     let secret = aws_sdk_secretsmanager::Client::new(sdk)
         .get_secret_value()

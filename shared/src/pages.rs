@@ -52,6 +52,20 @@ impl Page {
         self
     }
 
+    /// The one failure page: a dependency failed, nothing was recorded, and
+    /// the same link works again later. `heading` says what did not happen.
+    pub fn unavailable(heading: &str) -> Response<Body> {
+        let mut response = Page::new(
+            heading,
+            &["Le service est momentanément indisponible. Réessayez dans quelques minutes avec le même lien."],
+        )
+        .respond(StatusCode::SERVICE_UNAVAILABLE);
+        response
+            .headers_mut()
+            .insert("retry-after", crate::http::RETRY_AFTER_SECONDS.into());
+        response
+    }
+
     /// The page as an HTTP response. Pages are reached through links holding
     /// tokens: never cached, never leaked through the Referer header.
     pub fn respond(&self, status: StatusCode) -> Response<Body> {
@@ -71,32 +85,6 @@ impl Page {
             )
             .body(Body::Text(html))
             .expect("static headers are valid")
-    }
-}
-
-/// The one failure a page opened from a mail shows: a dependency failed,
-/// nothing was recorded, and the same link works again later.
-#[derive(Debug)]
-pub struct PageUnavailable;
-
-impl From<crate::store::StoreError> for PageUnavailable {
-    fn from(error: crate::store::StoreError) -> Self {
-        tracing::error!(%error, "storage failed behind a page");
-        Self
-    }
-}
-
-impl PageUnavailable {
-    pub fn respond(&self) -> Response<Body> {
-        let mut response = Page::new(
-            "Le service est momentanément indisponible",
-            &["Rien n'a été enregistré. Réessayez dans quelques minutes avec le même lien."],
-        )
-        .respond(StatusCode::SERVICE_UNAVAILABLE);
-        response
-            .headers_mut()
-            .insert("retry-after", crate::http::RETRY_AFTER_SECONDS.into());
-        response
     }
 }
 

@@ -209,3 +209,46 @@ fn the_mailer_stream_filter_matches_what_the_mailer_handles() {
         Some(keys::OUTBOX_PREFIX)
     );
 }
+
+/// A Lambda function never links another: what two functions share lives
+/// in `shared/`. Read from the workspace's own metadata.
+#[test]
+fn no_function_crate_depends_on_another() {
+    let output = std::process::Command::new(option_env!("CARGO").unwrap_or("cargo"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "cargo metadata failed");
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let functions = root().join("functions");
+    let packages = metadata["packages"].as_array().unwrap();
+    let is_function = |package: &&serde_json::Value| {
+        package["manifest_path"]
+            .as_str()
+            .unwrap()
+            .starts_with(functions.to_str().unwrap())
+    };
+    let names: BTreeSet<&str> = packages
+        .iter()
+        .filter(is_function)
+        .map(|package| package["name"].as_str().unwrap())
+        .collect();
+    assert!(names.len() >= 5, "function crates found: {names:?}");
+    for package in packages.iter().filter(is_function) {
+        for dependency in package["dependencies"].as_array().unwrap() {
+            let name = dependency["name"].as_str().unwrap();
+            assert!(
+                !names.contains(name),
+                "{} depends on the function crate {name}",
+                package["name"]
+            );
+        }
+    }
+}

@@ -9,15 +9,16 @@ use std::{sync::Arc, time::Duration};
 
 use aws_lambda_events::event::{
     dynamodb::{Event, EventRecord},
-    streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse},
+    streams::DynamoDbEventResponse,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
 use shared::{
     email::EmailAddress,
-    mail::{Mailer, OutboxMail, OutboxStatus, SendError},
+    mail::{Mailer, OutboxMail, OutboxStatus, SendError, SesConfigurationSets},
     store::{Key, Store, StoreError, keys::OUTBOX_PREFIX},
+    stream::{in_order, text},
 };
 use tokio::sync::Mutex;
 
@@ -51,7 +52,27 @@ impl Delivery {
 /// filters the same way; this guards local runs and replays).
 pub fn is_new_outbox_mail(record: &EventRecord) -> bool {
     record.event_name == "INSERT"
-        && matches!(record.change.new_image.get("sk"), Some(serde_dynamo::AttributeValue::S(sk)) if sk.starts_with(OUTBOX_PREFIX))
+        && text(&record.change.new_image, "sk").is_some_and(|sk| sk.starts_with(OUTBOX_PREFIX))
+}
+
+/// The function's start: configuration, the SES client, a warm connection.
+pub async fn start() -> Result<Delivery, Error> {
+    let shared::aws::Start {
+        sdk,
+        mut env,
+        store,
+    } = shared::aws::start_function().await;
+    let from = env.required("MAIL_FROM");
+    let sets = SesConfigurationSets {
+        transactional: env.required("SES_CONFIGURATION_SET_TRANSACTIONAL"),
+        newsletter: env.required("SES_CONFIGURATION_SET_NEWSLETTER"),
+    };
+    let rate = env.parsed_or("MAIL_RATE_PER_SECOND", DEFAULT_RATE_PER_SECOND);
+    let (store, sets, rate) = env.finish(|| (store, sets, rate))?;
+    let mailer = Mailer::ses(aws_sdk_sesv2::Client::new(&sdk), &from, sets)?;
+    let delivery = Delivery::new(store, mailer, rate);
+    delivery.store.warm_up().await;
+    Ok(delivery)
 }
 
 pub async fn handle(
@@ -65,21 +86,14 @@ pub async fn handle(
 /// retries a stream batch from the lowest failed sequence number, so the
 /// records after it will come again.
 pub async fn deliver(delivery: &Delivery, event: &Event) -> DynamoDbEventResponse {
-    let mut response = DynamoDbEventResponse::default();
-    for record in event
-        .records
-        .iter()
-        .filter(|record| is_new_outbox_mail(record))
-    {
-        if let Err(error) = deliver_one(delivery, record).await {
-            tracing::warn!(%error, sequence = record.change.sequence_number, "mail delivery will be retried");
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = record.change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-            break;
+    in_order(event, |record| async move {
+        if is_new_outbox_mail(record) {
+            deliver_one(delivery, record).await
+        } else {
+            Ok(())
         }
-    }
-    response
+    })
+    .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +106,7 @@ enum DeliveryError {
     Malformed(String),
 }
 
+#[tracing::instrument(skip_all, fields(sequence = record.change.sequence_number))]
 async fn deliver_one(delivery: &Delivery, record: &EventRecord) -> Result<(), DeliveryError> {
     let mail: OutboxMail = serde_dynamo::from_item(record.change.new_image.clone())
         .map_err(|e| DeliveryError::Malformed(e.to_string()))?;
@@ -149,6 +164,7 @@ fn status(value: OutboxStatus) -> AttributeValue {
 }
 
 /// Takes the mail for this delivery: queued, or claimed by one whose lease ran out.
+#[tracing::instrument(skip_all)]
 async fn claim(
     store: &Store,
     key: &Key,
@@ -186,6 +202,7 @@ async fn claim(
 }
 
 /// The recipient's address, read at send time; `None` once erased.
+#[tracing::instrument(skip_all)]
 async fn recipient_address(
     store: &Store,
     recipient: &Key,
@@ -209,6 +226,7 @@ async fn recipient_address(
 
 /// Records the outcome, only while this delivery still holds the claim. The
 /// parameters (which hold the links' tokens) are not kept after the send.
+#[tracing::instrument(skip_all)]
 async fn finish(
     store: &Store,
     mail: &OutboxMail,
@@ -240,6 +258,7 @@ async fn finish(
 }
 
 /// Gives the mail back after a transient failure, for the retry.
+#[tracing::instrument(skip_all)]
 async fn release(store: &Store, mail: &OutboxMail, lease: i64) -> Result<(), StoreError> {
     store
         .client

@@ -35,7 +35,7 @@ use shared::{
     http::{self, ApiError, FieldError},
     keyring::Keyring,
     links::Links,
-    pages::{FormButton, Page, PageUnavailable},
+    pages::{FormButton, Page},
     pair::{CloseReason, PairStatus},
     people::Role,
     store::{
@@ -552,7 +552,10 @@ async fn answer(app: &Matching, request: &Request) -> Response<Body> {
             "Cette proposition est close",
             &["Elle a été déclinée ou close entre-temps. L'association vous recontactera."],
         ),
-        Err(error) => return PageUnavailable::from(error).respond(),
+        Err(error) => {
+            tracing::error!(%error, "pair answer failed");
+            return Page::unavailable("Votre réponse n'a pas été enregistrée.");
+        }
     };
     page.respond(StatusCode::OK)
 }

@@ -16,10 +16,7 @@ use shared::{
     tokens::{Purpose, TokenError},
 };
 
-use crate::{
-    Newsletter,
-    subscribe::{internal, number},
-};
+use crate::{Newsletter, subscribe::number};
 
 /// Unsubscribe links in mails keep working this long.
 pub const UNSUBSCRIBE_LINK_LIFETIME: Duration = Duration::days(365);
@@ -69,11 +66,7 @@ pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
             StatusCode::GONE,
             "Cette demande d'inscription a expiré ou a été annulée.",
         ),
-        Err(_) => failure(
-            app,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Le service est momentanément indisponible. Réessayez dans quelques minutes avec le même lien.",
-        ),
+        Err(_) => Page::unavailable("Nous n'avons pas pu confirmer votre inscription."),
     }
 }
 
@@ -89,6 +82,7 @@ fn failure(app: &Newsletter, status: StatusCode, reason: &str) -> Response<Body>
     .respond(status)
 }
 
+#[tracing::instrument(skip_all)]
 async fn confirm(
     app: &Newsletter,
     subject: &AddressId,
@@ -129,13 +123,15 @@ async fn confirm(
             AttributeValue::S(now.to_rfc3339_opts(SecondsFormat::Secs, true)),
         )
         .build()
-        .map_err(internal)?;
+        .map_err(store::StoreError::from)?;
     let put = Put::builder()
         .table_name(&app.store.table)
-        .set_item(Some(serde_dynamo::to_item(&welcome).map_err(internal)?))
+        .set_item(Some(
+            serde_dynamo::to_item(&welcome).map_err(store::StoreError::from)?,
+        ))
         .condition_expression("attribute_not_exists(pk)")
         .build()
-        .map_err(internal)?;
+        .map_err(store::StoreError::from)?;
 
     let result = app
         .store
@@ -159,7 +155,7 @@ async fn confirm(
                 .and_then(<[_]>::first)
                 .filter(|reason| store::is_condition_failure(reason))
             else {
-                return Err(internal(store::StoreError::from(error)));
+                return Err(store::StoreError::from(error).into());
             };
             let status = reason
                 .item()

@@ -91,6 +91,7 @@ pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn record(
     app: &Newsletter,
     subscription: &Subscription,
@@ -132,19 +133,21 @@ async fn record(
         .expression_attribute_values(":email", AttributeValue::S(subscription.email.as_str().to_owned()))
         .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
         .expression_attribute_values(":confirmed", AttributeValue::S("confirmed".into()))
-        .expression_attribute_values(":consent", serde_dynamo::to_attribute_value(&consent).map_err(internal)?)
+        .expression_attribute_values(":consent", serde_dynamo::to_attribute_value(&consent).map_err(store::StoreError::from)?)
         .expression_attribute_values(":now", number(now.timestamp()))
         .expression_attribute_values(":now_text", AttributeValue::S(consent.given_at.clone()))
         .expression_attribute_values(":expires", number((now + CONFIRMATION_WINDOW).timestamp()))
         .expression_attribute_values(":resend_before", number((now - RESEND_AFTER).timestamp()))
         .build()
-        .map_err(internal)?;
+        .map_err(store::StoreError::from)?;
     let put = Put::builder()
         .table_name(&app.store.table)
-        .set_item(Some(serde_dynamo::to_item(&outbox).map_err(internal)?))
+        .set_item(Some(
+            serde_dynamo::to_item(&outbox).map_err(store::StoreError::from)?,
+        ))
         .condition_expression("attribute_not_exists(pk)")
         .build()
-        .map_err(internal)?;
+        .map_err(store::StoreError::from)?;
 
     let result = app
         .store
@@ -174,17 +177,12 @@ async fn record(
             );
             Ok(())
         }
-        Err(error) => Err(internal(store::StoreError::from(error))),
+        Err(error) => Err(store::StoreError::from(error).into()),
     }
 }
 
 pub(crate) fn number(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
-}
-
-pub(crate) fn internal(error: impl std::fmt::Display) -> ApiError {
-    tracing::error!(%error, "newsletter storage failed");
-    ApiError::unavailable()
 }
 
 #[cfg(test)]

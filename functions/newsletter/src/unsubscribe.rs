@@ -13,7 +13,7 @@ use shared::{
     tokens::Purpose,
 };
 
-use crate::{Newsletter, subscribe::internal};
+use crate::Newsletter;
 
 /// The link's token and the subscriber it names, when the token is valid.
 fn verified_subject(app: &Newsletter, request: &Request) -> Option<(String, AddressId)> {
@@ -82,12 +82,9 @@ pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
                 .as_service_error()
                 .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
         Err(error) => {
-            internal(shared::store::StoreError::from(error));
-            return Page::new(
-                "Nous n'avons pas pu vous désinscrire.",
-                &["Le service est momentanément indisponible. Réessayez dans quelques minutes avec le même lien."],
-            )
-            .respond(StatusCode::SERVICE_UNAVAILABLE);
+            let error = shared::store::StoreError::from(error);
+            tracing::error!(%error, "newsletter unsubscribe failed");
+            return Page::unavailable("Nous n'avons pas pu vous désinscrire.");
         }
     }
     Page::new(

@@ -27,7 +27,7 @@ use shared::{
     tokens::Purpose,
 };
 
-use crate::{Signup, register::unavailable, subject::SignupSubject};
+use crate::{Signup, subject::SignupSubject};
 
 /// Links to one's data work this long.
 const ACCESS_LINK_LIFETIME: Duration = Duration::hours(24);
@@ -70,6 +70,7 @@ pub async fn link(app: &Signup, request: &Request) -> Response<Body> {
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn send_links(app: &Signup, email: &EmailAddress) -> Result<(), ApiError> {
     let address = app.keyring.addresses.id_of(email);
     let guards =
@@ -85,11 +86,11 @@ async fn send_links(app: &Signup, email: &EmailAddress) -> Result<(), ApiError> 
                 .projection_expression("subject")
                 .consistent_read(true)
                 .build()
-                .map_err(unavailable)?,
+                .map_err(StoreError::from)?,
         )
         .send()
         .await
-        .map_err(|e| unavailable(StoreError::from(e)))?;
+        .map_err(StoreError::from)?;
     let now = Utc::now();
     let mut writes = Vec::new();
     for guard in found
@@ -121,18 +122,17 @@ async fn send_links(app: &Signup, email: &EmailAddress) -> Result<(), ApiError> 
         );
         let put = Put::builder()
             .table_name(&app.store.table)
-            .set_item(Some(serde_dynamo::to_item(&mail).map_err(unavailable)?))
+            .set_item(Some(
+                serde_dynamo::to_item(&mail).map_err(StoreError::from)?,
+            ))
             .condition_expression("attribute_not_exists(pk)")
             .build()
-            .map_err(unavailable)?;
+            .map_err(StoreError::from)?;
         writes.push(TransactWriteItem::builder().put(put).build());
         tracing::info!(person = subject.person_id, "personal data link queued");
     }
     if !writes.is_empty() {
-        app.store
-            .transact(writes)
-            .await
-            .map_err(|e| unavailable(StoreError::from(e)))?;
+        app.store.transact(writes).await.map_err(StoreError::from)?;
     }
     Ok(())
 }
@@ -156,6 +156,7 @@ fn invalid_link() -> ApiError {
 }
 
 /// Every item of the person's partition.
+#[tracing::instrument(skip_all)]
 async fn partition(
     app: &Signup,
     person_id: &str,
@@ -170,7 +171,7 @@ async fn partition(
             .consistent_read(true),
     )
     .await
-    .map_err(unavailable)
+    .map_err(ApiError::from)
 }
 
 /// `GET /v1/me?token=`: everything stored about the person, as JSON.
@@ -286,14 +287,11 @@ pub async fn erase(app: &Signup, request: &Request) -> Response<Body> {
             &["Nous ne conservons plus rien qui permette de vous identifier. Vous pouvez refaire une demande à tout moment."],
         )
         .respond(StatusCode::OK),
-        Err(_) => Page::new(
-            "Nous n'avons pas pu effacer vos données.",
-            &["Le service est momentanément indisponible. Réessayez dans quelques minutes avec le même lien."],
-        )
-        .respond(StatusCode::SERVICE_UNAVAILABLE),
+        Err(_) => Page::unavailable("Nous n'avons pas pu effacer vos données."),
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn erase_person(app: &Signup, subject: &SignupSubject) -> Result<(), ApiError> {
     let table = &app.store.table;
     let keys: Vec<HashMap<String, AttributeValue>> = partition(app, &subject.person_id)
@@ -311,7 +309,7 @@ async fn erase_person(app: &Signup, subject: &SignupSubject) -> Result<(), ApiEr
         ("sk".to_owned(), AttributeValue::S(audit.sk)),
         (
             "role".to_owned(),
-            serde_dynamo::to_attribute_value(subject.role).map_err(unavailable)?,
+            serde_dynamo::to_attribute_value(subject.role).map_err(StoreError::from)?,
         ),
         (
             "erased_at".to_owned(),
@@ -345,19 +343,16 @@ async fn erase_person(app: &Signup, subject: &SignupSubject) -> Result<(), ApiEr
                     AttributeValue::S(subject.person_id.clone()),
                 )
                 .build()
-                .map_err(unavailable)?;
+                .map_err(StoreError::from)?;
             writes.push(TransactWriteItem::builder().delete(guard).build());
             let put = Put::builder()
                 .table_name(table)
                 .set_item(Some(audit_item.clone()))
                 .build()
-                .map_err(unavailable)?;
+                .map_err(StoreError::from)?;
             writes.push(TransactWriteItem::builder().put(put).build());
         }
-        app.store
-            .transact(writes)
-            .await
-            .map_err(|e| unavailable(StoreError::from(e)))?;
+        app.store.transact(writes).await.map_err(StoreError::from)?;
     }
     tracing::info!(person = subject.person_id, "personal data erased");
     Ok(())

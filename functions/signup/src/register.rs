@@ -418,6 +418,7 @@ fn replayed(replay: &Idempotency, saved: &Item) -> Result<(StatusCode, String), 
     Ok((status, text("body")))
 }
 
+#[tracing::instrument(skip_all)]
 async fn record(
     app: &Signup,
     signup: SignupItems,
@@ -475,7 +476,7 @@ async fn record(
         Err(error) => error,
     };
     let Some(reasons) = store::cancellation_reasons(&error) else {
-        return Err(unavailable(StoreError::from(error)));
+        return Err(StoreError::from(error).into());
     };
     if let Some(replay) = &replay
         && let Some(saved) = reasons
@@ -493,7 +494,7 @@ async fn record(
         .and_then(|subject| subject.as_s().ok())
         .and_then(|subject| SignupSubject::decode(subject));
     let Some(existing) = existing else {
-        return Err(unavailable(StoreError::from(error)));
+        return Err(StoreError::from(error).into());
     };
     already_requested(app, &existing, replay.as_ref(), &answer, now).await?;
     Ok(answer)
@@ -501,6 +502,7 @@ async fn record(
 
 /// The address already has a sign-up in this role: mail its owner a fresh
 /// verification link instead of creating a second profile.
+#[tracing::instrument(skip_all)]
 async fn already_requested(
     app: &Signup,
     existing: &SignupSubject,
@@ -567,11 +569,6 @@ async fn already_requested(
             tracing::info!(person = existing.person_id, role = ?existing.role, "repeated sign-up: reminded recently");
             Ok(())
         }
-        Err(error) => Err(unavailable(StoreError::from(error))),
+        Err(error) => Err(StoreError::from(error).into()),
     }
-}
-
-pub(crate) fn unavailable(error: impl std::fmt::Display) -> ApiError {
-    tracing::error!(%error, "sign-up storage failed");
-    ApiError::unavailable()
 }

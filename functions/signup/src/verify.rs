@@ -19,7 +19,7 @@ use shared::{
     tokens::{Purpose, TokenError},
 };
 
-use crate::{Signup, register::unavailable, subject::SignupSubject};
+use crate::{Signup, subject::SignupSubject};
 
 pub const CONSENT_TEXT_GUARDIAN: &str = "guardian-2026-11";
 
@@ -102,11 +102,7 @@ fn outcome_page(app: &Signup, outcome: Result<Outcome, http::ApiError>) -> Respo
         )
         .respond(StatusCode::OK),
         Ok(Outcome::Gone) => link_refused(StatusCode::GONE, app),
-        Err(_) => Page::new(
-            "Nous n'avons pas pu confirmer cette demande.",
-            &["Le service est momentanément indisponible. Réessayez dans quelques minutes avec le même lien."],
-        )
-        .respond(StatusCode::SERVICE_UNAVAILABLE),
+        Err(_) => Page::unavailable("Nous n'avons pas pu confirmer cette demande."),
     }
 }
 
@@ -171,6 +167,7 @@ fn done_attribute(half: Half) -> &'static str {
 
 /// Tries to finish the verification with this half (one transaction); when
 /// the other half is missing, records this one alone.
+#[tracing::instrument(skip_all)]
 async fn complete(
     app: &Signup,
     subject: &SignupSubject,
@@ -205,7 +202,7 @@ async fn complete(
     };
     let mut writes = vec![
         TransactWriteItem::builder()
-            .update(profile.build().map_err(unavailable)?)
+            .update(profile.build().map_err(StoreError::from)?)
             .build(),
     ];
     for key in subject.dependents() {
@@ -220,7 +217,7 @@ async fn complete(
         }
         writes.push(
             TransactWriteItem::builder()
-                .update(keep.build().map_err(unavailable)?)
+                .update(keep.build().map_err(StoreError::from)?)
                 .build(),
         );
     }
@@ -236,7 +233,7 @@ async fn complete(
         .filter(|reason| store::is_condition_failure(reason))
         .map(|reason| reason.item().cloned().unwrap_or_default())
     else {
-        return Err(unavailable(StoreError::from(error)));
+        return Err(StoreError::from(error).into());
     };
     let status = profile
         .get("status")
@@ -261,6 +258,7 @@ fn guardian_consent_record(now: DateTime<Utc>) -> AttributeValue {
 }
 
 /// Records one half while the other is awaited (the sign-up stays pending).
+#[tracing::instrument(skip_all)]
 async fn record_half(
     app: &Signup,
     subject: &SignupSubject,
@@ -278,7 +276,7 @@ async fn record_half(
         .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
         .expression_attribute_values(":at", text(now))
         .build()
-        .map_err(unavailable)?;
+        .map_err(StoreError::from)?;
     let mut writes = vec![TransactWriteItem::builder().update(profile).build()];
     if half == Half::Guardian {
         let guardian = update(table, &Key::person_guardian(&subject.person_id))
@@ -286,7 +284,7 @@ async fn record_half(
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":consent", guardian_consent_record(now))
             .build()
-            .map_err(unavailable)?;
+            .map_err(StoreError::from)?;
         writes.push(TransactWriteItem::builder().update(guardian).build());
     }
     match app.store.transact(writes).await {
@@ -304,6 +302,6 @@ async fn record_half(
                 Outcome::Gone
             })
         }
-        Err(error) => Err(unavailable(StoreError::from(error))),
+        Err(error) => Err(StoreError::from(error).into()),
     }
 }

@@ -123,6 +123,7 @@ impl Mailer {
     }
 
     /// Sends one mail; returns the transport's message id.
+    #[tracing::instrument(skip_all)]
     pub async fn send(
         &self,
         mail_id: &str,
