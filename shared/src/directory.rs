@@ -25,7 +25,7 @@ use tokio::sync::Mutex;
 use crate::{
     criteria::Criteria,
     http::ApiError,
-    people::{Mode, Need, PriorityGroup, Situation},
+    people::{Mode, Need, PriorityGroup, ProfileStatus, Role, Situation},
     place::Departement,
     store::{
         Key, Store, StoreError,
@@ -148,6 +148,54 @@ pub fn counters_update(table: &str, slug: &str, change: &CounterChange) -> Updat
         );
     }
     update.update_expression(format!("ADD {}", additions.join(", ")))
+}
+
+/// What a person's profile counts at the association holding them: a
+/// mentee waiting in its pool, a mentor's free places.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Counted {
+    pub role: Role,
+    pub status: ProfileStatus,
+    #[serde(default)]
+    pub capacity: Option<u8>,
+    #[serde(default)]
+    pub pairs_held: u8,
+    #[serde(default)]
+    pub routing: Option<HeldBy>,
+}
+
+/// The association a request is with (the `routing` map of a profile).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HeldBy {
+    #[serde(default)]
+    pub association: Option<String>,
+}
+
+impl Counted {
+    /// The association and the change that takes this person out of its
+    /// counters (the person leaves: erased); `None` when they count nowhere.
+    pub fn released(&self) -> Option<(&str, CounterChange)> {
+        let slug = self.routing.as_ref()?.association.as_deref()?;
+        if !matches!(
+            self.status,
+            ProfileStatus::Routed | ProfileStatus::Acknowledged
+        ) {
+            return None;
+        }
+        let change = match self.role {
+            Role::Mentee => CounterChange {
+                waiting_mentees: -1,
+                ..CounterChange::default()
+            },
+            Role::Mentor => CounterChange {
+                free_mentor_places: -i64::from(
+                    self.capacity.unwrap_or(1).saturating_sub(self.pairs_held),
+                ),
+                ..CounterChange::default()
+            },
+        };
+        (!change.is_empty()).then_some((slug, change))
+    }
 }
 
 /// One association as listed in the directory.

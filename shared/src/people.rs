@@ -42,11 +42,11 @@ pub enum Role {
 }
 
 impl Role {
-    /// The key segment of the role (`MENTEE`, `MENTOR`).
-    pub fn key_segment(self) -> &'static str {
+    /// The role's wire name (`mentee`, `mentor`).
+    pub fn as_str(self) -> &'static str {
         match self {
-            Role::Mentee => "MENTEE",
-            Role::Mentor => "MENTOR",
+            Role::Mentee => "mentee",
+            Role::Mentor => "mentor",
         }
     }
 }

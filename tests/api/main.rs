@@ -2,6 +2,7 @@
 //! template against the code, and the local stack end to end.
 
 mod burst;
+mod counters;
 mod directory;
 mod end_to_end;
 mod infra;
@@ -10,3 +11,4 @@ mod matching;
 mod newsletter;
 mod routing;
 mod signup;
+mod views;

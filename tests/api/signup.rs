@@ -74,7 +74,7 @@ async fn a_mentee_request_takes_one_transaction(table: TestTable) {
     assert_eq!(profile["consent"]["source"], "campagne-tv");
     assert!(profile["ttl"].as_i64().unwrap() > chrono::Utc::now().timestamp() + 6 * 86_400);
     let guards = table
-        .items_with_sort_prefix(Role::Mentee.key_segment())
+        .items_with_sort_prefix(keys::role_sort(Role::Mentee))
         .await;
     assert_eq!(guards.len(), 1);
     assert!(
@@ -103,12 +103,12 @@ async fn the_same_address_gets_the_same_answer_and_a_reminder(table: TestTable) 
     // Later, the same address again (another spelling) gets a reminder, not a second profile.
     let guard = Key {
         pk: table
-            .items_with_sort_prefix(Role::Mentee.key_segment())
+            .items_with_sort_prefix(keys::role_sort(Role::Mentee))
             .await[0]["pk"]
             .as_str()
             .unwrap()
             .into(),
-        sk: Role::Mentee.key_segment().into(),
+        sk: keys::role_sort(Role::Mentee).into(),
     };
     table
         .store
@@ -201,7 +201,7 @@ async fn verification_takes_one_transaction(table: TestTable) {
     assert!(profile.get("ttl").is_none());
     assert!(
         table
-            .items_with_sort_prefix(Role::Mentor.key_segment())
+            .items_with_sort_prefix(keys::role_sort(Role::Mentor))
             .await[0]
             .get("ttl")
             .is_none(),

@@ -97,7 +97,7 @@ pub struct PairReference {
     pub pk: String,
     pub sk: String,
     pub pair_id: String,
-    pub role: String,
+    pub role: Role,
     pub association: String,
     pub proposed_at: String,
 }
@@ -148,7 +148,7 @@ pub struct Proposal<'a> {
 fn answer_url(app: &Matching, pair_id: &str, role: Role, now: DateTime<Utc>) -> String {
     let token = app.keyring.tokens.issue(
         Purpose::PairAnswer,
-        &format!("{pair_id}:{}", role.key_segment().to_lowercase()),
+        &format!("{pair_id}:{}", role.as_str()),
         now,
         ANSWER_WINDOW,
     );
@@ -269,7 +269,7 @@ pub async fn propose(
             pk: key.pk,
             sk: key.sk,
             pair_id: id.clone(),
-            role: person.role.key_segment().to_lowercase(),
+            role: person.role,
             association: association.slug.to_owned(),
             proposed_at: timestamp(now),
         };
@@ -668,7 +668,7 @@ pub async fn decline(
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":declined", text(transition.to.status.as_str()))
             .expression_attribute_values(":proposed", text(PairStatus::Proposed.as_str()))
-            .expression_attribute_values(":side", text(side.key_segment().to_lowercase()))
+            .expression_attribute_values(":side", text(side.as_str()))
             .expression_attribute_values(":now", text(timestamp(now))),
     )?];
     writes.extend(people_moves(table, &pair, &people, &transition, now)?);

@@ -11,6 +11,7 @@ use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use shared::{
+    directory::{Counted, counters_update},
     email::EmailAddress,
     http::{self, ApiError, FieldError},
     mail::{MailContent, OutboxMail},
@@ -22,7 +23,7 @@ use shared::{
             OUTBOX_PREFIX, PAIR_REFERENCE_PREFIX,
             sort::{GUARDIAN, PROFILE, SENSITIVE},
         },
-        query_all,
+        query_all, timestamp, transact_update,
     },
     tokens::Purpose,
 };
@@ -291,11 +292,31 @@ pub async fn erase(app: &Signup, request: &Request) -> Response<Body> {
     }
 }
 
+/// What stays of an erased person: that an erasure happened, and when.
+#[derive(serde::Serialize)]
+struct ErasureAudit {
+    pk: String,
+    sk: String,
+    role: Role,
+    erased_at: String,
+}
+
 #[tracing::instrument(skip_all)]
 async fn erase_person(app: &Signup, subject: &SignupSubject) -> Result<(), ApiError> {
     let table = &app.store.table;
-    let keys: Vec<HashMap<String, AttributeValue>> = partition(app, &subject.person_id)
-        .await?
+    let items = partition(app, &subject.person_id).await?;
+    let profile = Key::person_profile(&subject.person_id);
+    // What the person counts at their association leaves with their profile.
+    let released = items
+        .iter()
+        .find(|item| item.get("sk").and_then(|s| s.as_s().ok()) == Some(&profile.sk))
+        .and_then(|item| serde_dynamo::from_item::<_, Counted>(item.clone()).ok())
+        .and_then(|counted| {
+            counted
+                .released()
+                .map(|(slug, change)| counters_update(table, slug, &change))
+        });
+    let mut keys: Vec<HashMap<String, AttributeValue>> = items
         .into_iter()
         .map(|item| {
             item.into_iter()
@@ -303,21 +324,19 @@ async fn erase_person(app: &Signup, subject: &SignupSubject) -> Result<(), ApiEr
                 .collect()
         })
         .collect();
+    // The profile goes last, with the counters it releases: a retry after a
+    // partial erasure releases them once.
+    keys.sort_by_key(|key| key == &profile.attributes());
     let audit = Key::erasure_audit(&subject.person_id);
-    let audit_item = HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(audit.pk)),
-        ("sk".to_owned(), AttributeValue::S(audit.sk)),
-        (
-            "role".to_owned(),
-            serde_dynamo::to_attribute_value(subject.role).map_err(StoreError::from)?,
-        ),
-        (
-            "erased_at".to_owned(),
-            AttributeValue::S(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),
-        ),
-    ]);
+    let audit_item: HashMap<String, AttributeValue> = serde_dynamo::to_item(ErasureAudit {
+        pk: audit.pk,
+        sk: audit.sk,
+        role: subject.role,
+        erased_at: timestamp(Utc::now()),
+    })
+    .map_err(StoreError::from)?;
     // The audit record goes with the last chunk: it says the erasure finished.
-    let chunks: Vec<_> = keys.chunks(TRANSACTION_ITEMS - 2).collect();
+    let chunks: Vec<_> = keys.chunks(TRANSACTION_ITEMS - 3).collect();
     for (index, chunk) in chunks.iter().enumerate() {
         let mut writes: Vec<TransactWriteItem> = chunk
             .iter()
@@ -351,6 +370,9 @@ async fn erase_person(app: &Signup, subject: &SignupSubject) -> Result<(), ApiEr
                 .build()
                 .map_err(StoreError::from)?;
             writes.push(TransactWriteItem::builder().put(put).build());
+            if let Some(release) = released.clone() {
+                writes.push(transact_update(release)?);
+            }
         }
         app.store.transact(writes).await.map_err(StoreError::from)?;
     }

@@ -373,49 +373,55 @@ fn put(table: &str, item: Item, condition: &str, now: i64) -> TransactWriteItem 
 /// A guard or a saved answer that expired (TTL deletion is late) counts as absent.
 const ABSENT_OR_EXPIRED: &str = "attribute_not_exists(pk) OR #ttl < :now";
 
+/// A first answer kept for an Idempotency-Key (`IDEMPOTENCY#<hash>` / `RESPONSE`).
+#[derive(Serialize, serde::Deserialize)]
+struct SavedAnswer {
+    pk: String,
+    sk: String,
+    /// A hash of the body it answered: the same key with another body is refused.
+    fingerprint: String,
+    status: u16,
+    body: String,
+    ttl: i64,
+}
+
 fn saved_answer(replay: &Idempotency, answer: &(StatusCode, String), now: DateTime<Utc>) -> Item {
-    HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(replay.key.pk.clone())),
-        ("sk".to_owned(), AttributeValue::S(replay.key.sk.clone())),
-        (
-            "fingerprint".to_owned(),
-            AttributeValue::S(replay.fingerprint.clone()),
-        ),
-        (
-            "status".to_owned(),
-            AttributeValue::N(answer.0.as_u16().to_string()),
-        ),
-        ("body".to_owned(), AttributeValue::S(answer.1.clone())),
-        (
-            "ttl".to_owned(),
-            AttributeValue::N((now + IDEMPOTENCY_WINDOW).timestamp().to_string()),
-        ),
-    ])
+    serde_dynamo::to_item(SavedAnswer {
+        pk: replay.key.pk.clone(),
+        sk: replay.key.sk.clone(),
+        fingerprint: replay.fingerprint.clone(),
+        status: answer.0.as_u16(),
+        body: answer.1.clone(),
+        ttl: (now + IDEMPOTENCY_WINDOW).timestamp(),
+    })
+    .expect("a saved answer maps to an item")
 }
 
 /// The saved answer of a replayed key, or 422 when the key came with another body.
 fn replayed(replay: &Idempotency, saved: &Item) -> Result<(StatusCode, String), ApiError> {
-    let text = |name: &str| {
-        saved
-            .get(name)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
-    };
-    if text("fingerprint") != replay.fingerprint {
+    let saved: SavedAnswer =
+        serde_dynamo::from_item(saved.clone()).map_err(shared::store::StoreError::from)?;
+    if saved.fingerprint != replay.fingerprint {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",
             "Cette clé Idempotency-Key a déjà servi pour une autre demande : utilisez une nouvelle clé.",
         ));
     }
-    let status = saved
-        .get("status")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse::<u16>().ok())
-        .and_then(|n| StatusCode::from_u16(n).ok())
-        .unwrap_or(StatusCode::ACCEPTED);
-    Ok((status, text("body")))
+    let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::ACCEPTED);
+    Ok((status, saved.body))
+}
+
+/// The one sign-up an address has in a role (`EMAIL#<address id>` / role).
+#[derive(Serialize)]
+struct EmailGuard {
+    pk: String,
+    sk: String,
+    person_id: String,
+    /// What a new verification link for this sign-up must name.
+    subject: String,
+    created_at: i64,
+    ttl: i64,
 }
 
 #[tracing::instrument(skip_all)]
@@ -430,27 +436,16 @@ async fn record(
     let subject = &signup.subject;
     let answer = accepted(&subject.person_id);
     let expires = (now + VERIFICATION_WINDOW).timestamp();
-    let guard = HashMap::from([
-        (
-            "pk".to_owned(),
-            AttributeValue::S(Key::email_guard(&subject.address, subject.role).pk),
-        ),
-        (
-            "sk".to_owned(),
-            AttributeValue::S(Key::email_guard(&subject.address, subject.role).sk),
-        ),
-        (
-            "person_id".to_owned(),
-            AttributeValue::S(subject.person_id.clone()),
-        ),
-        // What a new verification link for this sign-up must name.
-        ("subject".to_owned(), AttributeValue::S(subject.encode())),
-        (
-            "created_at".to_owned(),
-            AttributeValue::N(epoch.to_string()),
-        ),
-        ("ttl".to_owned(), AttributeValue::N(expires.to_string())),
-    ]);
+    let guard_key = Key::email_guard(&subject.address, subject.role);
+    let guard = serde_dynamo::to_item(EmailGuard {
+        pk: guard_key.pk,
+        sk: guard_key.sk,
+        person_id: subject.person_id.clone(),
+        subject: subject.encode(),
+        created_at: epoch,
+        ttl: expires,
+    })
+    .map_err(shared::store::StoreError::from)?;
     let mut writes = vec![put(table, guard, ABSENT_OR_EXPIRED, epoch)];
     if let Some(replay) = &replay {
         writes.push(put(

@@ -70,6 +70,14 @@ pub mod counters {
     pub const KEY_HASH: &str = "key_hash";
 }
 
+/// The sort key of a role's e-mail guard.
+pub fn role_sort(role: Role) -> &'static str {
+    match role {
+        Role::Mentee => "MENTEE",
+        Role::Mentor => "MENTOR",
+    }
+}
+
 /// The primary key of an item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Key {
@@ -88,6 +96,14 @@ impl Key {
     /// The address id whose newsletter partition `pk` is.
     pub fn newsletter_subscriber_of(pk: &str) -> Option<&str> {
         pk.strip_prefix(NEWSLETTER_PREFIX)
+    }
+
+    /// A key no item uses: a cheap first call that opens the connection.
+    pub fn warm_up() -> Self {
+        Self {
+            pk: "WARMUP".into(),
+            sk: "WARMUP".into(),
+        }
     }
 
     /// The partition holding everything about one person.
@@ -130,7 +146,7 @@ impl Key {
     pub fn email_guard(address: &AddressId, role: Role) -> Self {
         Self {
             pk: format!("{EMAIL_PREFIX}{}", address.as_str()),
-            sk: role.key_segment().into(),
+            sk: role_sort(role).into(),
         }
     }
 

@@ -64,10 +64,7 @@ impl Store {
     /// Opens the connection (TLS handshake included) during a function's init
     /// rather than in its first request. A miss on a key no item uses.
     pub async fn warm_up(&self) {
-        let probe = Key {
-            pk: "WARMUP".into(),
-            sk: "WARMUP".into(),
-        };
+        let probe = Key::warm_up();
         let result = self
             .client
             .get_item()
