@@ -52,6 +52,40 @@ pub struct Start {
     pub store: crate::store::Store,
 }
 
+/// What a function that signs its links starts with.
+pub struct Signing<T> {
+    pub store: crate::store::Store,
+    pub links: crate::links::Links,
+    pub keyring: crate::keyring::Keyring,
+    /// The function's own settings, read by the closure given to [`start_signing`].
+    pub settings: T,
+}
+
+/// The start of a function that signs links: the table, the links, the
+/// signing secret, `settings` (the function's own variables, reported with
+/// the others when missing), and a warm connection.
+pub async fn start_signing<T>(
+    settings: impl FnOnce(&mut crate::config::Env) -> T,
+) -> Result<Signing<T>, lambda_http::Error> {
+    let Start {
+        sdk,
+        mut env,
+        store,
+    } = start_function().await;
+    let links = crate::links::Links::from_env(&mut env);
+    let secret_arn = env.required("SIGNING_SECRET_ARN");
+    let settings = settings(&mut env);
+    let (store, links, settings) = env.finish(|| (store, links, settings))?;
+    let keyring = crate::keyring::Keyring::from_secrets_manager(&sdk, &secret_arn).await?;
+    store.warm_up().await;
+    Ok(Signing {
+        store,
+        links,
+        keyring,
+        settings,
+    })
+}
+
 pub async fn start_function() -> Start {
     crate::telemetry::init();
     let sdk = from_environment().await;

@@ -8,7 +8,6 @@
 //! through [`counters_update`], in the transaction of the change they count.
 
 use std::{
-    collections::HashMap,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -28,7 +27,7 @@ use crate::{
     people::{Mode, Need, PriorityGroup, ProfileStatus, Role, Situation},
     place::Departement,
     store::{
-        Key, Store, StoreError,
+        Item, Key, Store, StoreError,
         keys::{ASSOCIATION_PREFIX, counters},
         query_all,
     },
@@ -118,34 +117,31 @@ impl CounterChange {
 /// The update that applies `change` to the association `slug`; the caller
 /// adds its own condition (the routed count reads as `#month`).
 pub fn counters_update(table: &str, slug: &str, change: &CounterChange) -> UpdateBuilder {
+    let routed = change
+        .routed
+        .as_ref()
+        .map(|(month, delta)| ("month", counters::routed_in(month), *delta));
+    let moves = routed.into_iter().chain([
+        (
+            "waiting",
+            counters::WAITING_MENTEES.to_owned(),
+            change.waiting_mentees,
+        ),
+        (
+            "places",
+            counters::FREE_MENTOR_PLACES.to_owned(),
+            change.free_mentor_places,
+        ),
+    ]);
     let mut update = Update::builder()
         .table_name(table)
         .set_key(Some(Key::association(slug).attributes()));
     let mut additions = Vec::new();
-    let mut add = |update: UpdateBuilder, name: &str, attribute: String, delta: i64| {
+    for (name, attribute, delta) in moves.filter(|(_, _, delta)| *delta != 0) {
         additions.push(format!("#{name} :{name}"));
-        update
+        update = update
             .expression_attribute_names(format!("#{name}"), attribute)
-            .expression_attribute_values(format!(":{name}"), AttributeValue::N(delta.to_string()))
-    };
-    if let Some((month, delta)) = &change.routed {
-        update = add(update, "month", counters::routed_in(month), *delta);
-    }
-    if change.waiting_mentees != 0 {
-        update = add(
-            update,
-            "waiting",
-            counters::WAITING_MENTEES.into(),
-            change.waiting_mentees,
-        );
-    }
-    if change.free_mentor_places != 0 {
-        update = add(
-            update,
-            "places",
-            counters::FREE_MENTOR_PLACES.into(),
-            change.free_mentor_places,
-        );
+            .expression_attribute_values(format!(":{name}"), AttributeValue::N(delta.to_string()));
     }
     update.update_expression(format!("ADD {}", additions.join(", ")))
 }
@@ -306,25 +302,32 @@ pub async fn read_association(
     store: &Store,
     slug: &str,
 ) -> Result<Option<AssociationRecord>, StoreError> {
-    let item = store
+    Ok(association_item(store, slug)
+        .await?
+        .map(serde_dynamo::from_item)
+        .transpose()?)
+}
+
+/// The association item as stored (its key hash and counters included).
+async fn association_item(store: &Store, slug: &str) -> Result<Option<Item>, StoreError> {
+    Ok(store
         .client
         .get_item()
         .table_name(&store.table)
         .set_key(Some(Key::association(slug).attributes()))
         .send()
         .await?
-        .item;
-    Ok(item.map(serde_dynamo::from_item).transpose()?)
+        .item)
 }
 
-fn count(item: &HashMap<String, AttributeValue>, attribute: &str) -> u32 {
+fn count(item: &Item, attribute: &str) -> u32 {
     item.get(attribute)
         .and_then(|value| value.as_n().ok())
         .and_then(|n| n.parse::<i64>().ok())
         .map_or(0, |n| n.clamp(0, i64::from(u32::MAX)) as u32)
 }
 
-fn listed(item: HashMap<String, AttributeValue>, month: &str) -> Result<Listed, StoreError> {
+fn listed(item: Item, month: &str) -> Result<Listed, StoreError> {
     let counters = Counters {
         routed_this_month: count(&item, &counters::routed_in(month)),
         waiting_mentees: count(&item, counters::WAITING_MENTEES),
@@ -402,15 +405,8 @@ pub async fn authenticate(store: &Store, request: &Request) -> Result<Associatio
         .map(|(slug, _)| slug)
         .filter(|slug| valid_slug(slug))
         .ok_or_else(unauthorized)?;
-    let item = store
-        .client
-        .get_item()
-        .table_name(&store.table)
-        .set_key(Some(Key::association(slug).attributes()))
-        .send()
-        .await
-        .map_err(StoreError::from)?
-        .item
+    let item = association_item(store, slug)
+        .await?
         .ok_or_else(unauthorized)?;
     let hash = item
         .get(counters::KEY_HASH)

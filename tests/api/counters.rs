@@ -2,11 +2,11 @@
 //! free mentor places) equal a recount from the profiles themselves after
 //! each step: routing, proposals, answers, closing, erasure.
 
-use aws_lambda_events::event::dynamodb::Event;
-use aws_sdk_dynamodb::types::AttributeValue;
-use binome_tests::{Backend, TestTable, api_request, event, keyring, with_body, with_token};
+use binome_tests::{
+    Backend, TestTable, api_request, as_association, at, event, keyring, status_and_json,
+    store_verified, verified_profile, with_body, with_token,
+};
 use chrono::{DateTime, Utc};
-use lambda_http::{Body, Response};
 use matching::{Matching, pairs::Answered};
 use routing::{
     Routing,
@@ -18,7 +18,7 @@ use shared::{
     directory::{Counters, month_of},
     links::Links,
     people::Role,
-    store::keys::{self, Key},
+    store::keys::Key,
     tokens::Purpose,
 };
 
@@ -47,25 +47,9 @@ async fn association(routing: &Routing) -> String {
     directory::save(routing, &record).await.unwrap().unwrap()
 }
 
-/// The sample verified mentee's profile, for a new person id, with `changes`.
-fn verified(id: &str, changes: Value) -> Value {
-    let sample = event("routing-verified-mentee.json");
-    let image = &sample["Records"][0]["dynamodb"]["NewImage"];
-    let mut profile: Value = serde_dynamo::from_item(
-        serde_json::from_value::<serde_dynamo::Item>(image.clone()).unwrap(),
-    )
-    .unwrap();
-    profile["pk"] = Key::person_partition(id).into();
-    profile["id"] = id.into();
-    for (name, value) in changes.as_object().unwrap() {
-        profile[name] = value.clone();
-    }
-    profile
-}
-
 /// A verified mentor offering `capacity` places, who can mentor the sample mentees.
 fn mentor(id: &str, capacity: u8) -> Value {
-    let mut profile = verified(
+    let mut profile = verified_profile(
         id,
         json!({
             "role": "mentor", "first_name": "Thomas", "last_name": "Moreau",
@@ -88,33 +72,6 @@ fn mentor(id: &str, capacity: u8) -> Value {
         fields.remove(mentee_only);
     }
     profile
-}
-
-/// Stores verified profiles, and the stream batch announcing them.
-async fn verify(table: &TestTable, profiles: &[Value]) -> Event {
-    let sample = event("routing-verified-mentee.json");
-    let mut records = Vec::new();
-    for (n, profile) in profiles.iter().enumerate() {
-        let item: std::collections::HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(profile).unwrap();
-        table
-            .store
-            .client
-            .put_item()
-            .table_name(&table.store.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .unwrap();
-        let mut record = sample["Records"][0].clone();
-        let image: serde_dynamo::Item = serde_dynamo::to_item(profile).unwrap();
-        record["dynamodb"]["NewImage"] = serde_json::to_value(image).unwrap();
-        record["dynamodb"]["Keys"] =
-            json!({"pk": {"S": profile["pk"]}, "sk": {"S": keys::sort::PROFILE}});
-        record["dynamodb"]["SequenceNumber"] = format!("{:024}", n + 1).into();
-        records.push(record);
-    }
-    serde_json::from_value(json!({ "Records": records })).unwrap()
 }
 
 /// A person's profile as stored (a consistent GetItem), if there is one.
@@ -217,24 +174,7 @@ async fn assert_counted_with(table: &TestTable, step: &str, expected: Counters, 
 }
 
 async fn call(app: &Matching, event: Value) -> (u16, Value) {
-    let response: Response<Body> = matching::handle(app, api_request(&event)).await.unwrap();
-    let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
-    (response.status().as_u16(), body)
-}
-
-fn as_association(mut event: Value, key: &str) -> Value {
-    event["headers"]["authorization"] = format!("Bearer {key}").into();
-    event
-}
-
-/// The sample event with `{id}` set to `id`.
-fn at(mut event: Value, id: &str) -> Value {
-    let old = event["pathParameters"]["id"].as_str().unwrap().to_owned();
-    let path = event["rawPath"].as_str().unwrap().replace(&old, id);
-    event["rawPath"] = path.clone().into();
-    event["requestContext"]["http"]["path"] = path.into();
-    event["pathParameters"]["id"] = id.into();
-    event
+    status_and_json(&matching::handle(app, api_request(&event)).await.unwrap())
 }
 
 /// The association proposes `mentee` to `mentor`; returns the pair id.
@@ -257,14 +197,17 @@ async fn the_counters_equal_a_recount_of_the_profiles_at_each_step() {
     let key = association(&routing).await;
     assert_counted(&table, "association créée", counts(0, 0, 0)).await;
 
-    let mentees: Vec<Value> = MENTEES.iter().map(|id| verified(id, json!({}))).collect();
-    let routed = stream::deliver(&routing, &verify(&table, &mentees).await).await;
+    let mentees: Vec<Value> = MENTEES
+        .iter()
+        .map(|id| verified_profile(id, json!({})))
+        .collect();
+    let routed = stream::deliver(&routing, &store_verified(&table, &mentees).await).await;
     assert!(routed.batch_item_failures.is_empty());
     assert_counted(&table, "trois jeunes orientés", counts(3, 3, 0)).await;
 
     routing.directory.clear().await;
     let mentors = [mentor(MENTORS[0], 1), mentor(MENTORS[1], 2)];
-    let routed = stream::deliver(&routing, &verify(&table, &mentors).await).await;
+    let routed = stream::deliver(&routing, &store_verified(&table, &mentors).await).await;
     assert!(routed.batch_item_failures.is_empty());
     assert_counted(&table, "deux mentors orientés", counts(3, 3, 3)).await;
 

@@ -3,9 +3,9 @@
 //! concurrency, the isolation of association pools, the nightly schedule.
 
 use binome_tests::{
-    Backend, TestTable, api_request, event, keyring, link_tokens, with_body, with_token,
+    Backend, TestTable, api_request, as_association, at, event, keyring, link_tokens,
+    status_and_json, with_body, with_token,
 };
-use lambda_http::{Body, Response};
 use matching::Matching;
 use routing::{
     Routing,
@@ -88,27 +88,7 @@ async fn held(table: &TestTable, slug: &str, id: &str, role: &str, changes: Valu
 }
 
 async fn call(app: &Matching, event: Value) -> (u16, Value) {
-    let response: Response<Body> = matching::handle(app, api_request(&event)).await.unwrap();
-    let status = response.status().as_u16();
-    let body = serde_json::from_slice(response.body().as_ref()).unwrap_or_else(|_| {
-        Value::String(String::from_utf8_lossy(response.body().as_ref()).into())
-    });
-    (status, body)
-}
-
-fn as_association(mut event: Value, key: &str) -> Value {
-    event["headers"]["authorization"] = format!("Bearer {key}").into();
-    event
-}
-
-/// The sample event with `{id}` set to `id`.
-fn at(mut event: Value, id: &str) -> Value {
-    let old = event["pathParameters"]["id"].as_str().unwrap().to_owned();
-    let path = event["rawPath"].as_str().unwrap().replace(&old, id);
-    event["rawPath"] = path.clone().into();
-    event["requestContext"]["http"]["path"] = path.into();
-    event["pathParameters"]["id"] = id.into();
-    event
+    status_and_json(&matching::handle(app, api_request(&event)).await.unwrap())
 }
 
 async fn item(table: &TestTable, key: &Key) -> Option<Value> {

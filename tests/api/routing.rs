@@ -4,16 +4,18 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodb::types::AttributeValue;
-use binome_tests::{Backend, TestTable, api_request, event, on_both_emulators};
+use binome_tests::{
+    Backend, TestTable, api_request, event, on_both_emulators, status_and_json, store_verified,
+    verified_profile,
+};
 use chrono::{DateTime, Duration, Utc};
-use lambda_http::{Body, Response};
 use routing::{
     Routing,
     directory::{self, AssociationForm},
     stream, sweep,
 };
 use serde_json::{Value, json};
-use shared::store::keys::{self, Key, counters};
+use shared::store::keys::{Key, counters};
 use shared::{directory::month_of, links::Links};
 
 const ADMIN_KEY: &str = "cle-admin-de-test";
@@ -46,48 +48,11 @@ async fn association(app: &Routing, slug: &str, departements: &[&str], changes: 
     directory::save(app, &record).await.unwrap().unwrap()
 }
 
-/// The sample stream record of a verified mentee, for a new person id, with `changes`.
-fn verified(id: &str, changes: Value) -> Value {
-    let sample = event("routing-verified-mentee.json");
-    let image = &sample["Records"][0]["dynamodb"]["NewImage"];
-    let mut profile: Value = serde_dynamo::from_item(
-        serde_json::from_value::<serde_dynamo::Item>(image.clone()).unwrap(),
-    )
-    .unwrap();
-    profile["pk"] = Key::person_partition(id).into();
-    profile["id"] = id.into();
-    for (name, value) in changes.as_object().unwrap() {
-        profile[name] = value.clone();
-    }
-    profile
-}
-
 /// Stores verified profiles, and the stream batch announcing them.
 async fn verify(table: &TestTable, profiles: &[Value]) -> Event {
-    let sample = event("routing-verified-mentee.json");
-    let mut records = Vec::new();
-    for (n, profile) in profiles.iter().enumerate() {
-        let item: std::collections::HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(profile).unwrap();
-        table
-            .store
-            .client
-            .put_item()
-            .table_name(&table.store.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .unwrap();
-        let mut record = sample["Records"][0].clone();
-        let image: serde_dynamo::Item = serde_dynamo::to_item(profile).unwrap();
-        record["dynamodb"]["NewImage"] = serde_json::to_value(image).unwrap();
-        record["dynamodb"]["Keys"] =
-            json!({"pk": {"S": profile["pk"]}, "sk": {"S": keys::sort::PROFILE}});
-        record["dynamodb"]["SequenceNumber"] = format!("{:024}", n + 1).into();
-        records.push(record);
-    }
+    let batch = store_verified(table, profiles).await;
     table.calls.take();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+    batch
 }
 
 async fn profile(table: &TestTable, id: &str) -> Value {
@@ -136,9 +101,7 @@ async fn mails_of(table: &TestTable, template: &str) -> usize {
 }
 
 async fn call(app: &Routing, event: Value) -> (u16, Value) {
-    let response: Response<Body> = routing::handle(app, api_request(&event)).await.unwrap();
-    let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
-    (response.status().as_u16(), body)
+    status_and_json(&routing::handle(app, api_request(&event)).await.unwrap())
 }
 
 fn with_key(mut event: Value, key: &str, id: &str) -> Value {
@@ -165,7 +128,7 @@ async fn a_verified_mentee_is_routed_once_in_one_transaction(table: TestTable) {
         json!({"specialities": [{"group": "qpv"}]}),
     )
     .await;
-    let batch = verify(&table, &[verified("p1", json!({}))]).await;
+    let batch = verify(&table, &[verified_profile("p1", json!({}))]).await;
 
     let response = stream::deliver(&app, &batch).await;
     assert!(response.batch_item_failures.is_empty());
@@ -210,7 +173,7 @@ async fn a_verified_mentee_is_routed_once_in_one_transaction(table: TestTable) {
     assert_eq!(table.outbox().await.len(), 2);
 
     // The next request within the minute reads no directory.
-    let batch = verify(&table, &[verified("p2", json!({}))]).await;
+    let batch = verify(&table, &[verified_profile("p2", json!({}))]).await;
     stream::deliver(&app, &batch).await;
     assert_eq!(table.calls.take(), ["TransactWriteItems"]);
 }
@@ -227,12 +190,16 @@ async fn capacity_holds_when_two_functions_race(table: TestTable) {
     .await;
     association(&first, "grande", &["93"], json!({"monthly_capacity": 50})).await;
     // Both functions have read the directory while "petite" had room.
-    let warm = verify(&table, &[verified("warm", json!({"departement": "13"}))]).await;
+    let warm = verify(
+        &table,
+        &[verified_profile("warm", json!({"departement": "13"}))],
+    )
+    .await;
     stream::deliver(&first, &warm).await;
     stream::deliver(&second, &warm).await;
 
-    let one = verify(&table, &[verified("p1", json!({}))]).await;
-    let two = verify(&table, &[verified("p2", json!({}))]).await;
+    let one = verify(&table, &[verified_profile("p1", json!({}))]).await;
+    let two = verify(&table, &[verified_profile("p2", json!({}))]).await;
     stream::deliver(&first, &one).await;
     stream::deliver(&second, &two).await;
     assert_eq!(
@@ -279,8 +246,8 @@ async fn sensitive_groups_open_reserved_associations() {
     let batch = verify(
         &table,
         &[
-            verified("p1", json!({"has_sensitive_data": true})),
-            verified("p2", json!({})),
+            verified_profile("p1", json!({"has_sensitive_data": true})),
+            verified_profile("p2", json!({})),
         ],
     )
     .await;
@@ -301,7 +268,7 @@ async fn nobody_eligible_means_waiting_then_retried_by_the_sweep() {
     let table = TestTable::new(Backend::Embedded).await;
     let app = app(&table);
     association(&app, "lille", &["59"], json!({})).await;
-    let batch = verify(&table, &[verified("p1", json!({}))]).await;
+    let batch = verify(&table, &[verified_profile("p1", json!({}))]).await;
     stream::deliver(&app, &batch).await;
     let waiting = profile(&table, "p1").await;
     assert_eq!(waiting["status"], "waiting");
@@ -352,8 +319,8 @@ async fn an_association_sees_and_acts_on_its_own_requests_only() {
     let batch = verify(
         &table,
         &[
-            verified("p1", json!({})),
-            verified("p2", json!({"departement": "13"})),
+            verified_profile("p1", json!({})),
+            verified_profile("p2", json!({"departement": "13"})),
         ],
     )
     .await;
@@ -462,7 +429,11 @@ async fn a_decline_passes_the_request_on_and_gives_the_place_back() {
     )
     .await;
     association(&app, "seconde", &["93"], json!({})).await;
-    stream::deliver(&app, &verify(&table, &[verified("p1", json!({}))]).await).await;
+    stream::deliver(
+        &app,
+        &verify(&table, &[verified_profile("p1", json!({}))]).await,
+    )
+    .await;
     assert_eq!(counter(&stored_association(&table, "premiere").await), 1);
 
     let mut no_reason = with_key(event("association-decline.json"), &first, "p1");
@@ -533,9 +504,9 @@ async fn the_sweep_reminds_then_hands_over_and_sends_nothing_twice() {
     let batch = verify(
         &table,
         &[
-            verified("p1", json!({})),
-            verified("p2", json!({"departement": "13"})),
-            verified("p3", json!({"departement": "13"})),
+            verified_profile("p1", json!({})),
+            verified_profile("p2", json!({"departement": "13"})),
+            verified_profile("p3", json!({"departement": "13"})),
         ],
     )
     .await;
@@ -651,7 +622,11 @@ async fn mentors_go_where_mentees_wait_unless_they_chose_an_association() {
     .await;
     association(&app, "calme", &["93"], json!({"monthly_capacity": 90})).await;
     association(&app, "fermee", &["93"], json!({"mentor_intake": "closed"})).await;
-    stream::deliver(&app, &verify(&table, &[verified("jeune", json!({}))]).await).await;
+    stream::deliver(
+        &app,
+        &verify(&table, &[verified_profile("jeune", json!({}))]).await,
+    )
+    .await;
     app.directory.clear().await;
 
     let mentor = |id: &str, preferred: Option<&str>| {
@@ -659,7 +634,7 @@ async fn mentors_go_where_mentees_wait_unless_they_chose_an_association() {
         if let Some(slug) = preferred {
             changes["preferred_association"] = slug.into();
         }
-        verified(id, changes)
+        verified_profile(id, changes)
     };
     let batch = verify(
         &table,

@@ -2,21 +2,19 @@
 //! added later to a person's items (profile, sensitive data, guardian) does
 //! not reach its inbox, nor do the keys and bookkeeping of those items.
 
-use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodb::types::AttributeValue;
-use binome_tests::{Backend, TestTable, api_request, event};
+use binome_tests::{
+    Backend, TestTable, api_request, as_association, at, event, status_and_json, store_verified,
+    verified_profile,
+};
 use chrono::{Duration, Utc};
-use lambda_http::{Body, Response};
 use routing::{
     Routing,
     directory::{self, AssociationForm},
     stream,
 };
 use serde_json::{Value, json};
-use shared::{
-    links::Links,
-    store::keys::{self, Key},
-};
+use shared::{links::Links, store::keys::Key};
 
 const NOTE: &str = "ne pas montrer";
 
@@ -45,39 +43,10 @@ async fn association(app: &Routing, slug: &str) -> String {
     directory::save(app, &record).await.unwrap().unwrap()
 }
 
-async fn put(table: &TestTable, item: &Value) {
-    table
-        .store
-        .client
-        .put_item()
-        .table_name(&table.store.table)
-        .set_item(Some(serde_dynamo::to_item(item).unwrap()))
-        .send()
-        .await
-        .unwrap();
-}
-
 /// Stores the sample verified mentee as `id` with `changes`, and routes it
 /// as the stream would.
 async fn verify_and_route(app: &Routing, table: &TestTable, id: &str, changes: Value) {
-    let mut sample = event("routing-verified-mentee.json");
-    let image = &sample["Records"][0]["dynamodb"]["NewImage"];
-    let mut profile: Value = serde_dynamo::from_item(
-        serde_json::from_value::<serde_dynamo::Item>(image.clone()).unwrap(),
-    )
-    .unwrap();
-    profile["pk"] = Key::person_partition(id).into();
-    profile["id"] = id.into();
-    for (name, value) in changes.as_object().unwrap() {
-        profile[name] = value.clone();
-    }
-    put(table, &profile).await;
-    let record = &mut sample["Records"][0]["dynamodb"];
-    let image: serde_dynamo::Item = serde_dynamo::to_item(&profile).unwrap();
-    record["NewImage"] = serde_json::to_value(image).unwrap();
-    record["Keys"] = json!({"pk": {"S": profile["pk"]}, "sk": {"S": keys::sort::PROFILE}});
-    let batch: Event =
-        serde_json::from_value(json!({ "Records": [sample["Records"][0].clone()] })).unwrap();
+    let batch = store_verified(table, &[verified_profile(id, changes)]).await;
     let response = stream::deliver(app, &batch).await;
     assert!(response.batch_item_failures.is_empty());
 }
@@ -107,18 +76,8 @@ async fn add_attributes(table: &TestTable, key: &Key, attributes: &Value) {
 }
 
 async fn show(app: &Routing, key: &str, id: &str) -> (u16, Value) {
-    let mut request = event("association-request.json");
-    request["headers"]["authorization"] = format!("Bearer {key}").into();
-    let path = request["rawPath"]
-        .as_str()
-        .unwrap()
-        .replace("5f0c6a2e9b4d4e1f8a3c7b6d2e1f0a9b", id);
-    request["rawPath"] = path.clone().into();
-    request["requestContext"]["http"]["path"] = path.into();
-    request["pathParameters"]["id"] = id.into();
-    let response: Response<Body> = routing::handle(app, api_request(&request)).await.unwrap();
-    let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
-    (response.status().as_u16(), body)
+    let request = as_association(at(event("association-request.json"), id), key);
+    status_and_json(&routing::handle(app, api_request(&request)).await.unwrap())
 }
 
 #[tokio::test]
@@ -131,20 +90,18 @@ async fn an_attribute_added_to_a_profile_does_not_reach_the_association() {
     let expires = (Utc::now() + Duration::days(30)).timestamp();
     let consent = json!({"given_at": "2026-11-26T09:12:03Z", "text_version": "sensitive-2026-11"});
     let sensitive = Key::person_sensitive_data(id);
-    put(
-        &table,
-        &json!({"pk": sensitive.pk, "sk": sensitive.sk, "priority_groups": ["handicap"],
+    table
+        .put(
+            &json!({"pk": sensitive.pk, "sk": sensitive.sk, "priority_groups": ["handicap"],
                 "consent": consent, "ttl": expires}),
-    )
-    .await;
+        )
+        .await;
     let guardian = Key::person_guardian(id);
-    put(
-        &table,
-        &json!({"pk": guardian.pk, "sk": guardian.sk, "name": "Nadia Haddad",
+    table
+        .put(&json!({"pk": guardian.pk, "sk": guardian.sk, "name": "Nadia Haddad",
                 "email": "nadia.haddad@exemple.fr", "ttl": expires,
-                "consent": {"given_at": "2026-11-26T09:13:00Z", "text_version": "guardian-2026-11"}}),
-    )
-    .await;
+                "consent": {"given_at": "2026-11-26T09:13:00Z", "text_version": "guardian-2026-11"}}))
+        .await;
     verify_and_route(
         &app,
         &table,

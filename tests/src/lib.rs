@@ -137,6 +137,18 @@ impl TestTable {
     }
 
     /// Every item of the table, as JSON.
+    /// Stores a JSON item as it is.
+    pub async fn put(&self, item: &serde_json::Value) {
+        self.store
+            .client
+            .put_item()
+            .table_name(&self.store.table)
+            .set_item(Some(serde_dynamo::to_item(item).unwrap()))
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn items(&self) -> Vec<serde_json::Value> {
         self.raw_items()
             .await
@@ -303,6 +315,65 @@ pub fn with_token(mut event: serde_json::Value, token: &str) -> serde_json::Valu
 pub fn with_body(mut event: serde_json::Value, body: &serde_json::Value) -> serde_json::Value {
     event["body"] = body.to_string().into();
     event
+}
+
+/// The sample event sent with an association's (or the admins') key.
+pub fn as_association(mut event: serde_json::Value, key: &str) -> serde_json::Value {
+    event["headers"]["authorization"] = format!("Bearer {key}").into();
+    event
+}
+
+/// The sample event with its `{id}` path parameter set to `id`.
+pub fn at(mut event: serde_json::Value, id: &str) -> serde_json::Value {
+    let old = event["pathParameters"]["id"].as_str().unwrap().to_owned();
+    let path = event["rawPath"].as_str().unwrap().replace(&old, id);
+    event["rawPath"] = path.clone().into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["pathParameters"]["id"] = id.into();
+    event
+}
+
+/// A response's status and its JSON body (its text as a string when not JSON).
+pub fn status_and_json(
+    response: &lambda_http::Response<lambda_http::Body>,
+) -> (u16, serde_json::Value) {
+    let body = serde_json::from_slice(response.body().as_ref()).unwrap_or_else(|_| {
+        serde_json::Value::String(String::from_utf8_lossy(response.body().as_ref()).into())
+    });
+    (response.status().as_u16(), body)
+}
+
+/// The profile of the sample verified mentee, as person `id`, with `changes`.
+pub fn verified_profile(id: &str, changes: serde_json::Value) -> serde_json::Value {
+    let sample = event("routing-verified-mentee.json");
+    let image = &sample["Records"][0]["dynamodb"]["NewImage"];
+    let mut profile: serde_json::Value = serde_dynamo::from_item(
+        serde_json::from_value::<serde_dynamo::Item>(image.clone()).unwrap(),
+    )
+    .unwrap();
+    profile["pk"] = shared::store::Key::person_partition(id).into();
+    profile["id"] = id.into();
+    for (name, value) in changes.as_object().unwrap() {
+        profile[name] = value.clone();
+    }
+    profile
+}
+
+/// Stores `profiles` and returns the stream batch announcing them as verified.
+pub async fn store_verified(table: &TestTable, profiles: &[serde_json::Value]) -> Event {
+    let sample = event("routing-verified-mentee.json");
+    let mut records = Vec::new();
+    for (n, profile) in profiles.iter().enumerate() {
+        table.put(profile).await;
+        let mut record = sample["Records"][0].clone();
+        let image: serde_dynamo::Item = serde_dynamo::to_item(profile).unwrap();
+        record["dynamodb"]["NewImage"] = serde_json::to_value(image).unwrap();
+        record["dynamodb"]["Keys"] =
+            serde_json::json!({"pk": {"S": profile["pk"]}, "sk": {"S": keys::sort::PROFILE}});
+        record["dynamodb"]["SequenceNumber"] = format!("{:024}", n + 1).into();
+        records.push(record);
+    }
+    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
 }
 
 /// moto's server, shared by the tests of this process.

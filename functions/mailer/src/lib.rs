@@ -190,13 +190,7 @@ async fn claim(
         Ok(output) => Ok(Some(serde_dynamo::from_item(
             output.attributes.unwrap_or_default(),
         )?)),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(None)
-        }
+        Err(error) if shared::store::condition_failed(&error) => Ok(None),
         Err(error) => Err(error.into()),
     }
 }

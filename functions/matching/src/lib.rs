@@ -82,18 +82,8 @@ impl Matching {
 
 /// Both functions' start: configuration, the signing secret, a warm connection.
 pub async fn start() -> Result<Matching, Error> {
-    let shared::aws::Start {
-        sdk,
-        mut env,
-        store,
-    } = shared::aws::start_function().await;
-    let links = Links::from_env(&mut env);
-    let secret_arn = env.required("SIGNING_SECRET_ARN");
-    let (store, links) = env.finish(|| (store, links))?;
-    let keyring = Keyring::from_secrets_manager(&sdk, &secret_arn).await?;
-    let app = Matching::new(store, keyring, links);
-    app.store.warm_up().await;
-    Ok(app)
+    let start = shared::aws::start_signing(|_| ()).await?;
+    Ok(Matching::new(start.store, start.keyring, start.links))
 }
 
 pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, Error> {

@@ -459,13 +459,7 @@ async fn record_acceptance(
             tracing::info!(pair = pair.id, ?side, "pair accepted by one side");
             Ok(Some(Answered::Waiting))
         }
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(None)
-        }
+        Err(error) if shared::store::condition_failed(&error) => Ok(None),
         Err(error) => Err(error.into()),
     }
 }

@@ -174,22 +174,10 @@ async fn held(
 ) -> Result<Vec<Member>, StoreError> {
     let mut members = Vec::new();
     for status in statuses {
-        let items = query_all(
-            store
-                .client
-                .query()
-                .table_name(&store.table)
-                .index_name(index::BY_ASSOCIATION)
-                .key_condition_expression("assoc_pk = :pk AND begins_with(assoc_sk, :status)")
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(index::association_requests(slug)),
-                )
-                .expression_attribute_values(
-                    ":status",
-                    AttributeValue::S(index::association_request_status(status.as_str())),
-                ),
-        )
+        let items = query_all(store.by_association(
+            index::association_requests(slug),
+            Some(index::association_request_status(status.as_str())),
+        ))
         .await?;
         for item in items {
             match serde_dynamo::from_item::<_, Member>(item) {
@@ -206,12 +194,7 @@ async fn held(
 async fn tried_pairs(store: &Store, slug: &str) -> Result<HashSet<(String, String)>, StoreError> {
     let items = query_all(
         store
-            .client
-            .query()
-            .table_name(&store.table)
-            .index_name(index::BY_ASSOCIATION)
-            .key_condition_expression("assoc_pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(index::association_pairs(slug)))
+            .by_association(index::association_pairs(slug), None)
             .projection_expression("mentee_id, mentor_id"),
     )
     .await?;

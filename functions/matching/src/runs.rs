@@ -111,13 +111,7 @@ pub async fn request(store: &Store, run: &Run) -> Result<bool, StoreError> {
         .await;
     match result {
         Ok(_) => Ok(true),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
+        Err(error) if shared::store::condition_failed(&error) => Ok(false),
         Err(error) => Err(error.into()),
     }
 }

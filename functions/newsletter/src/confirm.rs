@@ -3,7 +3,7 @@
 //! mail; a second click finds it confirmed and shows the same page.
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
@@ -124,22 +124,13 @@ async fn confirm(
         )
         .build()
         .map_err(store::StoreError::from)?;
-    let put = Put::builder()
-        .table_name(&app.store.table)
-        .set_item(Some(
-            serde_dynamo::to_item(&welcome).map_err(store::StoreError::from)?,
-        ))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(store::StoreError::from)?;
 
     let result = app
         .store
-        .client
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().update(update).build())
-        .transact_items(TransactWriteItem::builder().put(put).build())
-        .send()
+        .transact(vec![
+            TransactWriteItem::builder().update(update).build(),
+            welcome.transact_put(&app.store.table)?,
+        ])
         .await;
     match result {
         Ok(_) => {

@@ -44,18 +44,8 @@ impl Newsletter {
 
 /// The function's start: configuration, the signing secret, a warm connection.
 pub async fn start() -> Result<Newsletter, Error> {
-    let shared::aws::Start {
-        sdk,
-        mut env,
-        store,
-    } = shared::aws::start_function().await;
-    let links = Links::from_env(&mut env);
-    let secret_arn = env.required("SIGNING_SECRET_ARN");
-    let (store, links) = env.finish(|| (store, links))?;
-    let keyring = Keyring::from_secrets_manager(&sdk, &secret_arn).await?;
-    let app = Newsletter::new(store, keyring, links);
-    app.store.warm_up().await;
-    Ok(app)
+    let start = shared::aws::start_signing(|_| ()).await?;
+    Ok(Newsletter::new(start.store, start.keyring, start.links))
 }
 
 pub async fn handle(app: &Newsletter, request: Request) -> Result<Response<Body>, Error> {

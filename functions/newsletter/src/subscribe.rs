@@ -2,7 +2,7 @@
 //! consent record) and the confirmation mail. The answer never says whether
 //! the address was known.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde::{Deserialize, Serialize};
@@ -140,22 +140,13 @@ async fn record(
         .expression_attribute_values(":resend_before", number((now - RESEND_AFTER).timestamp()))
         .build()
         .map_err(store::StoreError::from)?;
-    let put = Put::builder()
-        .table_name(&app.store.table)
-        .set_item(Some(
-            serde_dynamo::to_item(&outbox).map_err(store::StoreError::from)?,
-        ))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(store::StoreError::from)?;
 
     let result = app
         .store
-        .client
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().update(update).build())
-        .transact_items(TransactWriteItem::builder().put(put).build())
-        .send()
+        .transact(vec![
+            TransactWriteItem::builder().update(update).build(),
+            outbox.transact_put(&app.store.table)?,
+        ])
         .await;
     match result {
         Ok(_) => {

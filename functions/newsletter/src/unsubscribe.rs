@@ -77,10 +77,7 @@ pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
     match result {
         Ok(_) => tracing::info!(subscriber = subject.as_str(), "newsletter unsubscribed"),
         // Nothing stored for this id (erased): there is nothing to unsubscribe.
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+        Err(error) if shared::store::condition_failed(&error) => {}
         Err(error) => {
             let error = shared::store::StoreError::from(error);
             tracing::error!(%error, "newsletter unsubscribe failed");

@@ -292,10 +292,7 @@ pub async fn save(app: &Routing, record: &AssociationRecord) -> Result<Option<St
             tracing::info!(association = record.slug, "association created");
             return Ok(Some(api_key));
         }
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+        Err(error) if shared::store::condition_failed(&error) => {}
         Err(error) => return Err(error.into()),
     }
     // It exists: replace every field but the key.
@@ -346,13 +343,7 @@ pub async fn rotate_key(app: &Routing, request: &Request) -> Result<Response<Bod
                 &json!({"slug": slug, "api_key": api_key, "message": "Nouvelle clé créée ; l'ancienne ne fonctionne plus. Conservez-la : elle ne sera plus affichée."}),
             ))
         }
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Err(ApiError::not_found())
-        }
+        Err(error) if shared::store::condition_failed(&error) => Err(ApiError::not_found()),
         Err(error) => Err(StoreError::from(error).into()),
     }
 }

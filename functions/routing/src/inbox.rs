@@ -220,27 +220,14 @@ pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
             )
         })?),
     };
-    let mut query = app
+    let query = app
         .store
-        .client
-        .query()
-        .table_name(&app.store.table)
-        .index_name(index::BY_ASSOCIATION)
-        .expression_attribute_values(
-            ":pk",
-            AttributeValue::S(index::association_requests(&association.slug)),
+        .by_association(
+            index::association_requests(&association.slug),
+            status.as_deref().map(index::association_request_status),
         )
         .limit(limit)
         .set_exclusive_start_key(start);
-    query = match &status {
-        Some(status) => query
-            .key_condition_expression("assoc_pk = :pk AND begins_with(assoc_sk, :status)")
-            .expression_attribute_values(
-                ":status",
-                AttributeValue::S(index::association_request_status(status)),
-            ),
-        None => query.key_condition_expression("assoc_pk = :pk"),
-    };
     let page = query.send().await.map_err(|error| {
         if error
             .as_service_error()
@@ -383,11 +370,7 @@ pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Bo
             );
             Ok(acknowledged())
         }
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
+        Err(error) if shared::store::condition_failed(&error) => {
             // Moved meanwhile: acknowledged by a concurrent call, or gone.
             let again = held_request(app, &association, &held.id).await?;
             if again.status == ProfileStatus::Acknowledged {

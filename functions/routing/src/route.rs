@@ -7,13 +7,12 @@
 //!
 //! A refused counter (the association filled up meanwhile) marks it full and
 //! the next candidate is tried; a transaction conflict (a burst on the same
-//! association) is retried after a short, jittered pause.
+//! association) is retried by the store after a short, jittered pause.
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update, builders::UpdateBuilder};
 use chrono::{DateTime, Utc};
-use rand::Rng;
 use serde::Serialize;
 use shared::{
     directory::{
@@ -47,9 +46,6 @@ pub enum Outcome {
     /// decision, an erasure): nothing was written.
     Unchanged,
 }
-
-/// Transaction conflicts retried before the caller is told to retry later.
-const CONFLICT_RETRIES: u32 = 8;
 
 pub(crate) fn value<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
     Ok(serde_dynamo::to_attribute_value(value)?)
@@ -163,7 +159,6 @@ pub async fn route(
     let mut declined_by = request.declined_by().to_vec();
     declined_by.extend(leaving.clone());
 
-    let mut conflicts = 0;
     let mut max_age = DIRECTORY_TTL;
     loop {
         let snapshot = app
@@ -249,12 +244,8 @@ pub async fn route(
                         .await;
                     continue;
                 }
-                conflicts += 1;
-                if conflicts > CONFLICT_RETRIES {
-                    return Err(error.into());
-                }
-                let pause = 10 * 2u64.pow(conflicts.min(6)) + rand::rng().random_range(0..25);
-                tokio::time::sleep(Duration::from_millis(pause)).await;
+                // Conflicts were retried by the store already: let the caller retry.
+                return Err(error.into());
             }
         }
     }

@@ -254,13 +254,7 @@ async fn postpone(
         .send()
         .await;
     match result {
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(())
-        }
+        Err(error) if shared::store::condition_failed(&error) => Ok(()),
         other => other.map(|_| ()).map_err(StoreError::from),
     }
 }

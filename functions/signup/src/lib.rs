@@ -63,19 +63,16 @@ impl Signup {
 
 /// The function's start: configuration, the signing secret, a warm connection.
 pub async fn start() -> Result<Signup, Error> {
-    let shared::aws::Start {
-        sdk,
-        mut env,
-        store,
-    } = shared::aws::start_function().await;
-    let links = Links::from_env(&mut env);
-    let secret_arn = env.required("SIGNING_SECRET_ARN");
-    let floor = env.parsed_or("SIGNUP_RESPONSE_FLOOR_MS", DEFAULT_RESPONSE_FLOOR_MS);
-    let (store, links, floor) = env.finish(|| (store, links, floor))?;
-    let keyring = Keyring::from_secrets_manager(&sdk, &secret_arn).await?;
-    let app = Signup::new(store, keyring, links, Duration::from_millis(floor));
-    app.store.warm_up().await;
-    Ok(app)
+    let start = shared::aws::start_signing(|env| {
+        env.parsed_or("SIGNUP_RESPONSE_FLOOR_MS", DEFAULT_RESPONSE_FLOOR_MS)
+    })
+    .await?;
+    Ok(Signup::new(
+        start.store,
+        start.keyring,
+        start.links,
+        Duration::from_millis(start.settings),
+    ))
 }
 
 pub async fn handle(app: &Signup, request: Request) -> Result<Response<Body>, Error> {

@@ -53,11 +53,33 @@ impl Store {
             match result {
                 Err(error) if conflicts < CONFLICT_RETRIES && only_conflicts(&error) => {
                     conflicts += 1;
-                    let pause = 10 * 2u64.pow(conflicts) + rand::random_range(0..25);
+                    let pause = 10 * 2u64.pow(conflicts.min(6)) + rand::random_range(0..25);
                     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// A query of the `by_association` index: the partition `assoc_pk`, and
+    /// only the sort keys starting with `prefix` when there is one.
+    pub fn by_association(
+        &self,
+        assoc_pk: String,
+        prefix: Option<String>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::index::BY_ASSOCIATION)
+            .expression_attribute_values(":pk", AttributeValue::S(assoc_pk));
+        match prefix {
+            Some(prefix) => query
+                .key_condition_expression("assoc_pk = :pk AND begins_with(assoc_sk, :prefix)")
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix)),
+            None => query.key_condition_expression("assoc_pk = :pk"),
         }
     }
 
@@ -140,7 +162,7 @@ pub async fn query_all(
 }
 
 /// Conflicts with other transactions retried before the caller sees one.
-const CONFLICT_RETRIES: u32 = 5;
+const CONFLICT_RETRIES: u32 = 8;
 
 /// Whether a transaction was refused for conflicts alone (no failed condition).
 fn only_conflicts(error: &SdkError<TransactWriteItemsError>) -> bool {
@@ -150,6 +172,17 @@ fn only_conflicts(error: &SdkError<TransactWriteItemsError>) -> bool {
             .any(|r| r.code() == Some("TransactionConflict"))
             && !reasons.iter().any(is_condition_failure)
     })
+}
+
+/// Whether a single-item write was refused by its condition: the item
+/// is not (or no longer) as the write expects.
+pub fn condition_failed<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error
+        .as_service_error()
+        .is_some_and(|e| e.code() == Some("ConditionalCheckFailedException"))
 }
 
 /// Whether a transaction was refused because its first write's condition
