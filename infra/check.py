@@ -78,15 +78,15 @@ def main() -> int:
                 if any(str(a).startswith(("dynamodb:", "ses:", "sqs:")) for a in ([actions] if isinstance(actions, str) else actions)):
                     problems.append(f"{name}: {actions} on every resource")
     schedules = [name for name in by_type.get("AWS::Events::Rule", []) if "ScheduleExpression" in resources[name]["Properties"]]
-    if len(schedules) != 2:
-        problems.append(f"expected 2 schedules (routing sweep, nightly matching), got {schedules}")
+    if len(schedules) != 3:
+        problems.append(f"expected 3 schedules (routing sweep, nightly matching, mail leases), got {schedules}")
     routes = sorted(resources[name]["Properties"]["RouteKey"] for name in by_type.get("AWS::ApiGatewayV2::Route", []))
     if not routes:
         # SAM inlines HTTP API routes in the OpenAPI body of the API.
         api = resources[by_type["AWS::ApiGatewayV2::Api"][0]]["Properties"]["Body"]
         schedules = [name for name in by_type.get("AWS::Events::Rule", []) if "ScheduleExpression" in resources[name]["Properties"]]
-    if len(schedules) != 2:
-        problems.append(f"expected 2 schedules (routing sweep, nightly matching), got {schedules}")
+    if len(schedules) != 3:
+        problems.append(f"expected 3 schedules (routing sweep, nightly matching, mail leases), got {schedules}")
     routes = sorted(f"{method.upper()} {path}" for path, methods in api["paths"].items() for method in methods)
     print(f"SAM transform: {len(resources)} resources, routes: {', '.join(routes)}")
     for problem in problems:

@@ -163,6 +163,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     })];
 
     let reader = StreamReader::open(emulator.db.clone(), TABLE_NAME).await?;
+    tasks.push(tokio::spawn(expired_mail_leases(delivery.clone())));
     for consumer in stream_consumers(delivery, routing.clone(), matching.clone()) {
         tasks.push(streams::spawn(reader.clone(), consumer, data_dir));
     }
@@ -281,6 +282,19 @@ async fn nightly_matching(matching: Arc<Matching>) {
         }
         if let Err(error) = matching::pairs::check_ins(&matching, now).await {
             tracing::error!(%error, "check-ins failed");
+        }
+    }
+}
+
+/// The mails whose delivery died holding them, as often as the template
+/// schedules it (`rate(5 minutes)`): a stack killed while mailing sends the
+/// rest once restarted.
+async fn expired_mail_leases(delivery: Arc<Delivery>) {
+    let mut every = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        if let Err(error) = mailer::expired_leases(&delivery, chrono::Utc::now()).await {
+            tracing::error!(%error, "expired mail leases failed");
         }
     }
 }

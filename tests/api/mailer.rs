@@ -178,10 +178,95 @@ async fn a_mail_to_an_erased_recipient_is_dropped(table: TestTable) {
     assert_eq!(outbox(&table).await[0]["status"], "dropped");
 }
 
+/// A delivery dies holding a claim (here: its future dropped while the
+/// second mail waits for its turn, as a crash or a timeout would): the
+/// redelivered batch finds that mail leased and skips it, and the lease
+/// schedule sends it once the lease has ended, exactly once.
+async fn a_mail_claimed_by_a_dead_delivery_is_sent_when_its_lease_ends(table: TestTable) {
+    let app = Newsletter::new(
+        table.store.clone(),
+        keyring(),
+        Links::new("https://api.binome.example", "https://binome.example"),
+    );
+    for email in ["lea@exemple.fr", "sami@exemple.fr"] {
+        let request = with_body(
+            event("newsletter-subscribe.json"),
+            &json!({"email": email, "consent": true}),
+        );
+        let response = newsletter::handle(&app, api_request(&request))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    }
+    let records = table.outbox_insert_records().await;
+    let dir = tempfile::tempdir().unwrap();
+    // One mail a second: the second waits in the pacer when the delivery dies.
+    let dying = Delivery::new(
+        table.store.clone(),
+        Mailer::files(dir.path(), FROM, false).unwrap(),
+        1,
+    );
+    let died = tokio::time::timeout(
+        std::time::Duration::from_millis(400),
+        mailer::deliver(&dying, &records),
+    )
+    .await;
+    assert!(died.is_err(), "the delivery was cut off");
+    assert_eq!(eml_files(dir.path()).len(), 1);
+    let statuses = |mails: Vec<Value>| {
+        let mut statuses: Vec<String> = mails
+            .iter()
+            .map(|m| m["status"].as_str().unwrap().to_owned())
+            .collect();
+        statuses.sort();
+        statuses
+    };
+    assert_eq!(statuses(outbox(&table).await), ["sending", "sent"]);
+
+    let restarted = file_delivery(&table, dir.path());
+    let redelivered = mailer::deliver(&restarted, &records).await;
+    assert!(redelivered.batch_item_failures.is_empty());
+    assert_eq!(eml_files(dir.path()).len(), 1, "the lease still holds");
+    let now = chrono::Utc::now();
+    assert_eq!(mailer::expired_leases(&restarted, now).await.unwrap(), 0);
+
+    let later = now + chrono::Duration::seconds(301);
+    assert_eq!(mailer::expired_leases(&restarted, later).await.unwrap(), 1);
+    assert_eq!(eml_files(dir.path()).len(), 2);
+    assert_eq!(statuses(outbox(&table).await), ["sent", "sent"]);
+    assert!(
+        outbox(&table)
+            .await
+            .iter()
+            .all(|m| m.get("due_pk").is_none()),
+        "a sent mail leaves the lease index"
+    );
+    assert_eq!(mailer::expired_leases(&restarted, later).await.unwrap(), 0);
+    assert_eq!(eml_files(dir.path()).len(), 2, "sent once");
+}
+
+#[tokio::test]
+async fn the_lease_schedule_s_sample_event_is_understood() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let dir = tempfile::tempdir().unwrap();
+    let delivery = file_delivery(&table, dir.path());
+    let answer = mailer::handle(
+        &delivery,
+        lambda_runtime::LambdaEvent::new(
+            event("mailer-expired-leases.json"),
+            lambda_runtime::Context::default(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer, json!({"expired_leases": 0}));
+}
+
 on_both_emulators!(
     a_redelivered_batch_sends_each_mail_once,
     a_transient_failure_is_reported_and_retried_later,
     a_mail_to_an_erased_recipient_is_dropped,
+    a_mail_claimed_by_a_dead_delivery_is_sent_when_its_lease_ends,
 );
 
 #[tokio::test]

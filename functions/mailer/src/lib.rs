@@ -1,9 +1,16 @@
 //! The mailer: triggered by the table's stream, it sends every new outbox
-//! mail once. For each mail: claim it (a conditional write that only one
-//! delivery wins), read the recipient's address, render, send, record the
-//! message id. A redelivered record finds the mail claimed or sent and sends
-//! nothing. A transient failure releases the claim and reports the record as
-//! failed, so Lambda retries from it (and after the retries, the DLQ).
+//! mail. For each mail: claim it (a conditional write that only one
+//! delivery wins, with a lease), read the recipient's address, render, send,
+//! record the message id. A redelivered record finds the mail claimed or
+//! sent and sends nothing. A transient failure releases the claim and
+//! reports the record as failed, so Lambda retries from it (and after the
+//! retries, the DLQ).
+//!
+//! A delivery that dies holding a claim (a crash, a timeout) leaves the mail
+//! `sending`: the claim puts it on the `by_due_date` index until its lease
+//! ends, and the mailer's schedule takes up every expired lease and sends
+//! the mail. So every mail is sent at least once; it is sent twice only if
+//! the delivery died after SES accepted it and before the send was recorded.
 
 use std::{sync::Arc, time::Duration};
 
@@ -12,12 +19,16 @@ use aws_lambda_events::event::{
     streams::DynamoDbEventResponse,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lambda_runtime::{Error, LambdaEvent};
+use serde_json::{Value, json};
 use shared::{
     email::EmailAddress,
     mail::{Mailer, OutboxMail, OutboxStatus, SendError, SesConfigurationSets},
-    store::{Key, Store, StoreError, keys::OUTBOX_PREFIX},
+    store::{
+        Key, Store, StoreError, due_items,
+        keys::{OUTBOX_PREFIX, index},
+    },
     stream::{in_order, text},
 };
 use tokio::sync::Mutex;
@@ -75,11 +86,47 @@ pub async fn start() -> Result<Delivery, Error> {
     Ok(delivery)
 }
 
-pub async fn handle(
-    delivery: &Delivery,
-    event: LambdaEvent<Event>,
-) -> Result<DynamoDbEventResponse, Error> {
-    Ok(deliver(delivery, &event.payload).await)
+/// A batch of the table's stream, or the schedule that takes up expired leases.
+pub async fn handle(delivery: &Delivery, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let event = event.payload;
+    if event.get("Records").is_some() {
+        let batch: Event = serde_json::from_value(event)?;
+        return Ok(serde_json::to_value(deliver(delivery, &batch).await)?);
+    }
+    if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        let resent = expired_leases(delivery, Utc::now()).await?;
+        return Ok(json!({ "expired_leases": resent }));
+    }
+    Err("unexpected event: neither a stream batch nor the lease schedule".into())
+}
+
+/// Sends the mails whose delivery died holding them (lease ended by `now`).
+#[tracing::instrument(skip_all)]
+pub async fn expired_leases(delivery: &Delivery, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let until = lease_due(now.timestamp());
+    let due = due_items(&delivery.store, index::mail_lease_due_partitions(), &until).await?;
+    let mut resent = 0;
+    for item in due {
+        let mail: OutboxMail = match serde_dynamo::from_item(item) {
+            Ok(mail) => mail,
+            Err(error) => {
+                tracing::error!(%error, "unreadable leased mail skipped");
+                continue;
+            }
+        };
+        match send(delivery, &mail, now.timestamp()).await {
+            Ok(()) => resent += 1,
+            // Left on the index: the next run tries again.
+            Err(error) => tracing::warn!(%error, mail = mail.id, "leased mail will be retried"),
+        }
+    }
+    tracing::info!(resent, "expired mail leases taken up");
+    Ok(resent)
+}
+
+/// A lease end as a due key: fixed width, so that text order is time order.
+fn lease_due(epoch_seconds: i64) -> String {
+    format!("{epoch_seconds:010}")
 }
 
 /// Delivers a batch in order and stops at the first transient failure: Lambda
@@ -110,7 +157,12 @@ enum DeliveryError {
 async fn deliver_one(delivery: &Delivery, record: &EventRecord) -> Result<(), DeliveryError> {
     let mail: OutboxMail = serde_dynamo::from_item(record.change.new_image.clone())
         .map_err(|e| DeliveryError::Malformed(e.to_string()))?;
-    let now = Utc::now().timestamp();
+    send(delivery, &mail, Utc::now().timestamp()).await
+}
+
+/// Claims `mail` (queued, or held by a delivery whose lease ended by `now`)
+/// and sends it.
+async fn send(delivery: &Delivery, mail: &OutboxMail, now: i64) -> Result<(), DeliveryError> {
     let lease = now + LEASE_SECONDS;
     let Some(mail) = claim(&delivery.store, &mail.key(), now, lease).await? else {
         tracing::info!(mail = mail.id, "mail already claimed or sent");
@@ -176,9 +228,13 @@ async fn claim(
         .update_item()
         .table_name(&store.table)
         .set_key(Some(key.attributes()))
-        .update_expression("SET #status = :sending, lease_until = :lease")
+        .update_expression(
+            "SET #status = :sending, lease_until = :lease, due_pk = :due_pk, due_sk = :due_sk",
+        )
         .condition_expression("#status = :queued OR (#status = :sending AND lease_until < :now)")
         .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":due_pk", AttributeValue::S(index::mail_lease_due(&key.sk)))
+        .expression_attribute_values(":due_sk", AttributeValue::S(lease_due(lease)))
         .expression_attribute_values(":sending", status(OutboxStatus::Sending))
         .expression_attribute_values(":queued", status(OutboxStatus::Queued))
         .expression_attribute_values(":lease", number(lease))
@@ -233,7 +289,7 @@ async fn finish(
         .update_item()
         .table_name(&store.table)
         .set_key(Some(mail.key().attributes()))
-        .update_expression("SET #status = :outcome, finished_at = :now, message_id = :message_id REMOVE lease_until, #mail.params")
+        .update_expression("SET #status = :outcome, finished_at = :now, message_id = :message_id REMOVE lease_until, due_pk, due_sk, #mail.params")
         .condition_expression("#status = :sending AND lease_until = :lease")
         .expression_attribute_names("#status", "status")
         .expression_attribute_names("#mail", "mail")
@@ -259,7 +315,7 @@ async fn release(store: &Store, mail: &OutboxMail, lease: i64) -> Result<(), Sto
         .update_item()
         .table_name(&store.table)
         .set_key(Some(mail.key().attributes()))
-        .update_expression("SET #status = :queued REMOVE lease_until")
+        .update_expression("SET #status = :queued REMOVE lease_until, due_pk, due_sk")
         .condition_expression("#status = :sending AND lease_until = :lease")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":queued", status(OutboxStatus::Queued))

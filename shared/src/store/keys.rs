@@ -18,6 +18,7 @@
 //! | an association's requests and pool      | Query `by_association` | `assoc_pk` = `ASSOCIATION#<slug>`, `assoc_sk` = `<status>#<since>#<person id>` |
 //! | routing work due by a date (SLA, retry) | Query `by_due_date`    | `due_pk` = `ROUTING#<shard>`, `due_sk` = due instant |
 //! | pairs whose first check-in is due       | Query `by_due_date`    | `due_pk` = `CHECKIN#<shard>`, `due_sk` = due date |
+//! | mails whose delivery died holding them  | Query `by_due_date`    | `due_pk` = `MAIL_LEASE#<shard>`, `due_sk` = lease end (epoch seconds, 10 digits) |
 //! | a pair of mentee and mentor             | Get / Update       | `PAIR#<pair id>` / `PAIR`                     |
 //! | the pairs of a person (export, erasure) | Query / stream REMOVE | `PERSON#<person id>` / `PAIR#<pair id>`     |
 //! | an association's pairs (exclusions too) | Query `by_association` | `assoc_pk` = `PAIRS#<slug>`, `assoc_sk` = `<mentee id>#<mentor id>` |
@@ -280,6 +281,16 @@ pub mod index {
     /// Every `due_pk` of routing deadlines.
     pub fn routing_due_partitions() -> impl Iterator<Item = String> {
         (0..DUE_SHARDS).map(|shard| format!("ROUTING#{shard}"))
+    }
+
+    /// `due_pk` of an outbox mail claimed by a delivery, due when its lease ends.
+    pub fn mail_lease_due(mail_id: &str) -> String {
+        format!("MAIL_LEASE#{}", shard(mail_id))
+    }
+
+    /// Every `due_pk` of mail leases.
+    pub fn mail_lease_due_partitions() -> impl Iterator<Item = String> {
+        (0..DUE_SHARDS).map(|shard| format!("MAIL_LEASE#{shard}"))
     }
 
     /// `due_pk` of a pair's first check-in.
