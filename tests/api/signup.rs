@@ -183,6 +183,29 @@ async fn an_idempotency_key_replays_the_first_answer(table: TestTable) {
     assert_eq!(json_body(&reused)["code"], "idempotency_key_reused");
 }
 
+/// An address that already asked: the key still replays the first answer
+/// (the same id), and another body with the same key is refused.
+async fn an_idempotency_key_replays_for_an_address_that_already_asked(table: TestTable) {
+    let app = app(&table);
+    assert_eq!(call(&app, mentee_event(&mentee_body())).await.status(), 202);
+
+    let keyed = with_body(event("signup-mentee.json"), &mentee_body());
+    let first = call(&app, keyed.clone()).await;
+    let again = call(&app, keyed.clone()).await;
+    assert_eq!(
+        (first.status().as_u16(), again.status().as_u16()),
+        (202, 202)
+    );
+    assert_eq!(text(&again), text(&first), "the same id, the same bytes");
+    assert_eq!(profiles(&table).await.len(), 1, "never a second profile");
+
+    let mut other = mentee_body();
+    other["first_name"] = "Inés".into();
+    let reused = call(&app, with_body(keyed, &other)).await;
+    assert_eq!(reused.status(), 422);
+    assert_eq!(json_body(&reused)["code"], "idempotency_key_reused");
+}
+
 async fn verification_takes_one_transaction(table: TestTable) {
     let app = app(&table);
     call(&app, mentor_event(&mentor_body())).await;
@@ -217,6 +240,7 @@ on_both_emulators!(
     a_mentee_request_takes_one_transaction,
     the_same_address_gets_the_same_answer_and_a_reminder,
     an_idempotency_key_replays_the_first_answer,
+    an_idempotency_key_replays_for_an_address_that_already_asked,
     verification_takes_one_transaction,
 );
 

@@ -491,20 +491,20 @@ async fn record(
     let Some(existing) = existing else {
         return Err(StoreError::from(error).into());
     };
-    already_requested(app, &existing, replay.as_ref(), &answer, now).await?;
-    Ok(answer)
+    already_requested(app, &existing, replay.as_ref(), answer, now).await
 }
 
 /// The address already has a sign-up in this role: mail its owner a fresh
-/// verification link instead of creating a second profile.
+/// verification link instead of creating a second profile. The answer is
+/// saved for the request's Idempotency-Key whether a reminder goes or not.
 #[tracing::instrument(skip_all)]
 async fn already_requested(
     app: &Signup,
     existing: &SignupSubject,
     replay: Option<&Idempotency>,
-    answer: &(StatusCode, String),
+    answer: (StatusCode, String),
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(StatusCode, String), ApiError> {
     let token = app.keyring.tokens.issue(
         Purpose::SignupVerify,
         &existing.encode(),
@@ -546,24 +546,62 @@ async fn already_requested(
     if let Some(replay) = replay {
         writes.push(put(
             table,
-            saved_answer(replay, answer, now),
+            saved_answer(replay, &answer, now),
             ABSENT_OR_EXPIRED,
             now.timestamp(),
         ));
     }
-    match app.store.transact(writes).await {
+    let error = match app.store.transact(writes).await {
         Ok(_) => {
             tracing::info!(person = existing.person_id, role = ?existing.role, "repeated sign-up: reminder queued");
-            Ok(())
+            return Ok(answer);
         }
-        Err(error)
-            if store::cancellation_reasons(&error)
-                .and_then(<[_]>::first)
-                .is_some_and(store::is_condition_failure) =>
+        Err(error) => error,
+    };
+    let reasons = store::cancellation_reasons(&error).unwrap_or_default();
+    if let Some(replay) = replay
+        && let Some(saved) = reasons
+            .get(2)
+            .filter(|r| store::is_condition_failure(r))
+            .and_then(|r| r.item())
+    {
+        return replayed(replay, saved);
+    }
+    if !reasons.first().is_some_and(store::is_condition_failure) {
+        return Err(StoreError::from(error).into());
+    }
+    tracing::info!(person = existing.person_id, role = ?existing.role, "repeated sign-up: reminded recently");
+    match replay {
+        Some(replay) => save_answer(app, replay, answer, now).await,
+        None => Ok(answer),
+    }
+}
+
+/// Saves `answer` for a replayed key, or answers with the one saved first.
+async fn save_answer(
+    app: &Signup,
+    replay: &Idempotency,
+    answer: (StatusCode, String),
+    now: DateTime<Utc>,
+) -> Result<(StatusCode, String), ApiError> {
+    let result = app
+        .store
+        .transact(vec![put(
+            &app.store.table,
+            saved_answer(replay, &answer, now),
+            ABSENT_OR_EXPIRED,
+            now.timestamp(),
+        )])
+        .await;
+    match result {
+        Ok(_) => Ok(answer),
+        Err(error) => match store::cancellation_reasons(&error)
+            .and_then(<[_]>::first)
+            .filter(|r| store::is_condition_failure(r))
+            .and_then(|r| r.item())
         {
-            tracing::info!(person = existing.person_id, role = ?existing.role, "repeated sign-up: reminded recently");
-            Ok(())
-        }
-        Err(error) => Err(StoreError::from(error).into()),
+            Some(saved) => replayed(replay, saved),
+            None => Err(StoreError::from(error).into()),
+        },
     }
 }
