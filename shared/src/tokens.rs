@@ -44,6 +44,19 @@ impl Purpose {
 #[derive(Clone)]
 pub struct TokenKey([u8; 32]);
 
+/// The longest subject a token may carry, and the longest token read: a
+/// subject becomes part of a key, which DynamoDB bounds.
+const MAX_SUBJECT: usize = 160;
+const MAX_TOKEN: usize = 512;
+
+/// Whether a subject is one we issue: ids, roles and flags joined by `:`.
+fn plausible_subject(subject: &str) -> bool {
+    (1..=MAX_SUBJECT).contains(&subject.len())
+        && subject
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_'))
+}
+
 /// Why a token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -104,6 +117,9 @@ impl TokenKey {
         purpose: Purpose,
         now: DateTime<Utc>,
     ) -> Result<Verified, TokenError> {
+        if token.len() > MAX_TOKEN {
+            return Err(TokenError::Invalid);
+        }
         let (payload, tag) = token.split_once('.').ok_or(TokenError::Invalid)?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
@@ -120,6 +136,9 @@ impl TokenKey {
         let ["v1", code, subject, expires, _nonce] = fields[..] else {
             return Err(TokenError::Invalid);
         };
+        if !plausible_subject(subject) {
+            return Err(TokenError::Invalid);
+        }
         if code != purpose.code() {
             return Err(TokenError::WrongPurpose);
         }
@@ -148,6 +167,25 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_790_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn a_signed_token_with_an_oversized_or_odd_subject_is_refused() {
+        for subject in ["a".repeat(5_000), "a b".into(), "é".into(), String::new()] {
+            let token = key().issue(Purpose::PairAnswer, &subject, now(), Duration::days(1));
+            assert_eq!(
+                key().verify(&token, Purpose::PairAnswer, now()),
+                Err(TokenError::Invalid),
+                "{subject:.20}"
+            );
+        }
+        let ours = key().issue(
+            Purpose::SignupVerify,
+            "0f3c:mentee:ab12cd:sg",
+            now(),
+            Duration::days(1),
+        );
+        assert!(key().verify(&ours, Purpose::SignupVerify, now()).is_ok());
     }
 
     #[test]

@@ -496,6 +496,15 @@ mod embedded_only {
         for personal in ["sami", "nadia", "collegien", "Haddad"] {
             assert!(!audit.contains(personal), "{audit}");
         }
+
+        // The link replayed: nothing left to erase, and no button offered.
+        let again = call(&app, with_token(event("me-erase.json"), &token)).await;
+        assert_eq!(again.status(), 200);
+        assert!(text(&again).contains("Vos données ont déjà été effacées."));
+        let page = call(&app, with_token(event("me-erase-page.json"), &token)).await;
+        assert!(text(&page).contains("Vos données ont déjà été effacées."));
+        assert!(!text(&page).contains("<form"), "no button to press");
+        assert_eq!(table.items().await.len(), 1);
         // The address is free again.
         call(&app, mentee_event(&minor_body())).await;
         assert_eq!(profiles(&table).await.len(), 1);

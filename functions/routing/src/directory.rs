@@ -356,7 +356,7 @@ pub async fn routing_of(app: &Routing, request: &Request) -> Result<Response<Bod
         .path_parameters_ref()
         .and_then(|p| p.first("id"))
         .unwrap_or_default();
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(ApiError::not_found());
     }
     match crate::route::read_request(app, id).await? {

@@ -84,7 +84,7 @@ pub async fn handle(app: &Signup, request: Request) -> Result<Response<Body>, Er
         Some("POST /v1/guardian/consent") => verify::guardian_consent(app, &request).await,
         Some("POST /v1/me/link") => personal_data::link(app, &request).await,
         Some("GET /v1/me") => personal_data::export(app, &request).await,
-        Some("GET /v1/me/erase") => personal_data::erase_page(app, &request),
+        Some("GET /v1/me/erase") => personal_data::erase_page(app, &request).await,
         Some("POST /v1/me/erase") => personal_data::erase(app, &request).await,
         _ => http::ApiError::not_found().respond(),
     };

@@ -249,10 +249,18 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
     response
 }
 
-pub fn erase_page(app: &Signup, request: &Request) -> Response<Body> {
-    let Some((token, _)) = verified(app, request) else {
+pub async fn erase_page(app: &Signup, request: &Request) -> Response<Body> {
+    let Some((token, subject)) = verified(app, request) else {
         return erase_refused();
     };
+    match already_erased(app, &subject.person_id).await {
+        Ok(true) => return erased_before(),
+        Ok(false) => {}
+        Err(error) => {
+            tracing::error!(%error, "erasure page failed");
+            return Page::unavailable("Nous n'avons pas pu ouvrir cette page.");
+        }
+    }
     Page::new(
         "Effacer mes données",
         &[
@@ -265,6 +273,30 @@ pub fn erase_page(app: &Signup, request: &Request) -> Response<Body> {
         label: "Effacer définitivement mes données".into(),
         hidden: Vec::new(),
     })
+    .respond(StatusCode::OK)
+}
+
+/// The erasure's audit record says it happened already.
+#[tracing::instrument(skip_all)]
+async fn already_erased(app: &Signup, person_id: &str) -> Result<bool, StoreError> {
+    let audit = app
+        .store
+        .client
+        .get_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::erasure_audit(person_id).attributes()))
+        .consistent_read(true)
+        .send()
+        .await?;
+    Ok(audit.item.is_some())
+}
+
+/// A replayed erasure link: nothing left to erase, no button to press.
+fn erased_before() -> Response<Body> {
+    Page::new(
+        "Vos données ont déjà été effacées.",
+        &["Nous ne conservons plus rien qui permette de vous identifier. Vous pouvez refaire une demande à tout moment."],
+    )
     .respond(StatusCode::OK)
 }
 
@@ -283,7 +315,8 @@ pub async fn erase(app: &Signup, request: &Request) -> Response<Body> {
         return erase_refused();
     };
     match erase_person(app, &subject).await {
-        Ok(()) => Page::new(
+        Ok(Erasure::Nothing) => erased_before(),
+        Ok(Erasure::Done) => Page::new(
             "Vos données ont été effacées.",
             &["Nous ne conservons plus rien qui permette de vous identifier. Vous pouvez refaire une demande à tout moment."],
         )
@@ -301,10 +334,20 @@ struct ErasureAudit {
     erased_at: String,
 }
 
+/// What an erasure found to erase.
+enum Erasure {
+    Done,
+    /// Erased before: the partition is empty and the audit record there.
+    Nothing,
+}
+
 #[tracing::instrument(skip_all)]
-async fn erase_person(app: &Signup, subject: &SignupSubject) -> Result<(), ApiError> {
+async fn erase_person(app: &Signup, subject: &SignupSubject) -> Result<Erasure, ApiError> {
     let table = &app.store.table;
     let items = partition(app, &subject.person_id).await?;
+    if items.is_empty() && already_erased(app, &subject.person_id).await? {
+        return Ok(Erasure::Nothing);
+    }
     let profile = Key::person_profile(&subject.person_id);
     // What the person counts at their association leaves with their profile.
     let released = items
@@ -377,5 +420,5 @@ async fn erase_person(app: &Signup, subject: &SignupSubject) -> Result<(), ApiEr
         app.store.transact(writes).await.map_err(StoreError::from)?;
     }
     tracing::info!(person = subject.person_id, "personal data erased");
-    Ok(())
+    Ok(Erasure::Done)
 }
