@@ -52,8 +52,8 @@ def main() -> int:
 
     problems = []
     functions = by_type.get("AWS::Lambda::Function", [])
-    if len(functions) != 7:
-        problems.append(f"expected 7 Lambda functions, got {functions}")
+    if len(functions) != 8:
+        problems.append(f"expected 8 Lambda functions, got {functions}")
     for name in functions:
         properties = resources[name]["Properties"]
         if properties.get("Architectures") != ["arm64"] or properties.get("Runtime") != "provided.al2023":
@@ -78,15 +78,15 @@ def main() -> int:
                 if any(str(a).startswith(("dynamodb:", "ses:", "sqs:")) for a in ([actions] if isinstance(actions, str) else actions)):
                     problems.append(f"{name}: {actions} on every resource")
     schedules = [name for name in by_type.get("AWS::Events::Rule", []) if "ScheduleExpression" in resources[name]["Properties"]]
-    if len(schedules) != 3:
-        problems.append(f"expected 3 schedules (routing sweep, nightly matching, mail leases), got {schedules}")
+    if len(schedules) != 4:
+        problems.append(f"expected 4 schedules (routing sweep, nightly matching, mail leases, reminders), got {schedules}")
     routes = sorted(resources[name]["Properties"]["RouteKey"] for name in by_type.get("AWS::ApiGatewayV2::Route", []))
     if not routes:
         # SAM inlines HTTP API routes in the OpenAPI body of the API.
         api = resources[by_type["AWS::ApiGatewayV2::Api"][0]]["Properties"]["Body"]
         schedules = [name for name in by_type.get("AWS::Events::Rule", []) if "ScheduleExpression" in resources[name]["Properties"]]
-    if len(schedules) != 3:
-        problems.append(f"expected 3 schedules (routing sweep, nightly matching, mail leases), got {schedules}")
+    if len(schedules) != 4:
+        problems.append(f"expected 4 schedules (routing sweep, nightly matching, mail leases, reminders), got {schedules}")
     routes = sorted(f"{method.upper()} {path}" for path, methods in api["paths"].items() for method in methods)
     print(f"SAM transform: {len(resources)} resources, routes: {', '.join(routes)}")
     for problem in problems:

@@ -10,6 +10,7 @@
 
 pub mod emulator;
 pub mod gateway;
+pub mod jobs;
 pub mod streams;
 
 use std::{
@@ -25,6 +26,7 @@ use gateway::Route;
 use mailer::Delivery;
 use matching::Matching;
 use newsletter::Newsletter;
+use reminders::Reminders;
 use routing::{
     Routing,
     directory::{self, AssociationForm},
@@ -133,6 +135,11 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         links.clone(),
         Duration::ZERO,
     ));
+    let reminders = Arc::new(Reminders::new(
+        store.clone(),
+        keyring.clone(),
+        links.clone(),
+    ));
     let matching = Arc::new(Matching::new(store.clone(), keyring, links));
     // Every HTTP route of every function, as in `infra/template.yaml`.
     let mut routes = function_routes(newsletter::ROUTES, newsletter, |app, request| async move {
@@ -154,8 +161,17 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         |app, request| async move { matching::handle(&app, request).await },
     ));
     let routes = Arc::new(routes);
-    let app =
-        axum::Router::new().fallback(move |request| gateway::dispatch(routes.clone(), request));
+    let jobs = Arc::new(jobs::Jobs {
+        routing: routing.clone(),
+        matching: matching.clone(),
+        delivery: delivery.clone(),
+        reminders,
+        admin_key: admin_key.clone(),
+    });
+    let app = axum::Router::new()
+        .route("/local/jobs/{job}", axum::routing::post(jobs::run_now))
+        .with_state(jobs.clone())
+        .fallback(move |request| gateway::dispatch(routes.clone(), request));
     let mut tasks = vec![tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "HTTP server stopped");
@@ -163,7 +179,16 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     })];
 
     let reader = StreamReader::open(emulator.db.clone(), TABLE_NAME).await?;
-    tasks.push(tokio::spawn(expired_mail_leases(delivery.clone())));
+    tasks.push(tokio::spawn(jobs::every(
+        jobs.clone(),
+        "mail-leases",
+        Duration::from_secs(300),
+    )));
+    tasks.push(tokio::spawn(jobs::every(
+        jobs,
+        "reminders",
+        Duration::from_secs(900),
+    )));
     for consumer in stream_consumers(delivery, routing.clone(), matching.clone()) {
         tasks.push(streams::spawn(reader.clone(), consumer, data_dir));
     }
@@ -279,22 +304,6 @@ async fn nightly_matching(matching: Arc<Matching>) {
         let now = chrono::Utc::now();
         if let Err(error) = matching::runs::nightly(&matching, now).await {
             tracing::error!(%error, "nightly matching failed");
-        }
-        if let Err(error) = matching::pairs::check_ins(&matching, now).await {
-            tracing::error!(%error, "check-ins failed");
-        }
-    }
-}
-
-/// The mails whose delivery died holding them, as often as the template
-/// schedules it (`rate(5 minutes)`): a stack killed while mailing sends the
-/// rest once restarted.
-async fn expired_mail_leases(delivery: Arc<Delivery>) {
-    let mut every = tokio::time::interval(Duration::from_secs(300));
-    loop {
-        every.tick().await;
-        if let Err(error) = mailer::expired_leases(&delivery, chrono::Utc::now()).await {
-            tracing::error!(%error, "expired mail leases failed");
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod links;
 pub mod mail;
 pub mod pages;
 pub mod pair;
+pub mod pair_store;
 pub mod people;
 pub mod phone;
 pub mod place;

@@ -15,6 +15,7 @@
 //! Declined and Closed are final: only an erasure still reaches them, and
 //! it only takes the erased person's id out of the pair.
 
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{directory::CounterChange, people::Role};
@@ -53,6 +54,8 @@ pub enum CloseReason {
     Other,
     /// One of the two asked for their data to be erased.
     Erased,
+    /// Neither answered within the answer window.
+    Expired,
 }
 
 impl CloseReason {
@@ -63,6 +66,7 @@ impl CloseReason {
             CloseReason::Moved => "moved",
             CloseReason::Other => "other",
             CloseReason::Erased => "erased",
+            CloseReason::Expired => "expired",
         }
     }
 }
@@ -93,6 +97,8 @@ pub enum PairEvent {
     Close(CloseReason),
     /// One side's data is erased.
     Erase(Role),
+    /// The answer window ended before both accepted.
+    Expire,
 }
 
 /// What becomes of the mentee's request.
@@ -224,9 +230,16 @@ pub fn apply(state: PairState, event: PairEvent) -> Result<Transition, NotAllowe
             ..stay
         }),
         (PairStatus::Declined, PairEvent::Decline(_)) => Ok(stay),
-        (PairStatus::Proposed | PairStatus::Active, PairEvent::Close(CloseReason::Erased)) => {
-            refused
-        }
+        (
+            PairStatus::Proposed | PairStatus::Active,
+            PairEvent::Close(CloseReason::Erased | CloseReason::Expired),
+        ) => refused,
+        (PairStatus::Proposed, PairEvent::Expire) => Ok(Transition {
+            to: ended(PairStatus::Closed),
+            mentor_places: -1,
+            mentee: MenteeMove::BackToPool,
+            ..stay
+        }),
         (PairStatus::Proposed | PairStatus::Active, PairEvent::Close(reason)) => Ok(Transition {
             to: ended(PairStatus::Closed),
             mentor_places: -1,
@@ -253,6 +266,313 @@ pub fn apply(state: PairState, event: PairEvent) -> Result<Transition, NotAllowe
         // Over: only the erased person's id leaves it (storage does that).
         (PairStatus::Declined | PairStatus::Closed, PairEvent::Erase(_)) => Ok(stay),
         _ => refused,
+    }
+}
+
+/// When a proposal's silent side is reminded, and when it expires.
+pub const ANSWER_REMINDER_AFTER: Duration = Duration::days(5);
+pub const PROPOSAL_EXPIRES_AFTER: Duration = Duration::days(14);
+/// The first check-in after both accepted, then one a month: « 3 h par mois ».
+pub const FIRST_CHECK_IN_AFTER: Duration = Duration::days(21);
+pub const CHECK_IN_EVERY: Duration = Duration::days(30);
+/// The outcome survey, six months after the start.
+pub const OUTCOME_AFTER: Duration = Duration::days(182);
+
+/// A piece of the follow-up of a pair, due at a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "round")]
+pub enum FollowUp {
+    /// The side that has not answered a proposal is reminded.
+    AnswerReminder,
+    /// Nobody answered in time: the proposal ends.
+    Expiry,
+    /// The `n`th monthly check-in (from 1).
+    CheckIn(u32),
+    /// The outcome survey.
+    Outcome,
+}
+
+/// What the follow-up needs to know of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub status: PairStatus,
+    pub proposed_at: DateTime<Utc>,
+    pub answer_reminded: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub check_ins_sent: u32,
+    pub outcome_sent: bool,
+}
+
+/// The pair's next follow-up and when it is due; `None` once it is over.
+pub fn next_follow_up(progress: &Progress) -> Option<(DateTime<Utc>, FollowUp)> {
+    match progress.status {
+        PairStatus::Proposed if !progress.answer_reminded => Some((
+            progress.proposed_at + ANSWER_REMINDER_AFTER,
+            FollowUp::AnswerReminder,
+        )),
+        PairStatus::Proposed => Some((
+            progress.proposed_at + PROPOSAL_EXPIRES_AFTER,
+            FollowUp::Expiry,
+        )),
+        PairStatus::Active => {
+            let started = progress.started_at?;
+            let round = progress.check_ins_sent + 1;
+            let check_in = started + FIRST_CHECK_IN_AFTER + CHECK_IN_EVERY * (round as i32 - 1);
+            let outcome = started + OUTCOME_AFTER;
+            Some(if !progress.outcome_sent && outcome <= check_in {
+                (outcome, FollowUp::Outcome)
+            } else {
+                (check_in, FollowUp::CheckIn(round))
+            })
+        }
+        PairStatus::Declined | PairStatus::Closed => None,
+    }
+}
+
+/// The four answers to a check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckInAnswer {
+    /// « Tout va bien »
+    AllGood,
+    /// « Nous ne nous sommes pas encore vus »
+    NotMetYet,
+    /// « J'ai besoin d'aide de l'association »
+    NeedHelp,
+    /// « Nous avons arrêté »
+    Stopped,
+}
+
+impl CheckInAnswer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckInAnswer::AllGood => "all_good",
+            CheckInAnswer::NotMetYet => "not_met_yet",
+            CheckInAnswer::NeedHelp => "need_help",
+            CheckInAnswer::Stopped => "stopped",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckInAnswer::AllGood => "Tout va bien",
+            CheckInAnswer::NotMetYet => "Nous ne nous sommes pas encore vus",
+            CheckInAnswer::NeedHelp => "J'ai besoin d'aide de l'association",
+            CheckInAnswer::Stopped => "Nous avons arrêté",
+        }
+    }
+
+    pub const ALL: [CheckInAnswer; 4] = [
+        CheckInAnswer::AllGood,
+        CheckInAnswer::NotMetYet,
+        CheckInAnswer::NeedHelp,
+        CheckInAnswer::Stopped,
+    ];
+}
+
+/// One check-in as kept on the pair: when it went, and each side's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInRound {
+    pub round: u32,
+    pub sent_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentee: Option<Answered>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentor: Option<Answered>,
+}
+
+/// An answer and its date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answered {
+    pub answer: CheckInAnswer,
+    pub at: DateTime<Utc>,
+}
+
+impl CheckInRound {
+    fn answers(&self) -> impl Iterator<Item = CheckInAnswer> + '_ {
+        self.mentee.iter().chain(&self.mentor).map(|a| a.answer)
+    }
+}
+
+/// Why a pair needs the association's attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskReason {
+    /// Someone asked for the association's help.
+    NeedsHelp,
+    /// Someone says the pair stopped: the association confirms and closes it.
+    Stopped,
+    /// « Pas encore vus » at two check-ins in a row.
+    NotMetTwice,
+    /// Two check-ins went without an answer from either side.
+    SilentTwice,
+}
+
+impl RiskReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            RiskReason::NeedsHelp => "un membre du binôme demande l'aide de l'association",
+            RiskReason::Stopped => "un membre du binôme indique que le mentorat s'est arrêté",
+            RiskReason::NotMetTwice => "le binôme ne s'est pas encore vu, deux mois de suite",
+            RiskReason::SilentTwice => "personne n'a répondu à deux points d'étape de suite",
+        }
+    }
+}
+
+/// Whether the check-ins so far put the pair at risk, and why. The last
+/// round may still be answered: only the rounds before it count as silent.
+pub fn risk(rounds: &[CheckInRound]) -> Option<RiskReason> {
+    let answered: Vec<CheckInAnswer> = rounds.iter().flat_map(CheckInRound::answers).collect();
+    if answered.contains(&CheckInAnswer::Stopped) {
+        return Some(RiskReason::Stopped);
+    }
+    if answered.contains(&CheckInAnswer::NeedHelp) {
+        return Some(RiskReason::NeedsHelp);
+    }
+    let not_met = |r: &CheckInRound| r.answers().any(|a| a == CheckInAnswer::NotMetYet);
+    if rounds
+        .windows(2)
+        .any(|two| not_met(&two[0]) && not_met(&two[1]))
+    {
+        return Some(RiskReason::NotMetTwice);
+    }
+    let closed = &rounds[..rounds.len().saturating_sub(1)];
+    let silent = |r: &CheckInRound| r.answers().next().is_none();
+    if closed
+        .windows(2)
+        .any(|two| silent(&two[0]) && silent(&two[1]))
+    {
+        return Some(RiskReason::SilentTwice);
+    }
+    None
+}
+
+/// Points of one pair per criterion (the matching algorithm's, kept with the pair).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Points {
+    pub situation: u32,
+    pub mode: u32,
+    pub language: u32,
+    pub needs: u32,
+    pub field: u32,
+    pub proximity: u32,
+    pub waiting: u32,
+}
+
+impl Points {
+    pub fn total(&self) -> u32 {
+        self.situation
+            + self.mode
+            + self.language
+            + self.needs
+            + self.field
+            + self.proximity
+            + self.waiting
+    }
+}
+
+/// Why a pair is at risk, and since when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Risk {
+    pub reason: RiskReason,
+    pub since: DateTime<Utc>,
+}
+
+/// A pair as stored (`PAIR#<id>` / `PAIR`), listed under its association,
+/// on the `by_due_date` index while a follow-up is due.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pair {
+    pub pk: String,
+    pub sk: String,
+    pub id: String,
+    pub association: String,
+    pub mentee_id: String,
+    pub mentor_id: String,
+    /// How the follow-up mails greet them; removed with an erased side.
+    #[serde(default)]
+    pub mentee_first_name: String,
+    #[serde(default)]
+    pub mentor_first_name: String,
+    pub status: PairStatus,
+    pub points: Points,
+    pub score: u32,
+    /// Removed when one of the two is erased.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// The run that proposed it; `None` for a manual proposal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    pub proposed_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentee_accepted_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentor_accepted_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_reminded_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_check_in: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_ins: Vec<CheckInRound>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<Risk>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_sent_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined_by: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_reason: Option<CloseReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_days: Option<i64>,
+    pub assoc_pk: String,
+    pub assoc_sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_sk: Option<String>,
+}
+
+fn instant(text: &str) -> Option<DateTime<Utc>> {
+    text.parse().ok()
+}
+
+impl Pair {
+    /// Where it stands, as the state machine sees it.
+    pub fn state(&self) -> PairState {
+        PairState {
+            status: self.status,
+            mentee_accepted: self.mentee_accepted_at.is_some(),
+            mentor_accepted: self.mentor_accepted_at.is_some(),
+        }
+    }
+
+    /// Where its follow-up stands.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            status: self.status,
+            proposed_at: instant(&self.proposed_at).unwrap_or_default(),
+            answer_reminded: self.answer_reminded_at.is_some(),
+            started_at: self.started_at.as_deref().and_then(instant),
+            check_ins_sent: self.check_ins.len() as u32,
+            outcome_sent: self.outcome_sent_at.is_some(),
+        }
+    }
+
+    pub fn id_of(&self, side: Role) -> &str {
+        match side {
+            Role::Mentee => &self.mentee_id,
+            Role::Mentor => &self.mentor_id,
+        }
+    }
+
+    pub fn first_name_of(&self, side: Role) -> &str {
+        match side {
+            Role::Mentee => &self.mentee_first_name,
+            Role::Mentor => &self.mentor_first_name,
+        }
     }
 }
 
@@ -390,6 +710,129 @@ mod tests {
         assert_eq!(mentor_gone.tell_other_side, None);
     }
 
+    fn at(days: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000, 0).unwrap() + Duration::days(days)
+    }
+
+    #[test]
+    fn an_unanswered_proposal_is_reminded_then_expires() {
+        let mut progress = Progress {
+            status: PairStatus::Proposed,
+            proposed_at: at(0),
+            answer_reminded: false,
+            started_at: None,
+            check_ins_sent: 0,
+            outcome_sent: false,
+        };
+        assert_eq!(
+            next_follow_up(&progress),
+            Some((at(5), FollowUp::AnswerReminder))
+        );
+        progress.answer_reminded = true;
+        assert_eq!(next_follow_up(&progress), Some((at(14), FollowUp::Expiry)));
+        let expired = apply(proposed(), PairEvent::Expire).unwrap();
+        assert_eq!(expired.to.status, PairStatus::Closed);
+        assert_eq!(
+            (expired.mentor_places, expired.mentee),
+            (-1, MenteeMove::BackToPool)
+        );
+        assert!(apply(state(PairStatus::Active), PairEvent::Expire).is_err());
+    }
+
+    #[test]
+    fn an_active_pair_is_checked_on_monthly_and_surveyed_at_six_months() {
+        let mut progress = Progress {
+            status: PairStatus::Active,
+            proposed_at: at(-3),
+            answer_reminded: false,
+            started_at: Some(at(0)),
+            check_ins_sent: 0,
+            outcome_sent: false,
+        };
+        let mut seen = Vec::new();
+        while let Some((due, follow_up)) = next_follow_up(&progress) {
+            if due > at(240) {
+                break;
+            }
+            seen.push((due, follow_up));
+            match follow_up {
+                FollowUp::CheckIn(n) => progress.check_ins_sent = n,
+                FollowUp::Outcome => progress.outcome_sent = true,
+                _ => unreachable!("an active pair is not a proposal"),
+            }
+        }
+        assert_eq!(seen[0], (at(21), FollowUp::CheckIn(1)));
+        assert_eq!(seen[1], (at(51), FollowUp::CheckIn(2)));
+        assert_eq!(seen[6], (at(182), FollowUp::Outcome));
+        assert_eq!(seen[7], (at(201), FollowUp::CheckIn(7)));
+        assert_eq!(
+            seen.iter().filter(|(_, f)| *f == FollowUp::Outcome).count(),
+            1
+        );
+        progress.status = PairStatus::Closed;
+        assert_eq!(next_follow_up(&progress), None);
+    }
+
+    fn round(n: u32, mentee: Option<CheckInAnswer>, mentor: Option<CheckInAnswer>) -> CheckInRound {
+        let answered =
+            |answer: Option<CheckInAnswer>| answer.map(|answer| Answered { answer, at: at(0) });
+        CheckInRound {
+            round: n,
+            sent_at: at(i64::from(n) * 30),
+            mentee: answered(mentee),
+            mentor: answered(mentor),
+        }
+    }
+
+    #[test]
+    fn check_in_answers_put_a_pair_at_risk_for_the_right_reason() {
+        use CheckInAnswer::*;
+        assert_eq!(risk(&[round(1, Some(AllGood), None)]), None);
+        assert_eq!(
+            risk(&[round(1, None, Some(NeedHelp))]),
+            Some(RiskReason::NeedsHelp)
+        );
+        assert_eq!(
+            risk(&[round(1, Some(Stopped), Some(AllGood))]),
+            Some(RiskReason::Stopped)
+        );
+        assert_eq!(risk(&[round(1, Some(NotMetYet), None)]), None);
+        assert_eq!(
+            risk(&[
+                round(1, Some(NotMetYet), None),
+                round(2, None, Some(NotMetYet))
+            ]),
+            Some(RiskReason::NotMetTwice)
+        );
+        assert_eq!(
+            risk(&[
+                round(1, Some(NotMetYet), None),
+                round(2, Some(AllGood), None),
+                round(3, Some(NotMetYet), None)
+            ]),
+            None,
+            "not in a row"
+        );
+        // The last round may still be answered.
+        assert_eq!(risk(&[round(1, None, None), round(2, None, None)]), None);
+        assert_eq!(
+            risk(&[
+                round(1, None, None),
+                round(2, None, None),
+                round(3, None, None)
+            ]),
+            Some(RiskReason::SilentTwice)
+        );
+        assert_eq!(
+            risk(&[
+                round(1, None, None),
+                round(2, Some(AllGood), None),
+                round(3, None, None)
+            ]),
+            None
+        );
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -431,6 +874,7 @@ mod tests {
                 role().prop_map(PairEvent::Decline),
                 reason.prop_map(PairEvent::Close),
                 role().prop_map(PairEvent::Erase),
+                Just(PairEvent::Expire),
             ]
         }
 

@@ -26,6 +26,8 @@ pub enum Purpose {
     PersonalData,
     /// A mentee or a mentor accepts or declines a proposed pair.
     PairAnswer,
+    /// A mentee or a mentor answers a monthly check-in.
+    PairCheckIn,
 }
 
 impl Purpose {
@@ -37,6 +39,7 @@ impl Purpose {
             Purpose::GuardianConsent => "gdc",
             Purpose::PersonalData => "pda",
             Purpose::PairAnswer => "pra",
+            Purpose::PairCheckIn => "pci",
         }
     }
 }

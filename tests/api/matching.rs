@@ -15,16 +15,16 @@ use serde_json::{Value, json};
 use shared::links::Links;
 use shared::store::keys::{self, Key, index};
 
-fn links() -> Links {
+pub(crate) fn links() -> Links {
     Links::new("https://api.binome.test", "https://binome.test")
 }
 
-fn app(table: &TestTable) -> Matching {
+pub(crate) fn app(table: &TestTable) -> Matching {
     Matching::new(table.store.clone(), keyring(), links())
 }
 
 /// An association in 93; returns its key.
-async fn association(table: &TestTable, slug: &str, changes: Value) -> String {
+pub(crate) async fn association(table: &TestTable, slug: &str, changes: Value) -> String {
     let routing = Routing::new(table.store.clone(), links(), None, None);
     let mut form = json!({
         "name": format!("Association {slug}"),
@@ -43,7 +43,7 @@ async fn association(table: &TestTable, slug: &str, changes: Value) -> String {
 }
 
 /// A person the association holds (routed to it and acknowledged).
-async fn held(table: &TestTable, slug: &str, id: &str, role: &str, changes: Value) {
+pub(crate) async fn held(table: &TestTable, slug: &str, id: &str, role: &str, changes: Value) {
     let key = Key::person_profile(id);
     let mut profile = json!({
         "pk": key.pk, "sk": key.sk, "id": id, "role": role,
@@ -87,7 +87,7 @@ async fn held(table: &TestTable, slug: &str, id: &str, role: &str, changes: Valu
         .unwrap();
 }
 
-async fn call(app: &Matching, event: Value) -> (u16, Value) {
+pub(crate) async fn call(app: &Matching, event: Value) -> (u16, Value) {
     status_and_json(&matching::handle(app, api_request(&event)).await.unwrap())
 }
 
@@ -294,8 +294,12 @@ async fn both_accept_by_the_mailed_links_and_the_pair_starts_then_closes() {
 
     // Three weeks in, each receives one check-in, once.
     let later = chrono::Utc::now() + chrono::Duration::days(22);
-    assert_eq!(matching::pairs::check_ins(&app, later).await.unwrap(), 1);
-    assert_eq!(matching::pairs::check_ins(&app, later).await.unwrap(), 0);
+    let engine = reminders::Reminders::new(table.store.clone(), keyring(), links());
+    let deadline = || std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let first = reminders::run(&engine, later, deadline()).await.unwrap();
+    assert_eq!(first.done, 1);
+    let again = reminders::run(&engine, later, deadline()).await.unwrap();
+    assert_eq!(again.done, 0);
     assert_eq!(mails(&table, "pair_check_in").await.len(), 2);
 
     let close = |reason: &str| {

@@ -19,6 +19,8 @@
 //! | `POST /v1/association/pairs`                       | a manual proposal                             |
 //! | `POST /v1/association/pairs/{id}/close`            | the pair ends; the place is freed             |
 //! | `GET`, `POST /v1/pairs/answer?token=`              | a person accepts or declines a proposal       |
+//! | `GET  /v1/association/pairs?status=&at_risk=`      | the association's pairs, with their follow-up |
+//! | `GET`, `POST /v1/pairs/check-in?token=&answer=`    | a person answers a monthly check-in           |
 
 pub mod algorithm;
 pub mod pairs;
@@ -36,7 +38,7 @@ use shared::{
     keyring::Keyring,
     links::Links,
     pages::{FormButton, Page},
-    pair::{CloseReason, PairStatus},
+    pair::{CheckInAnswer, CloseReason, PairStatus},
     people::Role,
     store::{
         Key, Store, StoreError,
@@ -48,7 +50,7 @@ use shared::{
 
 use crate::{
     algorithm::{Instance, Objective, candidates, evaluate},
-    pairs::{Answered, Proposal, Proposer, Refused},
+    pairs::{Answered, CheckIn, CheckInRecorded, Proposal, Proposer, Refused},
     pool::Member,
     runs::{Run, RunSource},
 };
@@ -62,6 +64,9 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/association/pairs/{id}/close",
     "GET /v1/pairs/answer",
     "POST /v1/pairs/answer",
+    "GET /v1/association/pairs",
+    "GET /v1/pairs/check-in",
+    "POST /v1/pairs/check-in",
 ];
 
 pub struct Matching {
@@ -95,6 +100,9 @@ pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, 
         Some("POST /v1/association/pairs/{id}/close") => close(app, &request).await,
         Some("GET /v1/pairs/answer") => Ok(answer_page(app, &request)),
         Some("POST /v1/pairs/answer") => Ok(answer(app, &request).await),
+        Some("GET /v1/association/pairs") => list_pairs(app, &request).await,
+        Some("GET /v1/pairs/check-in") => Ok(check_in_page(app, &request)),
+        Some("POST /v1/pairs/check-in") => Ok(check_in_answer(app, &request).await),
         _ => Err(ApiError::not_found()),
     };
     Ok(answer.unwrap_or_else(|error| error.respond()))
@@ -110,8 +118,7 @@ pub async fn handle_event(app: &Matching, event: Value) -> Result<Value, Error> 
     if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
         let now = Utc::now();
         let requested = runs::nightly(app, now).await?;
-        let check_ins = pairs::check_ins(app, now).await?;
-        return Ok(json!({ "requested": requested, "check_ins": check_ins }));
+        return Ok(json!({ "requested": requested }));
     }
     Err("unexpected event: neither a stream batch nor the nightly schedule".into())
 }
@@ -544,6 +551,157 @@ async fn answer(app: &Matching, request: &Request) -> Response<Body> {
         ),
         Err(error) => {
             tracing::error!(%error, "pair answer failed");
+            return Page::unavailable("Votre réponse n'a pas été enregistrée.");
+        }
+    };
+    page.respond(StatusCode::OK)
+}
+
+/// `GET /v1/association/pairs?status=&at_risk=true`: the association's
+/// pairs with their follow-up (check-ins and their answers, risk).
+async fn list_pairs(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
+    let association = authenticate(&app.store, request).await?;
+    let status = match http::query_parameter(request, "status").as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(
+            shared::people::parse_term::<PairStatus>(raw).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_status",
+                    "Le paramètre status vaut proposed, active, declined ou closed.",
+                )
+            })?,
+        ),
+    };
+    let at_risk = match http::query_parameter(request, "at_risk").as_deref() {
+        None | Some("" | "false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_at_risk",
+                "Le paramètre at_risk vaut true ou false.",
+            ));
+        }
+    };
+    let pairs: Vec<Value> = pairs::of_association(&app.store, &association.slug)
+        .await?
+        .into_iter()
+        .filter(|pair| status.is_none_or(|s| pair.status == s))
+        .filter(|pair| !at_risk || (pair.risk.is_some() && pair.status == PairStatus::Active))
+        .map(|pair| {
+            json!({
+                "id": pair.id,
+                "status": pair.status,
+                "mentee_id": pair.mentee_id,
+                "mentor_id": pair.mentor_id,
+                "proposed_at": pair.proposed_at,
+                "started_at": pair.started_at,
+                "check_ins": pair.check_ins,
+                "risk": pair.risk.map(|risk| json!({
+                    "reason": risk.reason,
+                    "label": risk.reason.label(),
+                    "since": risk.since,
+                })),
+                "close_reason": pair.close_reason,
+            })
+        })
+        .collect();
+    Ok(http::json(StatusCode::OK, &json!({ "pairs": pairs })))
+}
+
+/// The pair, side and round a valid check-in link names, and the answer chosen.
+fn check_in_link(app: &Matching, request: &Request) -> Option<(String, CheckIn)> {
+    let token = http::query_parameter(request, "token")?;
+    let verified = app
+        .keyring
+        .tokens
+        .verify(&token, Purpose::PairCheckIn, Utc::now())
+        .ok()?;
+    let mut parts = verified.subject.split(':');
+    let (pair_id, side, round) = (parts.next()?, parts.next()?, parts.next()?);
+    let answer = http::query_parameter(request, "answer")
+        .and_then(|raw| shared::people::parse_term::<CheckInAnswer>(&raw))?;
+    Some((
+        token,
+        CheckIn {
+            pair_id: pair_id.to_owned(),
+            side: shared::people::parse_term(side)?,
+            round: round.parse().ok()?,
+            answer,
+        },
+    ))
+}
+
+fn check_in_refused() -> Response<Body> {
+    Page::new(
+        "Lien expiré ou invalide",
+        &["Ce lien de réponse n'est plus valable (il l'est jusqu'au point d'étape suivant). Écrivez directement à votre association si besoin."],
+    )
+    .respond(StatusCode::GONE)
+}
+
+/// `GET /v1/pairs/check-in?token=&answer=`: the answer chosen in the mail,
+/// to confirm with a button; opening the link records nothing.
+fn check_in_page(app: &Matching, request: &Request) -> Response<Body> {
+    let Some((token, chosen)) = check_in_link(app, request) else {
+        return check_in_refused();
+    };
+    let mut page = Page::new(
+        "Votre réponse au point d'étape",
+        &[&format!(
+            "Vous avez choisi : « {} ». Confirmez-la, ou choisissez une autre réponse.",
+            chosen.answer.label()
+        )],
+    );
+    let answers = std::iter::once(chosen.answer).chain(
+        CheckInAnswer::ALL
+            .into_iter()
+            .filter(|a| *a != chosen.answer),
+    );
+    for answer in answers {
+        page = page.with_form(FormButton {
+            action: app.links.api(&format!(
+                "/v1/pairs/check-in?token={token}&answer={}",
+                answer.as_str()
+            )),
+            label: answer.label().into(),
+            hidden: Vec::new(),
+        });
+    }
+    page.respond(StatusCode::OK)
+}
+
+/// `POST /v1/pairs/check-in?token=&answer=`: records the answer on the pair.
+async fn check_in_answer(app: &Matching, request: &Request) -> Response<Body> {
+    let Some((_, check_in)) = check_in_link(app, request) else {
+        return check_in_refused();
+    };
+    let page = match pairs::answer_check_in(app, &check_in, Utc::now()).await {
+        Ok(CheckInRecorded::Recorded | CheckInRecorded::AlreadyAnswered) => match check_in.answer {
+            CheckInAnswer::AllGood => Page::new(
+                "Merci, c'est noté !",
+                &[
+                    "Bonne continuation à votre binôme. Nous reviendrons vers vous le mois prochain.",
+                ],
+            ),
+            CheckInAnswer::NotMetYet => Page::new(
+                "Merci, c'est noté",
+                &[
+                    "Prenez contact dès que possible : un premier échange, même court, lance le binôme. Si le contact ne se fait pas, l'association vous aidera.",
+                ],
+            ),
+            CheckInAnswer::NeedHelp | CheckInAnswer::Stopped => Page::new(
+                "Merci, l'association est prévenue",
+                &["Elle vous recontactera rapidement pour en parler avec vous."],
+            ),
+        },
+        Ok(CheckInRecorded::PairOver) => Page::new(
+            "Ce binôme est clos",
+            &["Il a été clos entre-temps : votre réponse n'est plus nécessaire."],
+        ),
+        Err(error) => {
+            tracing::error!(%error, "check-in answer failed");
             return Page::unavailable("Votre réponse n'a pas été enregistrée.");
         }
     };

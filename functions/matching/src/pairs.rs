@@ -11,82 +11,31 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::{
-    directory::{CounterChange, counters_update, read_association},
+    directory::counters_update,
     mail::{MailContent, OutboxMail},
-    pair::{self, CloseReason, MenteeMove, PairEvent, PairState, PairStatus, Transition},
+    pair::{self, CheckInAnswer, CloseReason, Pair, PairEvent, PairStatus, Transition},
+    pair_store::{Sides, answer_url, not_going_ahead, people_moves},
     people::{ProfileStatus, Role},
     store::{
-        Key, Store, StoreError, cancellation_reasons, due_items, first_condition_failed,
-        is_condition_failure, keys::index, timestamp, transact_update,
+        Key, Store, StoreError, cancellation_reasons, first_condition_failed, is_condition_failure,
+        keys::index, timestamp, transact_update,
     },
-    tokens::Purpose,
 };
 
 use crate::{Matching, algorithm::Points, pool::Member};
 
-/// How long the answer links of a proposal work.
-pub const ANSWER_WINDOW: Duration = Duration::days(14);
-/// When the first check-in comes after both accepted.
-pub const FIRST_CHECK_IN: Duration = Duration::days(21);
-
-/// A pair as stored (`PAIR#<id>` / `PAIR`), listed under its association.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Pair {
-    pub pk: String,
-    pub sk: String,
-    pub id: String,
-    pub association: String,
-    pub mentee_id: String,
-    pub mentor_id: String,
-    pub status: PairStatus,
-    pub points: Points,
-    pub score: u32,
-    /// Removed when one of the two is erased.
-    #[serde(default)]
-    pub reasons: Vec<String>,
-    /// The run that proposed it; `None` for a manual proposal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run_id: Option<String>,
-    pub proposed_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mentee_accepted_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mentor_accepted_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_check_in: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub declined_by: Option<Role>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ended_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub close_reason: Option<CloseReason>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_days: Option<i64>,
-    pub assoc_pk: String,
-    pub assoc_sk: String,
-}
-
-impl Pair {
-    /// Where it stands, as the state machine sees it.
-    pub fn state(&self) -> PairState {
-        PairState {
-            status: self.status,
-            mentee_accepted: self.mentee_accepted_at.is_some(),
-            mentor_accepted: self.mentor_accepted_at.is_some(),
-        }
-    }
-
-    fn id_of(&self, side: Role) -> &str {
-        match side {
-            Role::Mentee => &self.mentee_id,
-            Role::Mentor => &self.mentor_id,
-        }
+/// The two people of `pair` as its transitions need them, from `people` as read.
+fn sides<'a>(pair: &'a Pair, people: &HashMap<String, Member>) -> Sides<'a> {
+    Sides {
+        association: &pair.association,
+        mentee_id: &pair.mentee_id,
+        mentor_id: &pair.mentor_id,
+        mentor_present: people.contains_key(&pair.mentor_id),
+        mentee_status: people.get(&pair.mentee_id).map(|m| m.status),
     }
 }
 
@@ -144,17 +93,6 @@ pub struct Proposal<'a> {
     pub run_id: Option<&'a str>,
 }
 
-/// The answer link of one side of a pair.
-fn answer_url(app: &Matching, pair_id: &str, role: Role, now: DateTime<Utc>) -> String {
-    let token = app.keyring.tokens.issue(
-        Purpose::PairAnswer,
-        &format!("{pair_id}:{}", role.as_str()),
-        now,
-        ANSWER_WINDOW,
-    );
-    app.links.api(&format!("/v1/pairs/answer?token={token}"))
-}
-
 /// Proposes `mentee` to `mentor` in one transaction: the pair, the mentor's
 /// place (never above capacity), the mentee out of the pool, both mails.
 pub async fn propose(
@@ -179,6 +117,8 @@ pub async fn propose(
         association: association.slug.to_owned(),
         mentee_id: mentee.id.clone(),
         mentor_id: mentor.id.clone(),
+        mentee_first_name: mentee.first_name.clone(),
+        mentor_first_name: mentor.first_name.clone(),
         status: PairStatus::Proposed,
         points,
         score: points.total(),
@@ -187,14 +127,20 @@ pub async fn propose(
         proposed_at: timestamp(now),
         mentee_accepted_at: None,
         mentor_accepted_at: None,
+        answer_reminded_at: None,
         started_at: None,
         first_check_in: None,
+        check_ins: Vec::new(),
+        risk: None,
+        outcome_sent_at: None,
         declined_by: None,
         ended_at: None,
         close_reason: None,
         duration_days: None,
         assoc_pk: index::association_pairs(association.slug),
         assoc_sk: index::association_pair_sort(&mentee.id, &mentor.id),
+        due_pk: Some(index::follow_up_due(&id)),
+        due_sk: Some(timestamp(now + pair::ANSWER_REMINDER_AFTER)),
     };
     let transition = pair::propose();
     let table = &app.store.table;
@@ -257,7 +203,7 @@ pub async fn propose(
                 association_name: association.name.to_owned(),
                 about_other: other.about(today),
                 reasons: reasons.clone(),
-                answer_url: answer_url(app, &id, to.role, now),
+                answer_url: answer_url(&app.keyring, &app.links, &id, to.role, now),
             },
             now,
         )
@@ -486,13 +432,13 @@ async fn start(
     else {
         return Ok(Some(Answered::Closed(PairStatus::Closed)));
     };
-    let check_in = now + FIRST_CHECK_IN;
+    let check_in = now + pair::FIRST_CHECK_IN_AFTER;
     let table = &app.store.table;
     let activate = Update::builder()
         .table_name(table)
         .set_key(Some(Key::pair(&pair.id).attributes()))
         .update_expression(format!(
-            "SET #status = :active, {} = :now, started_at = :now, first_check_in = :check_in, due_pk = :due_pk, due_sk = :check_in",
+            "SET #status = :active, {} = :now, started_at = :now, first_check_in = :check_in, due_pk = :due_pk, due_sk = :due_sk",
             accepted_attribute(side)
         ))
         .condition_expression(format!(
@@ -505,7 +451,8 @@ async fn start(
         .expression_attribute_values(":proposed", text(PairStatus::Proposed.as_str()))
         .expression_attribute_values(":now", text(timestamp(now)))
         .expression_attribute_values(":check_in", text(check_in.format("%Y-%m-%d").to_string()))
-        .expression_attribute_values(":due_pk", text(index::check_in_due(&pair.id)));
+        .expression_attribute_values(":due_pk", text(index::follow_up_due(&pair.id)))
+        .expression_attribute_values(":due_sk", text(timestamp(check_in)));
     let started = |to: &Member, other: &Member| {
         OutboxMail::new(
             Key::person_profile(&to.id),
@@ -522,7 +469,7 @@ async fn start(
         .transact_put(table)
     };
     let mut writes = vec![transact_update(activate)?];
-    writes.extend(people_moves(table, pair, &people, transition, now)?);
+    writes.extend(people_moves(table, sides(pair, &people), transition, now)?);
     writes.push(started(mentee, mentor)?);
     writes.push(started(mentor, mentee)?);
     match app.store.transact(writes).await {
@@ -533,97 +480,6 @@ async fn start(
         Err(error) if first_condition_failed(&error) => Ok(None),
         Err(error) => Err(error.into()),
     }
-}
-
-/// The writes a transition makes to the two people and to their
-/// association's counters, for the people still there (an erased one is
-/// left alone, and so are the counters they would have moved).
-fn people_moves(
-    table: &str,
-    pair: &Pair,
-    people: &HashMap<String, Member>,
-    transition: &Transition,
-    now: DateTime<Utc>,
-) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let mut writes = Vec::new();
-    let mut counted = CounterChange::default();
-    let change = transition.counters();
-    if transition.mentor_places != 0 && people.contains_key(&pair.mentor_id) {
-        let update = Update::builder()
-            .table_name(table)
-            .set_key(Some(Key::person_profile(&pair.mentor_id).attributes()))
-            .update_expression("ADD pairs_held :change")
-            .expression_attribute_values(
-                ":change",
-                AttributeValue::N(transition.mentor_places.to_string()),
-            );
-        let update = if transition.mentor_places < 0 {
-            update
-                .condition_expression("pairs_held > :zero")
-                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-        } else {
-            update
-        };
-        writes.push(transact_update(update)?);
-        counted.free_mentor_places = change.free_mentor_places;
-    }
-    let mentee_becomes = match transition.mentee {
-        MenteeMove::Stays | MenteeMove::Proposed => None,
-        MenteeMove::Paired => Some(ProfileStatus::Paired),
-        MenteeMove::BackToPool => Some(ProfileStatus::Acknowledged),
-        MenteeMove::Done => Some(ProfileStatus::Closed),
-    };
-    if let (Some(becomes), Some(mentee)) = (mentee_becomes, people.get(&pair.mentee_id))
-        && matches!(
-            mentee.status,
-            ProfileStatus::Proposed | ProfileStatus::Paired
-        )
-    {
-        writes.push(transact_update(
-            Update::builder()
-                .table_name(table)
-                .set_key(Some(Key::person_profile(&pair.mentee_id).attributes()))
-                .update_expression("SET #status = :next, assoc_sk = :assoc_sk")
-                .condition_expression("#status = :was")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":next", text(becomes.as_str()))
-                .expression_attribute_values(":was", text(mentee.status.as_str()))
-                .expression_attribute_values(
-                    ":assoc_sk",
-                    text(index::association_request_sort(
-                        becomes.as_str(),
-                        &timestamp(now),
-                        &pair.mentee_id,
-                    )),
-                ),
-        )?);
-        counted.waiting_mentees = change.waiting_mentees;
-    }
-    if !counted.is_empty() {
-        writes.push(transact_update(counters_update(
-            table,
-            &pair.association,
-            &counted,
-        ))?);
-    }
-    Ok(writes)
-}
-
-/// The mail telling `other` that their proposal will not go ahead.
-fn not_going_ahead(
-    table: &str,
-    other: &Member,
-    now: DateTime<Utc>,
-) -> Result<TransactWriteItem, StoreError> {
-    OutboxMail::new(
-        Key::person_profile(&other.id),
-        MailContent::PairNotGoingAhead {
-            role: other.role,
-            first_name: other.first_name.clone(),
-        },
-        now,
-    )
-    .transact_put(table)
 }
 
 /// The side a transition tells, if they are still there.
@@ -657,7 +513,9 @@ pub async fn decline(
         Update::builder()
             .table_name(table)
             .set_key(Some(Key::pair(&pair.id).attributes()))
-            .update_expression("SET #status = :declined, declined_by = :side, ended_at = :now")
+            .update_expression(
+                "SET #status = :declined, declined_by = :side, ended_at = :now REMOVE due_pk, due_sk",
+            )
             .condition_expression("#status = :proposed")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":declined", text(transition.to.status.as_str()))
@@ -665,9 +523,20 @@ pub async fn decline(
             .expression_attribute_values(":side", text(side.as_str()))
             .expression_attribute_values(":now", text(timestamp(now))),
     )?];
-    writes.extend(people_moves(table, &pair, &people, &transition, now)?);
+    writes.extend(people_moves(
+        table,
+        sides(&pair, &people),
+        &transition,
+        now,
+    )?);
     if let Some(other) = told(&pair, &people, &transition) {
-        writes.push(not_going_ahead(table, other, now)?);
+        writes.push(not_going_ahead(
+            table,
+            &other.id,
+            other.role,
+            &other.first_name,
+            now,
+        )?);
     }
     match app.store.transact(writes).await {
         Ok(_) => {
@@ -714,7 +583,7 @@ pub async fn close(
             .table_name(table)
             .set_key(Some(Key::pair(&pair.id).attributes()))
             .update_expression(
-                "SET #status = :closed, close_reason = :reason, ended_at = :now, duration_days = :days",
+                "SET #status = :closed, close_reason = :reason, ended_at = :now, duration_days = :days REMOVE due_pk, due_sk",
             )
             .condition_expression("#status = :was")
             .expression_attribute_names("#status", "status")
@@ -724,7 +593,7 @@ pub async fn close(
             .expression_attribute_values(":now", text(timestamp(now)))
             .expression_attribute_values(":days", AttributeValue::N(duration_days.to_string())),
     )?];
-    writes.extend(people_moves(table, pair, &people, &transition, now)?);
+    writes.extend(people_moves(table, sides(pair, &people), &transition, now)?);
     app.store.transact(writes).await?;
     tracing::info!(pair = pair.id, ?reason, "pair closed");
     Ok(Pair {
@@ -750,10 +619,10 @@ pub async fn forget(
     let Some(pair) = read(&app.store, pair_id).await? else {
         return Ok(());
     };
-    let (side, attribute) = if pair.mentee_id == person_id {
-        (Role::Mentee, "mentee_id")
+    let (side, attribute, name) = if pair.mentee_id == person_id {
+        (Role::Mentee, "mentee_id", "mentee_first_name")
     } else if pair.mentor_id == person_id {
-        (Role::Mentor, "mentor_id")
+        (Role::Mentor, "mentor_id", "mentor_first_name")
     } else {
         return Ok(());
     };
@@ -766,27 +635,40 @@ pub async fn forget(
         .set_key(Some(Key::pair(&pair.id).attributes()))
         .condition_expression("#side = :person")
         .expression_attribute_names("#side", attribute)
+        .expression_attribute_names("#name", name)
         .expression_attribute_values(":person", text(person_id))
         .expression_attribute_values(":erased", text("erased"))
         .expression_attribute_values(":assoc_sk", text(index::erased_pair_sort(&pair.id)));
     anonymise = if transition.changes() {
         anonymise
             .update_expression(
-                "SET #side = :erased, assoc_sk = :assoc_sk, #status = :closed, close_reason = :reason, ended_at = :now REMOVE reasons",
+                "SET #side = :erased, assoc_sk = :assoc_sk, #status = :closed, close_reason = :reason, ended_at = :now REMOVE reasons, #name, due_pk, due_sk",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":closed", text(transition.to.status.as_str()))
             .expression_attribute_values(":reason", text(CloseReason::Erased.as_str()))
             .expression_attribute_values(":now", text(timestamp(now)))
     } else {
-        anonymise.update_expression("SET #side = :erased, assoc_sk = :assoc_sk REMOVE reasons")
+        anonymise
+            .update_expression("SET #side = :erased, assoc_sk = :assoc_sk REMOVE reasons, #name")
     };
     let mut writes = vec![transact_update(anonymise)?];
     if transition.changes() {
         let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
-        writes.extend(people_moves(table, &pair, &people, &transition, now)?);
+        writes.extend(people_moves(
+            table,
+            sides(&pair, &people),
+            &transition,
+            now,
+        )?);
         if let Some(other) = told(&pair, &people, &transition) {
-            writes.push(not_going_ahead(table, other, now)?);
+            writes.push(not_going_ahead(
+                table,
+                &other.id,
+                other.role,
+                &other.first_name,
+                now,
+            )?);
         }
     }
     match app.store.transact(writes).await {
@@ -799,62 +681,105 @@ pub async fn forget(
     }
 }
 
-/// The nightly check-ins: each active pair whose first check-in date has
-/// come gets one mail per person; the date is cleared in the same
-/// transaction, so a second run the same night sends nothing.
-#[tracing::instrument(skip_all)]
-pub async fn check_ins(app: &Matching, now: DateTime<Utc>) -> Result<usize, StoreError> {
-    let today = now.format("%Y-%m-%d").to_string();
-    let mut sent = 0;
-    for item in due_items(&app.store, index::check_in_due_partitions(), &today).await? {
-        let pair: Pair = serde_dynamo::from_item(item)?;
-        if check_in(app, &pair, now).await? {
-            sent += 1;
-        }
-    }
-    tracing::info!(pairs = sent, "check-ins sent");
-    Ok(sent)
+/// Every pair the association proposed (one Query of its pairs' index).
+#[tracing::instrument(skip_all, fields(association = slug))]
+pub async fn of_association(store: &Store, slug: &str) -> Result<Vec<Pair>, StoreError> {
+    let items =
+        shared::store::query_all(store.by_association(index::association_pairs(slug), None))
+            .await?;
+    Ok(items
+        .into_iter()
+        .filter_map(|item| serde_dynamo::from_item(item).ok())
+        .collect())
 }
 
-async fn check_in(app: &Matching, pair: &Pair, now: DateTime<Utc>) -> Result<bool, StoreError> {
-    let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
-    let association = read_association(&app.store, &pair.association)
-        .await?
-        .map(|record| record.name)
-        .unwrap_or_default();
-    let table = &app.store.table;
-    let mut writes = vec![transact_update(
-        Update::builder()
-            .table_name(table)
-            .set_key(Some(Key::pair(&pair.id).attributes()))
-            .update_expression("SET checked_in_at = :now REMOVE due_pk, due_sk")
-            .condition_expression("#status = :active AND attribute_exists(due_pk)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":active", text(PairStatus::Active.as_str()))
-            .expression_attribute_values(":now", text(timestamp(now))),
-    )?];
-    if pair.status == PairStatus::Active {
-        for person in [&pair.mentee_id, &pair.mentor_id]
-            .iter()
-            .filter_map(|id| people.get(*id))
-        {
-            writes.push(
-                OutboxMail::new(
-                    Key::person_profile(&person.id),
-                    MailContent::PairCheckIn {
-                        role: person.role,
-                        first_name: person.first_name.clone(),
-                        association_name: association.clone(),
-                    },
-                    now,
-                )
-                .transact_put(table)?,
-            );
-        }
+/// One side's answer to one check-in, as its link names it.
+#[derive(Debug, Clone)]
+pub struct CheckIn {
+    pub pair_id: String,
+    pub side: Role,
+    pub round: u32,
+    pub answer: CheckInAnswer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckInRecorded {
+    Recorded,
+    /// This side had answered this check-in already: the first answer stays.
+    AlreadyAnswered,
+    PairOver,
+}
+
+/// Records an answer on its check-in; the pair becomes at risk when the
+/// answers say so (`shared::pair::risk`).
+#[tracing::instrument(skip_all, fields(pair = check_in.pair_id, round = check_in.round))]
+pub async fn answer_check_in(
+    app: &Matching,
+    check_in: &CheckIn,
+    now: DateTime<Utc>,
+) -> Result<CheckInRecorded, StoreError> {
+    let Some(pair) = read(&app.store, &check_in.pair_id).await? else {
+        return Ok(CheckInRecorded::PairOver);
+    };
+    if pair.status != PairStatus::Active {
+        return Ok(CheckInRecorded::PairOver);
     }
-    match app.store.transact(writes).await {
-        Ok(_) => Ok(pair.status == PairStatus::Active),
-        Err(error) if first_condition_failed(&error) => Ok(false),
+    let Some(index) = pair
+        .check_ins
+        .iter()
+        .position(|round| round.round == check_in.round)
+    else {
+        return Ok(CheckInRecorded::PairOver);
+    };
+    let side = check_in.side.as_str();
+    let answered = pair::Answered {
+        answer: check_in.answer,
+        at: now,
+    };
+    let mut rounds = pair.check_ins.clone();
+    let slot = match check_in.side {
+        Role::Mentee => &mut rounds[index].mentee,
+        Role::Mentor => &mut rounds[index].mentor,
+    };
+    if slot.is_some() {
+        return Ok(CheckInRecorded::AlreadyAnswered);
+    }
+    *slot = Some(answered);
+    let path = format!("check_ins[{index}].{side}");
+    let mut sets = format!("{path} = :answer");
+    let mut update = app
+        .store
+        .client
+        .update_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::pair(&pair.id).attributes()))
+        .condition_expression(format!(
+            "#status = :active AND attribute_not_exists({path})"
+        ))
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":active", text(PairStatus::Active.as_str()))
+        .expression_attribute_values(":answer", serde_dynamo::to_attribute_value(answered)?);
+    if pair.risk.is_none()
+        && let Some(reason) = pair::risk(&rounds)
+    {
+        sets.push_str(", risk = :risk");
+        update = update.expression_attribute_values(
+            ":risk",
+            serde_dynamo::to_attribute_value(pair::Risk { reason, since: now })?,
+        );
+    }
+    match update.update_expression(format!("SET {sets}")).send().await {
+        Ok(_) => {
+            tracing::info!(
+                pair = pair.id,
+                answer = check_in.answer.as_str(),
+                "check-in answered"
+            );
+            Ok(CheckInRecorded::Recorded)
+        }
+        Err(error) if shared::store::condition_failed(&error) => {
+            Ok(CheckInRecorded::AlreadyAnswered)
+        }
         Err(error) => Err(error.into()),
     }
 }

@@ -95,11 +95,33 @@ pub enum MailContent {
         first_name: String,
     },
     /// To each of an active pair, three weeks in.
+    /// The monthly check-in of an active pair, with its four answers.
     PairCheckIn {
         role: Role,
         first_name: String,
         association_name: String,
+        round: u32,
+        answers: Vec<AnswerLink>,
     },
+    /// To the side that has not answered a proposal after five days.
+    PairAnswerReminder {
+        role: Role,
+        first_name: String,
+        association_name: String,
+        answer_url: String,
+    },
+    /// To an association: a proposal nobody answered in time has ended.
+    ProposalExpired {
+        association_name: String,
+        pair_id: String,
+    },
+}
+
+/// One answer of a mail, as a link to the page that records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerLink {
+    pub label: String,
+    pub url: String,
 }
 
 /// A request as listed in a mail to an association or to the admins: no
@@ -226,7 +248,17 @@ mail_template!(
     pair_check_in,
     "mail/pair_check_in.txt",
     "mail/pair_check_in.html",
-    { first_name: &'a str, mentor: bool, association_name: &'a str });
+    { first_name: &'a str, mentor: bool, association_name: &'a str, first: bool, answers: &'a [super::AnswerLink] });
+mail_template!(
+    pair_answer_reminder,
+    "mail/pair_answer_reminder.txt",
+    "mail/pair_answer_reminder.html",
+    { first_name: &'a str, mentor: bool, association_name: &'a str, answer_url: &'a str });
+mail_template!(
+    proposal_expired,
+    "mail/proposal_expired.txt",
+    "mail/proposal_expired.html",
+    { association_name: &'a str, pair_id: &'a str });
 mail_template!(
     waiting_digest,
     "mail/waiting_digest.txt",
@@ -369,10 +401,47 @@ impl MailContent {
                 role,
                 first_name,
                 association_name,
+                round,
+                answers,
             } => (
                 Transactional,
-                "Comment se passent vos premiers échanges ?".to_owned(),
-                pair_check_in::render(first_name, *role == Role::Mentor, association_name)?,
+                if *round == 1 {
+                    "Comment se passent vos premiers échanges ?".to_owned()
+                } else {
+                    "Où en est votre binôme ?".to_owned()
+                },
+                pair_check_in::render(
+                    first_name,
+                    *role == Role::Mentor,
+                    association_name,
+                    *round == 1,
+                    answers,
+                )?,
+                None,
+            ),
+            MailContent::PairAnswerReminder {
+                role,
+                first_name,
+                association_name,
+                answer_url,
+            } => (
+                Transactional,
+                "Une proposition de binôme attend votre réponse".to_owned(),
+                pair_answer_reminder::render(
+                    first_name,
+                    *role == Role::Mentor,
+                    association_name,
+                    answer_url,
+                )?,
+                None,
+            ),
+            MailContent::ProposalExpired {
+                association_name,
+                pair_id,
+            } => (
+                Transactional,
+                "Une proposition de binôme a expiré sans réponse".to_owned(),
+                proposal_expired::render(association_name, pair_id)?,
                 None,
             ),
             MailContent::WaitingDigest { requests } => (

@@ -5,7 +5,7 @@
 mod content;
 mod mailer;
 
-pub use content::{MailCategory, MailContent, RenderedMail, RequestSummary};
+pub use content::{AnswerLink, MailCategory, MailContent, RenderedMail, RequestSummary};
 pub use mailer::{Mailer, SendError, SesConfigurationSets};
 
 use chrono::{DateTime, Duration, Utc};

@@ -17,7 +17,7 @@
 //! | the network admins' contact (digests)   | Update             | `DIRECTORY` / `ADMINS`                        |
 //! | an association's requests and pool      | Query `by_association` | `assoc_pk` = `ASSOCIATION#<slug>`, `assoc_sk` = `<status>#<since>#<person id>` |
 //! | routing work due by a date (SLA, retry) | Query `by_due_date`    | `due_pk` = `ROUTING#<shard>`, `due_sk` = due instant |
-//! | pairs whose first check-in is due       | Query `by_due_date`    | `due_pk` = `CHECKIN#<shard>`, `due_sk` = due date |
+//! | pairs whose next follow-up is due (answer reminder, expiry, check-in, survey) | Query `by_due_date` | `due_pk` = `FOLLOW_UP#<shard>`, `due_sk` = due instant |
 //! | mails whose delivery died holding them  | Query `by_due_date`    | `due_pk` = `MAIL_LEASE#<shard>`, `due_sk` = lease end (epoch seconds, 10 digits) |
 //! | a pair of mentee and mentor             | Get / Update       | `PAIR#<pair id>` / `PAIR`                     |
 //! | the pairs of a person (export, erasure) | Query / stream REMOVE | `PERSON#<person id>` / `PAIR#<pair id>`     |
@@ -293,14 +293,14 @@ pub mod index {
         (0..DUE_SHARDS).map(|shard| format!("MAIL_LEASE#{shard}"))
     }
 
-    /// `due_pk` of a pair's first check-in.
-    pub fn check_in_due(pair_id: &str) -> String {
-        format!("CHECKIN#{}", shard(pair_id))
+    /// `due_pk` of a pair's next follow-up (reminder, expiry, check-in, survey).
+    pub fn follow_up_due(pair_id: &str) -> String {
+        format!("FOLLOW_UP#{}", shard(pair_id))
     }
 
-    /// Every `due_pk` of check-ins.
-    pub fn check_in_due_partitions() -> impl Iterator<Item = String> {
-        (0..DUE_SHARDS).map(|shard| format!("CHECKIN#{shard}"))
+    /// Every `due_pk` of follow-ups.
+    pub fn follow_up_due_partitions() -> impl Iterator<Item = String> {
+        (0..DUE_SHARDS).map(|shard| format!("FOLLOW_UP#{shard}"))
     }
 }
 

@@ -61,6 +61,22 @@ impl Store {
         }
     }
 
+    /// A query of one `by_due_date` partition: what is due at or before `until`.
+    pub fn due(
+        &self,
+        partition: String,
+        until: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::index::BY_DUE_DATE)
+            .key_condition_expression("due_pk = :pk AND due_sk <= :until")
+            .expression_attribute_values(":pk", AttributeValue::S(partition))
+            .expression_attribute_values(":until", AttributeValue::S(until.to_owned()))
+    }
+
     /// A query of the `by_association` index: the partition `assoc_pk`, and
     /// only the sort keys starting with `prefix` when there is one.
     pub fn by_association(
@@ -130,25 +146,7 @@ pub async fn due_items(
 ) -> Result<Vec<Item>, StoreError> {
     let mut due = Vec::new();
     for partition in partitions {
-        due.extend(
-            query_all(
-                store
-                    .client
-                    .query()
-                    .table_name(&store.table)
-                    .index_name(keys::index::BY_DUE_DATE)
-                    .key_condition_expression("due_pk = :pk AND due_sk <= :until")
-                    .expression_attribute_values(
-                        ":pk",
-                        aws_sdk_dynamodb::types::AttributeValue::S(partition),
-                    )
-                    .expression_attribute_values(
-                        ":until",
-                        aws_sdk_dynamodb::types::AttributeValue::S(until.to_owned()),
-                    ),
-            )
-            .await?,
-        );
+        due.extend(query_all(store.due(partition, until)).await?);
     }
     Ok(due)
 }

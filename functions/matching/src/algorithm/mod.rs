@@ -90,29 +90,7 @@ pub struct Mentor {
     pub capacity: u8,
 }
 
-/// Points of one pair per criterion.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Points {
-    pub situation: u32,
-    pub mode: u32,
-    pub language: u32,
-    pub needs: u32,
-    pub field: u32,
-    pub proximity: u32,
-    pub waiting: u32,
-}
-
-impl Points {
-    pub fn total(&self) -> u32 {
-        self.situation
-            + self.mode
-            + self.language
-            + self.needs
-            + self.field
-            + self.proximity
-            + self.waiting
-    }
-}
+pub use shared::pair::Points;
 
 fn accepts_distance(mode: Mode) -> bool {
     mode != Mode::Presentiel

@@ -1,0 +1,328 @@
+//! A pair's follow-up, one due item at a time: what `shared::pair` says is
+//! next (an answer reminder, the expiry of a proposal, a monthly check-in,
+//! the outcome survey), done in one transaction with its mails, the pair's
+//! next due date set in the same write. Every write is conditioned on the
+//! due date as read: a second run finds it moved and does nothing.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update, builders::UpdateBuilder};
+use chrono::{DateTime, Utc};
+use shared::{
+    directory::month_of,
+    mail::{MailContent, OutboxMail},
+    pair::{
+        self, CheckInRound, CloseReason, FollowUp, Pair, PairEvent, PairStatus, Risk,
+        next_follow_up,
+    },
+    pair_store::{Sides, answer_url, check_in_links, not_going_ahead, people_moves},
+    people::{ProfileStatus, Role},
+    store::{Item, Key, StoreError, first_condition_failed, timestamp, transact_update},
+};
+
+use crate::Reminders;
+
+fn text(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// Does the due item `item` (a pair); `false` when there was nothing to do
+/// (done already, or moved on since the query).
+#[tracing::instrument(skip_all)]
+pub async fn due(app: &Reminders, item: &Item, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let pair: Pair = serde_dynamo::from_item(item.clone())?;
+    let Some(was) = pair.due_sk.clone() else {
+        return Ok(false);
+    };
+    let Some((at, follow_up)) = next_follow_up(&pair.progress()) else {
+        // Over: it leaves the index.
+        let update = on_time(app, &pair, &was).update_expression("REMOVE due_pk, due_sk");
+        return apply(app, vec![transact_update(update)?]).await;
+    };
+    if at > now {
+        // Its date moved later than the index says: put it right.
+        let update = on_time(app, &pair, &was)
+            .update_expression("SET due_sk = :next")
+            .expression_attribute_values(":next", text(timestamp(at)));
+        apply(app, vec![transact_update(update)?]).await?;
+        return Ok(false);
+    }
+    let association = association_name(app, &pair, now).await?;
+    let writes = match follow_up {
+        FollowUp::AnswerReminder => answer_reminder(app, &pair, &was, &association, now)?,
+        FollowUp::Expiry => expiry(app, &pair, &was, &association, now).await?,
+        FollowUp::CheckIn(round) => check_in(app, &pair, &was, &association, round, now)?,
+        FollowUp::Outcome => outcome(app, &pair, &was, now)?,
+    };
+    let done = apply(app, writes).await?;
+    if done {
+        tracing::info!(pair = pair.id, ?follow_up, "follow-up done");
+    }
+    Ok(done)
+}
+
+/// The pair's update, conditioned on its due date as read and its status.
+fn on_time(app: &Reminders, pair: &Pair, was: &str) -> UpdateBuilder {
+    Update::builder()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::pair(&pair.id).attributes()))
+        .condition_expression("due_sk = :was AND #status = :status")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":was", text(was))
+        .expression_attribute_values(":status", text(pair.status.as_str()))
+}
+
+/// Writes a follow-up; `false` when the pair moved since it was read.
+async fn apply(app: &Reminders, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+    match app.store.transact(writes).await {
+        Ok(_) => Ok(true),
+        Err(error) if first_condition_failed(&error) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn association_name(
+    app: &Reminders,
+    pair: &Pair,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    let directory = app.directory.snapshot(&app.store, &month_of(now)).await?;
+    Ok(directory
+        .get(&pair.association)
+        .map(|listed| listed.record.name.clone())
+        .unwrap_or_default())
+}
+
+/// The due date after this follow-up, on the pair as it will be.
+fn next_due(pair: &Pair) -> Option<String> {
+    next_follow_up(&pair.progress()).map(|(at, _)| timestamp(at))
+}
+
+/// Sets the pair's next due date, or takes it off the index.
+fn moved_on(update: UpdateBuilder, sets: &str, next: Option<String>) -> UpdateBuilder {
+    match next {
+        Some(next) => update
+            .update_expression(format!("SET {sets}, due_sk = :next"))
+            .expression_attribute_values(":next", text(next)),
+        None => update.update_expression(format!("SET {sets} REMOVE due_pk, due_sk")),
+    }
+}
+
+fn mail(
+    to: Key,
+    content: MailContent,
+    now: DateTime<Utc>,
+    table: &str,
+) -> Result<TransactWriteItem, StoreError> {
+    OutboxMail::new(to, content, now).transact_put(table)
+}
+
+/// Five days without an answer: the side that has not accepted is reminded.
+fn answer_reminder(
+    app: &Reminders,
+    pair: &Pair,
+    was: &str,
+    association: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let table = &app.store.table;
+    let reminded = Pair {
+        answer_reminded_at: Some(timestamp(now)),
+        ..pair.clone()
+    };
+    let update = moved_on(
+        on_time(app, pair, was).expression_attribute_values(":now", text(timestamp(now))),
+        "answer_reminded_at = :now",
+        next_due(&reminded),
+    );
+    let mut writes = vec![transact_update(update)?];
+    let silent = [
+        (Role::Mentee, pair.mentee_accepted_at.is_none()),
+        (Role::Mentor, pair.mentor_accepted_at.is_none()),
+    ];
+    for (role, _) in silent.into_iter().filter(|(_, silent)| *silent) {
+        writes.push(mail(
+            Key::person_profile(pair.id_of(role)),
+            MailContent::PairAnswerReminder {
+                role,
+                first_name: pair.first_name_of(role).to_owned(),
+                association_name: association.to_owned(),
+                answer_url: answer_url(&app.keyring, &app.links, &pair.id, role, now),
+            },
+            now,
+            table,
+        )?);
+    }
+    Ok(writes)
+}
+
+/// Fourteen days without both answers: the proposal ends, the mentor's
+/// place is freed, the mentee goes back to the pool; both and the
+/// association are told.
+async fn expiry(
+    app: &Reminders,
+    pair: &Pair,
+    was: &str,
+    association: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let Ok(transition) = pair::apply(pair.state(), PairEvent::Expire) else {
+        return Ok(Vec::new());
+    };
+    let table = &app.store.table;
+    let people = statuses(app, pair).await?;
+    let update = on_time(app, pair, was)
+        .update_expression(
+            "SET #status = :closed, close_reason = :reason, ended_at = :now REMOVE due_pk, due_sk",
+        )
+        .expression_attribute_values(":closed", text(transition.to.status.as_str()))
+        .expression_attribute_values(":reason", text(CloseReason::Expired.as_str()))
+        .expression_attribute_values(":now", text(timestamp(now)));
+    let mut writes = vec![transact_update(update)?];
+    let sides = Sides {
+        association: &pair.association,
+        mentee_id: &pair.mentee_id,
+        mentor_id: &pair.mentor_id,
+        mentor_present: people.contains_key(&pair.mentor_id),
+        mentee_status: people.get(&pair.mentee_id).copied(),
+    };
+    writes.extend(people_moves(table, sides, &transition, now)?);
+    for role in [Role::Mentee, Role::Mentor] {
+        if people.contains_key(pair.id_of(role)) {
+            writes.push(not_going_ahead(
+                table,
+                pair.id_of(role),
+                role,
+                pair.first_name_of(role),
+                now,
+            )?);
+        }
+    }
+    writes.push(mail(
+        Key::association(&pair.association),
+        MailContent::ProposalExpired {
+            association_name: association.to_owned(),
+            pair_id: pair.id.clone(),
+        },
+        now,
+        table,
+    )?);
+    Ok(writes)
+}
+
+/// The statuses of the pair's two people (one read); the erased are missing.
+async fn statuses(
+    app: &Reminders,
+    pair: &Pair,
+) -> Result<HashMap<String, ProfileStatus>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Status {
+        id: String,
+        status: ProfileStatus,
+    }
+    let keys = [&pair.mentee_id, &pair.mentor_id]
+        .map(|id| Key::person_profile(id).attributes())
+        .to_vec();
+    let output = app
+        .store
+        .client
+        .batch_get_item()
+        .request_items(
+            &app.store.table,
+            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .projection_expression("id, #status")
+                .expression_attribute_names("#status", "status")
+                .consistent_read(true)
+                .build()?,
+        )
+        .send()
+        .await?;
+    let items = output
+        .responses
+        .and_then(|mut tables| tables.remove(&app.store.table))
+        .unwrap_or_default();
+    Ok(items
+        .into_iter()
+        .filter_map(|item| serde_dynamo::from_item::<_, Status>(item).ok())
+        .map(|person| (person.id, person.status))
+        .collect())
+}
+
+/// The monthly check-in: both are asked where they stand, with four
+/// one-click answers; two check-ins without any answer put the pair at risk.
+fn check_in(
+    app: &Reminders,
+    pair: &Pair,
+    was: &str,
+    association: &str,
+    round: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let table = &app.store.table;
+    let sent = CheckInRound {
+        round,
+        sent_at: now,
+        mentee: None,
+        mentor: None,
+    };
+    let mut checked = pair.clone();
+    checked.check_ins.push(sent.clone());
+    let mut sets = "check_ins = list_append(if_not_exists(check_ins, :none), :round)".to_owned();
+    let mut update = on_time(app, pair, was)
+        .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+        .expression_attribute_values(
+            ":round",
+            AttributeValue::L(vec![serde_dynamo::to_attribute_value(&sent)?]),
+        );
+    if pair.risk.is_none()
+        && let Some(reason) = pair::risk(&checked.check_ins)
+    {
+        sets.push_str(", risk = :risk");
+        update = update.expression_attribute_values(
+            ":risk",
+            serde_dynamo::to_attribute_value(Risk { reason, since: now })?,
+        );
+    }
+    let mut writes = vec![transact_update(moved_on(
+        update,
+        &sets,
+        next_due(&checked),
+    ))?];
+    for role in [Role::Mentee, Role::Mentor] {
+        writes.push(mail(
+            Key::person_profile(pair.id_of(role)),
+            MailContent::PairCheckIn {
+                role,
+                first_name: pair.first_name_of(role).to_owned(),
+                association_name: association.to_owned(),
+                round,
+                answers: check_in_links(&app.keyring, &app.links, &pair.id, role, round, now),
+            },
+            now,
+            table,
+        )?);
+    }
+    Ok(writes)
+}
+
+/// Six months in: the outcome survey is marked sent (its mail comes with
+/// the survey pages).
+fn outcome(
+    app: &Reminders,
+    pair: &Pair,
+    was: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let surveyed = Pair {
+        outcome_sent_at: Some(timestamp(now)),
+        ..pair.clone()
+    };
+    let update = moved_on(
+        on_time(app, pair, was).expression_attribute_values(":now", text(timestamp(now))),
+        "outcome_sent_at = :now",
+        next_due(&surveyed),
+    );
+    debug_assert_eq!(pair.status, PairStatus::Active);
+    Ok(vec![transact_update(update)?])
+}
