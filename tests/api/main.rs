@@ -9,6 +9,7 @@ mod infra;
 mod mailer;
 mod matching;
 mod newsletter;
+mod reminders;
 mod routing;
 mod signup;
 mod views;

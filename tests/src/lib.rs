@@ -123,20 +123,23 @@ impl TestTable {
 
     /// Every item of the table as stored (tests only: a Scan, not counted).
     async fn raw_items(&self) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        let output = self
+        // Page after page: a scan answers 1 MB at most.
+        let items = self
             .store
             .client
             .scan()
             .table_name(&self.store.table)
             .consistent_read(true)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .expect("scan");
         self.calls.take();
-        output.items().to_vec()
+        items
     }
 
-    /// Every item of the table, as JSON.
     /// Stores a JSON item as it is.
     pub async fn put(&self, item: &serde_json::Value) {
         self.store
@@ -149,6 +152,7 @@ impl TestTable {
             .unwrap();
     }
 
+    /// Every item of the table, as JSON.
     pub async fn items(&self) -> Vec<serde_json::Value> {
         self.raw_items()
             .await

@@ -1,0 +1,436 @@
+//! The due-work engine on the embedded emulator: seven months of 200 pairs,
+//! day by day with a moved clock; a run killed halfway and run again; an
+//! erasure during the follow-up.
+
+use std::{
+    collections::BTreeMap,
+    time::{Duration as Elapsed, Instant},
+};
+
+use binome_tests::{Backend, TestTable, as_association, event, keyring, with_body};
+use chrono::{DateTime, Duration, Utc};
+use matching::pairs::{CheckIn, CheckInRecorded};
+use reminders::Reminders;
+use serde_json::{Value, json};
+use shared::{
+    pair::{CheckInAnswer, Pair, PairStatus, RiskReason},
+    people::Role,
+    store::{Key, keys::index, query_all},
+};
+
+use crate::matching::{app, association, call, held, links};
+
+const SLUG: &str = "tremplin-93";
+
+fn engine(table: &TestTable) -> Reminders {
+    Reminders::new(table.store.clone(), keyring(), links())
+}
+
+fn deadline() -> Instant {
+    Instant::now() + Elapsed::from_secs(120)
+}
+
+/// `count` mentees and mentors held by the association, each pair proposed
+/// by it; returns the association's key and the pair ids in order.
+async fn proposed_pairs(table: &TestTable, count: usize) -> (String, Vec<String>) {
+    let key = association(table, SLUG, json!({})).await;
+    let matching = app(table);
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let (mentee, mentor) = (format!("jeune{n}"), format!("mentor{n}"));
+        held(table, SLUG, &mentee, "mentee", json!({})).await;
+        held(table, SLUG, &mentor, "mentor", json!({})).await;
+        let pair = json!({"mentee_id": mentee, "mentor_id": mentor});
+        let (status, proposed) = call(
+            &matching,
+            as_association(with_body(event("matching-pair.json"), &pair), &key),
+        )
+        .await;
+        assert_eq!(status, 201, "{proposed}");
+        ids.push(proposed["id"].as_str().unwrap().to_owned());
+    }
+    (key, ids)
+}
+
+async fn pairs(table: &TestTable) -> BTreeMap<String, Pair> {
+    query_all(
+        table
+            .store
+            .by_association(index::association_pairs(SLUG), None),
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|item| serde_dynamo::from_item::<_, Pair>(item).unwrap())
+    .map(|pair| (pair.id.clone(), pair))
+    .collect()
+}
+
+/// The outbox mails of one template, by recipient partition.
+async fn mails_by_recipient(table: &TestTable, template: &str) -> BTreeMap<String, Vec<Value>> {
+    let mut by_recipient: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for mail in table.outbox().await {
+        if mail["mail"]["template"] == template {
+            by_recipient
+                .entry(mail["pk"].as_str().unwrap().to_owned())
+                .or_default()
+                .push(mail);
+        }
+    }
+    by_recipient
+}
+
+/// How each fifth of the pairs behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Behaviour {
+    /// Both accept, both answer « Tout va bien » every month.
+    Thriving,
+    /// Both accept; the mentee asks for help at the second check-in.
+    AsksForHelp,
+    /// Both accept; the mentee says they have not met, twice.
+    NeverMet,
+    /// Both accept, then nobody answers a check-in.
+    Silent,
+    /// Only the mentor accepts; the proposal expires.
+    Unanswered,
+}
+
+fn behaviour(n: usize) -> Behaviour {
+    [
+        Behaviour::Thriving,
+        Behaviour::AsksForHelp,
+        Behaviour::NeverMet,
+        Behaviour::Silent,
+        Behaviour::Unanswered,
+    ][n % 5]
+}
+
+fn answer_for(behaviour: Behaviour, side: Role, round: u32) -> Option<CheckInAnswer> {
+    match (behaviour, side, round) {
+        (Behaviour::Thriving, _, _) => Some(CheckInAnswer::AllGood),
+        (Behaviour::AsksForHelp, Role::Mentee, 2) => Some(CheckInAnswer::NeedHelp),
+        (Behaviour::AsksForHelp, _, _) => Some(CheckInAnswer::AllGood),
+        (Behaviour::NeverMet, Role::Mentee, 1 | 2) => Some(CheckInAnswer::NotMetYet),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn seven_months_of_200_pairs_get_every_follow_up_when_due_and_once() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let (_, ids) = proposed_pairs(&table, 200).await;
+    let matching = app(&table);
+    let engine = engine(&table);
+    let start = Utc::now();
+    let day = |d: i64| -> DateTime<Utc> { start + Duration::days(d) + Duration::hours(1) };
+
+    for d in 1..=210 {
+        let now = day(d);
+        if d == 1 {
+            for (n, id) in ids.iter().enumerate() {
+                matching::pairs::accept(&matching, id, Role::Mentor, now)
+                    .await
+                    .unwrap();
+                if behaviour(n) != Behaviour::Unanswered {
+                    matching::pairs::accept(&matching, id, Role::Mentee, now)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        let report = reminders::run(&engine, now, deadline()).await.unwrap();
+        assert_eq!((report.failed, report.left_over), (0, false), "day {d}");
+        if d % 30 == 22 {
+            assert_eq!(
+                reminders::run(&engine, now, deadline()).await.unwrap().done,
+                0,
+                "day {d}: a second run the same day does nothing"
+            );
+        }
+        // Each side answers the check-in it just received, as it behaves.
+        if report.done == 0 {
+            continue;
+        }
+        let today = pairs(&table).await;
+        for (n, id) in ids.iter().enumerate() {
+            let Some(round) = today[id]
+                .check_ins
+                .iter()
+                .find(|round| round.sent_at == now)
+                .map(|round| round.round)
+            else {
+                continue;
+            };
+            for side in [Role::Mentee, Role::Mentor] {
+                if let Some(answer) = answer_for(behaviour(n), side, round) {
+                    let check_in = CheckIn {
+                        pair_id: id.clone(),
+                        side,
+                        round,
+                        answer,
+                    };
+                    let recorded = matching::pairs::answer_check_in(&matching, &check_in, now)
+                        .await
+                        .unwrap();
+                    assert_eq!(recorded, CheckInRecorded::Recorded);
+                }
+            }
+        }
+    }
+
+    let pairs = pairs(&table).await;
+    let check_in_mails = mails_by_recipient(&table, "pair_check_in").await;
+    let reminder_mails = mails_by_recipient(&table, "pair_answer_reminder").await;
+    let expired_mails = mails_by_recipient(&table, "proposal_expired").await;
+    for (n, id) in ids.iter().enumerate() {
+        let pair = &pairs[id];
+        let mentee = Key::person_partition(&format!("jeune{n}"));
+        let mentor = Key::person_partition(&format!("mentor{n}"));
+        if behaviour(n) == Behaviour::Unanswered {
+            assert_eq!(pair.status, PairStatus::Closed, "pair {n}");
+            assert_eq!(pair.close_reason.map(|r| r.as_str()), Some("expired"));
+            assert_eq!(
+                reminder_mails.get(&mentee).map(Vec::len),
+                Some(1),
+                "the silent mentee is reminded once"
+            );
+            assert!(
+                !reminder_mails.contains_key(&mentor),
+                "the mentor had answered"
+            );
+            assert!(pair.due_pk.is_none(), "over: off the index");
+            let mentee_profile = profile(&table, &format!("jeune{n}")).await;
+            assert_eq!(mentee_profile["status"], "acknowledged", "back in the pool");
+            assert_eq!(
+                profile(&table, &format!("mentor{n}")).await["pairs_held"],
+                0,
+                "the mentor's place is freed"
+            );
+            continue;
+        }
+        assert_eq!(pair.status, PairStatus::Active, "pair {n}");
+        // Three weeks in, then every thirty days: days 22, 52 … 202.
+        let sent: Vec<DateTime<Utc>> = pair.check_ins.iter().map(|r| r.sent_at).collect();
+        let expected: Vec<DateTime<Utc>> = (0..7).map(|k| day(22 + 30 * k)).collect();
+        assert_eq!(sent, expected, "pair {n}: check-ins exactly when due");
+        assert_eq!(
+            check_in_mails[&mentee].len(),
+            7,
+            "pair {n}: one mail a round to the mentee"
+        );
+        assert_eq!(check_in_mails[&mentor].len(), 7);
+        assert!(pair.outcome_sent_at.is_some(), "six months in: surveyed");
+        let expected_risk = match behaviour(n) {
+            Behaviour::Thriving => None,
+            Behaviour::AsksForHelp => Some((RiskReason::NeedsHelp, day(52))),
+            Behaviour::NeverMet => Some((RiskReason::NotMetTwice, day(52))),
+            Behaviour::Silent => Some((RiskReason::SilentTwice, day(82))),
+            Behaviour::Unanswered => unreachable!(),
+        };
+        assert_eq!(
+            pair.risk.map(|risk| (risk.reason, risk.since)),
+            expected_risk,
+            "pair {n}"
+        );
+    }
+    assert_eq!(
+        expired_mails[&Key::association(SLUG).pk].len(),
+        40,
+        "the association is told of each expiry"
+    );
+}
+
+async fn profile(table: &TestTable, id: &str) -> Value {
+    let item = table
+        .store
+        .client
+        .get_item()
+        .table_name(&table.store.table)
+        .set_key(Some(Key::person_profile(id).attributes()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    serde_dynamo::from_item(item).unwrap()
+}
+
+/// A run cut off halfway (its future dropped, as a crash or a timeout
+/// would) and run again: every pair gets its check-in, none twice.
+#[tokio::test]
+async fn a_run_killed_halfway_and_run_again_sends_nothing_twice_and_misses_nothing() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let (_, ids) = proposed_pairs(&table, 60).await;
+    let matching = app(&table);
+    let now = Utc::now();
+    for id in &ids {
+        for side in [Role::Mentee, Role::Mentor] {
+            matching::pairs::accept(&matching, id, side, now)
+                .await
+                .unwrap();
+        }
+    }
+    let engine = engine(&table);
+    let due = now + Duration::days(22);
+    let killed = tokio::time::timeout(
+        Elapsed::from_millis(150),
+        reminders::run(&engine, due, deadline()),
+    )
+    .await;
+    assert!(killed.is_err(), "the run was cut off");
+    let first = mails_by_recipient(&table, "pair_check_in").await;
+    let cut_at = first.values().map(Vec::len).sum::<usize>();
+    assert!(
+        cut_at < 120,
+        "the run stopped before the end ({cut_at} mails)"
+    );
+
+    let report = reminders::run(&engine, due, deadline()).await.unwrap();
+    assert_eq!(report.failed, 0);
+    let mails = mails_by_recipient(&table, "pair_check_in").await;
+    assert_eq!(mails.len(), 120, "every person has their check-in");
+    assert!(mails.values().all(|m| m.len() == 1), "nobody has two");
+    assert!(pairs(&table).await.values().all(|p| p.check_ins.len() == 1));
+}
+
+/// A run past its time budget stops taking work and leaves the rest due.
+#[tokio::test]
+async fn a_run_stops_at_its_deadline_and_the_next_one_finishes() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let (_, ids) = proposed_pairs(&table, 10).await;
+    let engine = engine(&table);
+    let reminded = Utc::now() + Duration::days(6);
+    let stopped = reminders::run(&engine, reminded, Instant::now())
+        .await
+        .unwrap();
+    assert_eq!((stopped.done, stopped.left_over), (0, true));
+    let finished = reminders::run(&engine, reminded, deadline()).await.unwrap();
+    assert_eq!((finished.done, finished.left_over), (ids.len(), false));
+    assert_eq!(
+        mails_by_recipient(&table, "pair_answer_reminder")
+            .await
+            .len(),
+        20,
+        "both sides of each of the ten proposals, once"
+    );
+}
+
+/// A person erased during the follow-up takes their pair's due work with
+/// them: the pair is closed and off the index, nothing more is sent.
+#[tokio::test]
+async fn an_erasure_during_the_follow_up_ends_it() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let (_, ids) = proposed_pairs(&table, 2).await;
+    let matching = app(&table);
+    let now = Utc::now();
+    for id in &ids {
+        for side in [Role::Mentee, Role::Mentor] {
+            matching::pairs::accept(&matching, id, side, now)
+                .await
+                .unwrap();
+        }
+    }
+    matching::pairs::forget(&matching, &ids[0], "jeune0", now)
+        .await
+        .unwrap();
+    let engine = engine(&table);
+    let report = reminders::run(&engine, now + Duration::days(22), deadline())
+        .await
+        .unwrap();
+    assert_eq!(report.done, 1, "only the pair still going");
+    let pairs = pairs(&table).await;
+    assert_eq!(pairs[&ids[0]].status, PairStatus::Closed);
+    assert!(pairs[&ids[0]].due_pk.is_none());
+    assert!(
+        pairs[&ids[0]].mentee_first_name.is_empty(),
+        "no trace of the erased person"
+    );
+    let mails = mails_by_recipient(&table, "pair_check_in").await;
+    assert!(!mails.contains_key(&Key::person_partition("mentor0")));
+    assert_eq!(mails[&Key::person_partition("mentor1")].len(), 1);
+}
+
+/// The mailed check-in links work as a person would use them: the page
+/// changes nothing, its button records the answer.
+#[tokio::test]
+async fn a_check_in_is_answered_through_its_mailed_link() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let (key, ids) = proposed_pairs(&table, 1).await;
+    let matching = app(&table);
+    let now = Utc::now();
+    for side in [Role::Mentee, Role::Mentor] {
+        matching::pairs::accept(&matching, &ids[0], side, now)
+            .await
+            .unwrap();
+    }
+    reminders::run(&engine(&table), now + Duration::days(22), deadline())
+        .await
+        .unwrap();
+    let mail =
+        &mails_by_recipient(&table, "pair_check_in").await[&Key::person_partition("jeune0")][0];
+    let help = mail["mail"]["params"]["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["label"] == "J'ai besoin d'aide de l'association")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let query: BTreeMap<String, String> = url::Url::parse(&help)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let link = |sample: &str| {
+        let mut request = event(sample);
+        request["rawQueryString"] =
+            format!("token={}&answer={}", query["token"], query["answer"]).into();
+        request["queryStringParameters"] = json!(query);
+        request
+    };
+    let (status, page) = call(&matching, link("pair-check-in-page.json")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.as_str().unwrap().contains("<form"),
+        "a button to confirm"
+    );
+    assert!(
+        pairs(&table).await[&ids[0]].check_ins[0].mentee.is_none(),
+        "opening the link records nothing"
+    );
+    let (status, page) = call(&matching, link("pair-check-in.json")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.as_str()
+            .unwrap()
+            .contains("l'association est prévenue")
+            || page
+                .as_str()
+                .unwrap()
+                .contains("l&#39;association est prévenue")
+    );
+    let pair = &pairs(&table).await[&ids[0]];
+    assert_eq!(
+        pair.check_ins[0].mentee.map(|a| a.answer),
+        Some(CheckInAnswer::NeedHelp)
+    );
+    assert_eq!(pair.risk.map(|r| r.reason), Some(RiskReason::NeedsHelp));
+
+    // The association sees it among its pairs at risk.
+    let (status, listed) = call(
+        &matching,
+        as_association(event("matching-pairs.json"), &key),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let at_risk = listed["pairs"].as_array().unwrap();
+    assert_eq!(at_risk.len(), 1);
+    assert_eq!(at_risk[0]["risk"]["reason"], "needs_help");
+    assert!(
+        at_risk[0]["risk"]["label"]
+            .as_str()
+            .unwrap()
+            .contains("aide")
+    );
+}
