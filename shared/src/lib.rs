@@ -11,6 +11,7 @@ pub mod http;
 pub mod keyring;
 pub mod links;
 pub mod mail;
+pub mod outcome;
 pub mod pages;
 pub mod pair;
 pub mod pair_store;

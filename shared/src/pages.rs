@@ -11,7 +11,30 @@ pub struct Page {
     pub paragraphs: Vec<String>,
     /// One button each (accept, decline…).
     pub forms: Vec<FormButton>,
+    /// A form of questions, posted with its answers.
+    pub questionnaire: Option<Questionnaire>,
     pub link: Option<Link>,
+}
+
+/// Questions answered in one form that POSTs to `action`; re-shown with
+/// the answers kept and each problem next to its question.
+#[derive(Debug, Clone)]
+pub struct Questionnaire {
+    pub action: String,
+    pub questions: Vec<Question>,
+    pub submit: String,
+}
+
+/// One question: a choice among `options` (value, label), or free text when
+/// there are none.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub name: String,
+    pub legend: String,
+    pub options: Vec<(String, String)>,
+    /// The value answered (kept when the form comes back with a problem).
+    pub value: String,
+    pub error: Option<String>,
 }
 
 /// A button that POSTs to `action`, so that following a link (as mail
@@ -35,12 +58,18 @@ impl Page {
             heading: heading.into(),
             paragraphs: paragraphs.iter().map(|p| (*p).to_owned()).collect(),
             forms: Vec::new(),
+            questionnaire: None,
             link: None,
         }
     }
 
     pub fn with_form(mut self, form: FormButton) -> Self {
         self.forms.push(form);
+        self
+    }
+
+    pub fn with_questionnaire(mut self, questionnaire: Questionnaire) -> Self {
+        self.questionnaire = Some(questionnaire);
         self
     }
 

@@ -519,6 +519,11 @@ pub struct Pair {
     pub risk: Option<Risk>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome_sent_at: Option<String>,
+    /// When each side answered the survey (the answers are kept apart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentee_outcome_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentor_outcome_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declined_by: Option<Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

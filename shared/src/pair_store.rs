@@ -66,6 +66,26 @@ pub fn check_in_links(
         .collect()
 }
 
+/// How long the survey's link works.
+pub const SURVEY_WINDOW: Duration = Duration::days(60);
+
+/// The link to one side's six-month survey.
+pub fn survey_url(
+    keyring: &Keyring,
+    links: &Links,
+    pair_id: &str,
+    role: Role,
+    now: DateTime<Utc>,
+) -> String {
+    let token = keyring.tokens.issue(
+        Purpose::OutcomeSurvey,
+        &format!("{pair_id}:{}", role.as_str()),
+        now,
+        SURVEY_WINDOW,
+    );
+    links.api(&format!("/v1/pairs/outcome?token={token}"))
+}
+
 /// The two people of a pair as its transitions need them.
 #[derive(Debug, Clone, Copy)]
 pub struct Sides<'a> {

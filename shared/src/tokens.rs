@@ -28,6 +28,8 @@ pub enum Purpose {
     PairAnswer,
     /// A mentee or a mentor answers a monthly check-in.
     PairCheckIn,
+    /// A mentee or a mentor answers the six-month survey.
+    OutcomeSurvey,
 }
 
 impl Purpose {
@@ -40,6 +42,7 @@ impl Purpose {
             Purpose::PersonalData => "pda",
             Purpose::PairAnswer => "pra",
             Purpose::PairCheckIn => "pci",
+            Purpose::OutcomeSurvey => "ocs",
         }
     }
 }

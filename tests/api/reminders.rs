@@ -182,6 +182,7 @@ async fn seven_months_of_200_pairs_get_every_follow_up_when_due_and_once() {
     let check_in_mails = mails_by_recipient(&table, "pair_check_in").await;
     let reminder_mails = mails_by_recipient(&table, "pair_answer_reminder").await;
     let expired_mails = mails_by_recipient(&table, "proposal_expired").await;
+    let survey_mails = mails_by_recipient(&table, "outcome_survey").await;
     for (n, id) in ids.iter().enumerate() {
         let pair = &pairs[id];
         let mentee = Key::person_partition(&format!("jeune{n}"));
@@ -220,6 +221,17 @@ async fn seven_months_of_200_pairs_get_every_follow_up_when_due_and_once() {
         );
         assert_eq!(check_in_mails[&mentor].len(), 7);
         assert!(pair.outcome_sent_at.is_some(), "six months in: surveyed");
+        assert_eq!(
+            survey_mails[&mentee].len(),
+            1,
+            "pair {n}: one survey, on day 183"
+        );
+        assert_eq!(
+            survey_mails[&mentee][0]["created_at"]
+                .as_str()
+                .map(|at| at[..10].to_owned()),
+            Some(day(183).format("%Y-%m-%d").to_string())
+        );
         let expected_risk = match behaviour(n) {
             Behaviour::Thriving => None,
             Behaviour::AsksForHelp => Some((RiskReason::NeedsHelp, day(52))),
@@ -433,4 +445,104 @@ async fn a_check_in_is_answered_through_its_mailed_link() {
             .unwrap()
             .contains("aide")
     );
+}
+
+/// The six-month survey as a person fills it in: a missing answer shows
+/// the form again with the problem next to it; the answers are stored
+/// without the person; answering twice keeps the first answers.
+#[tokio::test]
+async fn the_survey_is_answered_through_its_mailed_link_and_kept_without_the_person() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let (_, ids) = proposed_pairs(&table, 1).await;
+    let matching = app(&table);
+    let now = Utc::now();
+    for side in [Role::Mentee, Role::Mentor] {
+        matching::pairs::accept(&matching, &ids[0], side, now)
+            .await
+            .unwrap();
+    }
+    let engine = engine(&table);
+    for days in [22, 52, 82, 112, 142, 172, 183] {
+        reminders::run(
+            &engine,
+            now + Duration::days(days) + Duration::hours(1),
+            deadline(),
+        )
+        .await
+        .unwrap();
+    }
+    let mail =
+        &mails_by_recipient(&table, "outcome_survey").await[&Key::person_partition("jeune0")][0];
+    let survey = url::Url::parse(mail["mail"]["params"]["survey_url"].as_str().unwrap()).unwrap();
+    let token = survey
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .unwrap()
+        .1
+        .into_owned();
+    let request = |sample: &str, body: &str| {
+        let mut request = binome_tests::with_token(event(sample), &token);
+        request["body"] = body.into();
+        request
+    };
+    let (status, page) = call(&matching, request("pair-outcome-page.json", "")).await;
+    assert_eq!(status, 200);
+    let page = page.as_str().unwrap().to_owned();
+    assert!(
+        page.contains("name=\"situation_now\"") && page.contains("name=\"helped\""),
+        "{page}"
+    );
+
+    let (status, page) = call(
+        &matching,
+        request("pair-outcome.json", "situation_now=emploi&helped=4"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let page = page.as_str().unwrap().to_owned();
+    assert!(
+        page.contains("Répondez oui ou non."),
+        "the problem next to its question"
+    );
+    assert!(
+        page.contains("value=\"emploi\" checked"),
+        "the answers kept"
+    );
+    assert!(
+        table.items_with_sort_prefix("OUTCOME").await.is_empty(),
+        "nothing stored"
+    );
+
+    let (status, _) = call(
+        &matching,
+        request(
+            "pair-outcome.json",
+            "situation_now=emploi&helped=4&recommend=oui&comment=Super",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &matching,
+        request(
+            "pair-outcome.json",
+            "situation_now=autre&helped=1&recommend=non",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "a second answer is thanked too");
+    let outcomes = table
+        .items_with_sort_prefix(Key::outcome("x").sk.as_str())
+        .await;
+    assert_eq!(outcomes.len(), 1, "the first answers stay");
+    let outcome = &outcomes[0];
+    assert_eq!(outcome["situation_now"], "emploi");
+    assert_eq!(outcome["helped"], 4);
+    assert_eq!(outcome["association"], SLUG);
+    assert_eq!(outcome["departement"], "93");
+    assert_eq!(outcome["situation_at_signup"], "lyceen");
+    let text = outcome.to_string();
+    for personal in ["jeune0", "mentor0", "Prénom", "Nom-", "exemple.fr", &ids[0]] {
+        assert!(!text.contains(personal), "{personal} in {text}");
+    }
 }

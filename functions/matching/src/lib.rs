@@ -21,6 +21,7 @@
 //! | `GET`, `POST /v1/pairs/answer?token=`              | a person accepts or declines a proposal       |
 //! | `GET  /v1/association/pairs?status=&at_risk=`      | the association's pairs, with their follow-up |
 //! | `GET`, `POST /v1/pairs/check-in?token=&answer=`    | a person answers a monthly check-in           |
+//! | `GET`, `POST /v1/pairs/outcome?token=`             | a person answers the six-month survey         |
 
 pub mod algorithm;
 pub mod pairs;
@@ -37,7 +38,8 @@ use shared::{
     http::{self, ApiError, FieldError},
     keyring::Keyring,
     links::Links,
-    pages::{FormButton, Page},
+    outcome::{OutcomeAnswers, SituationNow},
+    pages::{FormButton, Page, Question, Questionnaire},
     pair::{CheckInAnswer, CloseReason, PairStatus},
     people::Role,
     store::{
@@ -50,7 +52,7 @@ use shared::{
 
 use crate::{
     algorithm::{Instance, Objective, candidates, evaluate},
-    pairs::{Answered, CheckIn, CheckInRecorded, Proposal, Proposer, Refused},
+    pairs::{Answered, CheckIn, CheckInRecorded, OutcomeRecorded, Proposal, Proposer, Refused},
     pool::Member,
     runs::{Run, RunSource},
 };
@@ -67,6 +69,8 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/association/pairs",
     "GET /v1/pairs/check-in",
     "POST /v1/pairs/check-in",
+    "GET /v1/pairs/outcome",
+    "POST /v1/pairs/outcome",
 ];
 
 pub struct Matching {
@@ -103,6 +107,8 @@ pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, 
         Some("GET /v1/association/pairs") => list_pairs(app, &request).await,
         Some("GET /v1/pairs/check-in") => Ok(check_in_page(app, &request)),
         Some("POST /v1/pairs/check-in") => Ok(check_in_answer(app, &request).await),
+        Some("GET /v1/pairs/outcome") => Ok(survey_page(app, &request)),
+        Some("POST /v1/pairs/outcome") => Ok(survey_answer(app, &request).await),
         _ => Err(ApiError::not_found()),
     };
     Ok(answer.unwrap_or_else(|error| error.respond()))
@@ -706,4 +712,122 @@ async fn check_in_answer(app: &Matching, request: &Request) -> Response<Body> {
         }
     };
     page.respond(StatusCode::OK)
+}
+
+/// The pair and side a valid survey link names.
+fn survey_link(app: &Matching, request: &Request) -> Option<(String, String, Role)> {
+    let token = http::query_parameter(request, "token")?;
+    let verified = app
+        .keyring
+        .tokens
+        .verify(&token, Purpose::OutcomeSurvey, Utc::now())
+        .ok()?;
+    let (pair, side) = verified.subject.split_once(':')?;
+    Some((token, pair.to_owned(), shared::people::parse_term(side)?))
+}
+
+fn survey_refused() -> Response<Body> {
+    Page::new(
+        "Lien expiré ou invalide",
+        &["Ce lien vers le questionnaire n'est plus valable (il l'est deux mois). Merci d'avoir voulu répondre !"],
+    )
+    .respond(StatusCode::GONE)
+}
+
+/// The survey's questions, with what was answered and the problems found.
+fn survey(
+    app: &Matching,
+    token: &str,
+    side: Role,
+    kept: &std::collections::HashMap<String, String>,
+    problems: &[FieldError],
+) -> Questionnaire {
+    let question = |name: &str, legend: &str, options: Vec<(String, String)>| Question {
+        name: name.to_owned(),
+        legend: legend.to_owned(),
+        options,
+        value: kept.get(name).cloned().unwrap_or_default(),
+        error: problems
+            .iter()
+            .find(|p| p.field == name)
+            .map(|p| p.message.clone()),
+    };
+    let mut questions = Vec::new();
+    if side == Role::Mentee {
+        questions.push(question(
+            "situation_now",
+            "Votre situation aujourd'hui",
+            SituationNow::ALL
+                .iter()
+                .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
+                .collect(),
+        ));
+    }
+    questions.push(question(
+        "helped",
+        "Le mentorat vous a-t-il aidé·e ? (de 1 : pas du tout, à 5 : beaucoup)",
+        (1..=5).map(|n| (n.to_string(), n.to_string())).collect(),
+    ));
+    questions.push(question(
+        "recommend",
+        "Le recommanderiez-vous à quelqu'un ?",
+        vec![("oui".into(), "Oui".into()), ("non".into(), "Non".into())],
+    ));
+    questions.push(question(
+        "comment",
+        "Un commentaire ? (facultatif)",
+        Vec::new(),
+    ));
+    Questionnaire {
+        action: app.links.api(&format!("/v1/pairs/outcome?token={token}")),
+        questions,
+        submit: "Envoyer mes réponses".into(),
+    }
+}
+
+const SURVEY_INTRO: &str = "Vos réponses sont enregistrées sans votre nom ni vos coordonnées : elles servent à mesurer ce que le mentorat change.";
+
+/// `GET /v1/pairs/outcome?token=`: the survey form.
+fn survey_page(app: &Matching, request: &Request) -> Response<Body> {
+    let Some((token, _, side)) = survey_link(app, request) else {
+        return survey_refused();
+    };
+    Page::new("Six mois de binôme", &[SURVEY_INTRO])
+        .with_questionnaire(survey(app, &token, side, &Default::default(), &[]))
+        .respond(StatusCode::OK)
+}
+
+/// `POST /v1/pairs/outcome?token=`: the answers, kept apart from the person.
+async fn survey_answer(app: &Matching, request: &Request) -> Response<Body> {
+    let Some((token, pair_id, side)) = survey_link(app, request) else {
+        return survey_refused();
+    };
+    let body: &[u8] = request.body().as_ref();
+    let answers = match OutcomeAnswers::parse_form(body, side) {
+        Ok(answers) => answers,
+        Err(problems) => {
+            let kept = url::form_urlencoded::parse(body).into_owned().collect();
+            return Page::new(
+                "Six mois de binôme",
+                &[
+                    "Il manque une réponse : complétez le questionnaire ci-dessous.",
+                    SURVEY_INTRO,
+                ],
+            )
+            .with_questionnaire(survey(app, &token, side, &kept, &problems))
+            .respond(StatusCode::BAD_REQUEST);
+        }
+    };
+    match pairs::answer_outcome(app, &pair_id, side, answers, Utc::now()).await {
+        Ok(OutcomeRecorded::Recorded | OutcomeRecorded::AlreadyAnswered) => Page::new(
+            "Merci pour vos réponses !",
+            &["Elles aident l'association et tout le réseau à mieux accompagner les prochains binômes."],
+        )
+        .respond(StatusCode::OK),
+        Ok(OutcomeRecorded::Gone) => survey_refused(),
+        Err(error) => {
+            tracing::error!(%error, "survey answer failed");
+            Page::unavailable("Vos réponses n'ont pas été enregistrées.")
+        }
+    }
 }

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use shared::{
     directory::counters_update,
     mail::{MailContent, OutboxMail},
+    outcome::{Context, Outcome, OutcomeAnswers},
     pair::{self, CheckInAnswer, CloseReason, Pair, PairEvent, PairStatus, Transition},
     pair_store::{Sides, answer_url, not_going_ahead, people_moves},
     people::{ProfileStatus, Role},
@@ -133,6 +134,8 @@ pub async fn propose(
         check_ins: Vec::new(),
         risk: None,
         outcome_sent_at: None,
+        mentee_outcome_at: None,
+        mentor_outcome_at: None,
         declined_by: None,
         ended_at: None,
         close_reason: None,
@@ -780,6 +783,86 @@ pub async fn answer_check_in(
         Err(error) if shared::store::condition_failed(&error) => {
             Ok(CheckInRecorded::AlreadyAnswered)
         }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeRecorded {
+    Recorded,
+    /// This side had answered already: the first answers stay.
+    AlreadyAnswered,
+    /// No survey for this pair (erased, or never sent).
+    Gone,
+}
+
+/// Records one side's survey answers apart from any person (see
+/// `shared::outcome`), and on the pair that this side answered.
+#[tracing::instrument(skip_all, fields(pair = pair_id, ?side))]
+pub async fn answer_outcome(
+    app: &Matching,
+    pair_id: &str,
+    side: Role,
+    answers: OutcomeAnswers,
+    now: DateTime<Utc>,
+) -> Result<OutcomeRecorded, StoreError> {
+    let Some(pair) = read(&app.store, pair_id).await? else {
+        return Ok(OutcomeRecorded::Gone);
+    };
+    if pair.outcome_sent_at.is_none() {
+        return Ok(OutcomeRecorded::Gone);
+    }
+    let answered = match side {
+        Role::Mentee => &pair.mentee_outcome_at,
+        Role::Mentor => &pair.mentor_outcome_at,
+    };
+    if answered.is_some() {
+        return Ok(OutcomeRecorded::AlreadyAnswered);
+    }
+    let mentee = profiles(&app.store, &[&pair.mentee_id])
+        .await?
+        .remove(&pair.mentee_id);
+    let started = pair
+        .started_at
+        .as_deref()
+        .and_then(|at| at.parse::<DateTime<Utc>>().ok())
+        .unwrap_or(now);
+    let context = Context {
+        association: pair.association.clone(),
+        departement: mentee.as_ref().map(|m| m.departement.clone()),
+        situation_at_signup: mentee.as_ref().and_then(|m| m.situation),
+        age: mentee
+            .as_ref()
+            .and_then(|m| m.birth_date)
+            .and_then(|birth| now.date_naive().years_since(birth)),
+        months_paired: ((now - started).num_days() / 30).max(0) as u32,
+    };
+    let outcome = Outcome::new(side, context, answers, now.date_naive());
+    let attribute = format!("{}_outcome_at", side.as_str());
+    let table = &app.store.table;
+    let mark = Update::builder()
+        .table_name(table)
+        .set_key(Some(Key::pair(&pair.id).attributes()))
+        .update_expression(format!("SET {attribute} = :now"))
+        .condition_expression(format!(
+            "attribute_exists(outcome_sent_at) AND attribute_not_exists({attribute})"
+        ))
+        .expression_attribute_values(":now", text(timestamp(now)));
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(serde_dynamo::to_item(&outcome)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()?;
+    let writes = vec![
+        transact_update(mark)?,
+        TransactWriteItem::builder().put(put).build(),
+    ];
+    match app.store.transact(writes).await {
+        Ok(_) => {
+            tracing::info!(pair = pair.id, ?side, "outcome recorded");
+            Ok(OutcomeRecorded::Recorded)
+        }
+        Err(error) if first_condition_failed(&error) => Ok(OutcomeRecorded::AlreadyAnswered),
         Err(error) => Err(error.into()),
     }
 }

@@ -11,11 +11,8 @@ use chrono::{DateTime, Utc};
 use shared::{
     directory::month_of,
     mail::{MailContent, OutboxMail},
-    pair::{
-        self, CheckInRound, CloseReason, FollowUp, Pair, PairEvent, PairStatus, Risk,
-        next_follow_up,
-    },
-    pair_store::{Sides, answer_url, check_in_links, not_going_ahead, people_moves},
+    pair::{self, CheckInRound, CloseReason, FollowUp, Pair, PairEvent, Risk, next_follow_up},
+    pair_store::{Sides, answer_url, check_in_links, not_going_ahead, people_moves, survey_url},
     people::{ProfileStatus, Role},
     store::{Item, Key, StoreError, first_condition_failed, timestamp, transact_update},
 };
@@ -52,7 +49,7 @@ pub async fn due(app: &Reminders, item: &Item, now: DateTime<Utc>) -> Result<boo
         FollowUp::AnswerReminder => answer_reminder(app, &pair, &was, &association, now)?,
         FollowUp::Expiry => expiry(app, &pair, &was, &association, now).await?,
         FollowUp::CheckIn(round) => check_in(app, &pair, &was, &association, round, now)?,
-        FollowUp::Outcome => outcome(app, &pair, &was, now)?,
+        FollowUp::Outcome => outcome(app, &pair, &was, &association, now)?,
     };
     let done = apply(app, writes).await?;
     if done {
@@ -306,12 +303,12 @@ fn check_in(
     Ok(writes)
 }
 
-/// Six months in: the outcome survey is marked sent (its mail comes with
-/// the survey pages).
+/// Six months in: both are asked what the mentoring led to.
 fn outcome(
     app: &Reminders,
     pair: &Pair,
     was: &str,
+    association: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
     let surveyed = Pair {
@@ -323,6 +320,19 @@ fn outcome(
         "outcome_sent_at = :now",
         next_due(&surveyed),
     );
-    debug_assert_eq!(pair.status, PairStatus::Active);
-    Ok(vec![transact_update(update)?])
+    let mut writes = vec![transact_update(update)?];
+    for role in [Role::Mentee, Role::Mentor] {
+        writes.push(mail(
+            Key::person_profile(pair.id_of(role)),
+            MailContent::OutcomeSurvey {
+                role,
+                first_name: pair.first_name_of(role).to_owned(),
+                association_name: association.to_owned(),
+                survey_url: survey_url(&app.keyring, &app.links, &pair.id, role, now),
+            },
+            now,
+            &app.store.table,
+        )?);
+    }
+    Ok(writes)
 }

@@ -110,6 +110,13 @@ pub enum MailContent {
         association_name: String,
         answer_url: String,
     },
+    /// Six months in: what the mentoring led to.
+    OutcomeSurvey {
+        role: Role,
+        first_name: String,
+        association_name: String,
+        survey_url: String,
+    },
     /// To an association: a proposal nobody answered in time has ended.
     ProposalExpired {
         association_name: String,
@@ -254,6 +261,11 @@ mail_template!(
     "mail/pair_answer_reminder.txt",
     "mail/pair_answer_reminder.html",
     { first_name: &'a str, mentor: bool, association_name: &'a str, answer_url: &'a str });
+mail_template!(
+    outcome_survey,
+    "mail/outcome_survey.txt",
+    "mail/outcome_survey.html",
+    { first_name: &'a str, mentor: bool, association_name: &'a str, survey_url: &'a str });
 mail_template!(
     proposal_expired,
     "mail/proposal_expired.txt",
@@ -432,6 +444,22 @@ impl MailContent {
                     *role == Role::Mentor,
                     association_name,
                     answer_url,
+                )?,
+                None,
+            ),
+            MailContent::OutcomeSurvey {
+                role,
+                first_name,
+                association_name,
+                survey_url,
+            } => (
+                Transactional,
+                "Six mois de binôme : qu'en avez-vous retiré ?".to_owned(),
+                outcome_survey::render(
+                    first_name,
+                    *role == Role::Mentor,
+                    association_name,
+                    survey_url,
                 )?,
                 None,
             ),

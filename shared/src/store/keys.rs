@@ -13,6 +13,7 @@
 //! | one sign-up per address and role        | conditional Put    | `EMAIL#<address id>` / `MENTEE` or `MENTOR`    |
 //! | replayed sign-up (Idempotency-Key)      | conditional Put    | `IDEMPOTENCY#<hash of route and key>` / `RESPONSE` |
 //! | erasure audit (no personal data)        | Put                | `AUDIT#<person id>` / `ERASURE`                |
+//! | a survey's answers (no person: statistics) | Put             | `OUTCOME#<random id>` / `OUTCOME`              |
 //! | the association directory (≤ ~50 items) | Query / Put / Update | `DIRECTORY` / `ASSOCIATION#<slug>`          |
 //! | the network admins' contact (digests)   | Update             | `DIRECTORY` / `ADMINS`                        |
 //! | an association's requests and pool      | Query `by_association` | `assoc_pk` = `ASSOCIATION#<slug>`, `assoc_sk` = `<status>#<since>#<person id>` |
@@ -200,6 +201,14 @@ impl Key {
         Self {
             pk: format!("RUN#{run_id}"),
             sk: sort::RUN.into(),
+        }
+    }
+
+    /// A survey's answers, kept without any person (random id).
+    pub fn outcome(outcome_id: &str) -> Self {
+        Self {
+            pk: format!("OUTCOME#{outcome_id}"),
+            sk: "OUTCOME".into(),
         }
     }
 
