@@ -53,6 +53,7 @@ impl Store {
             match result {
                 Err(error) if conflicts < CONFLICT_RETRIES && only_conflicts(&error) => {
                     conflicts += 1;
+                    tracing::debug!(conflicts, "transaction conflict, trying again");
                     let pause = 10 * 2u64.pow(conflicts.min(6)) + rand::random_range(0..25);
                     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                 }
