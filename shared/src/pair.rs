@@ -18,7 +18,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{directory::CounterChange, people::Role};
+use crate::{directory::CounterChange, people::Role, store::keys::index};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -544,7 +544,61 @@ fn instant(text: &str) -> Option<DateTime<Utc>> {
     text.parse().ok()
 }
 
+/// One person of a new pair: their id and how mails greet them.
+pub struct Party<'a> {
+    pub id: &'a str,
+    pub first_name: &'a str,
+}
+
 impl Pair {
+    /// A new proposal of `mentee` to `mentor` by `association`, due for its
+    /// answer reminder.
+    pub fn proposed(
+        id: &str,
+        association: &str,
+        (mentee, mentor): (Party<'_>, Party<'_>),
+        points: Points,
+        reasons: Vec<String>,
+        run_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let key = crate::store::Key::pair(id);
+        Self {
+            pk: key.pk,
+            sk: key.sk,
+            id: id.to_owned(),
+            association: association.to_owned(),
+            mentee_id: mentee.id.to_owned(),
+            mentor_id: mentor.id.to_owned(),
+            mentee_first_name: mentee.first_name.to_owned(),
+            mentor_first_name: mentor.first_name.to_owned(),
+            status: PairStatus::Proposed,
+            points,
+            score: points.total(),
+            reasons,
+            run_id: run_id.map(str::to_owned),
+            proposed_at: crate::store::timestamp(now),
+            mentee_accepted_at: None,
+            mentor_accepted_at: None,
+            answer_reminded_at: None,
+            started_at: None,
+            first_check_in: None,
+            check_ins: Vec::new(),
+            risk: None,
+            outcome_sent_at: None,
+            mentee_outcome_at: None,
+            mentor_outcome_at: None,
+            declined_by: None,
+            ended_at: None,
+            close_reason: None,
+            duration_days: None,
+            assoc_pk: index::association_pairs(association),
+            assoc_sk: index::association_pair_sort(mentee.id, mentor.id),
+            due_pk: Some(index::follow_up_due(id)),
+            due_sk: Some(crate::store::timestamp(now + ANSWER_REMINDER_AFTER)),
+        }
+    }
+
     /// Where it stands, as the state machine sees it.
     pub fn state(&self) -> PairState {
         PairState {

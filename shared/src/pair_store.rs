@@ -22,6 +22,20 @@ pub const ANSWER_WINDOW: Duration = Duration::days(14);
 /// How long a check-in's answer links work: until the next one.
 pub const CHECK_IN_ANSWER_WINDOW: Duration = Duration::days(30);
 
+/// A signed link for one side of a pair: `path` with its token.
+fn side_link(
+    keyring: &Keyring,
+    links: &Links,
+    purpose: Purpose,
+    path: &str,
+    subject: &str,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> String {
+    let token = keyring.tokens.issue(purpose, subject, now, window);
+    links.api(&format!("{path}?token={token}"))
+}
+
 /// The link where one side of a proposal answers it.
 pub fn answer_url(
     keyring: &Keyring,
@@ -30,13 +44,16 @@ pub fn answer_url(
     role: Role,
     now: DateTime<Utc>,
 ) -> String {
-    let token = keyring.tokens.issue(
+    let subject = format!("{pair_id}:{}", role.as_str());
+    side_link(
+        keyring,
+        links,
         Purpose::PairAnswer,
-        &format!("{pair_id}:{}", role.as_str()),
+        "/v1/pairs/answer",
+        &subject,
         now,
         ANSWER_WINDOW,
-    );
-    links.api(&format!("/v1/pairs/answer?token={token}"))
+    )
 }
 
 /// The four links of one side's check-in: each opens the page that records it.
@@ -48,9 +65,13 @@ pub fn check_in_links(
     round: u32,
     now: DateTime<Utc>,
 ) -> Vec<AnswerLink> {
-    let token = keyring.tokens.issue(
+    let subject = format!("{pair_id}:{}:{round}", role.as_str());
+    let link = side_link(
+        keyring,
+        links,
         Purpose::PairCheckIn,
-        &format!("{pair_id}:{}:{round}", role.as_str()),
+        "/v1/pairs/check-in",
+        &subject,
         now,
         CHECK_IN_ANSWER_WINDOW,
     );
@@ -58,10 +79,7 @@ pub fn check_in_links(
         .iter()
         .map(|answer| AnswerLink {
             label: answer.label().to_owned(),
-            url: links.api(&format!(
-                "/v1/pairs/check-in?token={token}&answer={}",
-                answer.as_str()
-            )),
+            url: format!("{link}&answer={}", answer.as_str()),
         })
         .collect()
 }
@@ -77,13 +95,16 @@ pub fn survey_url(
     role: Role,
     now: DateTime<Utc>,
 ) -> String {
-    let token = keyring.tokens.issue(
+    let subject = format!("{pair_id}:{}", role.as_str());
+    side_link(
+        keyring,
+        links,
         Purpose::OutcomeSurvey,
-        &format!("{pair_id}:{}", role.as_str()),
+        "/v1/pairs/outcome",
+        &subject,
         now,
         SURVEY_WINDOW,
-    );
-    links.api(&format!("/v1/pairs/outcome?token={token}"))
+    )
 }
 
 /// The two people of a pair as its transitions need them.

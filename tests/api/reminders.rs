@@ -52,6 +52,24 @@ async fn proposed_pairs(table: &TestTable, count: usize) -> (String, Vec<String>
     (key, ids)
 }
 
+/// `count` pairs both sides accepted at `now`; returns the key and pair ids.
+async fn active_pairs(
+    table: &TestTable,
+    count: usize,
+    now: DateTime<Utc>,
+) -> (String, Vec<String>) {
+    let (key, ids) = proposed_pairs(table, count).await;
+    let matching = app(table);
+    for id in &ids {
+        for side in [Role::Mentee, Role::Mentor] {
+            matching::pairs::accept(&matching, id, side, now)
+                .await
+                .unwrap();
+        }
+    }
+    (key, ids)
+}
+
 async fn pairs(table: &TestTable) -> BTreeMap<String, Pair> {
     query_all(
         table
@@ -272,16 +290,8 @@ async fn profile(table: &TestTable, id: &str) -> Value {
 #[tokio::test]
 async fn a_run_killed_halfway_and_run_again_sends_nothing_twice_and_misses_nothing() {
     let table = TestTable::new(Backend::Embedded).await;
-    let (_, ids) = proposed_pairs(&table, 60).await;
-    let matching = app(&table);
     let now = Utc::now();
-    for id in &ids {
-        for side in [Role::Mentee, Role::Mentor] {
-            matching::pairs::accept(&matching, id, side, now)
-                .await
-                .unwrap();
-        }
-    }
+    active_pairs(&table, 60, now).await;
     let engine = engine(&table);
     let due = now + Duration::days(22);
     let killed = tokio::time::timeout(
@@ -332,16 +342,9 @@ async fn a_run_stops_at_its_deadline_and_the_next_one_finishes() {
 #[tokio::test]
 async fn an_erasure_during_the_follow_up_ends_it() {
     let table = TestTable::new(Backend::Embedded).await;
-    let (_, ids) = proposed_pairs(&table, 2).await;
-    let matching = app(&table);
     let now = Utc::now();
-    for id in &ids {
-        for side in [Role::Mentee, Role::Mentor] {
-            matching::pairs::accept(&matching, id, side, now)
-                .await
-                .unwrap();
-        }
-    }
+    let (_, ids) = active_pairs(&table, 2, now).await;
+    let matching = app(&table);
     matching::pairs::forget(&matching, &ids[0], "jeune0", now)
         .await
         .unwrap();
@@ -367,14 +370,9 @@ async fn an_erasure_during_the_follow_up_ends_it() {
 #[tokio::test]
 async fn a_check_in_is_answered_through_its_mailed_link() {
     let table = TestTable::new(Backend::Embedded).await;
-    let (key, ids) = proposed_pairs(&table, 1).await;
-    let matching = app(&table);
     let now = Utc::now();
-    for side in [Role::Mentee, Role::Mentor] {
-        matching::pairs::accept(&matching, &ids[0], side, now)
-            .await
-            .unwrap();
-    }
+    let (key, ids) = active_pairs(&table, 1, now).await;
+    let matching = app(&table);
     reminders::run(&engine(&table), now + Duration::days(22), deadline())
         .await
         .unwrap();
@@ -453,14 +451,9 @@ async fn a_check_in_is_answered_through_its_mailed_link() {
 #[tokio::test]
 async fn the_survey_is_answered_through_its_mailed_link_and_kept_without_the_person() {
     let table = TestTable::new(Backend::Embedded).await;
-    let (_, ids) = proposed_pairs(&table, 1).await;
-    let matching = app(&table);
     let now = Utc::now();
-    for side in [Role::Mentee, Role::Mentor] {
-        matching::pairs::accept(&matching, &ids[0], side, now)
-            .await
-            .unwrap();
-    }
+    let (_, ids) = active_pairs(&table, 1, now).await;
+    let matching = app(&table);
     let engine = engine(&table);
     for days in [22, 52, 82, 112, 142, 172, 183] {
         reminders::run(

@@ -17,8 +17,8 @@ use futures_util::{StreamExt, stream};
 use reminders::Reminders;
 use shared::{
     links::Links,
-    pair::{FIRST_CHECK_IN_AFTER, Pair, PairStatus, Points},
-    store::{Key, keys::index, timestamp},
+    pair::{FIRST_CHECK_IN_AFTER, Pair, PairStatus, Party, Points},
+    store::timestamp,
 };
 
 /// The mailer's default rate per environment, and the environments the
@@ -27,41 +27,33 @@ const MAILS_PER_SECOND: f64 = mailer::DEFAULT_RATE_PER_SECOND as f64;
 
 fn pair(n: usize, now: chrono::DateTime<Utc>) -> Pair {
     let id = format!("{n:032x}");
-    let key = Key::pair(&id);
+    let (mentee, mentor) = (format!("jeune{n}"), format!("mentor{n}"));
     let started = now - FIRST_CHECK_IN_AFTER - chrono::Duration::hours(1);
+    let proposed = Pair::proposed(
+        &id,
+        "banc-d-essai",
+        (
+            Party {
+                id: &mentee,
+                first_name: "Léa",
+            },
+            Party {
+                id: &mentor,
+                first_name: "Thomas",
+            },
+        ),
+        Points::default(),
+        Vec::new(),
+        None,
+        started - chrono::Duration::days(2),
+    );
     Pair {
-        pk: key.pk,
-        sk: key.sk,
-        id: id.clone(),
-        association: "banc-d-essai".into(),
-        mentee_id: format!("jeune{n}"),
-        mentor_id: format!("mentor{n}"),
-        mentee_first_name: "Léa".into(),
-        mentor_first_name: "Thomas".into(),
         status: PairStatus::Active,
-        points: Points::default(),
-        score: 0,
-        reasons: Vec::new(),
-        run_id: None,
-        proposed_at: timestamp(started - chrono::Duration::days(2)),
         mentee_accepted_at: Some(timestamp(started)),
         mentor_accepted_at: Some(timestamp(started)),
-        answer_reminded_at: None,
         started_at: Some(timestamp(started)),
-        first_check_in: None,
-        check_ins: Vec::new(),
-        risk: None,
-        outcome_sent_at: None,
-        mentee_outcome_at: None,
-        mentor_outcome_at: None,
-        declined_by: None,
-        ended_at: None,
-        close_reason: None,
-        duration_days: None,
-        assoc_pk: index::association_pairs("banc-d-essai"),
-        assoc_sk: index::association_pair_sort(&format!("jeune{n}"), &format!("mentor{n}")),
-        due_pk: Some(index::follow_up_due(&id)),
         due_sk: Some(timestamp(started + FIRST_CHECK_IN_AFTER)),
+        ..proposed
     }
 }
 

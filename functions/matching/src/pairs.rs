@@ -18,7 +18,7 @@ use shared::{
     directory::counters_update,
     mail::{MailContent, OutboxMail},
     outcome::{Context, Outcome, OutcomeAnswers},
-    pair::{self, CheckInAnswer, CloseReason, Pair, PairEvent, PairStatus, Transition},
+    pair::{self, CheckInAnswer, CloseReason, Pair, PairEvent, PairStatus, Party, Transition},
     pair_store::{Sides, answer_url, not_going_ahead, people_moves},
     people::{ProfileStatus, Role},
     store::{
@@ -110,41 +110,24 @@ pub async fn propose(
         run_id,
     } = proposal;
     let id = pair_id(&mentee.id, &mentor.id);
-    let key = Key::pair(&id);
-    let pair = Pair {
-        pk: key.pk,
-        sk: key.sk,
-        id: id.clone(),
-        association: association.slug.to_owned(),
-        mentee_id: mentee.id.clone(),
-        mentor_id: mentor.id.clone(),
-        mentee_first_name: mentee.first_name.clone(),
-        mentor_first_name: mentor.first_name.clone(),
-        status: PairStatus::Proposed,
+    let pair = Pair::proposed(
+        &id,
+        association.slug,
+        (
+            Party {
+                id: &mentee.id,
+                first_name: &mentee.first_name,
+            },
+            Party {
+                id: &mentor.id,
+                first_name: &mentor.first_name,
+            },
+        ),
         points,
-        score: points.total(),
-        reasons: reasons.clone(),
-        run_id: run_id.map(str::to_owned),
-        proposed_at: timestamp(now),
-        mentee_accepted_at: None,
-        mentor_accepted_at: None,
-        answer_reminded_at: None,
-        started_at: None,
-        first_check_in: None,
-        check_ins: Vec::new(),
-        risk: None,
-        outcome_sent_at: None,
-        mentee_outcome_at: None,
-        mentor_outcome_at: None,
-        declined_by: None,
-        ended_at: None,
-        close_reason: None,
-        duration_days: None,
-        assoc_pk: index::association_pairs(association.slug),
-        assoc_sk: index::association_pair_sort(&mentee.id, &mentor.id),
-        due_pk: Some(index::follow_up_due(&id)),
-        due_sk: Some(timestamp(now + pair::ANSWER_REMINDER_AFTER)),
-    };
+        reasons.clone(),
+        run_id,
+        now,
+    );
     let transition = pair::propose();
     let table = &app.store.table;
     let put = Put::builder()
@@ -485,6 +468,27 @@ async fn start(
     }
 }
 
+/// What a transition writes to the people and the mail to the side it tells.
+fn moves_and_news(
+    table: &str,
+    pair: &Pair,
+    people: &HashMap<String, Member>,
+    transition: &Transition,
+    now: DateTime<Utc>,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let mut writes = people_moves(table, sides(pair, people), transition, now)?;
+    if let Some(other) = told(pair, people, transition) {
+        writes.push(not_going_ahead(
+            table,
+            &other.id,
+            other.role,
+            &other.first_name,
+            now,
+        )?);
+    }
+    Ok(writes)
+}
+
 /// The side a transition tells, if they are still there.
 fn told<'a>(
     pair: &Pair,
@@ -526,21 +530,7 @@ pub async fn decline(
             .expression_attribute_values(":side", text(side.as_str()))
             .expression_attribute_values(":now", text(timestamp(now))),
     )?];
-    writes.extend(people_moves(
-        table,
-        sides(&pair, &people),
-        &transition,
-        now,
-    )?);
-    if let Some(other) = told(&pair, &people, &transition) {
-        writes.push(not_going_ahead(
-            table,
-            &other.id,
-            other.role,
-            &other.first_name,
-            now,
-        )?);
-    }
+    writes.extend(moves_and_news(table, &pair, &people, &transition, now)?);
     match app.store.transact(writes).await {
         Ok(_) => {
             tracing::info!(pair = pair.id, ?side, "pair declined");
@@ -658,21 +648,7 @@ pub async fn forget(
     let mut writes = vec![transact_update(anonymise)?];
     if transition.changes() {
         let people = profiles(&app.store, &[&pair.mentee_id, &pair.mentor_id]).await?;
-        writes.extend(people_moves(
-            table,
-            sides(&pair, &people),
-            &transition,
-            now,
-        )?);
-        if let Some(other) = told(&pair, &people, &transition) {
-            writes.push(not_going_ahead(
-                table,
-                &other.id,
-                other.role,
-                &other.first_name,
-                now,
-            )?);
-        }
+        writes.extend(moves_and_news(table, &pair, &people, &transition, now)?);
     }
     match app.store.transact(writes).await {
         Ok(_) => {

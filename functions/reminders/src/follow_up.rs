@@ -46,10 +46,10 @@ pub async fn due(app: &Reminders, item: &Item, now: DateTime<Utc>) -> Result<boo
     }
     let association = association_name(app, &pair, now).await?;
     let writes = match follow_up {
-        FollowUp::AnswerReminder => answer_reminder(app, &pair, &was, &association, now)?,
+        FollowUp::AnswerReminder => answer_reminder(app, &pair, &association, now)?,
         FollowUp::Expiry => expiry(app, &pair, &was, &association, now).await?,
         FollowUp::CheckIn(round) => check_in(app, &pair, &was, &association, round, now)?,
-        FollowUp::Outcome => outcome(app, &pair, &was, &association, now)?,
+        FollowUp::Outcome => outcome(app, &pair, &association, now)?,
     };
     let done = apply(app, writes).await?;
     if done {
@@ -114,43 +114,67 @@ fn mail(
     OutboxMail::new(to, content, now).transact_put(table)
 }
 
+/// The pair's update that records `attribute` = now and moves its due
+/// date on (from its due date as read), and one mail to each of `roles`.
+fn marked_and_mailed(
+    app: &Reminders,
+    pair: &Pair,
+    attribute: &str,
+    marked: &Pair,
+    roles: &[Role],
+    content: impl Fn(Role) -> MailContent,
+    now: DateTime<Utc>,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let was = pair.due_sk.as_deref().unwrap_or_default();
+    let update = moved_on(
+        on_time(app, pair, was).expression_attribute_values(":now", text(timestamp(now))),
+        &format!("{attribute} = :now"),
+        next_due(marked),
+    );
+    let mut writes = vec![transact_update(update)?];
+    for role in roles {
+        writes.push(mail(
+            Key::person_profile(pair.id_of(*role)),
+            content(*role),
+            now,
+            &app.store.table,
+        )?);
+    }
+    Ok(writes)
+}
+
 /// Five days without an answer: the side that has not accepted is reminded.
 fn answer_reminder(
     app: &Reminders,
     pair: &Pair,
-    was: &str,
     association: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let table = &app.store.table;
     let reminded = Pair {
         answer_reminded_at: Some(timestamp(now)),
         ..pair.clone()
     };
-    let update = moved_on(
-        on_time(app, pair, was).expression_attribute_values(":now", text(timestamp(now))),
-        "answer_reminded_at = :now",
-        next_due(&reminded),
-    );
-    let mut writes = vec![transact_update(update)?];
-    let silent = [
-        (Role::Mentee, pair.mentee_accepted_at.is_none()),
-        (Role::Mentor, pair.mentor_accepted_at.is_none()),
-    ];
-    for (role, _) in silent.into_iter().filter(|(_, silent)| *silent) {
-        writes.push(mail(
-            Key::person_profile(pair.id_of(role)),
-            MailContent::PairAnswerReminder {
-                role,
-                first_name: pair.first_name_of(role).to_owned(),
-                association_name: association.to_owned(),
-                answer_url: answer_url(&app.keyring, &app.links, &pair.id, role, now),
-            },
-            now,
-            table,
-        )?);
-    }
-    Ok(writes)
+    let silent: Vec<Role> = [Role::Mentee, Role::Mentor]
+        .into_iter()
+        .filter(|role| match role {
+            Role::Mentee => pair.mentee_accepted_at.is_none(),
+            Role::Mentor => pair.mentor_accepted_at.is_none(),
+        })
+        .collect();
+    marked_and_mailed(
+        app,
+        pair,
+        "answer_reminded_at",
+        &reminded,
+        &silent,
+        |role| MailContent::PairAnswerReminder {
+            role,
+            first_name: pair.first_name_of(role).to_owned(),
+            association_name: association.to_owned(),
+            answer_url: answer_url(&app.keyring, &app.links, &pair.id, role, now),
+        },
+        now,
+    )
 }
 
 /// Fourteen days without both answers: the proposal ends, the mentor's
@@ -307,7 +331,6 @@ fn check_in(
 fn outcome(
     app: &Reminders,
     pair: &Pair,
-    was: &str,
     association: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
@@ -315,24 +338,18 @@ fn outcome(
         outcome_sent_at: Some(timestamp(now)),
         ..pair.clone()
     };
-    let update = moved_on(
-        on_time(app, pair, was).expression_attribute_values(":now", text(timestamp(now))),
-        "outcome_sent_at = :now",
-        next_due(&surveyed),
-    );
-    let mut writes = vec![transact_update(update)?];
-    for role in [Role::Mentee, Role::Mentor] {
-        writes.push(mail(
-            Key::person_profile(pair.id_of(role)),
-            MailContent::OutcomeSurvey {
-                role,
-                first_name: pair.first_name_of(role).to_owned(),
-                association_name: association.to_owned(),
-                survey_url: survey_url(&app.keyring, &app.links, &pair.id, role, now),
-            },
-            now,
-            &app.store.table,
-        )?);
-    }
-    Ok(writes)
+    marked_and_mailed(
+        app,
+        pair,
+        "outcome_sent_at",
+        &surveyed,
+        &[Role::Mentee, Role::Mentor],
+        |role| MailContent::OutcomeSurvey {
+            role,
+            first_name: pair.first_name_of(role).to_owned(),
+            association_name: association.to_owned(),
+            survey_url: survey_url(&app.keyring, &app.links, &pair.id, role, now),
+        },
+        now,
+    )
 }
