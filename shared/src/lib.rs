@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod pages;
 pub mod pair;
 pub mod pair_store;
+pub mod pending;
 pub mod people;
 pub mod phone;
 pub mod place;

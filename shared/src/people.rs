@@ -272,6 +272,14 @@ pub struct Profile<D> {
     /// Expiry while unverified (epoch seconds); removed once verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
+    /// What the reminders of a pending sign-up need: the subject of its
+    /// links, and its next reminder on the `by_due_date` index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signup_subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_sk: Option<String>,
 }
 
 pub type MenteeProfile = Profile<MenteeDetails>;

@@ -539,3 +539,87 @@ async fn the_survey_is_answered_through_its_mailed_link_and_kept_without_the_per
         assert!(!text.contains(personal), "{personal} in {text}");
     }
 }
+
+fn signup_app(table: &TestTable) -> signup::Signup {
+    signup::Signup::new(table.store.clone(), keyring(), links(), Elapsed::ZERO)
+}
+
+async fn sign_up(table: &TestTable, body: &Value) {
+    let mut request = with_body(event("signup-mentee.json"), body);
+    request["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("idempotency-key");
+    let response = signup::handle(&signup_app(table), binome_tests::api_request(&request))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+}
+
+/// A sign-up left unconfirmed is reminded once at 48 hours with a fresh
+/// link that works; a guardian silent at 72 hours is reminded once and the
+/// young person told; a confirmed sign-up is never reminded.
+#[tokio::test]
+async fn unconfirmed_sign_ups_and_silent_guardians_are_reminded_once() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let engine = engine(&table);
+    sign_up(&table, &binome_tests::mentee_body()).await;
+    sign_up(&table, &binome_tests::minor_body()).await;
+    let now = Utc::now();
+    let run = |hours: i64| reminders::run(&engine, now + Duration::hours(hours), deadline());
+
+    assert_eq!(run(47).await.unwrap().done, 0, "not yet");
+    assert_eq!(run(49).await.unwrap().done, 2, "both addresses unconfirmed");
+    assert_eq!(run(50).await.unwrap().done, 0, "once");
+    let reminders = mails_by_recipient(&table, "signup_verification_reminder").await;
+    assert_eq!(reminders.len(), 2);
+    assert!(reminders.values().all(|mails| mails.len() == 1));
+
+    // The adult follows the fresh link: confirmed.
+    let adult = table
+        .items()
+        .await
+        .into_iter()
+        .find(|item| {
+            item["email"] == "ines.benali@exemple.fr"
+                && item["sk"] == shared::store::keys::sort::PROFILE
+        })
+        .unwrap();
+    let mail = &reminders[adult["pk"].as_str().unwrap()][0];
+    let link = url::Url::parse(mail["mail"]["params"]["verify_url"].as_str().unwrap()).unwrap();
+    let token = link
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .unwrap()
+        .1
+        .into_owned();
+    let page = signup::handle(
+        &signup_app(&table),
+        binome_tests::api_request(&binome_tests::with_token(
+            event("signup-verify.json"),
+            &token,
+        )),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.status(), 200);
+
+    assert_eq!(run(73).await.unwrap().done, 1, "only the minor's guardian");
+    assert_eq!(run(74).await.unwrap().done, 0);
+    let guardian = mails_by_recipient(&table, "guardian_consent_reminder").await;
+    assert_eq!(guardian.len(), 1);
+    assert!(guardian.keys().next().unwrap().starts_with("PERSON#"));
+    assert_eq!(
+        mails_by_recipient(&table, "guardian_reminded").await.len(),
+        1
+    );
+    assert!(
+        table
+            .items()
+            .await
+            .iter()
+            .filter(|item| item["sk"] == shared::store::keys::sort::PROFILE)
+            .all(|item| item.get("due_pk").is_none()),
+        "reminded or confirmed: off the index"
+    );
+}

@@ -70,7 +70,10 @@ fn on_time(app: &Reminders, pair: &Pair, was: &str) -> UpdateBuilder {
 }
 
 /// Writes a follow-up; `false` when the pair moved since it was read.
-async fn apply(app: &Reminders, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+pub(crate) async fn apply(
+    app: &Reminders,
+    writes: Vec<TransactWriteItem>,
+) -> Result<bool, StoreError> {
     match app.store.transact(writes).await {
         Ok(_) => Ok(true),
         Err(error) if first_condition_failed(&error) => Ok(false),

@@ -1,6 +1,7 @@
 //! The due-work engine. Every future action is the due date of the item
 //! it concerns, on the `by_due_date` index, spread over shards: a pair's
-//! next follow-up (`FOLLOW_UP#<shard>`). Every 15 minutes the schedule runs
+//! next follow-up (`FOLLOW_UP#<shard>`), a pending sign-up's next reminder
+//! (`SIGNUP#<shard>`). Every 15 minutes the schedule runs
 //! [`run`]: the shards are drained in parallel, page by page; each due item
 //! is done in one transaction that queues its mails and moves its due date
 //! on, conditioned on the due date as read — so a run killed halfway and
@@ -8,6 +9,7 @@
 //! before Lambda's time limit and leaves the rest to the next one.
 
 pub mod follow_up;
+pub mod signups;
 
 use std::time::{Duration, Instant};
 
@@ -94,8 +96,9 @@ pub async fn run(
     now: DateTime<Utc>,
     deadline: Instant,
 ) -> Result<Report, StoreError> {
-    let shards =
-        index::follow_up_due_partitions().map(|partition| drain(app, partition, now, deadline));
+    let shards = index::follow_up_due_partitions()
+        .chain(index::signup_due_partitions())
+        .map(|partition| drain(app, partition, now, deadline));
     let mut report = Report::default();
     for shard in join_all(shards).await {
         report.add(shard?);
@@ -124,7 +127,14 @@ async fn drain(
                 report.left_over = true;
                 return Ok(report);
             }
-            match follow_up::due(app, item, now).await {
+            let is_signup = item.get("sk").and_then(|sk| sk.as_s().ok())
+                == Some(&shared::store::keys::sort::PROFILE.to_owned());
+            let done = if is_signup {
+                signups::due(app, item, now).await
+            } else {
+                follow_up::due(app, item, now).await
+            };
+            match done {
                 Ok(true) => report.done += 1,
                 Ok(false) => report.skipped += 1,
                 Err(error) => {

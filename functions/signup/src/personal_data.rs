@@ -217,7 +217,7 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
             continue;
         }
         // Index keys are the table's bookkeeping, not data about the person.
-        for internal in ["assoc_pk", "assoc_sk", "due_pk", "due_sk"] {
+        for internal in ["assoc_pk", "assoc_sk", "due_pk", "due_sk", "signup_subject"] {
             value.remove(internal);
         }
         if let Some(routing) = value.remove("routing") {

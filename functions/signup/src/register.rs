@@ -19,11 +19,12 @@ use shared::{
     keyring::Keyring,
     links::Links,
     mail::{MailContent, OutboxMail},
+    pending::VERIFICATION_REMINDER_AFTER,
     people::{
         Guardian, MenteeDetails, MenteeProfile, MentorDetails, MentorProfile, Person, Profile,
         ProfileStatus, Role, SensitiveData,
     },
-    store::{self, Key, StoreError},
+    store::{self, Key, StoreError, keys::index, timestamp},
     tokens::Purpose,
 };
 
@@ -162,6 +163,9 @@ pub fn mentee_items(
             has_sensitive_data: subject.has_sensitive_data,
         },
         ttl: Some(expires),
+        signup_subject: Some(subject.encode()),
+        due_pk: Some(index::signup_due(&person_id)),
+        due_sk: Some(timestamp(now + VERIFICATION_REMINDER_AFTER)),
     };
     let mut items = vec![
         to_item(&profile),
@@ -256,6 +260,9 @@ fn mentor_items(
             charter_accepted_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
         },
         ttl: Some((now + VERIFICATION_WINDOW).timestamp()),
+        signup_subject: Some(subject.encode()),
+        due_pk: Some(index::signup_due(&person_id)),
+        due_sk: Some(timestamp(now + VERIFICATION_REMINDER_AFTER)),
     };
     let items = vec![
         to_item(&profile),

@@ -184,7 +184,7 @@ async fn complete(
     let pending = "#status = :pending AND #ttl > :now";
     let profile = update(table, &subject.profile())
         .update_expression(format!(
-            "SET #status = :verified, verified_at = :at, {} = :at REMOVE #ttl",
+            "SET #status = :verified, verified_at = :at, {} = :at REMOVE #ttl, due_pk, due_sk",
             done_attribute(half)
         ))
         .condition_expression(format!("{pending} AND {other}"))

@@ -110,6 +110,22 @@ pub enum MailContent {
         association_name: String,
         answer_url: String,
     },
+    /// 48 hours after a sign-up whose address is not confirmed yet.
+    SignupVerificationReminder {
+        role: Role,
+        first_name: String,
+        verify_url: String,
+    },
+    /// 72 hours after a mentee's sign-up, to a guardian who has not answered.
+    GuardianConsentReminder {
+        guardian_name: String,
+        mentee_first_name: String,
+        consent_url: String,
+    },
+    /// To the young person: their guardian was reminded.
+    GuardianReminded {
+        first_name: String,
+    },
     /// Six months in: what the mentoring led to.
     OutcomeSurvey {
         role: Role,
@@ -261,6 +277,21 @@ mail_template!(
     "mail/pair_answer_reminder.txt",
     "mail/pair_answer_reminder.html",
     { first_name: &'a str, mentor: bool, association_name: &'a str, answer_url: &'a str });
+mail_template!(
+    signup_verification_reminder,
+    "mail/signup_verification_reminder.txt",
+    "mail/signup_verification_reminder.html",
+    { first_name: &'a str, mentor: bool, verify_url: &'a str });
+mail_template!(
+    guardian_consent_reminder,
+    "mail/guardian_consent_reminder.txt",
+    "mail/guardian_consent_reminder.html",
+    { guardian_name: &'a str, mentee_first_name: &'a str, consent_url: &'a str });
+mail_template!(
+    guardian_reminded,
+    "mail/guardian_reminded.txt",
+    "mail/guardian_reminded.html",
+    { first_name: &'a str });
 mail_template!(
     outcome_survey,
     "mail/outcome_survey.txt",
@@ -445,6 +476,36 @@ impl MailContent {
                     association_name,
                     answer_url,
                 )?,
+                None,
+            ),
+            MailContent::SignupVerificationReminder {
+                role,
+                first_name,
+                verify_url,
+            } => (
+                Transactional,
+                "Rappel : confirmez votre adresse e-mail".to_owned(),
+                signup_verification_reminder::render(
+                    first_name,
+                    *role == Role::Mentor,
+                    verify_url,
+                )?,
+                None,
+            ),
+            MailContent::GuardianConsentReminder {
+                guardian_name,
+                mentee_first_name,
+                consent_url,
+            } => (
+                Transactional,
+                format!("Rappel : votre accord pour le mentorat de {mentee_first_name}"),
+                guardian_consent_reminder::render(guardian_name, mentee_first_name, consent_url)?,
+                None,
+            ),
+            MailContent::GuardianReminded { first_name } => (
+                Transactional,
+                "Votre demande attend l'accord de votre responsable légal".to_owned(),
+                guardian_reminded::render(first_name)?,
                 None,
             ),
             MailContent::OutcomeSurvey {

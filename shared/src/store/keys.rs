@@ -19,6 +19,7 @@
 //! | an association's requests and pool      | Query `by_association` | `assoc_pk` = `ASSOCIATION#<slug>`, `assoc_sk` = `<status>#<since>#<person id>` |
 //! | routing work due by a date (SLA, retry) | Query `by_due_date`    | `due_pk` = `ROUTING#<shard>`, `due_sk` = due instant |
 //! | pairs whose next follow-up is due (answer reminder, expiry, check-in, survey) | Query `by_due_date` | `due_pk` = `FOLLOW_UP#<shard>`, `due_sk` = due instant |
+//! | sign-ups whose reminder is due (address, guardian) | Query `by_due_date` | `due_pk` = `SIGNUP#<shard>`, `due_sk` = due instant |
 //! | mails whose delivery died holding them  | Query `by_due_date`    | `due_pk` = `MAIL_LEASE#<shard>`, `due_sk` = lease end (epoch seconds, 10 digits) |
 //! | a pair of mentee and mentor             | Get / Update       | `PAIR#<pair id>` / `PAIR`                     |
 //! | the pairs of a person (export, erasure) | Query / stream REMOVE | `PERSON#<person id>` / `PAIR#<pair id>`     |
@@ -305,6 +306,16 @@ pub mod index {
     /// `due_pk` of a pair's next follow-up (reminder, expiry, check-in, survey).
     pub fn follow_up_due(pair_id: &str) -> String {
         format!("FOLLOW_UP#{}", shard(pair_id))
+    }
+
+    /// `due_pk` of a pending sign-up's next reminder (verification, guardian).
+    pub fn signup_due(person_id: &str) -> String {
+        format!("SIGNUP#{}", shard(person_id))
+    }
+
+    /// Every `due_pk` of sign-up reminders.
+    pub fn signup_due_partitions() -> impl Iterator<Item = String> {
+        (0..DUE_SHARDS).map(|shard| format!("SIGNUP#{shard}"))
     }
 
     /// Every `due_pk` of follow-ups.
