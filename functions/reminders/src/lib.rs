@@ -23,7 +23,11 @@ use shared::{
     directory::DirectoryCache,
     keyring::Keyring,
     links::Links,
-    store::{Store, StoreError, keys::index, timestamp},
+    store::{
+        Store, StoreError,
+        keys::{index, sort},
+        timestamp,
+    },
 };
 
 /// The function's timeout in the template is 900 s: stop taking work well before.
@@ -127,8 +131,12 @@ async fn drain(
                 report.left_over = true;
                 return Ok(report);
             }
-            let is_signup = item.get("sk").and_then(|sk| sk.as_s().ok())
-                == Some(&shared::store::keys::sort::PROFILE.to_owned());
+            // A profile is a pending sign-up; anything else on these shards, a pair.
+            let is_signup = item
+                .get("sk")
+                .and_then(|sk| sk.as_s().ok())
+                .map(String::as_str)
+                == Some(sort::PROFILE);
             let done = if is_signup {
                 signups::due(app, item, now).await
             } else {

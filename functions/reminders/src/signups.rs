@@ -26,11 +26,14 @@ pub async fn due(app: &Reminders, item: &Item, now: DateTime<Utc>) -> Result<boo
     let Some(was) = signup.due_sk.clone() else {
         return Ok(false);
     };
-    let on_time = Update::builder()
-        .table_name(&app.store.table)
-        .set_key(Some(Key::person_profile(&signup.id).attributes()))
-        .condition_expression("due_sk = :was")
-        .expression_attribute_values(":was", text(&was));
+    // Every write is conditioned on the due date as read.
+    let on_time = || {
+        Update::builder()
+            .table_name(&app.store.table)
+            .set_key(Some(Key::person_profile(&signup.id).attributes()))
+            .condition_expression("due_sk = :was")
+            .expression_attribute_values(":was", text(&was))
+    };
     let expires = signup
         .ttl
         .and_then(|seconds| DateTime::from_timestamp(seconds, 0));
@@ -38,13 +41,13 @@ pub async fn due(app: &Reminders, item: &Item, now: DateTime<Utc>) -> Result<boo
         (Some(next), Some(subject), Some(expires)) if expires > now => (next, subject),
         // Verified, reminded, expired or without links: off the index.
         _ => {
-            let update = on_time.update_expression("REMOVE due_pk, due_sk");
+            let update = on_time().update_expression("REMOVE due_pk, due_sk");
             return apply(app, vec![transact_update(update)?]).await;
         }
     };
     let (at, reminder) = next;
     if at > now {
-        let update = on_time
+        let update = on_time()
             .update_expression("SET due_sk = :next")
             .expression_attribute_values(":next", text(timestamp(at)));
         apply(app, vec![transact_update(update)?]).await?;
@@ -62,10 +65,12 @@ pub async fn due(app: &Reminders, item: &Item, now: DateTime<Utc>) -> Result<boo
         }
     };
     let update = match reminded.next_reminder() {
-        Some((next, _)) => on_time
+        Some((next, _)) => on_time()
             .update_expression(format!("SET {attribute} = :now, due_sk = :next"))
             .expression_attribute_values(":next", text(timestamp(next))),
-        None => on_time.update_expression(format!("SET {attribute} = :now REMOVE due_pk, due_sk")),
+        None => {
+            on_time().update_expression(format!("SET {attribute} = :now REMOVE due_pk, due_sk"))
+        }
     }
     .expression_attribute_values(":now", text(timestamp(now)));
     // A fresh link, as long as the sign-up lives.
@@ -94,12 +99,7 @@ pub async fn due(app: &Reminders, item: &Item, now: DateTime<Utc>) -> Result<boo
         }
         SignupReminder::Guardian => {
             let Some(guardian) = guardian(app, &signup.id).await? else {
-                let update = Update::builder()
-                    .table_name(table)
-                    .set_key(Some(profile.attributes()))
-                    .condition_expression("due_sk = :was")
-                    .expression_attribute_values(":was", text(&was))
-                    .update_expression("REMOVE due_pk, due_sk");
+                let update = on_time().update_expression("REMOVE due_pk, due_sk");
                 return apply(app, vec![transact_update(update)?]).await;
             };
             let token = app
