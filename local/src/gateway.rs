@@ -15,6 +15,48 @@ use lambda_http::{Body, Request, Response};
 /// API Gateway's own limit on a request body.
 const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 
+/// The API's throttling, as the template sets the HTTP API's default route
+/// (`ApiRateLimit`, `ApiBurstLimit`): past it, 429 with `Retry-After`.
+#[derive(Debug, Clone, Copy)]
+pub struct Throttle {
+    pub rate_per_second: u32,
+    pub burst: u32,
+}
+
+impl Throttle {
+    /// The template's defaults.
+    pub const TEMPLATE: Throttle = Throttle {
+        rate_per_second: 2000,
+        burst: 5000,
+    };
+
+    pub fn limiter(self) -> Arc<Limiter> {
+        let rate = std::num::NonZeroU32::new(self.rate_per_second.max(1)).expect("at least 1");
+        let burst = std::num::NonZeroU32::new(self.burst.max(1)).expect("at least 1");
+        Arc::new(governor::RateLimiter::direct(
+            governor::Quota::per_second(rate).allow_burst(burst),
+        ))
+    }
+}
+
+pub type Limiter = governor::DefaultDirectRateLimiter;
+
+/// What a throttled client receives, as API Gateway answers it.
+fn too_many_requests(retry_after: std::time::Duration) -> AxumResponse {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let error = shared::http::ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        "Trop de demandes en même temps : réessayez dans quelques secondes.",
+    );
+    let mut response = into_axum(error.respond());
+    response.headers_mut().insert(
+        "retry-after",
+        seconds.max(1).to_string().parse().expect("digits"),
+    );
+    response
+}
+
 pub type Handler =
     Arc<dyn Fn(Request) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> + Send + Sync>;
 
@@ -58,7 +100,15 @@ impl Route {
     }
 }
 
-pub async fn dispatch(routes: Arc<Vec<Route>>, request: HttpRequest<AxumBody>) -> AxumResponse {
+pub async fn dispatch(
+    routes: Arc<Vec<Route>>,
+    limiter: Arc<Limiter>,
+    request: HttpRequest<AxumBody>,
+) -> AxumResponse {
+    if let Err(not_until) = limiter.check() {
+        let now = governor::clock::Clock::now(&governor::clock::DefaultClock::default());
+        return too_many_requests(not_until.wait_time_from(now));
+    }
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     if method == "GET" && path == "/v1/health" {

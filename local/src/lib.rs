@@ -63,6 +63,8 @@ pub struct Options {
     pub site_url: Option<String>,
     /// Print each mail's subject and links.
     pub announce_mail: bool,
+    /// The API's throttling (the template's by default).
+    pub throttle: gateway::Throttle,
 }
 
 /// A running stack; everything stops when it is dropped.
@@ -171,7 +173,10 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     let app = axum::Router::new()
         .route("/local/jobs/{job}", axum::routing::post(jobs::run_now))
         .with_state(jobs.clone())
-        .fallback(move |request| gateway::dispatch(routes.clone(), request));
+        .fallback({
+            let limiter = options.throttle.limiter();
+            move |request| gateway::dispatch(routes.clone(), limiter.clone(), request)
+        });
     let mut tasks = vec![tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "HTTP server stopped");

@@ -23,6 +23,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: args.data.clone(),
         public_base_url: std::env::var("PUBLIC_BASE_URL").ok(),
         site_url: std::env::var("SITE_URL").ok(),
+        throttle: local::gateway::Throttle::TEMPLATE,
         announce_mail: true,
     })
     .await?;

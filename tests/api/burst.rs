@@ -75,6 +75,7 @@ async fn two_thousand_mentees_verified_at_once_are_all_routed_or_waiting() {
         data_dir: data.path().to_path_buf(),
         public_base_url: None,
         site_url: None,
+        throttle: local::gateway::Throttle::TEMPLATE,
         announce_mail: false,
     })
     .await

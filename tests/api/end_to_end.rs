@@ -15,6 +15,7 @@ async fn start_stack(data: &Path) -> local::Stack {
         data_dir: data.to_path_buf(),
         public_base_url: None,
         site_url: None,
+        throttle: local::gateway::Throttle::TEMPLATE,
         announce_mail: false,
     })
     .await
@@ -579,4 +580,47 @@ async fn from_sign_up_to_an_active_pair_by_following_the_mailed_links() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Past the API's limits the local gateway answers as API Gateway does: 429
+/// with `Retry-After` and a French message, and nothing reaches a function.
+#[tokio::test]
+async fn past_the_api_s_limits_clients_are_told_to_retry_later() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = local::start(local::Options {
+        port: 0,
+        data_dir: data.path().to_path_buf(),
+        public_base_url: None,
+        site_url: None,
+        throttle: local::gateway::Throttle {
+            rate_per_second: 1,
+            burst: 3,
+        },
+        announce_mail: false,
+    })
+    .await
+    .unwrap();
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    for _ in 0..6 {
+        let response = subscribe(&stack, r#"{"email": "lea@exemple.fr", "consent": true}"#).await;
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            let retry_after: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            refused = Some((
+                retry_after,
+                response.json::<serde_json::Value>().await.unwrap(),
+            ));
+        }
+    }
+    assert_eq!(&statuses[..3], [202, 202, 202], "the burst passes");
+    assert!(statuses[3..].contains(&429), "{statuses:?}");
+    let (retry_after, body) = refused.unwrap();
+    assert!((1..=2).contains(&retry_after));
+    assert_eq!(body["code"], "too_many_requests");
+    assert!(body["message"].as_str().unwrap().contains("réessayez"));
 }
