@@ -44,6 +44,8 @@ pub struct FormButton {
     pub action: String,
     pub label: String,
     pub hidden: Vec<(String, String)>,
+    /// Shown as an alternative to the page's main button.
+    pub secondary: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -508,11 +508,13 @@ fn answer_page(app: &Matching, request: &Request) -> Response<Body> {
         action: action("accept"),
         label: "J'accepte ce binôme".into(),
         hidden: Vec::new(),
+        secondary: false,
     })
     .with_form(FormButton {
         action: action("decline"),
         label: "Je décline".into(),
         hidden: Vec::new(),
+        secondary: true,
     })
     .respond(StatusCode::OK)
 }
@@ -673,6 +675,8 @@ fn check_in_page(app: &Matching, request: &Request) -> Response<Body> {
             )),
             label: answer.label().into(),
             hidden: Vec::new(),
+            // The answer chosen in the mail comes first; the others are alternatives.
+            secondary: answer != chosen.answer,
         });
     }
     page.respond(StatusCode::OK)

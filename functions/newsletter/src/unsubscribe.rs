@@ -49,6 +49,7 @@ pub fn page(app: &Newsletter, request: &Request) -> Response<Body> {
         action: app.links.api(&format!("/v1/newsletter/unsubscribe?token={token}")),
         label: "Me désinscrire".into(),
         hidden: vec![("List-Unsubscribe".into(), "One-Click".into())],
+        secondary: false,
     })
     .respond(StatusCode::OK)
 }

@@ -272,6 +272,7 @@ pub async fn erase_page(app: &Signup, request: &Request) -> Response<Body> {
         action: app.links.api(&format!("/v1/me/erase?token={token}")),
         label: "Effacer définitivement mes données".into(),
         hidden: Vec::new(),
+        secondary: false,
     })
     .respond(StatusCode::OK)
 }

@@ -132,6 +132,7 @@ pub fn guardian_page(app: &Signup, request: &Request) -> Response<Body> {
         action: app.links.api(&format!("/v1/guardian/consent?token={token}")),
         label: "Je donne mon accord".into(),
         hidden: Vec::new(),
+        secondary: false,
     })
     .respond(StatusCode::OK)
 }
