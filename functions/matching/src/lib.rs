@@ -4,9 +4,11 @@
 //!
 //! - `algorithm`: candidates and an exact min-cost flow, explained pairs;
 //! - `pool`: the association's waiting mentees and mentors with room;
-//! - `pairs`: propose, accept, decline, close (conditional transactions);
+//! - `pairs`: propose, accept, decline, close, check-in and survey answers
+//!   (conditional transactions applying `shared::pair`);
 //! - `runs`: runs started from the table's stream, the nightly schedule
-//!   (runs for `auto_matching` associations, first check-ins of pairs).
+//!   (runs for `auto_matching` associations). The pairs' follow-up is the
+//!   `reminders` function's.
 //!
 //! Two Lambda functions run this crate: `matching` (HTTP) and
 //! `matching-events` (the stream and the nightly schedule).
