@@ -45,15 +45,8 @@ pub fn answer_url(
     now: DateTime<Utc>,
 ) -> String {
     let subject = format!("{pair_id}:{}", role.as_str());
-    side_link(
-        keyring,
-        links,
-        Purpose::PairAnswer,
-        "/v1/pairs/answer",
-        &subject,
-        now,
-        ANSWER_WINDOW,
-    )
+    let (purpose, path) = (Purpose::PairAnswer, "/v1/pairs/answer");
+    side_link(keyring, links, purpose, path, &subject, now, ANSWER_WINDOW)
 }
 
 /// The four links of one side's check-in: each opens the page that records it.
@@ -96,15 +89,8 @@ pub fn survey_url(
     now: DateTime<Utc>,
 ) -> String {
     let subject = format!("{pair_id}:{}", role.as_str());
-    side_link(
-        keyring,
-        links,
-        Purpose::OutcomeSurvey,
-        "/v1/pairs/outcome",
-        &subject,
-        now,
-        SURVEY_WINDOW,
-    )
+    let (purpose, path) = (Purpose::OutcomeSurvey, "/v1/pairs/outcome");
+    side_link(keyring, links, purpose, path, &subject, now, SURVEY_WINDOW)
 }
 
 /// The two people of a pair as its transitions need them.

@@ -70,16 +70,9 @@ fn json_of(item: &HashMap<String, AttributeValue>) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_mentees_verified_at_once_are_all_routed_or_waiting() {
     let data = tempfile::tempdir().unwrap();
-    let stack = local::start(local::Options {
-        port: 0,
-        data_dir: data.path().to_path_buf(),
-        public_base_url: None,
-        site_url: None,
-        throttle: local::gateway::Throttle::TEMPLATE,
-        announce_mail: false,
-    })
-    .await
-    .unwrap();
+    let stack =
+        crate::end_to_end::start_stack_throttled(data.path(), local::gateway::Throttle::TEMPLATE)
+            .await;
     let store = stack.routing.store.clone();
 
     let started = Instant::now();

@@ -10,12 +10,20 @@ use std::{
 use mail_parser::{HeaderValue, Message, MessageParser};
 
 async fn start_stack(data: &Path) -> local::Stack {
+    start_stack_throttled(data, local::gateway::Throttle::TEMPLATE).await
+}
+
+/// A local stack on a free port, with the API's throttling at `throttle`.
+pub(crate) async fn start_stack_throttled(
+    data: &Path,
+    throttle: local::gateway::Throttle,
+) -> local::Stack {
     local::start(local::Options {
         port: 0,
         data_dir: data.to_path_buf(),
         public_base_url: None,
         site_url: None,
-        throttle: local::gateway::Throttle::TEMPLATE,
+        throttle,
         announce_mail: false,
     })
     .await
@@ -587,19 +595,11 @@ async fn from_sign_up_to_an_active_pair_by_following_the_mailed_links() {
 #[tokio::test]
 async fn past_the_api_s_limits_clients_are_told_to_retry_later() {
     let data = tempfile::tempdir().unwrap();
-    let stack = local::start(local::Options {
-        port: 0,
-        data_dir: data.path().to_path_buf(),
-        public_base_url: None,
-        site_url: None,
-        throttle: local::gateway::Throttle {
-            rate_per_second: 1,
-            burst: 3,
-        },
-        announce_mail: false,
-    })
-    .await
-    .unwrap();
+    let throttle = local::gateway::Throttle {
+        rate_per_second: 1,
+        burst: 3,
+    };
+    let stack = start_stack_throttled(data.path(), throttle).await;
     let mut statuses = Vec::new();
     let mut refused = None;
     for _ in 0..6 {
