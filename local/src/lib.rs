@@ -32,6 +32,7 @@ use routing::{
     directory::{self, AssociationForm},
 };
 use shared::links::Links;
+use shared::retention::Retention;
 use shared::{
     keyring::Keyring,
     mail::Mailer,
@@ -141,6 +142,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         store.clone(),
         keyring.clone(),
         links.clone(),
+        Retention::default(),
     ));
     let matching = Arc::new(Matching::new(store.clone(), keyring, links));
     // Every HTTP route of every function, as in `infra/template.yaml`.

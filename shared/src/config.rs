@@ -76,6 +76,11 @@ impl Env {
         }
     }
 
+    /// A variable that parsed but is out of its range.
+    pub fn problem(&mut self, problem: String) {
+        self.problems.push(problem);
+    }
+
     /// Ends the reading: `value` if every variable was fine, else every problem.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, ConfigError> {
         if self.problems.is_empty() {

@@ -78,12 +78,23 @@ pub struct AssociationRecord {
     pub mentor_intake: Intake,
     pub notify: Notify,
     pub sla_days: u32,
+    /// How long its mentoring lasts: at its end both are asked whether they
+    /// go on, and the association closes or extends the pair.
+    #[serde(default = "default_programme_months")]
+    pub programme_months: u32,
     /// How its pairs are weighed.
     #[serde(default)]
     pub matching: Criteria,
     /// Whether the nightly schedule pairs its pool.
     #[serde(default)]
     pub auto_matching: bool,
+}
+
+/// The programme length of the plan « 1 jeune, 1 mentor ».
+pub const DEFAULT_PROGRAMME_MONTHS: u32 = 6;
+
+fn default_programme_months() -> u32 {
+    DEFAULT_PROGRAMME_MONTHS
 }
 
 /// The month whose counter a routing decision takes (UTC), `YYYY_MM`.

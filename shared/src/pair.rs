@@ -15,7 +15,7 @@
 //! Declined and Closed are final: only an erasure still reaches them, and
 //! it only takes the erased person's id out of the pair.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{directory::CounterChange, people::Role, store::keys::index};
@@ -269,6 +269,9 @@ pub fn apply(state: PairState, event: PairEvent) -> Result<Transition, NotAllowe
     }
 }
 
+/// What stands for an erased person's id in a pair.
+pub const ERASED_SIDE: &str = "erased";
+
 /// When a proposal's silent side is reminded, and when it expires.
 pub const ANSWER_REMINDER_AFTER: Duration = Duration::days(5);
 pub const PROPOSAL_EXPIRES_AFTER: Duration = Duration::days(14);
@@ -277,6 +280,9 @@ pub const FIRST_CHECK_IN_AFTER: Duration = Duration::days(21);
 pub const CHECK_IN_EVERY: Duration = Duration::days(30);
 /// The outcome survey, six months after the start.
 pub const OUTCOME_AFTER: Duration = Duration::days(182);
+/// Both are asked whether they go on this long before the programme ends,
+/// so that the association can decide in time.
+pub const PROGRAMME_END_NOTICE: Duration = Duration::days(14);
 
 /// A piece of the follow-up of a pair, due at a date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,6 +296,10 @@ pub enum FollowUp {
     CheckIn(u32),
     /// The outcome survey.
     Outcome,
+    /// The programme's end is near: do they go on?
+    ProgrammeEnd,
+    /// A closed pair past the retention period is deleted.
+    Purge,
 }
 
 /// What the follow-up needs to know of a pair.
@@ -301,9 +311,23 @@ pub struct Progress {
     pub started_at: Option<DateTime<Utc>>,
     pub check_ins_sent: u32,
     pub outcome_sent: bool,
+    /// The programme's length, and whether its end was asked about.
+    pub programme_months: u32,
+    pub programme_end_asked: bool,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How long a closed pair is kept.
+    pub kept_for: Duration,
+}
+
+/// When a programme of `months` started at `started` ends.
+pub fn programme_end(started: DateTime<Utc>, months: u32) -> DateTime<Utc> {
+    started
+        .checked_add_months(Months::new(months))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// The pair's next follow-up and when it is due; `None` once it is over.
+/// Of two due the same day, the survey goes first, then the programme's end.
 pub fn next_follow_up(progress: &Progress) -> Option<(DateTime<Utc>, FollowUp)> {
     match progress.status {
         PairStatus::Proposed if !progress.answer_reminded => Some((
@@ -318,15 +342,76 @@ pub fn next_follow_up(progress: &Progress) -> Option<(DateTime<Utc>, FollowUp)> 
             let started = progress.started_at?;
             let round = progress.check_ins_sent + 1;
             let check_in = started + FIRST_CHECK_IN_AFTER + CHECK_IN_EVERY * (round as i32 - 1);
-            let outcome = started + OUTCOME_AFTER;
-            Some(if !progress.outcome_sent && outcome <= check_in {
-                (outcome, FollowUp::Outcome)
-            } else {
-                (check_in, FollowUp::CheckIn(round))
-            })
+            let outcome =
+                (!progress.outcome_sent).then(|| (started + OUTCOME_AFTER, FollowUp::Outcome));
+            let programme = (!progress.programme_end_asked).then(|| {
+                (
+                    programme_end(started, progress.programme_months) - PROGRAMME_END_NOTICE,
+                    FollowUp::ProgrammeEnd,
+                )
+            });
+            // `min_by_key` keeps the first of equals: the order says who goes first.
+            [
+                outcome,
+                programme,
+                Some((check_in, FollowUp::CheckIn(round))),
+            ]
+            .into_iter()
+            .flatten()
+            .min_by_key(|(at, _)| *at)
         }
-        PairStatus::Declined | PairStatus::Closed => None,
+        PairStatus::Declined | PairStatus::Closed => progress
+            .ended_at
+            .map(|ended| (ended + progress.kept_for, FollowUp::Purge)),
     }
+}
+
+/// Whether they go on at the programme's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GoingOn {
+    /// « Nous souhaitons continuer »
+    Continue,
+    /// « Nous nous arrêtons là »
+    Stop,
+}
+
+impl GoingOn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GoingOn::Continue => "continue",
+            GoingOn::Stop => "stop",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            GoingOn::Continue => "Nous souhaitons continuer",
+            GoingOn::Stop => "Nous nous arrêtons là",
+        }
+    }
+
+    pub const ALL: [GoingOn; 2] = [GoingOn::Continue, GoingOn::Stop];
+}
+
+/// The question asked at the end of a programme, and each side's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgrammeEndQuestion {
+    /// The programme length it was asked for (an extension asks again).
+    pub months: u32,
+    pub asked_at: DateTime<Utc>,
+    pub ends_on: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentee: Option<GoingOnAnswered>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentor: Option<GoingOnAnswered>,
+}
+
+/// An answer to the programme's end, and its date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoingOnAnswered {
+    pub answer: GoingOn,
+    pub at: DateTime<Utc>,
 }
 
 /// The four answers to a check-in.
@@ -519,6 +604,11 @@ pub struct Pair {
     pub risk: Option<Risk>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome_sent_at: Option<String>,
+    /// The association's programme length, plus its extensions.
+    #[serde(default = "default_programme_months")]
+    pub programme_months: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme_end: Option<ProgrammeEndQuestion>,
     /// When each side answered the survey (the answers are kept apart).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mentee_outcome_at: Option<String>,
@@ -538,6 +628,10 @@ pub struct Pair {
     pub due_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_sk: Option<String>,
+}
+
+fn default_programme_months() -> u32 {
+    crate::directory::DEFAULT_PROGRAMME_MONTHS
 }
 
 fn instant(text: &str) -> Option<DateTime<Utc>> {
@@ -586,6 +680,8 @@ impl Pair {
             check_ins: Vec::new(),
             risk: None,
             outcome_sent_at: None,
+            programme_months: default_programme_months(),
+            programme_end: None,
             mentee_outcome_at: None,
             mentor_outcome_at: None,
             declined_by: None,
@@ -608,8 +704,8 @@ impl Pair {
         }
     }
 
-    /// Where its follow-up stands.
-    pub fn progress(&self) -> Progress {
+    /// Where its follow-up stands; a closed pair is kept for `kept_for`.
+    pub fn progress(&self, kept_for: Duration) -> Progress {
         Progress {
             status: self.status,
             proposed_at: instant(&self.proposed_at).unwrap_or_default(),
@@ -617,7 +713,20 @@ impl Pair {
             started_at: self.started_at.as_deref().and_then(instant),
             check_ins_sent: self.check_ins.len() as u32,
             outcome_sent: self.outcome_sent_at.is_some(),
+            programme_months: self.programme_months,
+            programme_end_asked: self
+                .programme_end
+                .as_ref()
+                .is_some_and(|asked| asked.months == self.programme_months),
+            ended_at: self.ended_at.as_deref().and_then(instant),
+            kept_for,
         }
+    }
+
+    /// When its programme ends, once it has started.
+    pub fn programme_ends_at(&self) -> Option<DateTime<Utc>> {
+        let started = self.started_at.as_deref().and_then(instant)?;
+        Some(programme_end(started, self.programme_months))
     }
 
     pub fn id_of(&self, side: Role) -> &str {
@@ -782,6 +891,10 @@ mod tests {
             started_at: None,
             check_ins_sent: 0,
             outcome_sent: false,
+            programme_months: 6,
+            programme_end_asked: false,
+            ended_at: None,
+            kept_for: Duration::days(1095),
         };
         assert_eq!(
             next_follow_up(&progress),
@@ -798,28 +911,42 @@ mod tests {
         assert!(apply(state(PairStatus::Active), PairEvent::Expire).is_err());
     }
 
-    #[test]
-    fn an_active_pair_is_checked_on_monthly_and_surveyed_at_six_months() {
-        let mut progress = Progress {
+    fn active(months: u32) -> Progress {
+        Progress {
             status: PairStatus::Active,
             proposed_at: at(-3),
             answer_reminded: false,
             started_at: Some(at(0)),
             check_ins_sent: 0,
             outcome_sent: false,
-        };
+            programme_months: months,
+            programme_end_asked: false,
+            ended_at: None,
+            kept_for: Duration::days(1095),
+        }
+    }
+
+    /// Every follow-up of an active pair up to `until` days, in order.
+    fn follow_ups(mut progress: Progress, until: i64) -> Vec<(DateTime<Utc>, FollowUp)> {
         let mut seen = Vec::new();
         while let Some((due, follow_up)) = next_follow_up(&progress) {
-            if due > at(240) {
+            if due > at(until) {
                 break;
             }
             seen.push((due, follow_up));
             match follow_up {
                 FollowUp::CheckIn(n) => progress.check_ins_sent = n,
                 FollowUp::Outcome => progress.outcome_sent = true,
+                FollowUp::ProgrammeEnd => progress.programme_end_asked = true,
                 _ => unreachable!("an active pair is not a proposal"),
             }
         }
+        seen
+    }
+
+    #[test]
+    fn an_active_pair_is_checked_on_monthly_and_surveyed_at_six_months() {
+        let seen = follow_ups(active(12), 240);
         assert_eq!(seen[0], (at(21), FollowUp::CheckIn(1)));
         assert_eq!(seen[1], (at(51), FollowUp::CheckIn(2)));
         assert_eq!(seen[6], (at(182), FollowUp::Outcome));
@@ -828,7 +955,43 @@ mod tests {
             seen.iter().filter(|(_, f)| *f == FollowUp::Outcome).count(),
             1
         );
+    }
+
+    #[test]
+    fn both_are_asked_two_weeks_before_the_programme_ends_once_per_length() {
+        let ends = programme_end(at(0), 6);
+        assert_eq!(ends, at(0).checked_add_months(Months::new(6)).unwrap());
+        let seen = follow_ups(active(6), 400);
+        let asked: Vec<_> = seen
+            .iter()
+            .filter(|(_, f)| *f == FollowUp::ProgrammeEnd)
+            .collect();
+        assert_eq!(
+            asked,
+            [&(ends - PROGRAMME_END_NOTICE, FollowUp::ProgrammeEnd)]
+        );
+        // Extended by three months: asked again before the new end.
+        let mut extended = active(9);
+        extended.programme_end_asked = false;
+        extended.check_ins_sent = 7;
+        extended.outcome_sent = true;
+        let again = follow_ups(extended, 400);
+        assert!(again.contains(&(
+            programme_end(at(0), 9) - PROGRAMME_END_NOTICE,
+            FollowUp::ProgrammeEnd
+        )));
+    }
+
+    #[test]
+    fn a_closed_pair_is_purged_once_the_retention_period_is_over() {
+        let mut progress = active(6);
         progress.status = PairStatus::Closed;
+        progress.ended_at = Some(at(100));
+        assert_eq!(
+            next_follow_up(&progress),
+            Some((at(100 + 1095), FollowUp::Purge))
+        );
+        progress.ended_at = None;
         assert_eq!(next_follow_up(&progress), None);
     }
 

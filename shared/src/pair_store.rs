@@ -11,7 +11,7 @@ use crate::{
     keyring::Keyring,
     links::Links,
     mail::{AnswerLink, MailContent, OutboxMail},
-    pair::{CheckInAnswer, MenteeMove, Transition},
+    pair::{CheckInAnswer, GoingOn, MenteeMove, Transition},
     people::{ProfileStatus, Role},
     store::{Key, StoreError, keys::index, timestamp, transact_update},
     tokens::Purpose,
@@ -93,6 +93,39 @@ pub fn survey_url(
     side_link(keyring, links, purpose, path, &subject, now, SURVEY_WINDOW)
 }
 
+/// How long the programme-end question's links work: past the end.
+pub const PROGRAMME_END_WINDOW: Duration = Duration::days(45);
+
+/// The two links of one side's programme-end question, for the programme
+/// length `months` it asks about.
+pub fn programme_end_links(
+    keyring: &Keyring,
+    links: &Links,
+    pair_id: &str,
+    role: Role,
+    months: u32,
+    now: DateTime<Utc>,
+) -> Vec<AnswerLink> {
+    let subject = format!("{pair_id}:{}:{months}", role.as_str());
+    let (purpose, path) = (Purpose::PairProgrammeEnd, "/v1/pairs/programme");
+    let link = side_link(
+        keyring,
+        links,
+        purpose,
+        path,
+        &subject,
+        now,
+        PROGRAMME_END_WINDOW,
+    );
+    GoingOn::ALL
+        .iter()
+        .map(|answer| AnswerLink {
+            label: answer.label().to_owned(),
+            url: format!("{link}&answer={}", answer.as_str()),
+        })
+        .collect()
+}
+
 /// The two people of a pair as its transitions need them.
 #[derive(Debug, Clone, Copy)]
 pub struct Sides<'a> {
@@ -125,11 +158,12 @@ pub fn people_moves(
         let update = Update::builder()
             .table_name(table)
             .set_key(Some(Key::person_profile(sides.mentor_id).attributes()))
-            .update_expression("ADD pairs_held :change")
+            .update_expression("SET last_active_at = :now ADD pairs_held :change")
             .expression_attribute_values(
                 ":change",
                 AttributeValue::N(transition.mentor_places.to_string()),
-            );
+            )
+            .expression_attribute_values(":now", text(timestamp(now)));
         let update = if transition.mentor_places < 0 {
             update
                 .condition_expression("pairs_held > :zero")
@@ -153,8 +187,11 @@ pub fn people_moves(
             Update::builder()
                 .table_name(table)
                 .set_key(Some(Key::person_profile(sides.mentee_id).attributes()))
-                .update_expression("SET #status = :next, assoc_sk = :assoc_sk")
+                .update_expression(
+                    "SET #status = :next, assoc_sk = :assoc_sk, last_active_at = :now",
+                )
                 .condition_expression("#status = :was")
+                .expression_attribute_values(":now", text(timestamp(now)))
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":next", text(becomes.as_str()))
                 .expression_attribute_values(":was", text(status.as_str()))

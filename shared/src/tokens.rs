@@ -30,6 +30,10 @@ pub enum Purpose {
     PairCheckIn,
     /// A mentee or a mentor answers the six-month survey.
     OutcomeSurvey,
+    /// A mentee or a mentor says whether they go on after the programme.
+    PairProgrammeEnd,
+    /// A person keeps their idle account from erasure.
+    KeepAccount,
 }
 
 impl Purpose {
@@ -43,6 +47,8 @@ impl Purpose {
             Purpose::PairAnswer => "pra",
             Purpose::PairCheckIn => "pci",
             Purpose::OutcomeSurvey => "ocs",
+            Purpose::PairProgrammeEnd => "ppe",
+            Purpose::KeepAccount => "kpa",
         }
     }
 }

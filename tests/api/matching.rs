@@ -294,7 +294,12 @@ async fn both_accept_by_the_mailed_links_and_the_pair_starts_then_closes() {
 
     // Three weeks in, each receives one check-in, once.
     let later = chrono::Utc::now() + chrono::Duration::days(22);
-    let engine = reminders::Reminders::new(table.store.clone(), keyring(), links());
+    let engine = reminders::Reminders::new(
+        table.store.clone(),
+        keyring(),
+        links(),
+        shared::retention::Retention::default(),
+    );
     let deadline = || std::time::Instant::now() + std::time::Duration::from_secs(60);
     let first = reminders::run(&engine, later, deadline()).await.unwrap();
     assert_eq!(first.done, 1);

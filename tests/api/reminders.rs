@@ -1,6 +1,7 @@
 //! The due-work engine on the embedded emulator: seven months of 200 pairs,
 //! day by day with a moved clock; a run killed halfway and run again; an
-//! erasure during the follow-up.
+//! erasure during the follow-up; the end of a programme, answered and
+//! extended; idle accounts warned, kept or erased, and old pairs deleted.
 
 use std::{
     collections::BTreeMap,
@@ -13,9 +14,10 @@ use matching::pairs::{CheckIn, CheckInRecorded};
 use reminders::Reminders;
 use serde_json::{Value, json};
 use shared::{
-    pair::{CheckInAnswer, Pair, PairStatus, RiskReason},
+    pair::{CheckInAnswer, PROGRAMME_END_NOTICE, Pair, PairStatus, RiskReason, programme_end},
     people::Role,
-    store::{Key, keys::index, query_all},
+    retention::Retention,
+    store::{Key, keys::index, query_all, timestamp},
 };
 
 use crate::matching::{app, association, call, held, links};
@@ -23,7 +25,12 @@ use crate::matching::{app, association, call, held, links};
 const SLUG: &str = "tremplin-93";
 
 fn engine(table: &TestTable) -> Reminders {
-    Reminders::new(table.store.clone(), keyring(), links())
+    Reminders::new(
+        table.store.clone(),
+        keyring(),
+        links(),
+        Retention::default(),
+    )
 }
 
 fn deadline() -> Instant {
@@ -217,7 +224,16 @@ async fn seven_months_of_200_pairs_get_every_follow_up_when_due_and_once() {
                 !reminder_mails.contains_key(&mentor),
                 "the mentor had answered"
             );
-            assert!(pair.due_pk.is_none(), "over: off the index");
+            assert_eq!(
+                pair.due_sk.as_deref().map(|at| at[..10].to_owned()),
+                pair.ended_at
+                    .as_deref()
+                    .and_then(|at| at.parse::<DateTime<Utc>>().ok())
+                    .map(|ended| (ended + Duration::days(1095))
+                        .format("%Y-%m-%d")
+                        .to_string()),
+                "over: due only for its deletion, three years on"
+            );
             let mentee_profile = profile(&table, &format!("jeune{n}")).await;
             assert_eq!(mentee_profile["status"], "acknowledged", "back in the pool");
             assert_eq!(
@@ -268,6 +284,38 @@ async fn seven_months_of_200_pairs_get_every_follow_up_when_due_and_once() {
         40,
         "the association is told of each expiry"
     );
+    // Started on day 1, the programme of six months ends 6 months later:
+    // both are asked two weeks before, once; the association is told.
+    let asked_on = (programme_end(day(1), 6) - PROGRAMME_END_NOTICE)
+        .format("%Y-%m-%d")
+        .to_string();
+    let programme_mails = mails_by_recipient(&table, "programme_ending").await;
+    assert_eq!(
+        programme_mails.len(),
+        320,
+        "both sides of the 160 active pairs"
+    );
+    for mails in programme_mails.values() {
+        assert_eq!(mails.len(), 1);
+        let sent_on = mails[0]["created_at"].as_str().unwrap()[..10].to_owned();
+        assert!(
+            sent_on == asked_on || Some(sent_on.as_str()) == day_after(&asked_on).as_deref(),
+            "asked on {sent_on}, due {asked_on}"
+        );
+    }
+    assert_eq!(
+        mails_by_recipient(&table, "programme_ending_association").await
+            [&Key::association(SLUG).pk]
+            .len(),
+        160
+    );
+}
+
+/// The day after `date` (`YYYY-MM-DD`): a follow-up due at the hour of the
+/// daily run goes that day or the next.
+fn day_after(date: &str) -> Option<String> {
+    let date: chrono::NaiveDate = date.parse().ok()?;
+    Some((date + Duration::days(1)).format("%Y-%m-%d").to_string())
 }
 
 async fn profile(table: &TestTable, id: &str) -> Value {
@@ -355,7 +403,10 @@ async fn an_erasure_during_the_follow_up_ends_it() {
     assert_eq!(report.done, 1, "only the pair still going");
     let pairs = pairs(&table).await;
     assert_eq!(pairs[&ids[0]].status, PairStatus::Closed);
-    assert!(pairs[&ids[0]].due_pk.is_none());
+    assert!(
+        pairs[&ids[0]].due_sk.as_deref() > Some(timestamp(now + Duration::days(1000)).as_str()),
+        "due only for its deletion"
+    );
     assert!(
         pairs[&ids[0]].mentee_first_name.is_empty(),
         "no trace of the erased person"
@@ -455,7 +506,9 @@ async fn the_survey_is_answered_through_its_mailed_link_and_kept_without_the_per
     let (_, ids) = active_pairs(&table, 1, now).await;
     let matching = app(&table);
     let engine = engine(&table);
-    for days in [22, 52, 82, 112, 142, 172, 183] {
+    // The programme's end (6 months less two weeks: day 167 to 170) comes
+    // between the fifth and sixth check-ins.
+    for days in [22, 52, 82, 112, 142, 165, 170, 172, 183] {
         reminders::run(
             &engine,
             now + Duration::days(days) + Duration::hours(1),
@@ -622,4 +675,408 @@ async fn unconfirmed_sign_ups_and_silent_guardians_are_reminded_once() {
             .all(|item| item.get("due_pk").is_none()),
         "reminded or confirmed: off the index"
     );
+}
+
+/// The token and answer of the `n`th answer link of a mail.
+fn answer_link(mail: &Value, n: usize) -> (String, String) {
+    let url = url::Url::parse(
+        mail["mail"]["params"]["answers"][n]["url"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+    (query["token"].clone(), query["answer"].clone())
+}
+
+fn with_answer(sample: &str, (token, answer): &(String, String)) -> Value {
+    let mut request = binome_tests::with_token(event(sample), token);
+    request["rawQueryString"] = format!("token={token}&answer={answer}").into();
+    request["queryStringParameters"]["answer"] = answer.clone().into();
+    request
+}
+
+/// Two weeks before the programme's end both are asked whether they go on
+/// (a GET shows the answer to confirm, the POST records it, a second answer
+/// keeps the first); the association sees the answers and sets a longer
+/// programme — a retry sets the same — which asks both again before its
+/// new end; another association cannot touch the pair.
+#[tokio::test]
+async fn the_programme_end_is_asked_answered_and_extended() {
+    let table = TestTable::new(Backend::Embedded).await;
+    // Started 190 days ago: the association decides, today, after the end.
+    let now = Utc::now() - Duration::days(190);
+    let (key, ids) = active_pairs(&table, 1, now).await;
+    let matching = app(&table);
+    let engine = engine(&table);
+    let run_at = |at: DateTime<Utc>| reminders::run(&engine, at, deadline());
+    for days in [22, 52, 82, 112, 142, 165] {
+        run_at(now + Duration::days(days) + Duration::hours(1))
+            .await
+            .unwrap();
+    }
+    assert!(
+        mails_by_recipient(&table, "programme_ending")
+            .await
+            .is_empty(),
+        "not yet"
+    );
+    let asked = programme_end(now, 6) - PROGRAMME_END_NOTICE + Duration::hours(1);
+    assert_eq!(run_at(asked).await.unwrap().done, 1);
+    assert_eq!(run_at(asked).await.unwrap().done, 0, "once");
+    let mails = mails_by_recipient(&table, "programme_ending").await;
+    let mentee_mail = &mails[&Key::person_partition("jeune0")][0];
+    assert_eq!(mails[&Key::person_partition("mentor0")].len(), 1);
+    assert_eq!(
+        mentee_mail["mail"]["params"]["ends_on"],
+        programme_end(now, 6).format("%d/%m/%Y").to_string()
+    );
+    assert_eq!(
+        mails_by_recipient(&table, "programme_ending_association").await
+            [&Key::association(SLUG).pk]
+            .len(),
+        1
+    );
+
+    let go_on = answer_link(mentee_mail, 0);
+    assert_eq!(go_on.1, "continue");
+    let (status, page) = call(&matching, with_answer("pair-programme-page.json", &go_on)).await;
+    assert_eq!(status, 200);
+    assert!(page.as_str().unwrap().contains("Nous souhaitons continuer"));
+    assert!(
+        pairs(&table).await[&ids[0]]
+            .programme_end
+            .as_ref()
+            .unwrap()
+            .mentee
+            .is_none(),
+        "opening the link records nothing"
+    );
+    let (status, _) = call(&matching, with_answer("pair-programme.json", &go_on)).await;
+    assert_eq!(status, 200);
+    let stop = answer_link(mentee_mail, 1);
+    let (status, _) = call(&matching, with_answer("pair-programme.json", &stop)).await;
+    assert_eq!(status, 200, "a second answer is thanked too");
+    let (status, listed) = call(
+        &matching,
+        as_association(event("matching-pairs.json"), &key),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let programme = &listed["pairs"][0]["programme"];
+    assert_eq!(programme["months"], 6);
+    assert_eq!(
+        programme["question"]["mentee"]["answer"], "continue",
+        "the first answer stays"
+    );
+    assert!(programme["question"]["mentor"].is_null());
+
+    let lengthen = |months: Value, key: &str| {
+        as_association(
+            binome_tests::at(
+                with_body(
+                    event("matching-pair-programme.json"),
+                    &json!({ "months": months }),
+                ),
+                &ids[0],
+            ),
+            key,
+        )
+    };
+    for _ in 0..2 {
+        let (status, set) = call(&matching, lengthen(json!(9), &key)).await;
+        assert_eq!(status, 200, "{set}");
+        assert_eq!(
+            set["ends_on"],
+            programme_end(now, 9).date_naive().to_string()
+        );
+    }
+    let (status, refused) = call(&matching, lengthen(json!(40), &key)).await;
+    assert_eq!(
+        (status, refused["fields"][0]["field"].as_str()),
+        (400, Some("months"))
+    );
+    let (status, _) = call(&matching, lengthen(json!(5), &key)).await;
+    assert_eq!(status, 400, "a programme already over");
+    let other = association(&table, "autre-asso", json!({})).await;
+    let (status, _) = call(&matching, lengthen(json!(12), &other)).await;
+    assert_eq!(status, 404, "another association's pair");
+    let pair = &pairs(&table).await[&ids[0]];
+    assert_eq!(pair.programme_months, 9);
+
+    // The engine takes up the check-ins and the survey, then asks again.
+    for days in [172, 183, 202, 232, 262, 263] {
+        run_at(now + Duration::days(days) + Duration::hours(1))
+            .await
+            .unwrap();
+    }
+    let again = programme_end(now, 9) - PROGRAMME_END_NOTICE + Duration::hours(2);
+    run_at(again).await.unwrap();
+    run_at(again).await.unwrap();
+    let mails = mails_by_recipient(&table, "programme_ending").await;
+    let asked: Vec<&str> = mails[&Key::person_partition("jeune0")]
+        .iter()
+        .map(|mail| mail["mail"]["params"]["ends_on"].as_str().unwrap())
+        .collect();
+    let nine = programme_end(now, 9).format("%d/%m/%Y").to_string();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(asked.contains(&nine.as_str()), "{asked:?}");
+    let (status, page) = call(&matching, with_answer("pair-programme.json", &go_on)).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.as_str().unwrap().contains("plus nécessaire"),
+        "the first question's link no longer answers the second"
+    );
+}
+
+fn signup_request(sample: &str, email: &str) -> Value {
+    let mut body = binome_tests::event_body(sample);
+    body["email"] = email.into();
+    let mut request = with_body(event(sample), &body);
+    request["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("idempotency-key");
+    request
+}
+
+/// Signs up and verifies each `(sample, address)`; returns the person ids.
+async fn verified_people(table: &TestTable, people: &[(&str, &str)]) -> Vec<String> {
+    let signup = signup_app(table);
+    for (sample, email) in people {
+        let response = signup::handle(
+            &signup,
+            binome_tests::api_request(&signup_request(sample, email)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), 202);
+        let token = binome_tests::link_token(table, "/v1/verify").await;
+        let response = signup::handle(
+            &signup,
+            binome_tests::api_request(&binome_tests::with_token(
+                event("signup-verify.json"),
+                &token,
+            )),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let mut ids = Vec::new();
+    for (_, email) in people {
+        let profile = table
+            .items()
+            .await
+            .into_iter()
+            .find(|item| {
+                item["email"] == *email && item["sk"] == shared::store::keys::sort::PROFILE
+            })
+            .unwrap();
+        ids.push(profile["id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+async fn call_signup(table: &TestTable, request: Value) -> (u16, Value) {
+    let response = signup::handle(&signup_app(table), binome_tests::api_request(&request))
+        .await
+        .unwrap();
+    binome_tests::status_and_json(&response)
+}
+
+/// Moves a verified person's sign-up, and their retention item, to `at`.
+async fn backdate(table: &TestTable, person_id: &str, at: DateTime<Utc>) {
+    let client = &table.store.client;
+    let text = |value: String| aws_sdk_dynamodb::types::AttributeValue::S(value);
+    client
+        .update_item()
+        .table_name(&table.store.table)
+        .set_key(Some(Key::person_profile(person_id).attributes()))
+        .update_expression("SET created_at = :at, verified_at = :at, last_active_at = :at")
+        .expression_attribute_values(":at", text(timestamp(at)))
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_item()
+        .table_name(&table.store.table)
+        .set_key(Some(Key::person_retention(person_id).attributes()))
+        .update_expression("SET due_sk = :due")
+        .expression_attribute_values(
+            ":due",
+            text(timestamp(at + shared::retention::FIRST_LOOK_AFTER)),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Three years without activity: the person is told a month ahead with a
+/// link to keep the account; who keeps it is kept (and looked at again three
+/// years on), who does not is erased as by their erasure link, with an audit
+/// record without personal data; an account in use is never warned.
+#[tokio::test]
+async fn an_idle_account_is_warned_a_month_ahead_then_kept_or_erased() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let ids = verified_people(
+        &table,
+        &[
+            ("signup-mentor.json", "camille.martin@exemple.fr"),
+            ("signup-mentor.json", "hugo.bernard@exemple.fr"),
+            ("signup-mentee.json", "ines.benali@exemple.fr"),
+        ],
+    )
+    .await;
+    let (kept, erased, waiting) = (&ids[0], &ids[1], &ids[2]);
+    // They signed up three years ago less a month: the keep link, clicked
+    // now, is clicked on the engine's day 1066.
+    let now = Utc::now() - Duration::days(1066);
+    for id in &ids {
+        backdate(&table, id, now).await;
+    }
+    let engine = engine(&table);
+    let run_at = |days: i64| reminders::run(&engine, now + Duration::days(days), deadline());
+
+    assert_eq!(
+        run_at(30).await.unwrap().done,
+        0,
+        "nothing due in the first year"
+    );
+    assert_eq!(
+        run_at(336).await.unwrap().done,
+        0,
+        "a first look only moves the date"
+    );
+    assert!(
+        mails_by_recipient(&table, "retention_warning")
+            .await
+            .is_empty()
+    );
+    assert_eq!(run_at(1066).await.unwrap().done, 2, "the two idle mentors");
+    assert_eq!(run_at(1066).await.unwrap().done, 0, "warned once");
+    let warnings = mails_by_recipient(&table, "retention_warning").await;
+    assert_eq!(warnings.len(), 2);
+    assert!(
+        !warnings.contains_key(&Key::person_partition(waiting)),
+        "a request still waiting for an association is in use"
+    );
+    let warning = &warnings[&Key::person_partition(kept)][0];
+    assert_eq!(
+        warning["mail"]["params"]["erased_on"],
+        (now + Duration::days(1096)).format("%d/%m/%Y").to_string()
+    );
+    let token_of = |mail: &Value| {
+        let url = url::Url::parse(mail["mail"]["params"]["keep_url"].as_str().unwrap()).unwrap();
+        url.query_pairs()
+            .find(|(k, _)| k == "token")
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    let keep = token_of(warning);
+    let (status, page) = call_signup(
+        &table,
+        binome_tests::with_token(event("me-keep-page.json"), &keep),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.as_str().unwrap().contains("Garder mon compte"));
+    let (status, _) = call_signup(
+        &table,
+        binome_tests::with_token(event("me-keep.json"), &keep),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    assert_eq!(
+        run_at(1097).await.unwrap().done,
+        1,
+        "only the one who did not keep it"
+    );
+    assert_eq!(run_at(1097).await.unwrap().done, 0);
+    let left = table.items().await;
+    assert!(
+        !left
+            .iter()
+            .any(|item| item["pk"] == Key::person_partition(erased)),
+        "nothing left of the erased person"
+    );
+    assert!(
+        !left
+            .iter()
+            .any(|item| item["email"] == "hugo.bernard@exemple.fr"),
+        "nor of their address"
+    );
+    let audit = left
+        .iter()
+        .find(|item| item["pk"] == Key::erasure_audit(erased).pk)
+        .expect("an audit record");
+    assert_eq!(audit["cause"], "retention");
+    assert!(!audit.to_string().contains("exemple.fr"));
+    assert!(
+        left.iter()
+            .any(|item| item["pk"] == Key::person_partition(kept)
+                && item["sk"] == shared::store::keys::sort::PROFILE),
+        "the kept account stays"
+    );
+    let erased_keep = token_of(&warnings[&Key::person_partition(erased)][0]);
+    let (status, _) = call_signup(
+        &table,
+        binome_tests::with_token(event("me-keep.json"), &erased_keep),
+    )
+    .await;
+    assert_eq!(status, 410, "too late: the account is gone");
+
+    // The kept account starts its three years again from the click.
+    assert_eq!(run_at(1500).await.unwrap().done, 0);
+    assert_eq!(
+        run_at(1066 + 1066).await.unwrap().done,
+        1,
+        "warned again, three years on"
+    );
+}
+
+/// A closed pair stays (for the association's history) for the retention
+/// period after it ended, then goes with the references in its people's
+/// partitions.
+#[tokio::test]
+async fn a_closed_pair_is_deleted_once_the_retention_period_is_over() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let now = Utc::now();
+    let (key, ids) = active_pairs(&table, 1, now).await;
+    let matching = app(&table);
+    let (status, _) = call(
+        &matching,
+        as_association(
+            binome_tests::at(event("matching-pair-close.json"), &ids[0]),
+            &key,
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let engine = engine(&table);
+    let run_at = |days: i64| reminders::run(&engine, Utc::now() + Duration::days(days), deadline());
+    assert_eq!(
+        run_at(1).await.unwrap().done,
+        0,
+        "kept: its date only moves"
+    );
+    assert_eq!(run_at(1000).await.unwrap().done, 0);
+    assert_eq!(pairs(&table).await.len(), 1);
+    assert_eq!(run_at(1096).await.unwrap().done, 1);
+    assert!(pairs(&table).await.is_empty(), "the pair is gone");
+    assert!(
+        table.items_with_sort_prefix("PAIR#").await.is_empty(),
+        "and so are its references"
+    );
+    assert!(
+        table
+            .items()
+            .await
+            .iter()
+            .any(|item| item["pk"] == Key::person_partition("jeune0")),
+        "its people stay"
+    );
+    assert_eq!(run_at(1097).await.unwrap().done, 0);
 }

@@ -15,6 +15,7 @@ use binome_tests::{Backend, TestTable, keyring};
 use chrono::Utc;
 use futures_util::{StreamExt, stream};
 use reminders::Reminders;
+use shared::retention::Retention;
 use shared::{
     links::Links,
     pair::{FIRST_CHECK_IN_AFTER, Pair, PairStatus, Party, Points},
@@ -117,6 +118,7 @@ async fn main() {
         table.store.clone(),
         keyring(),
         Links::new("https://api.binome.example", "https://binome.example"),
+        Retention::default(),
     );
     let started = Instant::now();
     let report = reminders::run(&engine, now, Instant::now() + Duration::from_secs(3600))

@@ -6,6 +6,7 @@
 //! - `pool`: the association's waiting mentees and mentors with room;
 //! - `pairs`: propose, accept, decline, close, check-in and survey answers
 //!   (conditional transactions applying `shared::pair`);
+//! - `programme`: the end of a pair's programme, answered and extended;
 //! - `runs`: runs started from the table's stream, the nightly schedule
 //!   (runs for `auto_matching` associations). The pairs' follow-up is the
 //!   `reminders` function's.
@@ -24,10 +25,13 @@
 //! | `GET  /v1/association/pairs?status=&at_risk=`      | the association's pairs, with their follow-up |
 //! | `GET`, `POST /v1/pairs/check-in?token=&answer=`    | a person answers a monthly check-in           |
 //! | `GET`, `POST /v1/pairs/outcome?token=`             | a person answers the six-month survey         |
+//! | `GET`, `POST /v1/pairs/programme?token=&answer=`   | a person says whether they go on at the programme's end |
+//! | `POST /v1/association/pairs/{id}/programme`        | the association sets a longer (or shorter) programme |
 
 pub mod algorithm;
 pub mod pairs;
 pub mod pool;
+pub mod programme;
 pub mod runs;
 
 use aws_lambda_events::event::{dynamodb, streams::DynamoDbEventResponse};
@@ -73,6 +77,9 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/pairs/check-in",
     "GET /v1/pairs/outcome",
     "POST /v1/pairs/outcome",
+    "GET /v1/pairs/programme",
+    "POST /v1/pairs/programme",
+    "POST /v1/association/pairs/{id}/programme",
 ];
 
 pub struct Matching {
@@ -111,6 +118,16 @@ pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, 
         Some("POST /v1/pairs/check-in") => Ok(check_in_answer(app, &request).await),
         Some("GET /v1/pairs/outcome") => Ok(survey_page(app, &request)),
         Some("POST /v1/pairs/outcome") => Ok(survey_answer(app, &request).await),
+        Some("GET /v1/pairs/programme") => Ok(programme::page(app, &request)),
+        Some("POST /v1/pairs/programme") => Ok(programme::answer(app, &request).await),
+        Some("POST /v1/association/pairs/{id}/programme") => {
+            let id = path_id(&request);
+            if plausible_id(&id) {
+                programme::set_length(app, &request, &id).await
+            } else {
+                Err(ApiError::not_found())
+            }
+        }
         _ => Err(ApiError::not_found()),
     };
     Ok(answer.unwrap_or_else(|error| error.respond()))
@@ -380,6 +397,7 @@ async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, Ap
     let proposer = Proposer {
         slug: &association.slug,
         name: &association.name,
+        programme_months: association.programme_months,
     };
     let proposal = Proposal {
         mentee: &mentee,
@@ -614,6 +632,11 @@ async fn list_pairs(app: &Matching, request: &Request) -> Result<Response<Body>,
                     "since": risk.since,
                 })),
                 "close_reason": pair.close_reason,
+                "programme": {
+                    "months": pair.programme_months,
+                    "ends_on": pair.programme_ends_at().map(|at| at.date_naive()),
+                    "question": pair.programme_end.as_ref().filter(|q| q.months == pair.programme_months),
+                },
             })
         })
         .collect();

@@ -83,6 +83,7 @@ impl From<StoreError> for Refused {
 pub struct Proposer<'a> {
     pub slug: &'a str,
     pub name: &'a str,
+    pub programme_months: u32,
 }
 
 /// A pair to propose, with its points and reasons; `run_id` when a run proposes it.
@@ -110,7 +111,7 @@ pub async fn propose(
         run_id,
     } = proposal;
     let id = pair_id(&mentee.id, &mentor.id);
-    let pair = Pair::proposed(
+    let proposed = Pair::proposed(
         &id,
         association.slug,
         (
@@ -128,6 +129,10 @@ pub async fn propose(
         run_id,
         now,
     );
+    let pair = Pair {
+        programme_months: association.programme_months,
+        ..proposed
+    };
     let transition = pair::propose();
     let table = &app.store.table;
     let put = Put::builder()
@@ -143,6 +148,7 @@ pub async fn propose(
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#routing", "routing")
             .expression_attribute_values(":slug", text(association.slug))
+            .expression_attribute_values(":active_at", text(timestamp(now)))
             .expression_attribute_values(":routed", text(ProfileStatus::Routed.as_str()))
             .expression_attribute_values(
                 ":acknowledged",
@@ -154,7 +160,7 @@ pub async fn propose(
         Update::builder()
             .table_name(table)
             .set_key(Some(Key::person_profile(&mentor.id).attributes()))
-            .update_expression("ADD pairs_held :one")
+            .update_expression("SET last_active_at = :active_at ADD pairs_held :one")
             .condition_expression(format!(
                 "{in_pool} AND (attribute_not_exists(pairs_held) OR pairs_held < #capacity)"
             ))
@@ -166,7 +172,7 @@ pub async fn propose(
             .table_name(table)
             .set_key(Some(Key::person_profile(&mentee.id).attributes()))
             .update_expression(
-                "SET #status = :proposed, assoc_sk = :assoc_sk REMOVE due_pk, due_sk",
+                "SET #status = :proposed, assoc_sk = :assoc_sk, last_active_at = :active_at REMOVE due_pk, due_sk",
             )
             .condition_expression(in_pool)
             .expression_attribute_values(":proposed", text(ProfileStatus::Proposed.as_str()))
@@ -521,7 +527,7 @@ pub async fn decline(
             .table_name(table)
             .set_key(Some(Key::pair(&pair.id).attributes()))
             .update_expression(
-                "SET #status = :declined, declined_by = :side, ended_at = :now REMOVE due_pk, due_sk",
+                "SET #status = :declined, declined_by = :side, ended_at = :now, due_sk = :now",
             )
             .condition_expression("#status = :proposed")
             .expression_attribute_names("#status", "status")
@@ -576,7 +582,7 @@ pub async fn close(
             .table_name(table)
             .set_key(Some(Key::pair(&pair.id).attributes()))
             .update_expression(
-                "SET #status = :closed, close_reason = :reason, ended_at = :now, duration_days = :days REMOVE due_pk, due_sk",
+                "SET #status = :closed, close_reason = :reason, ended_at = :now, duration_days = :days, due_sk = :now",
             )
             .condition_expression("#status = :was")
             .expression_attribute_names("#status", "status")
@@ -630,12 +636,12 @@ pub async fn forget(
         .expression_attribute_names("#side", attribute)
         .expression_attribute_names("#name", name)
         .expression_attribute_values(":person", text(person_id))
-        .expression_attribute_values(":erased", text("erased"))
+        .expression_attribute_values(":erased", text(pair::ERASED_SIDE))
         .expression_attribute_values(":assoc_sk", text(index::erased_pair_sort(&pair.id)));
     anonymise = if transition.changes() {
         anonymise
             .update_expression(
-                "SET #side = :erased, assoc_sk = :assoc_sk, #status = :closed, close_reason = :reason, ended_at = :now REMOVE reasons, #name, due_pk, due_sk",
+                "SET #side = :erased, assoc_sk = :assoc_sk, #status = :closed, close_reason = :reason, ended_at = :now, due_sk = :now REMOVE reasons, #name",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":closed", text(transition.to.status.as_str()))

@@ -154,6 +154,7 @@ pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result
     let proposer = Proposer {
         slug: &record.slug,
         name: &record.name,
+        programme_months: record.programme_months,
     };
     let run_id = run.id.as_str();
     let outcomes: Vec<Result<u32, Refused>> = stream::iter(solution.pairs.iter().copied())

@@ -1,18 +1,27 @@
 //! A pair's follow-up, one due item at a time: what `shared::pair` says is
 //! next (an answer reminder, the expiry of a proposal, a monthly check-in,
-//! the outcome survey), done in one transaction with its mails, the pair's
+//! the outcome survey, the programme's end, the deletion of a closed pair
+//! past the retention period), done in one transaction with its mails, the pair's
 //! next due date set in the same write. Every write is conditioned on the
 //! due date as read: a second run finds it moved and does nothing.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update, builders::UpdateBuilder};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, TransactWriteItem, Update, builders::UpdateBuilder,
+};
 use chrono::{DateTime, Utc};
 use shared::{
     directory::month_of,
     mail::{MailContent, OutboxMail},
-    pair::{self, CheckInRound, CloseReason, FollowUp, Pair, PairEvent, Risk, next_follow_up},
-    pair_store::{Sides, answer_url, check_in_links, not_going_ahead, people_moves, survey_url},
+    pair::{
+        self, CheckInRound, CloseReason, FollowUp, Pair, PairEvent, ProgrammeEndQuestion, Risk,
+        next_follow_up,
+    },
+    pair_store::{
+        Sides, answer_url, check_in_links, not_going_ahead, people_moves, programme_end_links,
+        survey_url,
+    },
     people::{ProfileStatus, Role},
     store::{Item, Key, StoreError, first_condition_failed, timestamp, transact_update},
 };
@@ -31,7 +40,7 @@ pub async fn due(app: &Reminders, item: &Item, now: DateTime<Utc>) -> Result<boo
     let Some(was) = pair.due_sk.clone() else {
         return Ok(false);
     };
-    let Some((at, follow_up)) = next_follow_up(&pair.progress()) else {
+    let Some((at, follow_up)) = next_follow_up(&pair.progress(app.retention.inactive_for)) else {
         // Over: it leaves the index.
         let update = on_time(app, &pair, &was).update_expression("REMOVE due_pk, due_sk");
         return apply(app, vec![transact_update(update)?]).await;
@@ -44,12 +53,24 @@ pub async fn due(app: &Reminders, item: &Item, now: DateTime<Utc>) -> Result<boo
         apply(app, vec![transact_update(update)?]).await?;
         return Ok(false);
     }
+    if follow_up == FollowUp::Purge {
+        let done = apply(app, purge(app, &pair, &was)?).await?;
+        if done {
+            tracing::info!(
+                pair = pair.id,
+                "closed pair deleted past the retention period"
+            );
+        }
+        return Ok(done);
+    }
     let association = association_name(app, &pair, now).await?;
     let writes = match follow_up {
         FollowUp::AnswerReminder => answer_reminder(app, &pair, &association, now)?,
         FollowUp::Expiry => expiry(app, &pair, &was, &association, now).await?,
         FollowUp::CheckIn(round) => check_in(app, &pair, &was, &association, round, now)?,
         FollowUp::Outcome => outcome(app, &pair, &association, now)?,
+        FollowUp::ProgrammeEnd => programme_end(app, &pair, &was, &association, now)?,
+        FollowUp::Purge => unreachable!("done above: a purge mails nobody"),
     };
     let done = apply(app, writes).await?;
     if done {
@@ -94,8 +115,8 @@ async fn association_name(
 }
 
 /// The due date after this follow-up, on the pair as it will be.
-fn next_due(pair: &Pair) -> Option<String> {
-    next_follow_up(&pair.progress()).map(|(at, _)| timestamp(at))
+fn next_due(app: &Reminders, pair: &Pair) -> Option<String> {
+    next_follow_up(&pair.progress(app.retention.inactive_for)).map(|(at, _)| timestamp(at))
 }
 
 /// Sets the pair's next due date, or takes it off the index.
@@ -132,7 +153,7 @@ fn marked_and_mailed(
     let update = moved_on(
         on_time(app, pair, was).expression_attribute_values(":now", text(timestamp(now))),
         &format!("{attribute} = :now"),
-        next_due(marked),
+        next_due(app, marked),
     );
     let mut writes = vec![transact_update(update)?];
     for role in roles {
@@ -197,11 +218,12 @@ async fn expiry(
     let people = statuses(app, pair).await?;
     let update = on_time(app, pair, was)
         .update_expression(
-            "SET #status = :closed, close_reason = :reason, ended_at = :now REMOVE due_pk, due_sk",
+            "SET #status = :closed, close_reason = :reason, ended_at = :now, due_sk = :purge",
         )
         .expression_attribute_values(":closed", text(transition.to.status.as_str()))
         .expression_attribute_values(":reason", text(CloseReason::Expired.as_str()))
-        .expression_attribute_values(":now", text(timestamp(now)));
+        .expression_attribute_values(":now", text(timestamp(now)))
+        .expression_attribute_values(":purge", text(timestamp(now + app.retention.inactive_for)));
     let mut writes = vec![transact_update(update)?];
     let sides = Sides {
         association: &pair.association,
@@ -311,7 +333,7 @@ fn check_in(
     let mut writes = vec![transact_update(moved_on(
         update,
         &sets,
-        next_due(&checked),
+        next_due(app, &checked),
     ))?];
     for role in [Role::Mentee, Role::Mentor] {
         writes.push(mail(
@@ -355,4 +377,95 @@ fn outcome(
         },
         now,
     )
+}
+
+/// Two weeks before the programme ends: both are asked whether they go on,
+/// and the association is told that it closes or extends the pair.
+fn programme_end(
+    app: &Reminders,
+    pair: &Pair,
+    was: &str,
+    association: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let table = &app.store.table;
+    let Some(ends) = pair.programme_ends_at() else {
+        return Ok(Vec::new());
+    };
+    let question = ProgrammeEndQuestion {
+        months: pair.programme_months,
+        asked_at: now,
+        ends_on: ends.date_naive(),
+        mentee: None,
+        mentor: None,
+    };
+    let asked = Pair {
+        programme_end: Some(question.clone()),
+        ..pair.clone()
+    };
+    let update = moved_on(
+        on_time(app, pair, was)
+            .expression_attribute_values(":question", serde_dynamo::to_attribute_value(&question)?),
+        "programme_end = :question",
+        next_due(app, &asked),
+    );
+    let ends_on = ends.format("%d/%m/%Y").to_string();
+    let mut writes = vec![transact_update(update)?];
+    for role in [Role::Mentee, Role::Mentor] {
+        writes.push(mail(
+            Key::person_profile(pair.id_of(role)),
+            MailContent::ProgrammeEnding {
+                role,
+                first_name: pair.first_name_of(role).to_owned(),
+                association_name: association.to_owned(),
+                ends_on: ends_on.clone(),
+                answers: programme_end_links(
+                    &app.keyring,
+                    &app.links,
+                    &pair.id,
+                    role,
+                    pair.programme_months,
+                    now,
+                ),
+            },
+            now,
+            table,
+        )?);
+    }
+    writes.push(mail(
+        Key::association(&pair.association),
+        MailContent::ProgrammeEndingAssociation {
+            association_name: association.to_owned(),
+            pair_id: pair.id.clone(),
+            ends_on,
+        },
+        now,
+        table,
+    )?);
+    Ok(writes)
+}
+
+/// A closed pair past the retention period: the pair and the references in
+/// its people's partitions go (its outcome, kept apart, stays).
+fn purge(app: &Reminders, pair: &Pair, was: &str) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let table = &app.store.table;
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(Key::pair(&pair.id).attributes()))
+        .condition_expression("due_sk = :was AND #status = :status")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":was", text(was))
+        .expression_attribute_values(":status", text(pair.status.as_str()))
+        .build()?;
+    let mut writes = vec![TransactWriteItem::builder().delete(delete).build()];
+    for person in [&pair.mentee_id, &pair.mentor_id] {
+        if person != shared::pair::ERASED_SIDE {
+            let reference = Delete::builder()
+                .table_name(table)
+                .set_key(Some(Key::person_pair(person, &pair.id).attributes()))
+                .build()?;
+            writes.push(TransactWriteItem::builder().delete(reference).build());
+        }
+    }
+    Ok(writes)
 }

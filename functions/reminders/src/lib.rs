@@ -1,7 +1,9 @@
 //! The due-work engine. Every future action is the due date of the item
 //! it concerns, on the `by_due_date` index, spread over shards: a pair's
-//! next follow-up (`FOLLOW_UP#<shard>`), a pending sign-up's next reminder
-//! (`SIGNUP#<shard>`). Every 15 minutes the schedule runs
+//! next follow-up (`FOLLOW_UP#<shard>`: reminders, check-ins, survey,
+//! programme end, deletion past the retention period), a pending sign-up's
+//! next reminder (`SIGNUP#<shard>`), a person's retention look
+//! (`RETENTION#<shard>`). Every 15 minutes the schedule runs
 //! [`run`]: the shards are drained in parallel, page by page; each due item
 //! is done in one transaction that queues its mails and moves its due date
 //! on, conditioned on the due date as read — so a run killed halfway and
@@ -9,6 +11,7 @@
 //! before Lambda's time limit and leaves the rest to the next one.
 
 pub mod follow_up;
+pub mod retention;
 pub mod signups;
 
 use std::time::{Duration, Instant};
@@ -23,11 +26,8 @@ use shared::{
     directory::DirectoryCache,
     keyring::Keyring,
     links::Links,
-    store::{
-        Store, StoreError,
-        keys::{index, sort},
-        timestamp,
-    },
+    retention::Retention,
+    store::{Store, StoreError, keys::index, timestamp},
 };
 
 /// The function's timeout in the template is 900 s: stop taking work well before.
@@ -41,23 +41,38 @@ pub struct Reminders {
     pub links: Links,
     /// Association names for the mails, read once a minute.
     pub directory: DirectoryCache,
+    pub retention: Retention,
 }
 
 impl Reminders {
-    pub fn new(store: Store, keyring: Keyring, links: Links) -> Self {
+    pub fn new(store: Store, keyring: Keyring, links: Links, retention: Retention) -> Self {
         Self {
             store,
             keyring,
             links,
             directory: DirectoryCache::default(),
+            retention,
         }
     }
 }
 
 /// The function's start: configuration, the signing secret, a warm connection.
 pub async fn start() -> Result<Reminders, Error> {
-    let start = shared::aws::start_signing(|_| ()).await?;
-    Ok(Reminders::new(start.store, start.keyring, start.links))
+    let start = shared::aws::start_signing(Retention::from_env).await?;
+    Ok(Reminders::new(
+        start.store,
+        start.keyring,
+        start.links,
+        start.settings,
+    ))
+}
+
+/// The kinds of due work, one per family of shards.
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    FollowUp,
+    Signup,
+    Retention,
 }
 
 /// The schedule (an EventBridge "Scheduled Event", every 15 minutes).
@@ -100,9 +115,10 @@ pub async fn run(
     now: DateTime<Utc>,
     deadline: Instant,
 ) -> Result<Report, StoreError> {
-    let shards = index::follow_up_due_partitions()
-        .chain(index::signup_due_partitions())
-        .map(|partition| drain(app, partition, now, deadline));
+    let shards = (index::follow_up_due_partitions().map(|p| (Work::FollowUp, p)))
+        .chain(index::signup_due_partitions().map(|p| (Work::Signup, p)))
+        .chain(index::retention_due_partitions().map(|p| (Work::Retention, p)))
+        .map(|(work, partition)| drain(app, work, partition, now, deadline));
     let mut report = Report::default();
     for shard in join_all(shards).await {
         report.add(shard?);
@@ -114,6 +130,7 @@ pub async fn run(
 /// One shard, page after page.
 async fn drain(
     app: &Reminders,
+    work: Work,
     partition: String,
     now: DateTime<Utc>,
     deadline: Instant,
@@ -131,16 +148,10 @@ async fn drain(
                 report.left_over = true;
                 return Ok(report);
             }
-            // A profile is a pending sign-up; anything else on these shards, a pair.
-            let is_signup = item
-                .get("sk")
-                .and_then(|sk| sk.as_s().ok())
-                .map(String::as_str)
-                == Some(sort::PROFILE);
-            let done = if is_signup {
-                signups::due(app, item, now).await
-            } else {
-                follow_up::due(app, item, now).await
+            let done = match work {
+                Work::FollowUp => follow_up::due(app, item, now).await,
+                Work::Signup => signups::due(app, item, now).await,
+                Work::Retention => retention::due(app, item, now).await,
             };
             match done {
                 Ok(true) => report.done += 1,

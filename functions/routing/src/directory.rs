@@ -46,6 +46,7 @@ pub struct AssociationForm {
     pub mentor_intake: Option<String>,
     pub notify: Option<String>,
     pub sla_days: Option<u32>,
+    pub programme_months: Option<u32>,
     pub matching: Option<Criteria>,
     pub auto_matching: Option<bool>,
 }
@@ -177,6 +178,15 @@ pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, 
             "Le délai de réponse va de 1 à 60 jours.",
         ));
     }
+    let programme_months = form
+        .programme_months
+        .unwrap_or(shared::directory::DEFAULT_PROGRAMME_MONTHS);
+    if !(1..=24).contains(&programme_months) {
+        problems.push(problem(
+            "programme_months",
+            "La durée du programme va de 1 à 24 mois.",
+        ));
+    }
     let matching = form.matching.unwrap_or_default();
     if let Some(message) = matching.problem() {
         problems.push(problem("matching", message));
@@ -204,6 +214,7 @@ pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, 
         mentor_intake: mentor_intake.unwrap_or(Intake::Open),
         notify: notify.unwrap_or(Notify::Immediate),
         sla_days,
+        programme_months,
         matching,
         auto_matching: form.auto_matching.unwrap_or(false),
     })

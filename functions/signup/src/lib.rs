@@ -11,11 +11,12 @@
 //! | `GET  /v1/me`               | JSON export of everything stored about the person             |
 //! | `GET  /v1/me/erase`         | a page with a button; changes nothing                         |
 //! | `POST /v1/me/erase`         | erases the person's data, keeps an audit record without it    |
+//! | `GET  /v1/me/keep`          | an idle account's owner, warned of its erasure: a button      |
+//! | `POST /v1/me/keep`          | … keeps it: its retention period starts again                 |
 
 mod form;
 mod personal_data;
 mod register;
-mod subject;
 mod verify;
 
 pub use form::{MenteeForm, MenteeRequest, Submission, validate_mentee};
@@ -37,6 +38,8 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/me",
     "GET /v1/me/erase",
     "POST /v1/me/erase",
+    "GET /v1/me/keep",
+    "POST /v1/me/keep",
 ];
 
 /// Answers that could tell a known address from an unknown one take at least
@@ -86,6 +89,8 @@ pub async fn handle(app: &Signup, request: Request) -> Result<Response<Body>, Er
         Some("GET /v1/me") => personal_data::export(app, &request).await,
         Some("GET /v1/me/erase") => personal_data::erase_page(app, &request).await,
         Some("POST /v1/me/erase") => personal_data::erase(app, &request).await,
+        Some("GET /v1/me/keep") => personal_data::keep_page(app, &request),
+        Some("POST /v1/me/keep") => personal_data::keep(app, &request).await,
         _ => http::ApiError::not_found().respond(),
     };
     Ok(response)

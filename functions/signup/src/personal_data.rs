@@ -3,37 +3,35 @@
 //! Links name the person and their address id; nothing here reveals whether
 //! an address is known.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use chrono::{Duration, SecondsFormat, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use shared::{
-    directory::{Counted, counters_update},
     email::EmailAddress,
+    erasure::{self, Erasure, ErasureCause},
     http::{self, ApiError, FieldError},
     mail::{MailContent, OutboxMail},
     pages::{FormButton, Page},
     people::Role,
+    retention,
     store::{
-        Key, StoreError,
+        self, Key, StoreError,
         keys::{
             OUTBOX_PREFIX, PAIR_REFERENCE_PREFIX,
             sort::{GUARDIAN, PROFILE, SENSITIVE},
         },
-        query_all, timestamp, transact_update,
+        timestamp, transact_update,
     },
+    subject::SignupSubject,
     tokens::Purpose,
 };
 
-use crate::{Signup, subject::SignupSubject};
+use crate::Signup;
 
 /// Links to one's data work this long.
 const ACCESS_LINK_LIFETIME: Duration = Duration::hours(24);
-/// DynamoDB's limit of items per transaction.
-const TRANSACTION_ITEMS: usize = 100;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,33 +154,14 @@ fn invalid_link() -> ApiError {
     )
 }
 
-/// Every item of the person's partition.
-#[tracing::instrument(skip_all)]
-async fn partition(
-    app: &Signup,
-    person_id: &str,
-) -> Result<Vec<HashMap<String, AttributeValue>>, ApiError> {
-    query_all(
-        app.store
-            .client
-            .query()
-            .table_name(&app.store.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(Key::person_partition(person_id)))
-            .consistent_read(true),
-    )
-    .await
-    .map_err(ApiError::from)
-}
-
 /// `GET /v1/me?token=`: everything stored about the person, as JSON.
 pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
     let Some((_, subject)) = verified(app, request) else {
         return invalid_link().respond();
     };
-    let items = match partition(app, &subject.person_id).await {
+    let items = match erasure::partition(&app.store, &subject.person_id).await {
         Ok(items) => items,
-        Err(error) => return error.respond(),
+        Err(error) => return ApiError::from(error).respond(),
     };
     if items.is_empty() {
         return ApiError::new(
@@ -253,7 +232,7 @@ pub async fn erase_page(app: &Signup, request: &Request) -> Response<Body> {
     let Some((token, subject)) = verified(app, request) else {
         return erase_refused();
     };
-    match already_erased(app, &subject.person_id).await {
+    match erasure::already_erased(&app.store, &subject.person_id).await {
         Ok(true) => return erased_before(),
         Ok(false) => {}
         Err(error) => {
@@ -275,21 +254,6 @@ pub async fn erase_page(app: &Signup, request: &Request) -> Response<Body> {
         secondary: false,
     })
     .respond(StatusCode::OK)
-}
-
-/// The erasure's audit record says it happened already.
-#[tracing::instrument(skip_all)]
-async fn already_erased(app: &Signup, person_id: &str) -> Result<bool, StoreError> {
-    let audit = app
-        .store
-        .client
-        .get_item()
-        .table_name(&app.store.table)
-        .set_key(Some(Key::erasure_audit(person_id).attributes()))
-        .consistent_read(true)
-        .send()
-        .await?;
-    Ok(audit.item.is_some())
 }
 
 /// A replayed erasure link: nothing left to erase, no button to press.
@@ -315,7 +279,7 @@ pub async fn erase(app: &Signup, request: &Request) -> Response<Body> {
     let Some((_, subject)) = verified(app, request) else {
         return erase_refused();
     };
-    match erase_person(app, &subject).await {
+    match erasure::erase(&app.store, &subject, ErasureCause::Request, Utc::now()).await {
         Ok(Erasure::Nothing) => erased_before(),
         Ok(Erasure::Done) => Page::new(
             "Vos données ont été effacées.",
@@ -326,100 +290,95 @@ pub async fn erase(app: &Signup, request: &Request) -> Response<Body> {
     }
 }
 
-/// What stays of an erased person: that an erasure happened, and when.
-#[derive(serde::Serialize)]
-struct ErasureAudit {
-    pk: String,
-    sk: String,
-    role: Role,
-    erased_at: String,
+/// The person a valid keep link names.
+fn keep_link(app: &Signup, request: &Request) -> Option<(String, String)> {
+    let token = http::query_parameter(request, "token")?;
+    let verified = app
+        .keyring
+        .tokens
+        .verify(&token, Purpose::KeepAccount, Utc::now())
+        .ok()?;
+    Some((token, verified.subject))
 }
 
-/// What an erasure found to erase.
-enum Erasure {
-    Done,
-    /// Erased before: the partition is empty and the audit record there.
-    Nothing,
+fn keep_refused() -> Response<Body> {
+    Page::new(
+        "Ce lien n'est pas valide.",
+        &["Il a peut-être expiré ou n'a pas été copié en entier. Si votre compte existe encore, refaites une demande depuis le site : elle le gardera."],
+    )
+    .respond(StatusCode::BAD_REQUEST)
 }
 
-#[tracing::instrument(skip_all)]
-async fn erase_person(app: &Signup, subject: &SignupSubject) -> Result<Erasure, ApiError> {
-    let table = &app.store.table;
-    let items = partition(app, &subject.person_id).await?;
-    if items.is_empty() && already_erased(app, &subject.person_id).await? {
-        return Ok(Erasure::Nothing);
-    }
-    let profile = Key::person_profile(&subject.person_id);
-    // What the person counts at their association leaves with their profile.
-    let released = items
-        .iter()
-        .find(|item| item.get("sk").and_then(|s| s.as_s().ok()) == Some(&profile.sk))
-        .and_then(|item| serde_dynamo::from_item::<_, Counted>(item.clone()).ok())
-        .and_then(|counted| {
-            counted
-                .released()
-                .map(|(slug, change)| counters_update(table, slug, &change))
-        });
-    let mut keys: Vec<HashMap<String, AttributeValue>> = items
-        .into_iter()
-        .map(|item| {
-            item.into_iter()
-                .filter(|(name, _)| name == "pk" || name == "sk")
-                .collect()
-        })
-        .collect();
-    // The profile goes last, with the counters it releases: a retry after a
-    // partial erasure releases them once.
-    keys.sort_by_key(|key| key == &profile.attributes());
-    let audit = Key::erasure_audit(&subject.person_id);
-    let audit_item: HashMap<String, AttributeValue> = serde_dynamo::to_item(ErasureAudit {
-        pk: audit.pk,
-        sk: audit.sk,
-        role: subject.role,
-        erased_at: timestamp(Utc::now()),
+/// `GET /v1/me/keep?token=`: the warned person keeps their account with a
+/// button; opening the link changes nothing.
+pub fn keep_page(app: &Signup, request: &Request) -> Response<Body> {
+    let Some((token, _)) = keep_link(app, request) else {
+        return keep_refused();
+    };
+    Page::new(
+        "Garder mon compte",
+        &["Votre compte binome n'a pas servi depuis longtemps et doit être supprimé. Vous pouvez le garder : il le sera de nouveau pour trois ans."],
+    )
+    .with_form(FormButton {
+        action: app.links.api(&format!("/v1/me/keep?token={token}")),
+        label: "Garder mon compte".into(),
+        hidden: Vec::new(),
+        secondary: false,
     })
-    .map_err(StoreError::from)?;
-    // The audit record goes with the last chunk: it says the erasure finished.
-    let chunks: Vec<_> = keys.chunks(TRANSACTION_ITEMS - 3).collect();
-    for (index, chunk) in chunks.iter().enumerate() {
-        let mut writes: Vec<TransactWriteItem> = chunk
-            .iter()
-            .map(|key| {
-                let delete = Delete::builder()
-                    .table_name(table)
-                    .set_key(Some(key.clone()))
-                    .build()
-                    .expect("table and key are set");
-                TransactWriteItem::builder().delete(delete).build()
-            })
-            .collect();
-        if index + 1 == chunks.len() {
-            // The guard, unless a newer sign-up of the address holds it.
-            let guard = Delete::builder()
-                .table_name(table)
-                .set_key(Some(
-                    Key::email_guard(&subject.address, subject.role).attributes(),
-                ))
-                .condition_expression("attribute_not_exists(pk) OR person_id = :person")
-                .expression_attribute_values(
-                    ":person",
-                    AttributeValue::S(subject.person_id.clone()),
-                )
-                .build()
-                .map_err(StoreError::from)?;
-            writes.push(TransactWriteItem::builder().delete(guard).build());
-            let put = Put::builder()
-                .table_name(table)
-                .set_item(Some(audit_item.clone()))
-                .build()
-                .map_err(StoreError::from)?;
-            writes.push(TransactWriteItem::builder().put(put).build());
-            if let Some(release) = released.clone() {
-                writes.push(transact_update(release)?);
-            }
+    .respond(StatusCode::OK)
+}
+
+/// `POST /v1/me/keep?token=`: the account counts as active from now; its
+/// retention period starts again and the warning is withdrawn.
+pub async fn keep(app: &Signup, request: &Request) -> Response<Body> {
+    let Some((_, person_id)) = keep_link(app, request) else {
+        return keep_refused();
+    };
+    match keep_account(app, &person_id).await {
+        Ok(true) => Page::new(
+            "Votre compte est conservé.",
+            &["Merci ! Nous vous écrirons de nouveau avant toute suppression."],
+        )
+        .respond(StatusCode::OK),
+        Ok(false) => Page::new(
+            "Ce compte n'existe plus.",
+            &["Il a été supprimé, avec toutes ses données. Vous pouvez refaire une demande à tout moment depuis le site."],
+        )
+        .respond(StatusCode::GONE),
+        Err(error) => {
+            tracing::error!(%error, "keeping an account failed");
+            Page::unavailable("Nous n'avons pas pu garder votre compte.")
         }
-        app.store.transact(writes).await.map_err(StoreError::from)?;
     }
-    tracing::info!(person = subject.person_id, "personal data erased");
-    Ok(Erasure::Done)
+}
+
+/// `false` when the account is gone already.
+#[tracing::instrument(skip_all)]
+async fn keep_account(app: &Signup, person_id: &str) -> Result<bool, StoreError> {
+    let now = Utc::now();
+    let at = AttributeValue::S(timestamp(now));
+    let profile = Update::builder()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::person_profile(person_id).attributes()))
+        .update_expression("SET last_active_at = :now")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":now", at);
+    let retention = Update::builder()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::person_retention(person_id).attributes()))
+        .update_expression("SET due_sk = :next REMOVE warned_at, erasing_at")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(
+            ":next",
+            AttributeValue::S(timestamp(now + retention::FIRST_LOOK_AFTER)),
+        );
+    let writes = vec![transact_update(profile)?, transact_update(retention)?];
+    match app.store.transact(writes).await {
+        Ok(_) => {
+            tracing::info!(person = person_id, "account kept");
+            Ok(true)
+        }
+        Err(error) if store::first_condition_failed(&error) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
 }

@@ -25,6 +25,7 @@ use shared::{
         ProfileStatus, Role, SensitiveData,
     },
     store::{self, Key, StoreError, keys::index, timestamp},
+    subject::SignupSubject,
     tokens::Purpose,
 };
 
@@ -33,7 +34,6 @@ use crate::{
     form::{
         Contact, MenteeRequest, MentorRegistration, Submission, validate_mentee, validate_mentor,
     },
-    subject::SignupSubject,
 };
 
 pub const CONSENT_TEXT_MENTEE: &str = "signup-mentee-2026-11";

@@ -6,7 +6,7 @@
 //! write records the half that is done.
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
@@ -15,11 +15,13 @@ use shared::{
     http,
     pages::{FormButton, Page},
     people::Role,
+    retention::RetentionItem,
     store::{self, Key, StoreError, keys::sort::GUARDIAN},
+    subject::SignupSubject,
     tokens::{Purpose, TokenError},
 };
 
-use crate::{Signup, subject::SignupSubject};
+use crate::Signup;
 
 pub const CONSENT_TEXT_GUARDIAN: &str = "guardian-2026-11";
 
@@ -185,7 +187,7 @@ async fn complete(
     let pending = "#status = :pending AND #ttl > :now";
     let profile = update(table, &subject.profile())
         .update_expression(format!(
-            "SET #status = :verified, verified_at = :at, {} = :at REMOVE #ttl, due_pk, due_sk",
+            "SET #status = :verified, verified_at = :at, last_active_at = :at, {} = :at REMOVE #ttl, due_pk, due_sk",
             done_attribute(half)
         ))
         .condition_expression(format!("{pending} AND {other}"))
@@ -201,10 +203,20 @@ async fn complete(
     } else {
         profile
     };
+    // From now on the account is kept while it serves (`shared::retention`).
+    let retention = Put::builder()
+        .table_name(table)
+        .set_item(Some(
+            serde_dynamo::to_item(RetentionItem::new(&subject.person_id, now))
+                .map_err(StoreError::from)?,
+        ))
+        .build()
+        .map_err(StoreError::from)?;
     let mut writes = vec![
         TransactWriteItem::builder()
             .update(profile.build().map_err(StoreError::from)?)
             .build(),
+        TransactWriteItem::builder().put(retention).build(),
     ];
     for key in subject.dependents() {
         let mut keep = update(table, &key)

@@ -138,6 +138,28 @@ pub enum MailContent {
         association_name: String,
         pair_id: String,
     },
+    /// Two weeks before the programme ends: do they go on?
+    ProgrammeEnding {
+        role: Role,
+        first_name: String,
+        association_name: String,
+        /// `DD/MM/YYYY`
+        ends_on: String,
+        answers: Vec<AnswerLink>,
+    },
+    /// To an association: a pair's programme ends; close it or extend it.
+    ProgrammeEndingAssociation {
+        association_name: String,
+        pair_id: String,
+        ends_on: String,
+    },
+    /// A month before an idle account is erased, with the link to keep it.
+    RetentionWarning {
+        first_name: String,
+        /// `DD/MM/YYYY`
+        erased_on: String,
+        keep_url: String,
+    },
 }
 
 /// One answer of a mail, as a link to the page that records it.
@@ -302,6 +324,21 @@ mail_template!(
     "mail/proposal_expired.txt",
     "mail/proposal_expired.html",
     { association_name: &'a str, pair_id: &'a str });
+mail_template!(
+    programme_ending,
+    "mail/programme_ending.txt",
+    "mail/programme_ending.html",
+    { first_name: &'a str, mentor: bool, association_name: &'a str, ends_on: &'a str, answers: &'a [super::AnswerLink] });
+mail_template!(
+    programme_ending_association,
+    "mail/programme_ending_association.txt",
+    "mail/programme_ending_association.html",
+    { association_name: &'a str, pair_id: &'a str, ends_on: &'a str });
+mail_template!(
+    retention_warning,
+    "mail/retention_warning.txt",
+    "mail/retention_warning.html",
+    { first_name: &'a str, erased_on: &'a str, keep_url: &'a str });
 mail_template!(
     waiting_digest,
     "mail/waiting_digest.txt",
@@ -531,6 +568,44 @@ impl MailContent {
                 Transactional,
                 "Une proposition de binôme a expiré sans réponse".to_owned(),
                 proposal_expired::render(association_name, pair_id)?,
+                None,
+            ),
+            MailContent::ProgrammeEnding {
+                role,
+                first_name,
+                association_name,
+                ends_on,
+                answers,
+            } => (
+                Transactional,
+                format!("Votre programme de mentorat se termine le {ends_on}"),
+                programme_ending::render(
+                    first_name,
+                    *role == Role::Mentor,
+                    association_name,
+                    ends_on,
+                    answers,
+                )?,
+                None,
+            ),
+            MailContent::ProgrammeEndingAssociation {
+                association_name,
+                pair_id,
+                ends_on,
+            } => (
+                Transactional,
+                format!("Le programme d'un binôme se termine le {ends_on}"),
+                programme_ending_association::render(association_name, pair_id, ends_on)?,
+                None,
+            ),
+            MailContent::RetentionWarning {
+                first_name,
+                erased_on,
+                keep_url,
+            } => (
+                Transactional,
+                format!("Votre compte binome sera supprimé le {erased_on}"),
+                retention_warning::render(first_name, erased_on, keep_url)?,
                 None,
             ),
             MailContent::WaitingDigest { requests } => (

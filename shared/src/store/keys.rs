@@ -55,6 +55,7 @@ pub mod sort {
     pub const RUN: &str = "RUN";
     pub const PAIR: &str = "PAIR";
     pub const SUBSCRIBER: &str = "SUBSCRIBER";
+    pub const RETENTION: &str = "RETENTION";
 }
 
 /// Attributes of an association item that count its requests and places.
@@ -213,6 +214,14 @@ impl Key {
         }
     }
 
+    /// When a person's account is next looked at for retention.
+    pub fn person_retention(person_id: &str) -> Self {
+        Self {
+            pk: Self::person_partition(person_id),
+            sk: sort::RETENTION.into(),
+        }
+    }
+
     pub fn erasure_audit(person_id: &str) -> Self {
         Self {
             pk: format!("AUDIT#{person_id}"),
@@ -321,6 +330,16 @@ pub mod index {
     /// Every `due_pk` of follow-ups.
     pub fn follow_up_due_partitions() -> impl Iterator<Item = String> {
         (0..DUE_SHARDS).map(|shard| format!("FOLLOW_UP#{shard}"))
+    }
+
+    /// `due_pk` of a person's next retention look (warning, erasure).
+    pub fn retention_due(person_id: &str) -> String {
+        format!("RETENTION#{}", shard(person_id))
+    }
+
+    /// Every `due_pk` of retention looks.
+    pub fn retention_due_partitions() -> impl Iterator<Item = String> {
+        (0..DUE_SHARDS).map(|shard| format!("RETENTION#{shard}"))
     }
 }
 

@@ -2,7 +2,7 @@
 //! their address (to reach the e-mail guard), and which items of theirs exist
 //! besides the profile. Signed inside the token, so trusted without a read.
 
-use shared::{
+use crate::{
     keyring::AddressId,
     people::{Role, parse_term},
     store::Key,
