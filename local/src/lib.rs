@@ -31,11 +31,11 @@ use routing::{
     Routing,
     directory::{self, AssociationForm},
 };
-use shared::links::Links;
-use shared::retention::Retention;
 use shared::{
     keyring::Keyring,
+    links::Links,
     mail::Mailer,
+    retention::Retention,
     store::{Store, table},
 };
 use signup::Signup;
@@ -172,9 +172,20 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         reminders,
         admin_key: admin_key.clone(),
     });
+    // The site's assets, as CloudFront serves them from S3 in AWS: the
+    // design system as installed from its lockfile, and the site's own.
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
     let app = axum::Router::new()
         .route("/local/jobs/{job}", axum::routing::post(jobs::run_now))
         .with_state(jobs.clone())
+        .nest_service(
+            "/dsfr",
+            tower_http::services::ServeDir::new(web.join("node_modules/@gouvfr/dsfr/dist")),
+        )
+        .nest_service(
+            "/assets",
+            tower_http::services::ServeDir::new(web.join("assets")),
+        )
         .fallback({
             let limiter = options.throttle.limiter();
             move |request| gateway::dispatch(routes.clone(), limiter.clone(), request)

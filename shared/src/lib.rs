@@ -21,6 +21,7 @@ pub mod people;
 pub mod phone;
 pub mod place;
 pub mod retention;
+pub mod site;
 pub mod store;
 pub mod stream;
 pub mod subject;

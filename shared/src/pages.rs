@@ -1,5 +1,6 @@
-//! The small French HTML pages people open from a mail. One template, escaped
-//! by the template engine; each function supplies its own texts.
+//! The small French HTML pages people open from a mail, in the site's
+//! layout. One template, escaped by the template engine; each function
+//! supplies its own texts.
 
 use askama::Template;
 use lambda_http::{Body, Response, http::StatusCode};
@@ -100,22 +101,7 @@ impl Page {
     /// The page as an HTTP response. Pages are reached through links holding
     /// tokens: never cached, never leaked through the Referer header.
     pub fn respond(&self, status: StatusCode) -> Response<Body> {
-        let html = self.render().unwrap_or_else(|error| {
-            tracing::error!(%error, "page rendering failed");
-            "<!DOCTYPE html><html lang=\"fr\"><title>binome</title><p>Une erreur est survenue.</p></html>".into()
-        });
-        Response::builder()
-            .status(status)
-            .header("content-type", "text/html; charset=utf-8")
-            .header("cache-control", "no-store")
-            .header("referrer-policy", "no-referrer")
-            .header("x-content-type-options", "nosniff")
-            .header(
-                "content-security-policy",
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-            )
-            .body(Body::Text(html))
-            .expect("static headers are valid")
+        crate::site::html(status, self.render())
     }
 }
 

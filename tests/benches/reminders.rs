@@ -15,10 +15,10 @@ use binome_tests::{Backend, TestTable, keyring};
 use chrono::Utc;
 use futures_util::{StreamExt, stream};
 use reminders::Reminders;
-use shared::retention::Retention;
 use shared::{
     links::Links,
     pair::{FIRST_CHECK_IN_AFTER, Pair, PairStatus, Party, Points},
+    retention::Retention,
     store::timestamp,
 };
 

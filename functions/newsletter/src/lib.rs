@@ -7,8 +7,10 @@
 //! | `GET  /v1/newsletter/confirm`     | confirms (idempotent), queues the welcome mail      |
 //! | `GET  /v1/newsletter/unsubscribe` | a page with a button; changes nothing               |
 //! | `POST /v1/newsletter/unsubscribe` | unsubscribes (one-click or the button)              |
+//! | `GET`, `POST /newsletter`         | the site's form (no JavaScript needed), as above    |
 
 mod confirm;
+mod page;
 mod subscribe;
 
 pub use subscribe::CONSENT_TEXT_VERSION;
@@ -23,6 +25,8 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/newsletter/confirm",
     "GET /v1/newsletter/unsubscribe",
     "POST /v1/newsletter/unsubscribe",
+    "GET /newsletter",
+    "POST /newsletter",
 ];
 
 /// What the handler needs, built once per Lambda environment.
@@ -54,6 +58,8 @@ pub async fn handle(app: &Newsletter, request: Request) -> Result<Response<Body>
         Some("GET /v1/newsletter/confirm") => confirm::handle(app, &request).await,
         Some("GET /v1/newsletter/unsubscribe") => unsubscribe::page(app, &request),
         Some("POST /v1/newsletter/unsubscribe") => unsubscribe::handle(app, &request).await,
+        Some("GET /newsletter") => page::page(),
+        Some("POST /newsletter") => page::posted(app, &request).await,
         _ => http::ApiError::not_found().respond(),
     };
     Ok(response)

@@ -27,11 +27,11 @@ pub const RESEND_AFTER: Duration = Duration::minutes(10);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SubscribeBody {
-    email: String,
-    consent: bool,
+pub(crate) struct SubscribeBody {
+    pub email: String,
+    pub consent: bool,
     #[serde(default)]
-    source: Option<String>,
+    pub source: Option<String>,
 }
 
 /// The same answer for a new, pending, confirmed or unsubscribed address.
@@ -46,12 +46,12 @@ const ACCEPTED: Accepted = Accepted {
     message: "Merci ! Un e-mail de confirmation va être envoyé à cette adresse : ouvrez le lien qu'il contient pour confirmer votre inscription.",
 };
 
-struct Subscription {
+pub(crate) struct Subscription {
     email: EmailAddress,
     source: Option<String>,
 }
 
-fn validate(body: SubscribeBody) -> Result<Subscription, ApiError> {
+pub(crate) fn validate(body: SubscribeBody) -> Result<Subscription, Vec<FieldError>> {
     let mut invalid = Vec::new();
     let email = EmailAddress::parse(&body.email);
     if email.is_err() {
@@ -76,12 +76,14 @@ fn validate(body: SubscribeBody) -> Result<Subscription, ApiError> {
     });
     match email {
         Ok(email) if invalid.is_empty() => Ok(Subscription { email, source }),
-        _ => Err(ApiError::invalid_fields(invalid)),
+        _ => Err(invalid),
     }
 }
 
 pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
-    let subscription = match http::parse_json::<SubscribeBody>(request).and_then(validate) {
+    let subscription = match http::parse_json::<SubscribeBody>(request)
+        .and_then(|body| validate(body).map_err(ApiError::invalid_fields))
+    {
         Ok(subscription) => subscription,
         Err(error) => return error.respond(),
     };
@@ -92,7 +94,7 @@ pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
 }
 
 #[tracing::instrument(skip_all)]
-async fn record(
+pub(crate) async fn record(
     app: &Newsletter,
     subscription: &Subscription,
     now: DateTime<Utc>,
@@ -192,7 +194,6 @@ mod tests {
         validate(body)
             .err()
             .unwrap()
-            .fields
             .into_iter()
             .map(|f| f.field)
             .collect()

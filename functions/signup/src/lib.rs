@@ -13,10 +13,15 @@
 //! | `POST /v1/me/erase`         | erases the person's data, keeps an audit record without it    |
 //! | `GET  /v1/me/keep`          | an idle account's owner, warned of its erasure: a button      |
 //! | `POST /v1/me/keep`          | … keeps it: its retention period starts again                 |
+//! | `GET  /`                    | the home page: what the network does, the calls to action     |
+//! | `GET`, `POST /demande`      | the mentee form (no JavaScript needed), checked as the API's  |
+//! | `GET`, `POST /mentor`       | the mentor form, with the charter linked                      |
+//! | `GET  /charte`, `/mentions-legales`, `/donnees-personnelles`, `/accessibilite`, `/plan-du-site` | text pages |
 
 mod form;
 mod personal_data;
 mod register;
+mod site;
 mod verify;
 
 pub use form::{MenteeForm, MenteeRequest, Submission, validate_mentee};
@@ -40,6 +45,16 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/me/erase",
     "GET /v1/me/keep",
     "POST /v1/me/keep",
+    "GET /",
+    "GET /demande",
+    "POST /demande",
+    "GET /mentor",
+    "POST /mentor",
+    "GET /charte",
+    "GET /mentions-legales",
+    "GET /donnees-personnelles",
+    "GET /accessibilite",
+    "GET /plan-du-site",
 ];
 
 /// Answers that could tell a known address from an unknown one take at least
@@ -91,6 +106,16 @@ pub async fn handle(app: &Signup, request: Request) -> Result<Response<Body>, Er
         Some("POST /v1/me/erase") => personal_data::erase(app, &request).await,
         Some("GET /v1/me/keep") => personal_data::keep_page(app, &request),
         Some("POST /v1/me/keep") => personal_data::keep(app, &request).await,
+        Some("GET /") => site::home(),
+        Some("GET /demande") => site::mentee_form(),
+        Some("POST /demande") => site::mentee_posted(app, &request).await,
+        Some("GET /mentor") => site::mentor_form(),
+        Some("POST /mentor") => site::mentor_posted(app, &request).await,
+        Some("GET /charte") => site::charter(),
+        Some("GET /mentions-legales") => site::legal_notice(),
+        Some("GET /donnees-personnelles") => site::personal_data(),
+        Some("GET /accessibilite") => site::accessibility(),
+        Some("GET /plan-du-site") => site::site_map(),
         _ => http::ApiError::not_found().respond(),
     };
     Ok(response)

@@ -216,7 +216,7 @@ pub fn mentee_items(
     SignupItems { subject, items }
 }
 
-fn mentor_items(
+pub(crate) fn mentor_items(
     registration: &MentorRegistration,
     keyring: &Keyring,
     links: &Links,
@@ -359,6 +359,28 @@ where
     };
     tokio::time::sleep_until(started + app.response_floor).await;
     answer.map_or_else(|error| error.respond(), respond)
+}
+
+/// A sign-up from the site's form: written as the API's (no replay key: a
+/// form posted twice meets the address's guard), answered no sooner than
+/// the response floor.
+pub(crate) async fn from_page<T>(
+    app: &Signup,
+    submission: Submission<T>,
+    items: impl FnOnce(&T, &Keyring, &Links, DateTime<Utc>) -> SignupItems,
+) -> Result<(), ApiError> {
+    let started = tokio::time::Instant::now();
+    let result = match submission {
+        Submission::Honeypot => Ok(()),
+        Submission::Genuine(form) => {
+            let now = Utc::now();
+            record(app, items(&form, &app.keyring, &app.links, now), None, now)
+                .await
+                .map(|_| ())
+        }
+    };
+    tokio::time::sleep_until(started + app.response_floor).await;
+    result
 }
 
 fn put(table: &str, item: Item, condition: &str, now: i64) -> TransactWriteItem {

@@ -1,0 +1,242 @@
+// The site in a real browser (Debian's Chromium through playwright-core),
+// against a running local stack: people's journeys on a phone-sized screen,
+// with and without JavaScript, and axe-core on every page and error state.
+// Screenshots go to web/artifacts/ (ignored by git).
+//
+//   BINOME_URL=http://127.0.0.1:3000 BINOME_OUTBOX=.local/outbox node web/tests/run.mjs
+
+import { readFileSync, readdirSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const base = process.env.BINOME_URL ?? "http://127.0.0.1:3000";
+const outbox = process.env.BINOME_OUTBOX ?? join(here, "../../.local/outbox");
+const artifacts = join(here, "../artifacts");
+mkdirSync(artifacts, { recursive: true });
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+const phone = { width: 390, height: 844 };
+const failures = [];
+const audited = [];
+
+function check(condition, message) {
+  if (!condition) failures.push(message);
+  return condition;
+}
+
+// WCAG 2.1 A and AA, as the RGAA asks. Without JavaScript axe cannot run:
+// the screenshot is kept (the markup is the one audited with JavaScript).
+async function audit(page, name, javaScript = true) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+  if (!javaScript) return;
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  audited.push({ name, violations: result.violations.length, passes: result.passes.length });
+  for (const violation of result.violations) {
+    failures.push(`${name}: axe ${violation.id} (${violation.impact}) on ${violation.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  }
+}
+
+// The link to `path` in the newest mail sent to `address`.
+function mailedLink(address, path) {
+  const mails = readdirSync(outbox)
+    .filter((name) => name.endsWith(".eml"))
+    .map((name) => readFileSync(join(outbox, name), "utf8"))
+    .filter((raw) => raw.includes(`To: ${address}`) || raw.includes(`<${address}>`));
+  for (const raw of mails.reverse()) {
+    // Quoted-printable: soft line breaks, then escaped bytes.
+    const text = raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+    const found = text.match(new RegExp(`https?://[^\\s"<>]*${path.replace("?", "\\?")}\\?token=[A-Za-z0-9._~%-]+`));
+    if (found) return found[0];
+  }
+  return null;
+}
+
+async function waitForMail(address, path) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const link = mailedLink(address, path);
+    if (link) return link;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return null;
+}
+
+// A browser context that fails the run on any request to another origin.
+async function newContext(browser, options) {
+  // `bypassCSP` only lets the test inject axe-core; the pages keep their policy.
+  const context = await browser.newContext({ viewport: phone, locale: "fr-FR", bypassCSP: true, ...options });
+  context.on("request", (request) => {
+    const url = request.url();
+    check(url.startsWith(base) || url.startsWith("data:"), `a request to another origin: ${url}`);
+  });
+  return context;
+}
+
+// Ticks a radio button or a checkbox as a person does: on its label (the
+// design system draws the box there).
+async function tick(page, label) {
+  await page.locator("label", { hasText: label }).first().click();
+}
+
+async function fillMentee(page, person) {
+  await page.getByLabel("Prénom *", { exact: true }).fill(person.firstName);
+  await page.getByLabel("Nom *", { exact: true }).fill("Benali");
+  await page.locator("#email").fill(person.email);
+  await page.locator("#postal_code").fill(person.postalCode);
+  await page.locator("#birth_date").fill(person.birthDate);
+  await tick(page, "Je fais des études après le bac");
+  await tick(page, "Trouver un stage ou une alternance");
+  await tick(page, "En personne");
+  await tick(page, /J'accepte que binome et l'association qui recevra ma demande/);
+}
+
+// A 19-year-old on a phone: two mistakes, corrected from the messages,
+// then the mailed link confirms the request.
+async function menteeJourney(browser, javaScript) {
+  const tag = javaScript ? "js" : "sans-js";
+  const context = await newContext(browser, { javaScriptEnabled: javaScript });
+  const page = await context.newPage();
+  const email = `ines.${tag}@exemple.fr`;
+  await page.goto(`${base}/demande`);
+  await audit(page, `demande-${tag}`, javaScript);
+  if (javaScript) {
+    check(await page.locator("#tuteur").isHidden(), `${tag}: the guardian's part waits for a birth date under 15`);
+  }
+  const nineteen = new Date();
+  nineteen.setFullYear(nineteen.getFullYear() - 19);
+  await fillMentee(page, {
+    firstName: "Inès",
+    email: "ines.benali@",
+    postalCode: "9320",
+    birthDate: nineteen.toISOString().slice(0, 10),
+  });
+  await page.getByRole("button", { name: "Envoyer ma demande" }).click();
+  const summary = page.locator("#erreurs");
+  check(await summary.isVisible(), `${tag}: the error summary shows`);
+  check((await summary.locator("li").count()) === 2, `${tag}: two errors listed, got ${await summary.locator("li").count()}`);
+  if (javaScript) {
+    check(await page.evaluate(() => document.activeElement?.id === "erreurs"), `${tag}: the summary takes focus`);
+  }
+  check((await page.locator("#first_name").inputValue()) === "Inès", `${tag}: the values are kept`);
+  check((await page.locator("#email").getAttribute("aria-invalid")) === "true", `${tag}: the e-mail field is marked invalid`);
+  check((await page.locator("#email-error").innerText()).includes("adresse e-mail valide"), `${tag}: the e-mail error says what to fix`);
+  await audit(page, `demande-erreurs-${tag}`, javaScript);
+  await page.locator("#email").fill(email);
+  await page.locator("#postal_code").fill("93200");
+  await page.getByRole("button", { name: "Envoyer ma demande" }).click();
+  check((await page.locator("h1").innerText()).includes("Vérifiez votre messagerie"), `${tag}: the request is sent`);
+  await audit(page, `demande-envoyee-${tag}`, javaScript);
+  const link = await waitForMail(email, "/v1/verify");
+  if (check(link, `${tag}: a verification mail to ${email}`)) {
+    const response = await page.goto(link);
+    check(response.status() === 200, `${tag}: the verification link answers 200, got ${response.status()}`);
+    await audit(page, `verification-${tag}`, javaScript);
+  }
+  await context.close();
+}
+
+// A volunteer reads the charter, signs up and confirms.
+async function mentorJourney(browser) {
+  const context = await newContext(browser, {});
+  const page = await context.newPage();
+  const email = "camille.mentor@exemple.fr";
+  await page.goto(`${base}/`);
+  await page.getByRole("link", { name: "Je deviens mentor" }).click();
+  await page.getByRole("link", { name: "Lire la charte du mentorat" }).click();
+  check((await page.locator("h1").innerText()).includes("charte"), "mentor: the charter opens");
+  await page.goBack();
+  await page.getByLabel("Prénom *", { exact: true }).fill("Camille");
+  await page.getByLabel("Nom *", { exact: true }).fill("Martin");
+  await page.locator("#email").fill(email);
+  await page.locator("#postal_code").fill("75011");
+  await page.getByLabel("Votre métier *").fill("Développeuse");
+  await page.getByLabel("Votre secteur *").selectOption("numerique");
+  await page.getByLabel("Années d'expérience *").fill("8");
+  await tick(page, "La recherche d'emploi");
+  await tick(page, "Étudiant·es");
+  await page.locator("#capacity").fill("2");
+  await tick(page, "Les deux me conviennent");
+  await tick(page, /J'ai lu la charte/);
+  await tick(page, /J'accepte que binome et l'association qui recevra mon inscription/);
+  await page.getByRole("button", { name: "M'inscrire comme mentor" }).click();
+  check((await page.locator("h1").innerText()).includes("Vérifiez votre messagerie"), "mentor: the sign-up is sent");
+  const link = await waitForMail(email, "/v1/verify");
+  if (check(link, "mentor: a verification mail")) {
+    const response = await page.goto(link);
+    check(response.status() === 200, `mentor: the verification link answers 200, got ${response.status()}`);
+  }
+  await context.close();
+}
+
+// A reader subscribes from the home page: consent forgotten, then given;
+// the mailed link confirms.
+async function newsletterJourney(browser) {
+  const context = await newContext(browser, { javaScriptEnabled: false });
+  const page = await context.newPage();
+  const email = "lea.lettre@exemple.fr";
+  await page.goto(`${base}/`);
+  await page.locator("#newsletter-email").fill(email);
+  await page.getByRole("button", { name: "S'abonner" }).click();
+  check((await page.locator("#consent-error").innerText()).includes("Cochez la case"), "newsletter: the missing consent is named");
+  check((await page.locator("#email").inputValue()) === email, "newsletter: the address is kept");
+  await audit(page, "newsletter-erreurs", false);
+  await tick(page, "J'accepte de recevoir la lettre");
+  await page.getByRole("button", { name: "S'abonner" }).click();
+  check((await page.locator("h1").innerText()).includes("Vérifiez votre messagerie"), "newsletter: subscribed");
+  const link = await waitForMail(email, "/v1/newsletter/confirm");
+  if (check(link, "newsletter: a confirmation mail")) {
+    const response = await page.goto(link);
+    check(response.status() === 200, `newsletter: the confirmation link answers 200, got ${response.status()}`);
+    await audit(page, "newsletter-confirmee", false);
+  }
+  await context.close();
+}
+
+async function everyPage(browser) {
+  const context = await newContext(browser, {});
+  const page = await context.newPage();
+  const pages = ["/", "/newsletter", "/mentor", "/charte", "/mentions-legales", "/donnees-personnelles", "/accessibilite", "/plan-du-site"];
+  for (const path of pages) {
+    const response = await page.goto(`${base}${path}`);
+    check(response.status() === 200, `${path}: 200, got ${response.status()}`);
+    const html = await response.text();
+    check(Buffer.byteLength(html) <= 30 * 1024, `${path}: ${Buffer.byteLength(html)} bytes of HTML, more than 30 KB`);
+    await audit(page, path === "/" ? "accueil" : path.slice(1));
+  }
+  // An empty mentor form posted: every required field is named.
+  await page.goto(`${base}/mentor`);
+  await page.getByRole("button", { name: "M'inscrire comme mentor" }).click();
+  await audit(page, "mentor-erreurs");
+  await context.close();
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  await everyPage(browser);
+  await menteeJourney(browser, true);
+  await menteeJourney(browser, false);
+  await mentorJourney(browser);
+  await newsletterJourney(browser);
+} catch (error) {
+  failures.push(`the browser tests stopped: ${error.stack ?? error}`);
+} finally {
+  await browser.close();
+}
+
+for (const { name, violations, passes } of audited) {
+  console.log(`axe ${name}: ${violations} violation(s), ${passes} rule(s) passed`);
+}
+if (failures.length > 0) {
+  console.error(`\n${failures.length} failure(s):`);
+  for (const failure of failures) console.error(`- ${failure}`);
+  process.exit(1);
+}
+console.log(`\nbrowser tests passed: ${audited.length} pages and states audited, screenshots in ${artifacts}`);
