@@ -146,7 +146,7 @@ async fn subscribe_confirm_and_unsubscribe_through_the_local_stack() {
         done.text()
             .await
             .unwrap()
-            .contains("Vous êtes désinscrit(e).")
+            .contains("Vous êtes désinscrit·e.")
     );
 
     // One confirmation and one welcome mail, however many clicks.
@@ -312,7 +312,7 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
             .text()
             .await
             .unwrap()
-            .contains("Je donne mon accord")
+            .contains("Je refuse")
     );
     let agreed = http
         .post(&consent)
@@ -326,7 +326,8 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
             .text()
             .await
             .unwrap()
-            .contains("Votre demande est confirmée.")
+            .contains("votre accord est enregistré"),
+        "the page speaks to the guardian"
     );
 
     // Each request goes to an association, and each person is told which.
@@ -356,7 +357,7 @@ async fn a_minor_an_adult_and_a_mentor_sign_up_verify_export_and_erase() {
         let mail = wait_for_new_mail(
             &stack.outbox_dir,
             Some(to),
-            "Vos données personnelles",
+            "Votre demande et vos données",
             &mut seen,
         )
         .await;
@@ -530,7 +531,7 @@ async fn from_sign_up_to_an_active_pair_by_following_the_mailed_links() {
     let mail = wait_for_new_mail(
         &stack.outbox_dir,
         Some("ines.paire@exemple.fr"),
-        "Vos données personnelles",
+        "Votre demande et vos données",
         &mut seen,
     )
     .await;

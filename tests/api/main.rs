@@ -12,4 +12,5 @@ mod newsletter;
 mod reminders;
 mod routing;
 mod signup;
+mod site;
 mod views;

@@ -96,11 +96,26 @@ async fn a_mentee_request_takes_one_transaction(table: TestTable) {
 async fn the_same_address_gets_the_same_answer_and_a_reminder(table: TestTable) {
     let app = app(&table);
     let first = call(&app, mentee_event(&mentee_body())).await;
-    // A retry seconds later changes nothing and sends nothing.
+    // A retry seconds later creates nothing; the owner is told at once that
+    // a request is in progress, then not again within 10 minutes.
     let retry = call(&app, mentee_event(&mentee_body())).await;
     assert_eq!(retry.status(), 202);
-    assert_eq!(table.outbox().await.len(), 1);
-    // Later, the same address again (another spelling) gets a reminder, not a second profile.
+    let mut sent: Vec<String> = table
+        .outbox()
+        .await
+        .iter()
+        .map(|m| m["mail"]["template"].as_str().unwrap().to_owned())
+        .collect();
+    sent.sort();
+    assert_eq!(sent, ["signup_already_requested", "signup_verification"]);
+    call(&app, mentee_event(&mentee_body())).await;
+    assert_eq!(
+        table.outbox().await.len(),
+        2,
+        "at most one reminder in 10 minutes"
+    );
+    // Ten minutes later, the same address again (another spelling) gets a
+    // reminder again, not a second profile.
     let guard = Key {
         pk: table
             .items_with_sort_prefix(keys::role_sort(Role::Mentee))
@@ -116,7 +131,7 @@ async fn the_same_address_gets_the_same_answer_and_a_reminder(table: TestTable) 
         .update_item()
         .table_name(&table.store.table)
         .set_key(Some(guard.attributes()))
-        .update_expression("SET created_at = :long_ago")
+        .update_expression("SET reminded_at = :long_ago")
         .expression_attribute_values(
             ":long_ago",
             aws_sdk_dynamodb::types::AttributeValue::N("1000".into()),
@@ -145,8 +160,12 @@ async fn the_same_address_gets_the_same_answer_and_a_reminder(table: TestTable) 
         .iter()
         .map(|m| m["mail"]["template"].clone())
         .collect();
-    assert!(
-        templates.contains(&json!("signup_already_requested")),
+    assert_eq!(
+        templates
+            .iter()
+            .filter(|t| **t == json!("signup_already_requested"))
+            .count(),
+        2,
         "{templates:?}"
     );
     // The same address may be a mentor too.
@@ -233,7 +252,11 @@ async fn verification_takes_one_transaction(table: TestTable) {
 
     let again = call(&app, with_token(event("signup-verify.json"), &token)).await;
     assert_eq!(again.status(), 200);
-    assert!(text(&again).contains("Votre demande est confirmée."));
+    assert!(
+        text(&again).contains("Votre demande est déjà confirmée."),
+        "a second click says so, and links to where it stands"
+    );
+    assert!(text(&again).contains("/ma-demande"));
 }
 
 on_both_emulators!(

@@ -1,11 +1,12 @@
 // The site in a real browser (Debian's Chromium through playwright-core),
-// against a running local stack: people's journeys on a phone-sized screen,
+// against a running local stack (`cargo test -p binome-tests --test api site`
+// starts one and runs this; by hand, against `local/run.sh`): people's journeys on a phone-sized screen,
 // with and without JavaScript, and axe-core on every page and error state.
 // Screenshots go to web/artifacts/ (ignored by git).
 //
 //   BINOME_URL=http://127.0.0.1:3000 BINOME_OUTBOX=.local/outbox node web/tests/run.mjs
 
-import { readFileSync, readdirSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,25 +43,28 @@ async function audit(page, name, javaScript = true) {
   }
 }
 
-// The link to `path` in the newest mail sent to `address`.
-function mailedLink(address, path) {
-  const mails = readdirSync(outbox)
+// The links to `path` in the mails sent to `address`, newest first.
+function mailedLinks(address, path) {
+  const pattern = new RegExp(`https?://[^\\s"<>]*${path.replace("?", "\\?")}\\?token=[A-Za-z0-9._~%-]+`, "g");
+  return readdirSync(outbox)
     .filter((name) => name.endsWith(".eml"))
-    .map((name) => readFileSync(join(outbox, name), "utf8"))
-    .filter((raw) => raw.includes(`To: ${address}`) || raw.includes(`<${address}>`));
-  for (const raw of mails.reverse()) {
+    .map((name) => ({ path: join(outbox, name), at: statSync(join(outbox, name)).mtimeMs }))
+    .sort((a, b) => b.at - a.at)
+    .map(({ path }) => readFileSync(path, "utf8"))
+    .filter((raw) => raw.includes(`To: ${address}`) || raw.includes(`<${address}>`))
     // Quoted-printable: soft line breaks, then escaped bytes.
-    const text = raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
-    const found = text.match(new RegExp(`https?://[^\\s"<>]*${path.replace("?", "\\?")}\\?token=[A-Za-z0-9._~%-]+`));
-    if (found) return found[0];
-  }
-  return null;
+    .map((raw) => raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))))
+    .flatMap((text) => text.match(pattern) ?? []);
 }
 
-async function waitForMail(address, path) {
+// The newest link to `path` mailed to `address` that is not in `seen`.
+async function waitForMail(address, path, seen = new Set()) {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const link = mailedLink(address, path);
-    if (link) return link;
+    const link = mailedLinks(address, path).find((found) => !seen.has(found));
+    if (link) {
+      seen.add(link);
+      return link;
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return null;
@@ -83,15 +87,39 @@ async function tick(page, label) {
   await page.locator("label", { hasText: label }).first().click();
 }
 
+// With JavaScript the long forms show one step at a time: on to the next.
+async function nextStep(page) {
+  const next = page.getByRole("button", { name: "Étape suivante" });
+  if (await next.isVisible()) await next.click();
+}
+
+async function lastStep(page) {
+  for (let step = 0; step < 10 && (await page.getByRole("button", { name: "Étape suivante" }).isVisible()); step++) {
+    await nextStep(page);
+  }
+}
+
 async function fillMentee(page, person) {
   await page.getByLabel("Prénom *", { exact: true }).fill(person.firstName);
   await page.getByLabel("Nom *", { exact: true }).fill("Benali");
   await page.locator("#email").fill(person.email);
   await page.locator("#postal_code").fill(person.postalCode);
   await page.locator("#birth_date").fill(person.birthDate);
-  await tick(page, "Je fais des études après le bac");
+  await page.locator("#birth_date").dispatchEvent("change");
+  await nextStep(page);
+  await tick(page, person.situation ?? "Je fais des études après le bac");
   await tick(page, "Trouver un stage ou une alternance");
+  await nextStep(page);
   await tick(page, "En personne");
+  await nextStep(page);
+  await nextStep(page);
+  if (person.guardian) {
+    check(await page.locator("#tuteur").isVisible(), "minor: the guardian's part shows under 15");
+    await page.locator("#guardian_name").fill("Nadia Haddad");
+    await page.locator("#guardian_email").fill(person.guardian);
+    await tick(page, "Mon parent ou tuteur·rice est d'accord");
+    await nextStep(page);
+  }
   await tick(page, /J'accepte que binome et l'association qui recevra ma demande/);
 }
 
@@ -104,6 +132,9 @@ async function menteeJourney(browser, javaScript) {
   const email = `ines.${tag}@exemple.fr`;
   await page.goto(`${base}/demande`);
   await audit(page, `demande-${tag}`, javaScript);
+  if (javaScript) {
+    check((await page.locator(".fr-stepper__state").innerText()) === "Étape 1 sur 5", "js: the form shows its steps");
+  }
   if (javaScript) {
     check(await page.locator("#tuteur").isHidden(), `${tag}: the guardian's part waits for a birth date under 15`);
   }
@@ -154,13 +185,17 @@ async function mentorJourney(browser) {
   await page.getByLabel("Nom *", { exact: true }).fill("Martin");
   await page.locator("#email").fill(email);
   await page.locator("#postal_code").fill("75011");
+  await nextStep(page);
   await page.getByLabel("Votre métier *").fill("Développeuse");
   await page.getByLabel("Votre secteur *").selectOption("numerique");
   await page.getByLabel("Années d'expérience *").fill("8");
+  await nextStep(page);
   await tick(page, "La recherche d'emploi");
   await tick(page, "Étudiant·es");
   await page.locator("#capacity").fill("2");
+  await nextStep(page);
   await tick(page, "Les deux me conviennent");
+  await nextStep(page);
   await tick(page, /J'ai lu la charte/);
   await tick(page, /J'accepte que binome et l'association qui recevra mon inscription/);
   await page.getByRole("button", { name: "M'inscrire comme mentor" }).click();
@@ -197,6 +232,141 @@ async function newsletterJourney(browser) {
   await context.close();
 }
 
+// « Où en est ma demande ? »: the address, the mailed link, the request in
+// words with the association it went to.
+async function myRequestJourney(browser, email) {
+  const context = await newContext(browser, {});
+  const page = await context.newPage();
+  await page.goto(`${base}/ma-demande`);
+  await audit(page, "ma-demande-adresse");
+  await page.locator("#email").fill(email);
+  await page.getByRole("button", { name: "Recevoir le lien" }).click();
+  check((await page.locator("h1").innerText()).includes("Vérifiez votre messagerie"), "ma-demande: the link is sent");
+  const link = await waitForMail(email, "/ma-demande");
+  if (check(link, "ma-demande: a mail with the link")) {
+    let text = "";
+    // Routing reads the verification from the table's stream: give it a moment.
+    for (let attempt = 0; attempt < 25 && !text.includes("transmise à"); attempt++) {
+      await page.goto(link);
+      text = await page.locator("main").innerText();
+      if (!text.includes("transmise à")) await new Promise((resolve) => setTimeout(resolve, 400));
+    }
+    check(text.includes("transmise à"), `ma-demande: the request says where it went: ${text.slice(0, 300)}`);
+    check(text.includes("Votre association"), "ma-demande: the association's contact");
+    check(await page.getByRole("link", { name: "Télécharger mes données" }).isVisible(), "ma-demande: the export button");
+    check(await page.getByRole("link", { name: "Effacer mes données" }).isVisible(), "ma-demande: the erasure button");
+    await audit(page, "ma-demande");
+  }
+  await context.close();
+}
+
+// Tab until the element `selector` has the focus (a keyboard user's way
+// there); fails when it cannot be reached.
+async function tabTo(page, selector) {
+  for (let presses = 0; presses < 80; presses++) {
+    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return true;
+    await page.keyboard.press("Tab");
+  }
+  return check(false, `keyboard: ${selector} cannot be reached with Tab`);
+}
+
+// The whole request form with the keyboard only: Tab, typing, arrows for a
+// choice, Space for a box, Enter to send.
+async function keyboardJourney(browser) {
+  const context = await newContext(browser, {});
+  const page = await context.newPage();
+  await page.goto(`${base}/demande`);
+  const born = new Date();
+  born.setFullYear(born.getFullYear() - 20);
+  const typed = [
+    ["#first_name", "Yanis"],
+    ["#last_name", "Moreau"],
+    ["#email", "yanis.clavier@exemple.fr"],
+    ["#postal_code", "93200"],
+  ];
+  for (const [selector, text] of typed) {
+    if (await tabTo(page, selector)) await page.keyboard.type(text);
+  }
+  if (await tabTo(page, "#birth_date")) {
+    // A date field takes the day, the month and the year in the locale's order.
+    const [year, month, day] = born.toISOString().slice(0, 10).split("-");
+    await page.keyboard.type(`${day}${month}${year}`);
+  }
+  const next = async () => {
+    if (await tabTo(page, "button[data-step=next]")) await page.keyboard.press("Enter");
+  };
+  await next();
+  // A choice: Tab into the group, arrows to the answer (which selects it).
+  const choose = async (name, id) => {
+    if (!(await tabTo(page, `input[name=${name}]`))) return;
+    for (let presses = 0; presses < 8; presses++) {
+      if (await page.evaluate((wanted) => document.activeElement?.id === wanted, id)) return;
+      await page.keyboard.press("ArrowDown");
+    }
+    check(false, `keyboard: ${id} cannot be chosen with the arrows`);
+  };
+  await choose("situation", "situation-jeune_actif");
+  if (await tabTo(page, "#needs-insertion_pro")) await page.keyboard.press("Space");
+  await next();
+  await choose("mode", "mode-distance");
+  await next();
+  await next();
+  if (await tabTo(page, "#consent-oui")) await page.keyboard.press("Space");
+  if (await tabTo(page, "button[type=submit]")) await page.keyboard.press("Enter");
+  await page.waitForLoadState();
+  check(
+    (await page.locator("h1").innerText()).includes("Vérifiez votre messagerie"),
+    `keyboard: the request is sent with the keyboard only: ${await page.locator("#erreurs").innerText().catch(() => "")}`,
+  );
+  await context.close();
+}
+
+// A 14-year-old asks twice: the guardian refuses the first request (it
+// goes no further), then accepts the second, which is confirmed.
+async function minorJourney(browser) {
+  const context = await newContext(browser, {});
+  const page = await context.newPage();
+  const email = "sami.college@exemple.fr";
+  const guardian = "nadia.parent@exemple.fr";
+  const born = new Date();
+  born.setFullYear(born.getFullYear() - 14);
+  born.setMonth(born.getMonth() - 2);
+  const seen = new Set();
+  for (const answer of ["Je refuse", "J'accepte"]) {
+    await page.goto(`${base}/demande`);
+    await fillMentee(page, {
+      firstName: "Sami",
+      email,
+      postalCode: "93200",
+      birthDate: born.toISOString().slice(0, 10),
+      situation: "Je suis au collège",
+      guardian,
+    });
+    await page.getByRole("button", { name: "Envoyer ma demande" }).click();
+    check((await page.locator("h1").innerText()).includes("Vérifiez votre messagerie"), `minor (${answer}): the request is sent`);
+    const consent = await waitForMail(guardian, "/v1/guardian/consent", seen);
+    if (!check(consent, `minor (${answer}): a mail to the guardian`)) break;
+    await page.goto(consent);
+    check((await page.locator("h1").innerText()).includes("Sami"), "minor: the guardian's page names the child");
+    if (answer === "Je refuse") await audit(page, "accord-parent");
+    await page.getByRole("button", { name: answer }).click();
+    const heading = await page.locator("h1").innerText();
+    check(
+      answer === "Je refuse" ? heading.includes("Votre refus est enregistré") : heading.includes("votre accord est enregistré"),
+      `minor (${answer}): the guardian's answer is thanked: ${heading}`,
+    );
+    const verify = await waitForMail(email, "/v1/verify", seen);
+    if (!check(verify, `minor (${answer}): a verification mail to the child`)) break;
+    await page.goto(verify);
+    const confirmed = await page.locator("h1").innerText();
+    check(
+      answer === "Je refuse" ? confirmed.includes("ne peut pas aller plus loin") : confirmed.includes("confirmée"),
+      `minor (${answer}): the child's link says what happened: ${confirmed}`,
+    );
+  }
+  await context.close();
+}
+
 async function everyPage(browser) {
   const context = await newContext(browser, {});
   const page = await context.newPage();
@@ -210,6 +380,7 @@ async function everyPage(browser) {
   }
   // An empty mentor form posted: every required field is named.
   await page.goto(`${base}/mentor`);
+  await lastStep(page);
   await page.getByRole("button", { name: "M'inscrire comme mentor" }).click();
   await audit(page, "mentor-erreurs");
   await context.close();
@@ -222,6 +393,9 @@ const browser = await chromium.launch({
 try {
   await everyPage(browser);
   await menteeJourney(browser, true);
+  await myRequestJourney(browser, "ines.js@exemple.fr");
+  await minorJourney(browser);
+  await keyboardJourney(browser);
   await menteeJourney(browser, false);
   await mentorJourney(browser);
   await newsletterJourney(browser);

@@ -86,7 +86,7 @@ pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
         }
     }
     Page::new(
-        "Vous êtes désinscrit(e).",
+        "Vous êtes désinscrit·e.",
         &["Vous ne recevrez plus la lettre d'information de binome. Votre adresse a été effacée de notre liste."],
     )
     .respond(StatusCode::OK)

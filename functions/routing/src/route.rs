@@ -390,6 +390,7 @@ fn transaction(
                         role: request.role,
                         first_name: request.first_name.clone(),
                         association_name: listed.record.name.clone(),
+                        sla_days: listed.record.sla_days,
                     },
                     now,
                 )

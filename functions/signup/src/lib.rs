@@ -6,7 +6,7 @@
 //! | `POST /v1/mentors`          | a volunteer signs up (one transaction)                        |
 //! | `GET  /v1/verify`           | confirms the address; verified once the guardian agreed too   |
 //! | `GET  /v1/guardian/consent` | the guardian of a mentee under 15 reads what they agree to    |
-//! | `POST /v1/guardian/consent` | … and agrees                                                  |
+//! | `POST /v1/guardian/consent` | … and agrees or refuses (`answer=refuse`)                     |
 //! | `POST /v1/me/link`          | mails a personal-data link to a known address; 202 always     |
 //! | `GET  /v1/me`               | JSON export of everything stored about the person             |
 //! | `GET  /v1/me/erase`         | a page with a button; changes nothing                         |
@@ -16,9 +16,11 @@
 //! | `GET  /`                    | the home page: what the network does, the calls to action     |
 //! | `GET`, `POST /demande`      | the mentee form (no JavaScript needed), checked as the API's  |
 //! | `GET`, `POST /mentor`       | the mentor form, with the charter linked                      |
+//! | `GET`, `POST /ma-demande`   | « Où en est ma demande ? »: a mailed link, then the request in words |
 //! | `GET  /charte`, `/mentions-legales`, `/donnees-personnelles`, `/accessibilite`, `/plan-du-site` | text pages |
 
 mod form;
+mod my_request;
 mod personal_data;
 mod register;
 mod site;
@@ -55,6 +57,8 @@ pub const ROUTES: &[&str] = &[
     "GET /donnees-personnelles",
     "GET /accessibilite",
     "GET /plan-du-site",
+    "GET /ma-demande",
+    "POST /ma-demande",
 ];
 
 /// Answers that could tell a known address from an unknown one take at least
@@ -98,7 +102,7 @@ pub async fn handle(app: &Signup, request: Request) -> Result<Response<Body>, Er
         Some("POST /v1/mentees") => register::mentee(app, &request).await,
         Some("POST /v1/mentors") => register::mentor(app, &request).await,
         Some("GET /v1/verify") => verify::address(app, &request).await,
-        Some("GET /v1/guardian/consent") => verify::guardian_page(app, &request),
+        Some("GET /v1/guardian/consent") => verify::guardian_page(app, &request).await,
         Some("POST /v1/guardian/consent") => verify::guardian_consent(app, &request).await,
         Some("POST /v1/me/link") => personal_data::link(app, &request).await,
         Some("GET /v1/me") => personal_data::export(app, &request).await,
@@ -116,6 +120,8 @@ pub async fn handle(app: &Signup, request: Request) -> Result<Response<Body>, Er
         Some("GET /donnees-personnelles") => site::personal_data(),
         Some("GET /accessibilite") => site::accessibility(),
         Some("GET /plan-du-site") => site::site_map(),
+        Some("GET /ma-demande") => my_request::page(app, &request).await,
+        Some("POST /ma-demande") => my_request::posted(app, &request).await,
         _ => http::ApiError::not_found().respond(),
     };
     Ok(response)

@@ -31,7 +31,7 @@ use shared::{
 use crate::Signup;
 
 /// Links to one's data work this long.
-const ACCESS_LINK_LIFETIME: Duration = Duration::hours(24);
+pub(crate) const ACCESS_LINK_LIFETIME: Duration = Duration::hours(24);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,8 +69,9 @@ pub async fn link(app: &Signup, request: &Request) -> Response<Body> {
     }
 }
 
+/// Mails the personal-data link to each sign-up of the address, if any.
 #[tracing::instrument(skip_all)]
-async fn send_links(app: &Signup, email: &EmailAddress) -> Result<(), ApiError> {
+pub(crate) async fn send_links(app: &Signup, email: &EmailAddress) -> Result<(), ApiError> {
     let address = app.keyring.addresses.id_of(email);
     let guards =
         [Role::Mentee, Role::Mentor].map(|role| Key::email_guard(&address, role).attributes());
@@ -114,6 +115,7 @@ async fn send_links(app: &Signup, email: &EmailAddress) -> Result<(), ApiError> 
         let mail = OutboxMail::new(
             subject.profile(),
             MailContent::PersonalDataAccess {
+                status_url: app.links.api(&format!("/ma-demande?token={token}")),
                 export_url: app.links.api(&format!("/v1/me?token={token}")),
                 erase_url: app.links.api(&format!("/v1/me/erase?token={token}")),
             },

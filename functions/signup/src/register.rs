@@ -34,6 +34,7 @@ use crate::{
     form::{
         Contact, MenteeRequest, MentorRegistration, Submission, validate_mentee, validate_mentor,
     },
+    personal_data::ACCESS_LINK_LIFETIME,
 };
 
 pub const CONSENT_TEXT_MENTEE: &str = "signup-mentee-2026-11";
@@ -540,25 +541,30 @@ async fn already_requested(
         now,
         VERIFICATION_WINDOW,
     );
+    let status = app.keyring.tokens.issue(
+        Purpose::PersonalData,
+        &existing.encode(),
+        now,
+        ACCESS_LINK_LIFETIME,
+    );
     let mail = OutboxMail::new(
         existing.profile(),
         MailContent::SignupAlreadyRequested {
             role: existing.role,
             verify_url: app.links.api(&format!("/v1/verify?token={token}")),
+            status_url: app.links.api(&format!("/ma-demande?token={status}")),
         },
         now,
     );
     let table = &app.store.table;
     let guard = Key::email_guard(&existing.address, existing.role);
     let since = AttributeValue::N((now - REMIND_AFTER).timestamp().to_string());
-    // A retried request (seconds after the first) or a burst of them sends no reminder.
+    // The first repeat is told at once; a burst of them, once per 10 minutes.
     let remind = Update::builder()
         .table_name(table)
         .set_key(Some(guard.attributes()))
         .update_expression("SET reminded_at = :now")
-        .condition_expression(
-            "created_at < :since AND (attribute_not_exists(reminded_at) OR reminded_at < :since)",
-        )
+        .condition_expression("attribute_not_exists(reminded_at) OR reminded_at < :since")
         .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
         .expression_attribute_values(":since", since)
         .build()

@@ -200,6 +200,15 @@ fn number(value: &str) -> Option<i64> {
     filled(value).map(|raw| raw.parse().unwrap_or(-1))
 }
 
+/// A date typed as people write it (14/05/2007) where the browser has no
+/// date field, as the API reads it (2007-05-14).
+fn day_first(date: &str) -> String {
+    match date.split('/').collect::<Vec<_>>()[..] {
+        [day, month, year] if year.len() == 4 => format!("{year}-{month:0>2}-{day:0>2}"),
+        _ => date.to_owned(),
+    }
+}
+
 fn ticked(value: &Option<String>) -> Option<bool> {
     value.as_ref().map(|_| true)
 }
@@ -219,7 +228,7 @@ impl Posted {
             last_name: filled(&self.last_name),
             email: filled(&self.email),
             phone: filled(&self.phone),
-            birth_date: filled(&self.birth_date),
+            birth_date: filled(&self.birth_date).map(|date| day_first(&date)),
             postal_code: filled(&self.postal_code),
             situation: filled(&self.situation),
             study_level: filled(&self.study_level),
@@ -386,7 +395,7 @@ fn mentee_page(posted: &Posted) -> FormPage {
                     vec![Field::Text(
                         TextField::new("birth_date", "Date de naissance", "date", &posted.birth_date)
                             .required()
-                            .hint("Par exemple 2007-05-14. Avant 15 ans, un parent donne aussi son accord.")
+                            .hint("Par exemple 14/05/2007. Avant 15 ans, un parent donne aussi son accord.")
                             .autocomplete("bday"),
                     )],
                 ]
@@ -463,6 +472,13 @@ fn mentee_page(posted: &Posted) -> FormPage {
                     Field::Text(
                         TextField::new("guardian_email", "Son adresse e-mail", "email", &posted.guardian_email)
                             .max_length(254),
+                    ),
+                    consent_box(
+                        "guardian_consent",
+                        "Son accord",
+                        "Mon parent ou tuteur·rice est d'accord pour que je sois accompagné·e par un mentor",
+                        "Il ou elle le confirmera avec le lien que nous lui enverrons.",
+                        &posted.guardian_consent,
                     ),
                 ],
             },
@@ -591,17 +607,14 @@ fn mentor_page(posted: &Posted) -> FormPage {
     }
 }
 
-/// The API names the guardian's fields `guardian.*`, and the guardian as a
-/// whole `guardian`: on the page, its name field.
+/// The API names the guardian as a whole `guardian`: on the page, its name
+/// field (`guardian.name` is the page's `guardian_name`).
 fn on_page(errors: Vec<FieldError>) -> Vec<FieldError> {
     errors
         .into_iter()
         .map(|mut error| {
             if error.field == "guardian" {
                 error.field = "guardian_name".into();
-            }
-            if error.field == "guardian.consent" {
-                error.field = "guardian_email".into();
             }
             error
         })
@@ -828,4 +841,16 @@ pub fn site_map() -> Response<Body> {
         ],
     }
     .respond(StatusCode::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_date_typed_day_first_is_read_as_the_api_reads_it() {
+        assert_eq!(day_first("14/05/2007"), "2007-05-14");
+        assert_eq!(day_first("4/5/2007"), "2007-05-04");
+        assert_eq!(day_first("2007-05-14"), "2007-05-14");
+    }
 }

@@ -37,7 +37,9 @@ enum Outcome {
     Verified(Role),
     /// This half is recorded; the other is awaited.
     Waiting(Half),
-    AlreadyVerified(Role),
+    AlreadyVerified,
+    /// The guardian refused: the request goes no further.
+    Refused,
     /// Unknown, expired or erased.
     Gone,
 }
@@ -70,7 +72,7 @@ fn link_refused(status: StatusCode, app: &Signup) -> Response<Body> {
             "Vous pouvez refaire une demande : elle ne prend que quelques minutes.",
         ],
     )
-    .with_link(app.links.site("/"), "Refaire une demande")
+    .with_link(app.links.api("/demande"), "Refaire une demande")
     .respond(status)
 }
 
@@ -85,11 +87,44 @@ fn next_steps(role: Role) -> &'static str {
     }
 }
 
-fn outcome_page(app: &Signup, outcome: Result<Outcome, http::ApiError>) -> Response<Body> {
+fn outcome_page(
+    app: &Signup,
+    half: Half,
+    outcome: Result<Outcome, http::ApiError>,
+) -> Response<Body> {
     match outcome {
-        Ok(Outcome::Verified(role) | Outcome::AlreadyVerified(role)) => {
-            Page::new("Votre demande est confirmée.", &[next_steps(role)]).respond(StatusCode::OK)
+        Ok(Outcome::Verified(_)) if half == Half::Guardian => Page::new(
+            "Merci, votre accord est enregistré.",
+            &["La demande est confirmée : elle va être transmise à l'association du réseau la plus adaptée, qui prendra contact avec le ou la jeune. Vous pourrez retirer votre accord à tout moment en écrivant à l'association."],
+        )
+        .respond(StatusCode::OK),
+        Ok(Outcome::Verified(role)) => {
+            Page::new("Votre demande est confirmée.", &[next_steps(role)])
+                .with_link(app.links.api("/ma-demande"), "Où en est ma demande ?")
+                .respond(StatusCode::OK)
         }
+        Ok(Outcome::AlreadyVerified) if half == Half::Guardian => Page::new(
+            "Votre accord est déjà enregistré.",
+            &["La demande est confirmée. Vous n'avez rien d'autre à faire."],
+        )
+        .respond(StatusCode::OK),
+        Ok(Outcome::AlreadyVerified) => Page::new(
+            "Votre demande est déjà confirmée.",
+            &["Vous n'avez rien d'autre à faire : vous pouvez suivre où elle en est."],
+        )
+        .with_link(app.links.api("/ma-demande"), "Où en est ma demande ?")
+        .respond(StatusCode::OK),
+        Ok(Outcome::Refused) if half == Half::Guardian => Page::new(
+            "Votre refus est enregistré.",
+            &["La demande ne sera pas transmise. Nous avons prévenu le ou la jeune ; ses informations seront effacées d'ici 7 jours."],
+        )
+        .respond(StatusCode::OK),
+        Ok(Outcome::Refused) => Page::new(
+            "Votre demande ne peut pas aller plus loin.",
+            &["Votre parent ou responsable légal n'a pas donné son accord : la demande ne sera pas transmise. Parlez-en ensemble ; vous pourrez refaire une demande à tout moment."],
+        )
+        .with_link(app.links.api("/demande"), "Refaire une demande")
+        .respond(StatusCode::OK),
         Ok(Outcome::Waiting(Half::Address)) => Page::new(
             "Votre adresse est confirmée.",
             &[
@@ -112,42 +147,161 @@ pub async fn address(app: &Signup, request: &Request) -> Response<Body> {
     match subject(app, request, Purpose::SignupVerify) {
         Ok((_, subject)) => outcome_page(
             app,
+            Half::Address,
             complete(app, &subject, Half::Address, Utc::now()).await,
         ),
         Err(status) => link_refused(status, app),
     }
 }
 
-pub fn guardian_page(app: &Signup, request: &Request) -> Response<Body> {
-    let token = match subject(app, request, Purpose::GuardianConsent) {
-        Ok((token, _)) => token,
+/// What the guardian's pages read of the young person's request.
+#[derive(serde::Deserialize)]
+struct Child {
+    first_name: String,
+}
+
+#[tracing::instrument(skip_all)]
+async fn child(app: &Signup, subject: &SignupSubject) -> Result<Option<Child>, StoreError> {
+    let item = app
+        .store
+        .client
+        .get_item()
+        .table_name(&app.store.table)
+        .set_key(Some(subject.profile().attributes()))
+        .projection_expression("first_name")
+        .consistent_read(true)
+        .send()
+        .await?
+        .item;
+    Ok(item.map(serde_dynamo::from_item).transpose()?)
+}
+
+/// `GET /v1/guardian/consent?token=`: what the guardian agrees to, for the
+/// child named, with « J'accepte » and « Je refuse »; opening it changes nothing.
+pub async fn guardian_page(app: &Signup, request: &Request) -> Response<Body> {
+    let (token, subject) = match subject(app, request, Purpose::GuardianConsent) {
+        Ok(found) => found,
         Err(status) => return link_refused(status, app),
     };
+    let first_name = match child(app, &subject).await {
+        Ok(Some(child)) => child.first_name,
+        Ok(None) => return link_refused(StatusCode::GONE, app),
+        Err(_) => return Page::unavailable("Nous n'avons pas pu ouvrir cette page."),
+    };
+    let action = |answer: &str| {
+        app.links.api(&format!(
+            "/v1/guardian/consent?token={token}&answer={answer}"
+        ))
+    };
     Page::new(
-        "Accord du responsable légal",
+        format!("{first_name} demande un mentor : votre accord"),
         &[
-            "Un jeune dont vous êtes responsable a demandé à être accompagné par un mentor bénévole du réseau binome : une personne en activité, formée par une association, qui le ou la rencontre environ 3 heures par mois pour l'aider dans sa scolarité, son orientation ou son projet.",
-            "En donnant votre accord, vous acceptez que l'association choisie reçoive les informations de la demande et mette le jeune en relation avec un mentor. Vous pourrez retirer cet accord et faire effacer ces informations à tout moment.",
+            &format!("{first_name}, dont vous êtes responsable, a demandé à être accompagné·e par un mentor bénévole du réseau binome : une personne en activité, formée par une association, qui le ou la rencontre environ 3 heures par mois pour l'aider dans sa scolarité, son orientation ou son projet."),
+            &format!("En acceptant, vous permettez que l'association choisie reçoive les informations de la demande et mette {first_name} en relation avec un mentor. Vous pourrez retirer cet accord et faire effacer ces informations à tout moment."),
+            "Si vous refusez, la demande s'arrête là et ses informations sont effacées d'ici 7 jours.",
         ],
     )
     .with_form(FormButton {
-        action: app.links.api(&format!("/v1/guardian/consent?token={token}")),
-        label: "Je donne mon accord".into(),
+        action: action("accept"),
+        label: "J'accepte".into(),
         hidden: Vec::new(),
         secondary: false,
+    })
+    .with_form(FormButton {
+        action: action("refuse"),
+        label: "Je refuse".into(),
+        hidden: Vec::new(),
+        secondary: true,
     })
     .respond(StatusCode::OK)
 }
 
+/// `POST /v1/guardian/consent?token=&answer=accept|refuse`
 pub async fn guardian_consent(app: &Signup, request: &Request) -> Response<Body> {
+    let refused = http::query_parameter(request, "answer").as_deref() == Some("refuse");
     match subject(app, request, Purpose::GuardianConsent) {
-        Ok((_, subject)) if subject.has_guardian => outcome_page(
-            app,
-            complete(app, &subject, Half::Guardian, Utc::now()).await,
-        ),
+        Ok((_, subject)) if subject.has_guardian => {
+            let now = Utc::now();
+            let outcome = if refused {
+                refuse(app, &subject, now).await
+            } else {
+                complete(app, &subject, Half::Guardian, now).await
+            };
+            outcome_page(app, Half::Guardian, outcome)
+        }
         Ok(_) => link_refused(StatusCode::BAD_REQUEST, app),
         Err(status) => link_refused(status, app),
     }
+}
+
+/// The guardian refuses: the request stops (it expires with its 7-day
+/// expiry), the address may ask again, and the young person is told.
+#[tracing::instrument(skip_all)]
+async fn refuse(
+    app: &Signup,
+    subject: &SignupSubject,
+    now: DateTime<Utc>,
+) -> Result<Outcome, http::ApiError> {
+    let table = &app.store.table;
+    let Some(child) = child(app, subject).await? else {
+        return Ok(Outcome::Gone);
+    };
+    let profile = update(table, &subject.profile())
+        .update_expression("SET guardian_refused_at = :at REMOVE due_pk, due_sk")
+        .condition_expression(
+            "#status = :pending AND attribute_not_exists(guardian_consent_at) AND attribute_not_exists(guardian_refused_at)",
+        )
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":pending", AttributeValue::S("pending_verification".into()))
+        .expression_attribute_values(":at", text(now))
+        .build()
+        .map_err(StoreError::from)?;
+    // The address may ask again at once.
+    let guard = aws_sdk_dynamodb::types::Delete::builder()
+        .table_name(table)
+        .set_key(Some(
+            Key::email_guard(&subject.address, subject.role).attributes(),
+        ))
+        .condition_expression("attribute_not_exists(pk) OR person_id = :person")
+        .expression_attribute_values(":person", AttributeValue::S(subject.person_id.clone()))
+        .build()
+        .map_err(StoreError::from)?;
+    let told = shared::mail::OutboxMail::new(
+        subject.profile(),
+        shared::mail::MailContent::GuardianRefused {
+            first_name: child.first_name,
+        },
+        now,
+    )
+    .transact_put(table)?;
+    let writes = vec![
+        TransactWriteItem::builder().update(profile).build(),
+        TransactWriteItem::builder().delete(guard).build(),
+        told,
+    ];
+    let error = match app.store.transact(writes).await {
+        Ok(_) => {
+            tracing::info!(person = subject.person_id, "guardian refused");
+            return Ok(Outcome::Refused);
+        }
+        Err(error) => error,
+    };
+    let Some(profile) = store::cancellation_reasons(&error)
+        .and_then(<[_]>::first)
+        .filter(|reason| store::is_condition_failure(reason))
+        .map(|reason| reason.item().cloned().unwrap_or_default())
+    else {
+        return Err(StoreError::from(error).into());
+    };
+    let status = profile.get("status").and_then(|s| s.as_s().ok());
+    Ok(if profile.contains_key("guardian_refused_at") {
+        Outcome::Refused
+    } else if status.is_some_and(|s| s == "verified") {
+        Outcome::AlreadyVerified
+    } else {
+        Outcome::Gone
+    })
 }
 
 fn text(now: DateTime<Utc>) -> AttributeValue {
@@ -184,7 +338,8 @@ async fn complete(
         }
         Half::Guardian => "attribute_exists(email_verified_at)",
     };
-    let pending = "#status = :pending AND #ttl > :now";
+    let pending =
+        "#status = :pending AND #ttl > :now AND attribute_not_exists(guardian_refused_at)";
     let profile = update(table, &subject.profile())
         .update_expression(format!(
             "SET #status = :verified, verified_at = :at, last_active_at = :at, {} = :at REMOVE #ttl, due_pk, due_sk",
@@ -257,8 +412,11 @@ async fn complete(
         .and_then(|t| t.as_n().ok())
         .and_then(|t| t.parse::<i64>().ok())
         .is_some_and(|ttl| ttl <= now.timestamp());
+    if profile.contains_key("guardian_refused_at") {
+        return Ok(Outcome::Refused);
+    }
     match status {
-        Some("verified") => Ok(Outcome::AlreadyVerified(subject.role)),
+        Some("verified") => Ok(Outcome::AlreadyVerified),
         Some("pending_verification") if !expired => record_half(app, subject, half, now).await,
         _ => Ok(Outcome::Gone),
     }
@@ -310,7 +468,7 @@ async fn record_half(
                 .and_then(|item| item.get("status"))
                 .is_some_and(|status| status.as_s().is_ok_and(|s| s == "verified"));
             Ok(if verified {
-                Outcome::AlreadyVerified(subject.role)
+                Outcome::AlreadyVerified
             } else {
                 Outcome::Gone
             })

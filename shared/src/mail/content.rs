@@ -34,6 +34,9 @@ pub enum MailContent {
     SignupAlreadyRequested {
         role: Role,
         verify_url: String,
+        /// « Où en est ma demande ? » (absent from mails queued before it existed).
+        #[serde(default)]
+        status_url: String,
     },
     GuardianConsentRequest {
         guardian_name: String,
@@ -41,6 +44,9 @@ pub enum MailContent {
         consent_url: String,
     },
     PersonalDataAccess {
+        /// « Où en est ma demande ? » (absent from mails queued before it existed).
+        #[serde(default)]
+        status_url: String,
         export_url: String,
         erase_url: String,
     },
@@ -49,6 +55,9 @@ pub enum MailContent {
         role: Role,
         first_name: String,
         association_name: String,
+        /// The association's answer time; the request moves on after twice it.
+        #[serde(default = "default_sla_days")]
+        sla_days: u32,
     },
     /// To the person: no association can take the request for now.
     RequestWaiting {
@@ -126,6 +135,10 @@ pub enum MailContent {
     GuardianReminded {
         first_name: String,
     },
+    /// To the young person: their guardian refused; the request stops.
+    GuardianRefused {
+        first_name: String,
+    },
     /// Six months in: what the mentoring led to.
     OutcomeSurvey {
         role: Role,
@@ -160,6 +173,10 @@ pub enum MailContent {
         erased_on: String,
         keep_url: String,
     },
+}
+
+fn default_sla_days() -> u32 {
+    7
 }
 
 /// One answer of a mail, as a link to the page that records it.
@@ -248,7 +265,7 @@ mail_template!(
     signup_already_requested,
     "mail/signup_already_requested.txt",
     "mail/signup_already_requested.html",
-    { mentor: bool, verify_url: &'a str });
+    { mentor: bool, verify_url: &'a str, status_url: &'a str });
 mail_template!(
     guardian_consent_request,
     "mail/guardian_consent_request.txt",
@@ -258,12 +275,12 @@ mail_template!(
     personal_data_access,
     "mail/personal_data_access.txt",
     "mail/personal_data_access.html",
-    { export_url: &'a str, erase_url: &'a str });
+    { status_url: &'a str, export_url: &'a str, erase_url: &'a str });
 mail_template!(
     request_forwarded,
     "mail/request_forwarded.txt",
     "mail/request_forwarded.html",
-    { first_name: &'a str, mentor: bool, association_name: &'a str });
+    { first_name: &'a str, mentor: bool, association_name: &'a str, sla_days: u32, handed_over_after: u32 });
 mail_template!(
     request_waiting,
     "mail/request_waiting.txt",
@@ -313,6 +330,11 @@ mail_template!(
     guardian_reminded,
     "mail/guardian_reminded.txt",
     "mail/guardian_reminded.html",
+    { first_name: &'a str });
+mail_template!(
+    guardian_refused,
+    "mail/guardian_refused.txt",
+    "mail/guardian_refused.html",
     { first_name: &'a str });
 mail_template!(
     outcome_survey,
@@ -371,10 +393,14 @@ impl MailContent {
                 signup_verification::render(first_name, *role == Role::Mentor, verify_url)?,
                 None,
             ),
-            MailContent::SignupAlreadyRequested { role, verify_url } => (
+            MailContent::SignupAlreadyRequested {
+                role,
+                verify_url,
+                status_url,
+            } => (
                 Transactional,
                 "Vous avez déjà une demande en cours".to_owned(),
-                signup_already_requested::render(*role == Role::Mentor, verify_url)?,
+                signup_already_requested::render(*role == Role::Mentor, verify_url, status_url)?,
                 None,
             ),
             MailContent::GuardianConsentRequest {
@@ -388,22 +414,30 @@ impl MailContent {
                 None,
             ),
             MailContent::PersonalDataAccess {
+                status_url,
                 export_url,
                 erase_url,
             } => (
                 Transactional,
-                "Vos données personnelles".to_owned(),
-                personal_data_access::render(export_url, erase_url)?,
+                "Votre demande et vos données".to_owned(),
+                personal_data_access::render(status_url, export_url, erase_url)?,
                 None,
             ),
             MailContent::RequestForwarded {
                 role,
                 first_name,
                 association_name,
+                sla_days,
             } => (
                 Transactional,
                 format!("Votre demande a été transmise à {association_name}"),
-                request_forwarded::render(first_name, *role == Role::Mentor, association_name)?,
+                request_forwarded::render(
+                    first_name,
+                    *role == Role::Mentor,
+                    association_name,
+                    *sla_days,
+                    sla_days * 2,
+                )?,
                 None,
             ),
             MailContent::RequestWaiting { role, first_name } => (
@@ -539,6 +573,12 @@ impl MailContent {
                 guardian_consent_reminder::render(guardian_name, mentee_first_name, consent_url)?,
                 None,
             ),
+            MailContent::GuardianRefused { first_name } => (
+                Transactional,
+                "Votre demande de mentor ne sera pas transmise".to_owned(),
+                guardian_refused::render(first_name)?,
+                None,
+            ),
             MailContent::GuardianReminded { first_name } => (
                 Transactional,
                 "Votre demande attend l'accord de votre responsable légal".to_owned(),
@@ -610,7 +650,10 @@ impl MailContent {
             ),
             MailContent::WaitingDigest { requests } => (
                 Transactional,
-                format!("{} demande(s) en attente d'une association", requests.len()),
+                match requests.len() {
+                    1 => "Une demande en attente d'une association".to_owned(),
+                    n => format!("{n} demandes en attente d'une association"),
+                },
                 waiting_digest::render(requests)?,
                 None,
             ),
