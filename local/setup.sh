@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the stack and the tests need besides Rust: the Python test
 # tools into the project's own .venv (moto, cfn-lint, the SAM translator),
+# checkov into .venv-checkov,
 # the site's npm packages from web/package-lock.json (the State's design
 # system, the browser-test tools) and Debian's Chromium for the browser
 # tests. Idempotent: a second run with unchanged requirements does nothing.
@@ -22,6 +23,18 @@ python_tools() {
   .venv/bin/python -c "import moto.server, cfnlint, samtranslator" \
     || { echo "setup: the Python tools did not install" >&2; exit 1; }
   cp local/requirements.txt "$stamp"
+}
+
+# checkov pins many packages of its own: it lives in .venv-checkov.
+checkov_tool() {
+  local python=${PYTHON:-python3} stamp=.venv-checkov/.requirements
+  if [ -x .venv-checkov/bin/checkov ] && cmp -s local/requirements-checkov.txt "$stamp"; then
+    return
+  fi
+  echo "setup: installing checkov into .venv-checkov"
+  "$python" -m venv .venv-checkov
+  .venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r local/requirements-checkov.txt
+  cp local/requirements-checkov.txt "$stamp"
 }
 
 web_packages() {
@@ -49,7 +62,7 @@ browser() {
 }
 
 # `local/setup.sh web` installs only what the stack itself serves.
-for part in "${@:-python_tools web_packages browser}"; do
+for part in "${@:-python_tools checkov_tool web_packages browser}"; do
   case $part in
     web) web_packages ;;
     *) for step in $part; do "$step"; done ;;
