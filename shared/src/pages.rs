@@ -100,8 +100,9 @@ impl Page {
 
     /// The page as an HTTP response. Pages are reached through links holding
     /// tokens: never cached, never leaked through the Referer header.
+    /// Opened from a mail, so by a link that carries a token: never indexed.
     pub fn respond(&self, status: StatusCode) -> Response<Body> {
-        crate::site::html(status, self.render())
+        crate::site::unindexed(crate::site::html(status, self.render()))
     }
 }
 

@@ -299,6 +299,15 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
 form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// A page that search engines must not keep (its address carries a token).
+pub fn unindexed(mut response: Response<Body>) -> Response<Body> {
+    response.headers_mut().insert(
+        "x-robots-tag",
+        lambda_http::http::HeaderValue::from_static("noindex, nofollow"),
+    );
+    response
+}
+
 /// A rendered page as the response, or a plain 500 if rendering failed.
 pub fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> Response<Body> {
     match rendered {

@@ -4,8 +4,13 @@
 const birthDate = document.getElementById("birth_date");
 const guardian = document.getElementById("tuteur");
 if (birthDate && guardian) {
+  // A date field gives 2007-05-14; a plain text field, as typed: 14/05/2007.
+  const parse = (value) => {
+    const dayFirst = value.match(/^(\d{1,2})\/(\d{1,2})\/(\d{4})$/);
+    return dayFirst ? new Date(Number(dayFirst[3]), Number(dayFirst[2]) - 1, Number(dayFirst[1])) : new Date(value);
+  };
   const under15 = () => {
-    const born = new Date(birthDate.value);
+    const born = parse(birthDate.value.trim());
     if (Number.isNaN(born.getTime())) return false;
     const fifteen = new Date(born.getFullYear() + 15, born.getMonth(), born.getDate());
     return new Date() < fifteen;

@@ -117,7 +117,7 @@ async function fillMentee(page, person) {
     check(await page.locator("#tuteur").isVisible(), "minor: the guardian's part shows under 15");
     await page.locator("#guardian_name").fill("Nadia Haddad");
     await page.locator("#guardian_email").fill(person.guardian);
-    await tick(page, "Mon parent ou tuteur·rice est d'accord");
+    await tick(page, "Mon parent ou responsable légal est d'accord");
     await nextStep(page);
   }
   await tick(page, /J'accepte que binome et l'association qui recevra ma demande/);

@@ -58,11 +58,11 @@ pub async fn record(
     let Some(pair) = pairs::read(&app.store, &answer.pair_id).await? else {
         return Ok(ProgrammeRecorded::Over);
     };
-    let Some(question) = pair
-        .programme_end
-        .as_ref()
-        .filter(|q| pair.status == PairStatus::Active && q.months == answer.months)
-    else {
+    let Some(question) = pair.programme_end.as_ref().filter(|q| {
+        pair.status == PairStatus::Active
+            && q.months == answer.months
+            && pair.programme_months == answer.months
+    }) else {
         return Ok(ProgrammeRecorded::Over);
     };
     let slot = match answer.side {
@@ -85,7 +85,7 @@ pub async fn record(
         .set_key(Some(Key::pair(&pair.id).attributes()))
         .update_expression(format!("SET {path} = :answer"))
         .condition_expression(format!(
-            "#status = :active AND programme_end.months = :months AND attribute_not_exists({path})"
+            "#status = :active AND programme_end.months = :months AND (programme_months = :months OR attribute_not_exists(programme_months)) AND attribute_not_exists({path})"
         ))
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":active", text(PairStatus::Active.as_str()))

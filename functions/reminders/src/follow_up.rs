@@ -409,8 +409,13 @@ fn programme_end(
         "programme_end = :question",
         next_due(app, &asked),
     );
-    let ends_on = ends.format("%d/%m/%Y").to_string();
     let mut writes = vec![transact_update(update)?];
+    if ends <= now {
+        // A pair from before programme lengths were kept, past its end: its
+        // association decides without a question dated in the past.
+        return Ok(writes);
+    }
+    let ends_on = ends.format("%d/%m/%Y").to_string();
     for role in [Role::Mentee, Role::Mentor] {
         writes.push(mail(
             Key::person_profile(pair.id_of(role)),

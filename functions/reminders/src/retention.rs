@@ -5,7 +5,7 @@
 //! it moved and does nothing; an erasure run twice finishes once.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use shared::{
     erasure::{self, ErasureCause},
@@ -128,7 +128,12 @@ pub async fn due(app: &Reminders, item: &Item, now: DateTime<Utc>) -> Result<boo
                 .as_deref()
                 .and_then(SignupSubject::decode)
             else {
+                // Looked at again tomorrow rather than every run: someone must look.
                 tracing::error!(person = held.person_id, "idle account without its subject");
+                let update = on_time()
+                    .update_expression("SET due_sk = :next")
+                    .expression_attribute_values(":next", text(timestamp(now + Duration::days(1))));
+                apply(app, vec![transact_update(update)?]).await?;
                 return Ok(false);
             };
             // Claimed first, so that a keep clicked since the read wins.

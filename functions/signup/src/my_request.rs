@@ -67,6 +67,7 @@ pub async fn page(app: &Signup, request: &Request) -> Response<Body> {
 
 /// `POST /ma-demande {email}`: the same answer whether the address is known.
 pub async fn posted(app: &Signup, request: &Request) -> Response<Body> {
+    let started = tokio::time::Instant::now();
     let posted: Posted = serde_html_form::from_bytes(request.body().as_ref()).unwrap_or_default();
     let Ok(email) = EmailAddress::parse(&posted.email) else {
         let problem = FieldError {
@@ -78,7 +79,10 @@ pub async fn posted(app: &Signup, request: &Request) -> Response<Body> {
             .with_errors(&[problem], |_| None)
             .respond(StatusCode::BAD_REQUEST);
     };
-    match send_links(app, &email).await {
+    let sent = send_links(app, &email).await;
+    // A known address takes no longer to answer than an unknown one.
+    tokio::time::sleep_until(started + app.response_floor).await;
+    match sent {
         Ok(()) => TextPage {
             title: "Vérifiez votre messagerie".into(),
             lead: Some("Si une demande ou une inscription existe avec cette adresse, un e-mail vient d'y être envoyé avec un lien pour la suivre.".into()),
@@ -117,9 +121,18 @@ fn standing(
         ProfileStatus::PendingVerification => {
             let guardian = profile["guardian_required"].as_bool() == Some(true)
                 && profile.get("guardian_consent_at").is_none();
-            if guardian {
+            let confirmed = profile.get("email_verified_at").is_some();
+            if profile.get("guardian_refused_at").is_some() {
                 format!(
-                    "{request} est à confirmer : il faut votre confirmation avec le lien reçu par e-mail et l'accord de votre parent, à qui nous avons écrit."
+                    "{request} ne sera pas transmise : votre parent ou responsable légal n'a pas donné son accord. Ses informations seront effacées d'ici 7 jours."
+                )
+            } else if guardian && confirmed {
+                format!(
+                    "{request} attend l'accord de votre parent ou responsable légal, à qui nous avons écrit. Votre adresse est bien confirmée."
+                )
+            } else if guardian {
+                format!(
+                    "{request} est à confirmer : ouvrez le lien reçu par e-mail ; votre parent ou responsable légal doit aussi donner son accord, nous lui avons écrit."
                 )
             } else {
                 format!("{request} est à confirmer : ouvrez le lien reçu par e-mail.")
@@ -178,7 +191,7 @@ async fn status(app: &Signup, token: &str) -> Response<Body> {
         return gone();
     };
     match standing_page(app, token, &subject).await {
-        Ok(Some(page)) => page.respond(StatusCode::OK),
+        Ok(Some(page)) => shared::site::unindexed(page.respond(StatusCode::OK)),
         Ok(None) => gone(),
         Err(error) => {
             tracing::error!(%error, "request status failed");

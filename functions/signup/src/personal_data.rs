@@ -306,7 +306,7 @@ fn keep_link(app: &Signup, request: &Request) -> Option<(String, String)> {
 fn keep_refused() -> Response<Body> {
     Page::new(
         "Ce lien n'est pas valide.",
-        &["Il a peut-être expiré ou n'a pas été copié en entier. Si votre compte existe encore, refaites une demande depuis le site : elle le gardera."],
+        &["Il a peut-être expiré ou n'a pas été copié en entier. Si votre compte existe encore, écrivez à l'association qui vous accompagne : elle peut le garder pour vous."],
     )
     .respond(StatusCode::BAD_REQUEST)
 }
@@ -319,7 +319,7 @@ pub fn keep_page(app: &Signup, request: &Request) -> Response<Body> {
     };
     Page::new(
         "Garder mon compte",
-        &["Votre compte binome n'a pas servi depuis longtemps et doit être supprimé. Vous pouvez le garder : il le sera de nouveau pour trois ans."],
+        &["Votre compte binome n'a pas servi depuis longtemps et va être supprimé. Vous pouvez le garder : nous vous écrirons de nouveau avant toute suppression."],
     )
     .with_form(FormButton {
         action: app.links.api(&format!("/v1/me/keep?token={token}")),
@@ -368,8 +368,9 @@ async fn keep_account(app: &Signup, person_id: &str) -> Result<bool, StoreError>
     let retention = Update::builder()
         .table_name(&app.store.table)
         .set_key(Some(Key::person_retention(person_id).attributes()))
-        .update_expression("SET due_sk = :next REMOVE warned_at, erasing_at")
-        .condition_expression("attribute_exists(pk)")
+        .update_expression("SET due_sk = :next REMOVE warned_at")
+        // Too late once the erasure has claimed the account.
+        .condition_expression("attribute_exists(pk) AND attribute_not_exists(erasing_at)")
         .expression_attribute_values(
             ":next",
             AttributeValue::S(timestamp(now + retention::FIRST_LOOK_AFTER)),

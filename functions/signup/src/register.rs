@@ -47,6 +47,9 @@ const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
 const IDEMPOTENCY_KEY_MAX: usize = 255;
 /// A repeated sign-up reminds the address's owner at most this often.
 const REMIND_AFTER: Duration = Duration::minutes(10);
+/// A form posted twice, or a request retried, this soon after the sign-up
+/// is the same sign-up: no reminder for it.
+const SAME_SIGNUP_WITHIN: Duration = Duration::minutes(1);
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -559,14 +562,21 @@ async fn already_requested(
     let table = &app.store.table;
     let guard = Key::email_guard(&existing.address, existing.role);
     let since = AttributeValue::N((now - REMIND_AFTER).timestamp().to_string());
-    // The first repeat is told at once; a burst of them, once per 10 minutes.
+    // A repeat is told at once (past the minute of a double post), a burst
+    // of them once per 10 minutes.
     let remind = Update::builder()
         .table_name(table)
         .set_key(Some(guard.attributes()))
         .update_expression("SET reminded_at = :now")
-        .condition_expression("attribute_not_exists(reminded_at) OR reminded_at < :since")
+        .condition_expression(
+            "created_at < :grace AND (attribute_not_exists(reminded_at) OR reminded_at < :since)",
+        )
         .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
         .expression_attribute_values(":since", since)
+        .expression_attribute_values(
+            ":grace",
+            AttributeValue::N((now - SAME_SIGNUP_WITHIN).timestamp().to_string()),
+        )
         .build()
         .expect("table, key and expression are set");
     let mut writes = vec![

@@ -86,7 +86,7 @@ const GROUPS: &[(&str, &str)] = &[
         "zrr",
         "J'habite une commune rurale (zone de revitalisation rurale)",
     ),
-    ("boursier", "Je suis boursier·e"),
+    ("boursier", "Je suis boursier·ère"),
     (
         "decrochage",
         "J'ai arrêté l'école ou mes études sans diplôme",
@@ -146,6 +146,9 @@ fn choice_message(name: &str) -> Option<&'static str> {
             "Pour indiquer un statut de réfugié·e ou un handicap, cochez aussi la case d'accord juste en dessous."
         }
         "sector" => "Choisissez votre secteur dans la liste.",
+        "guardian_consent" => {
+            "Cochez la case si votre parent ou responsable légal est d'accord : il ou elle le confirmera par e-mail."
+        }
         "expertise" => "Cochez de 1 à 6 sujets sur lesquels vous pouvez aider.",
         "audiences" => "Cochez de 1 à 6 publics que vous souhaitez accompagner.",
         _ => return None,
@@ -462,12 +465,12 @@ fn mentee_page(posted: &Posted) -> FormPage {
             },
             Section {
                 id: Some("tuteur".into()),
-                legend: "5. Votre parent ou tuteur·rice".into(),
+                legend: "5. Votre parent ou responsable légal".into(),
                 hint: Some("Seulement si vous avez moins de 15 ans : nous lui demandons son accord par e-mail.".into()),
                 fields: vec![
                     Field::Text(
                         TextField::new("guardian_name", "Son prénom et son nom", "text", &posted.guardian_name)
-                            .max_length(120),
+                            .max_length(80),
                     ),
                     Field::Text(
                         TextField::new("guardian_email", "Son adresse e-mail", "email", &posted.guardian_email)
@@ -476,7 +479,7 @@ fn mentee_page(posted: &Posted) -> FormPage {
                     consent_box(
                         "guardian_consent",
                         "Son accord",
-                        "Mon parent ou tuteur·rice est d'accord pour que je sois accompagné·e par un mentor",
+                        "Mon parent ou responsable légal est d'accord pour que je sois accompagné·e par un mentor",
                         "Il ou elle le confirmera avec le lien que nous lui enverrons.",
                         &posted.guardian_consent,
                     ),

@@ -104,8 +104,8 @@ fn outcome_page(
                 .respond(StatusCode::OK)
         }
         Ok(Outcome::AlreadyVerified) if half == Half::Guardian => Page::new(
-            "Votre accord est déjà enregistré.",
-            &["La demande est confirmée. Vous n'avez rien d'autre à faire."],
+            "La demande est déjà confirmée avec votre accord.",
+            &["Elle a été transmise à une association du réseau. Pour retirer votre accord, écrivez à cette association (son adresse est dans les e-mails envoyés au ou à la jeune) : elle arrêtera l'accompagnement et fera effacer les informations."],
         )
         .respond(StatusCode::OK),
         Ok(Outcome::AlreadyVerified) => Page::new(
@@ -218,7 +218,12 @@ pub async fn guardian_page(app: &Signup, request: &Request) -> Response<Body> {
 
 /// `POST /v1/guardian/consent?token=&answer=accept|refuse`
 pub async fn guardian_consent(app: &Signup, request: &Request) -> Response<Body> {
-    let refused = http::query_parameter(request, "answer").as_deref() == Some("refuse");
+    // The page's two buttons; a form from before the refusal existed posts no answer.
+    let refused = match http::query_parameter(request, "answer").as_deref() {
+        None | Some("accept") => false,
+        Some("refuse") => true,
+        Some(_) => return link_refused(StatusCode::BAD_REQUEST, app),
+    };
     match subject(app, request, Purpose::GuardianConsent) {
         Ok((_, subject)) if subject.has_guardian => {
             let now = Utc::now();
@@ -247,10 +252,11 @@ async fn refuse(
         return Ok(Outcome::Gone);
     };
     let profile = update(table, &subject.profile())
-        .update_expression("SET guardian_refused_at = :at REMOVE due_pk, due_sk")
-        .condition_expression(
-            "#status = :pending AND attribute_not_exists(guardian_consent_at) AND attribute_not_exists(guardian_refused_at)",
+        // Also after an agreement, as long as the request is not verified.
+        .update_expression(
+            "SET guardian_refused_at = :at REMOVE due_pk, due_sk, guardian_consent_at",
         )
+        .condition_expression("#status = :pending AND attribute_not_exists(guardian_refused_at)")
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":pending", AttributeValue::S("pending_verification".into()))
