@@ -68,11 +68,22 @@ pub fn check_in_links(
         now,
         CHECK_IN_ANSWER_WINDOW,
     );
-    CheckInAnswer::ALL
-        .iter()
-        .map(|answer| AnswerLink {
-            label: answer.label().to_owned(),
-            url: format!("{link}&answer={}", answer.as_str()),
+    one_click(
+        &link,
+        CheckInAnswer::ALL.map(|answer| (answer.label(), answer.as_str())),
+    )
+}
+
+/// One link per answer (label, wire name): `link` with `&answer=`.
+fn one_click<'a>(
+    link: &str,
+    answers: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<AnswerLink> {
+    answers
+        .into_iter()
+        .map(|(label, answer)| AnswerLink {
+            label: label.to_owned(),
+            url: format!("{link}&answer={answer}"),
         })
         .collect()
 }
@@ -117,13 +128,10 @@ pub fn programme_end_links(
         now,
         PROGRAMME_END_WINDOW,
     );
-    GoingOn::ALL
-        .iter()
-        .map(|answer| AnswerLink {
-            label: answer.label().to_owned(),
-            url: format!("{link}&answer={}", answer.as_str()),
-        })
-        .collect()
+    one_click(
+        &link,
+        GoingOn::ALL.map(|answer| (answer.label(), answer.as_str())),
+    )
 }
 
 /// The two people of a pair as its transitions need them.
