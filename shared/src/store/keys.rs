@@ -10,6 +10,7 @@
 //! | new outbox mails, in order              | table stream       | INSERT records whose `sk` starts with `MAIL#`  |
 //! | mails sent to someone (export, erasure) | Query              | recipient's partition, `sk` begins `MAIL#`     |
 //! | a person's data: profile, sensitive data, guardian, mails | Get / Query | `PERSON#<person id>` / `PROFILE`, `SENSITIVE`, `GUARDIAN`, `MAIL#…` |
+//! | a person's retention look (warning, erasure) | Put / Update / Delete | `PERSON#<person id>` / `RETENTION`        |
 //! | one sign-up per address and role        | conditional Put    | `EMAIL#<address id>` / `MENTEE` or `MENTOR`    |
 //! | replayed sign-up (Idempotency-Key)      | conditional Put    | `IDEMPOTENCY#<hash of route and key>` / `RESPONSE` |
 //! | erasure audit (no personal data)        | Put                | `AUDIT#<person id>` / `ERASURE`                |
@@ -18,7 +19,8 @@
 //! | the network admins' contact (digests)   | Update             | `DIRECTORY` / `ADMINS`                        |
 //! | an association's requests and pool      | Query `by_association` | `assoc_pk` = `ASSOCIATION#<slug>`, `assoc_sk` = `<status>#<since>#<person id>` |
 //! | routing work due by a date (SLA, retry) | Query `by_due_date`    | `due_pk` = `ROUTING#<shard>`, `due_sk` = due instant |
-//! | pairs whose next follow-up is due (answer reminder, expiry, check-in, survey) | Query `by_due_date` | `due_pk` = `FOLLOW_UP#<shard>`, `due_sk` = due instant |
+//! | pairs whose next follow-up is due (answer reminder, expiry, check-in, survey, programme end, deletion) | Query `by_due_date` | `due_pk` = `FOLLOW_UP#<shard>`, `due_sk` = due instant |
+//! | accounts whose retention look is due    | Query `by_due_date`    | `due_pk` = `RETENTION#<shard>`, `due_sk` = due instant |
 //! | sign-ups whose reminder is due (address, guardian) | Query `by_due_date` | `due_pk` = `SIGNUP#<shard>`, `due_sk` = due instant |
 //! | mails whose delivery died holding them  | Query `by_due_date`    | `due_pk` = `MAIL_LEASE#<shard>`, `due_sk` = lease end (epoch seconds, 10 digits) |
 //! | a pair of mentee and mentor             | Get / Update       | `PAIR#<pair id>` / `PAIR`                     |
