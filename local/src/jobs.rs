@@ -23,6 +23,7 @@ pub struct Jobs {
     pub matching: Arc<Matching>,
     pub delivery: Arc<Delivery>,
     pub reminders: Arc<Reminders>,
+    pub campaigns: Arc<campaigns::Campaigns>,
     pub admin_key: String,
 }
 
@@ -32,6 +33,7 @@ pub const JOBS: &[(&str, &str)] = &[
     ("routing-sweep", "cron(0 6 * * ? *)"),
     ("nightly-matching", "cron(0 2 * * ? *)"),
     ("mail-leases", "rate(5 minutes)"),
+    ("campaigns", "rate(1 minute)"),
 ];
 
 impl Jobs {
@@ -58,6 +60,9 @@ impl Jobs {
             }),
             "mail-leases" => json!({
                 "expired_leases": mailer::expired_leases(&self.delivery, now).await.map_err(failed)?
+            }),
+            "campaigns" => json!({
+                "started": campaigns::start::scheduled(&self.campaigns, now).await.map_err(failed)?
             }),
             other => return Err(format!("unknown job {other}")),
         })

@@ -6,11 +6,14 @@
 //! - HTTP: every route key of every function on one port (`gateway`);
 //! - streams: the table's stream delivered to stream-triggered functions
 //!   in the Lambda event shape (`streams`);
+//! - the campaigns' send queue, as SQS and its event source mapping
+//!   (`queue`), with faults to inject;
 //! - mail: one `.eml` per mail in `<data>/outbox/`, links printed.
 
 pub mod emulator;
 pub mod gateway;
 pub mod jobs;
+pub mod queue;
 pub mod streams;
 
 use std::{
@@ -21,6 +24,7 @@ use std::{
 };
 
 use anyhow::Context;
+use campaigns::Campaigns;
 use emulator::Emulator;
 use gateway::Route;
 use mailer::Delivery;
@@ -66,6 +70,27 @@ pub struct Options {
     pub announce_mail: bool,
     /// The API's throttling (the template's by default).
     pub throttle: gateway::Throttle,
+    pub campaigns: CampaignOptions,
+}
+
+/// How the newsletter's campaigns run locally.
+#[derive(Debug, Clone, Copy)]
+pub struct CampaignOptions {
+    pub queue: queue::Settings,
+    /// Mails per second per sending invocation; `None`: unbounded.
+    pub rate_per_second: Option<u32>,
+    pub lease: Duration,
+    /// Share of campaign sends that the file outbox fails, as a throttled SES.
+    pub mail_fault_rate: f64,
+}
+
+impl CampaignOptions {
+    pub const TEMPLATE: CampaignOptions = CampaignOptions {
+        queue: queue::Settings::TEMPLATE,
+        rate_per_second: Some(campaigns::DEFAULT_RATE_PER_SECOND),
+        lease: campaigns::DEFAULT_LEASE,
+        mail_fault_rate: 0.0,
+    };
 }
 
 /// A running stack; everything stops when it is dropped.
@@ -77,6 +102,8 @@ pub struct Stack {
     pub outbox_dir: PathBuf,
     /// The routing functions' state (tests run the daily sweep through it).
     pub routing: Arc<Routing>,
+    /// The campaigns' send queue (tests watch it drain).
+    pub campaign_queue: Arc<queue::LocalQueue>,
     /// Served as long as the stack runs.
     _emulator: Emulator,
     tasks: Vec<JoinHandle<()>>,
@@ -124,8 +151,26 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         store.clone(),
         keyring.clone(),
         links.clone(),
+        &admin_key,
     ));
     let mailer = Mailer::files(&outbox_dir, MAIL_FROM, options.announce_mail)?;
+    let campaign_queue = queue::LocalQueue::new(
+        options.campaigns.queue,
+        data_dir.join("queue-campaign-sends.dead-letters.jsonl"),
+    );
+    let campaigns = Arc::new(
+        Campaigns::new(
+            store.clone(),
+            keyring.clone(),
+            links.clone(),
+            mailer
+                .clone()
+                .with_faults(options.campaigns.mail_fault_rate),
+            campaign_queue.clone(),
+            options.campaigns.rate_per_second,
+        )
+        .with_lease(options.campaigns.lease),
+    );
     let delivery = Arc::new(Delivery::new(
         store.clone(),
         mailer,
@@ -170,6 +215,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         matching: matching.clone(),
         delivery: delivery.clone(),
         reminders,
+        campaigns: campaigns.clone(),
         admin_key: admin_key.clone(),
     });
     // The site's assets, as CloudFront serves them from S3 in AWS: the
@@ -203,11 +249,23 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         Duration::from_secs(300),
     )));
     tasks.push(tokio::spawn(jobs::every(
-        jobs,
+        jobs.clone(),
         "reminders",
         Duration::from_secs(900),
     )));
-    for consumer in stream_consumers(delivery, routing.clone(), matching.clone()) {
+    tasks.push(tokio::spawn(jobs::every(
+        jobs,
+        "campaigns",
+        Duration::from_secs(60),
+    )));
+    tasks.extend(campaign_queue.spawn({
+        let campaigns = campaigns.clone();
+        Arc::new(move |event| {
+            let campaigns = campaigns.clone();
+            Box::pin(async move { campaigns::send::deliver(&campaigns, event).await })
+        })
+    }));
+    for consumer in stream_consumers(delivery, routing.clone(), matching.clone(), campaigns) {
         tasks.push(streams::spawn(reader.clone(), consumer, data_dir));
     }
     tasks.push(tokio::spawn(daily_sweep(routing.clone())));
@@ -232,6 +290,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         base_url,
         outbox_dir,
         routing,
+        campaign_queue,
         _emulator: emulator,
         tasks,
     })
@@ -270,6 +329,7 @@ fn stream_consumers(
     delivery: Arc<Delivery>,
     routing: Arc<Routing>,
     matching: Arc<Matching>,
+    campaigns: Arc<Campaigns>,
 ) -> Vec<Consumer> {
     vec![
         Consumer {
@@ -294,6 +354,14 @@ fn stream_consumers(
             deliver: Arc::new(move |event| {
                 let matching = matching.clone();
                 Box::pin(async move { matching::deliver(&matching, &event).await })
+            }),
+        },
+        Consumer {
+            name: "campaigns",
+            batch_size: 10,
+            deliver: Arc::new(move |event| {
+                let campaigns = campaigns.clone();
+                Box::pin(async move { campaigns::start::deliver(&campaigns, &event).await })
             }),
         },
     ]

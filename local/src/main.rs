@@ -24,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
         public_base_url: std::env::var("PUBLIC_BASE_URL").ok(),
         site_url: std::env::var("SITE_URL").ok(),
         throttle: local::gateway::Throttle::TEMPLATE,
+        campaigns: local::CampaignOptions::TEMPLATE,
         announce_mail: true,
     })
     .await?;

@@ -54,6 +54,7 @@ pub struct Start {
 
 /// What a function that signs its links starts with.
 pub struct Signing<T> {
+    pub sdk: SdkConfig,
     pub store: crate::store::Store,
     pub links: crate::links::Links,
     pub keyring: crate::keyring::Keyring,
@@ -79,6 +80,7 @@ pub async fn start_signing<T>(
     let keyring = crate::keyring::Keyring::from_secrets_manager(&sdk, &secret_arn).await?;
     store.warm_up().await;
     Ok(Signing {
+        sdk,
         store,
         links,
         keyring,

@@ -386,6 +386,34 @@ pub fn key_matches(presented: &str, stored_hash: &str) -> bool {
         .into()
 }
 
+/// The network admins' key, kept only as its hash.
+#[derive(Debug, Clone, Default)]
+pub struct AdminKey(Option<[u8; 32]>);
+
+impl AdminKey {
+    /// `None`: a function that serves no admin route refuses every request.
+    pub fn new(key: Option<&str>) -> Self {
+        Self(key.map(|key| Sha256::digest(key.trim().as_bytes()).into()))
+    }
+
+    /// Only the network admins pass (hashes compared in constant time).
+    pub fn check(&self, request: &Request) -> Result<(), ApiError> {
+        let admitted = bearer(request).is_some_and(|presented| {
+            let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+            self.0.is_some_and(|hash| presented.ct_eq(&hash).into())
+        });
+        if admitted {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Clé d'administration manquante ou invalide (en-tête Authorization: Bearer …).",
+            ))
+        }
+    }
+}
+
 /// The bearer token of the request.
 pub fn bearer(request: &Request) -> Option<&str> {
     request

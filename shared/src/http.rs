@@ -116,12 +116,23 @@ pub fn query_parameter(request: &Request, name: &str) -> Option<String> {
 /// Checks size and content type, then parses a JSON body into `T` (which
 /// should deny unknown fields), naming the offending field on failure.
 pub fn parse_json<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    parse_json_up_to(request, MAX_BODY_BYTES)
+}
+
+/// As [`parse_json`], for the few routes that take longer texts.
+pub fn parse_json_up_to<T: DeserializeOwned>(
+    request: &Request,
+    max_bytes: usize,
+) -> Result<T, ApiError> {
     let body: &[u8] = request.body().as_ref();
-    if body.len() > MAX_BODY_BYTES {
+    if body.len() > max_bytes {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            "La requête dépasse 16 Ko : raccourcissez les champs envoyés.",
+            format!(
+                "La requête dépasse {} Ko : raccourcissez les champs envoyés.",
+                max_bytes / 1024
+            ),
         ));
     }
     let is_json = request

@@ -2,6 +2,8 @@
 //! configuration, telemetry, storage (table, keys), mail, link tokens, HTTP.
 
 pub mod aws;
+pub mod campaign;
+pub mod campaign_store;
 pub mod config;
 pub mod consent;
 pub mod criteria;

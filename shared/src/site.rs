@@ -330,3 +330,33 @@ pub fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> Resp
         }
     }
 }
+
+/// The archive of the newsletter: published issues, newest first.
+#[derive(Debug, Clone, Template)]
+#[template(path = "site/issues.html")]
+pub struct IssueList {
+    /// (link, subject, date in words)
+    pub issues: Vec<(String, String, String)>,
+}
+
+impl IssueList {
+    pub fn respond(&self, status: StatusCode) -> Response<Body> {
+        html(status, self.render())
+    }
+}
+
+/// The web version of one issue.
+#[derive(Debug, Clone, Template)]
+#[template(path = "site/issue.html")]
+pub struct IssuePage {
+    pub subject: String,
+    pub date: String,
+    /// Sanitised by [`crate::campaign::render`]: the only HTML a page takes as is.
+    pub body_html: String,
+}
+
+impl IssuePage {
+    pub fn respond(&self, status: StatusCode) -> Response<Body> {
+        html(status, self.render())
+    }
+}

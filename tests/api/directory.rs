@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use shared::directory::key_matches;
 use shared::store::keys::{self, counters};
 
-const ADMIN_KEY: &str = "cle-admin-de-test";
+use binome_tests::ADMIN_KEY;
 
 fn app(table: &TestTable) -> Routing {
     Routing::new(

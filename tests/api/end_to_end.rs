@@ -18,12 +18,22 @@ pub(crate) async fn start_stack_throttled(
     data: &Path,
     throttle: local::gateway::Throttle,
 ) -> local::Stack {
+    start_stack_with(data, throttle, local::CampaignOptions::TEMPLATE).await
+}
+
+/// A local stack on a free port, with these limits and campaign settings.
+pub(crate) async fn start_stack_with(
+    data: &Path,
+    throttle: local::gateway::Throttle,
+    campaigns: local::CampaignOptions,
+) -> local::Stack {
     local::start(local::Options {
         port: 0,
         data_dir: data.to_path_buf(),
         public_base_url: None,
         site_url: None,
         throttle,
+        campaigns,
         announce_mail: false,
     })
     .await
@@ -59,7 +69,7 @@ fn links(message: &Message<'_>) -> Vec<String> {
         .collect()
 }
 
-fn header(message: &Message<'_>, name: &str) -> String {
+pub(crate) fn header(message: &Message<'_>, name: &str) -> String {
     match message.header(name) {
         Some(HeaderValue::Text(text)) => text.to_string(),
         Some(HeaderValue::Address(address)) => address

@@ -23,6 +23,7 @@ async fn subscription_records(table: &TestTable) -> Event {
         table.store.clone(),
         keyring(),
         Links::new("https://api.binome.example", "https://binome.example"),
+        binome_tests::ADMIN_KEY,
     );
     let request = with_body(
         event("newsletter-subscribe.json"),
@@ -187,6 +188,7 @@ async fn a_mail_claimed_by_a_dead_delivery_is_sent_when_its_lease_ends(table: Te
         table.store.clone(),
         keyring(),
         Links::new("https://api.binome.example", "https://binome.example"),
+        binome_tests::ADMIN_KEY,
     );
     for email in ["lea@exemple.fr", "sami@exemple.fr"] {
         let request = with_body(

@@ -2,10 +2,12 @@
 //! template against the code, and the local stack end to end.
 
 mod burst;
+mod campaigns;
 mod counters;
 mod directory;
 mod end_to_end;
 mod infra;
+mod mail_events;
 mod mailer;
 mod matching;
 mod newsletter;

@@ -16,6 +16,7 @@ fn app(table: &TestTable) -> Newsletter {
         table.store.clone(),
         keyring(),
         Links::new("https://api.binome.example", "https://binome.example"),
+        binome_tests::ADMIN_KEY,
     )
 }
 

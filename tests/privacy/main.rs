@@ -41,7 +41,7 @@ impl Write for Capture {
 
 async fn every_flow(table: &TestTable, outbox: &std::path::Path) {
     let links = Links::new("https://api.binome.example", "https://binome.example");
-    let newsletter = Newsletter::new(table.store.clone(), keyring(), links.clone());
+    let newsletter = Newsletter::new(table.store.clone(), keyring(), links.clone(), "admin");
     let signup = Signup::new(table.store.clone(), keyring(), links, Duration::ZERO);
     let delivery = Delivery::new(
         table.store.clone(),

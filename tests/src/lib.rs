@@ -26,6 +26,9 @@ use shared::{
     store::{Store, keys, table},
 };
 
+/// The network admins' key in handler tests.
+pub const ADMIN_KEY: &str = "cle-admin-de-test";
+
 /// The repository root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

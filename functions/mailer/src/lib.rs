@@ -168,10 +168,28 @@ async fn send(delivery: &Delivery, mail: &OutboxMail, now: i64) -> Result<(), De
         tracing::info!(mail = mail.id, "mail already claimed or sent");
         return Ok(());
     };
-    let Some(address) = recipient_address(&delivery.store, &mail.recipient).await? else {
-        finish(&delivery.store, &mail, lease, OutboxStatus::Dropped, None).await?;
-        tracing::info!(mail = mail.id, "mail dropped: recipient gone");
-        return Ok(());
+    let address = match recipient(&delivery.store, &mail.recipient).await? {
+        Recipient::Reachable(address) => address,
+        Recipient::Gone => {
+            finish(&delivery.store, &mail, lease, OutboxStatus::Dropped, None).await?;
+            tracing::info!(mail = mail.id, "mail dropped: recipient gone");
+            return Ok(());
+        }
+        Recipient::Unreachable => {
+            finish(
+                &delivery.store,
+                &mail,
+                lease,
+                OutboxStatus::Suppressed,
+                None,
+            )
+            .await?;
+            tracing::info!(
+                mail = mail.id,
+                "mail suppressed: the address bounced or complained"
+            );
+            return Ok(());
+        }
     };
     let rendered = match mail.mail.render() {
         Ok(rendered) => rendered,
@@ -251,27 +269,35 @@ async fn claim(
     }
 }
 
-/// The recipient's address, read at send time; `None` once erased.
+enum Recipient {
+    Reachable(EmailAddress),
+    /// Erased or unsubscribed: no address left.
+    Gone,
+    /// Marked unreachable by the mail events (hard bounce, complaint).
+    Unreachable,
+}
+
+/// The recipient's address, read at send time.
 #[tracing::instrument(skip_all)]
-async fn recipient_address(
-    store: &Store,
-    recipient: &Key,
-) -> Result<Option<EmailAddress>, StoreError> {
+async fn recipient(store: &Store, recipient: &Key) -> Result<Recipient, StoreError> {
     let output = store
         .client
         .get_item()
         .table_name(&store.table)
         .set_key(Some(recipient.attributes()))
-        .projection_expression("email")
+        .projection_expression("email, unreachable")
         .consistent_read(true)
         .send()
         .await?;
-    Ok(output
-        .item
-        .as_ref()
-        .and_then(|item| item.get("email"))
+    let item = output.item.unwrap_or_default();
+    if item.contains_key("unreachable") {
+        return Ok(Recipient::Unreachable);
+    }
+    Ok(item
+        .get("email")
         .and_then(|email| email.as_s().ok())
-        .and_then(|email| EmailAddress::parse(email).ok()))
+        .and_then(|email| EmailAddress::parse(email).ok())
+        .map_or(Recipient::Gone, Recipient::Reachable))
 }
 
 /// Records the outcome, only while this delivery still holds the claim. The

@@ -65,6 +65,9 @@ pub struct Member {
     pub pairs_held: u8,
     #[serde(default)]
     pub routing: Option<Routing>,
+    /// Their address bounced or complained (mail events): nobody could reach them.
+    #[serde(default)]
+    pub unreachable: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,6 +85,7 @@ impl Member {
                 ProfileStatus::Routed | ProfileStatus::Acknowledged
             )
             && (self.role == Role::Mentee || self.room() > 0)
+            && self.unreachable.is_none()
     }
 
     /// Places a mentor has left.

@@ -5,21 +5,18 @@
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use shared::{
-    http,
+    campaign, http,
     keyring::AddressId,
     mail::{MailContent, OutboxMail},
     pages::Page,
-    store::{self, Key},
+    store::{self, Key, keys::index},
     tokens::{Purpose, TokenError},
 };
 
 use crate::{Newsletter, subscribe::number};
-
-/// Unsubscribe links in mails keep working this long.
-pub const UNSUBSCRIBE_LINK_LIFETIME: Duration = Duration::days(365);
 
 enum Outcome {
     Confirmed,
@@ -93,11 +90,9 @@ async fn confirm(
         Purpose::NewsletterUnsubscribe,
         subject.as_str(),
         now,
-        UNSUBSCRIBE_LINK_LIFETIME,
+        campaign::UNSUBSCRIBE_LINK_LIFETIME,
     );
-    let unsubscribe_url = app.links.api(&format!(
-        "/v1/newsletter/unsubscribe?token={unsubscribe_token}"
-    ));
+    let unsubscribe_url = campaign::unsubscribe_url(&app.links, &unsubscribe_token, None);
     let welcome = OutboxMail::new(
         subscriber.clone(),
         MailContent::NewsletterWelcome { unsubscribe_url },
@@ -108,7 +103,8 @@ async fn confirm(
         .table_name(&app.store.table)
         .set_key(Some(subscriber.attributes()))
         .update_expression(
-            "SET #status = :confirmed, confirmed_at = :now_text REMOVE #ttl, confirmation_sent_at",
+            "SET #status = :confirmed, confirmed_at = :now_text, list_pk = :list_pk, list_sk = :list_sk \
+             REMOVE #ttl, confirmation_sent_at",
         )
         // TTL deletion runs late: an expired pending subscription may still be there.
         .condition_expression("#status = :pending AND #ttl > :now")
@@ -118,6 +114,12 @@ async fn confirm(
         .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
         .expression_attribute_values(":confirmed", AttributeValue::S("confirmed".into()))
         .expression_attribute_values(":now", number(now.timestamp()))
+        // On the list of confirmed subscribers that campaigns read.
+        .expression_attribute_values(
+            ":list_pk",
+            AttributeValue::S(index::subscribers_list(subject.as_str())),
+        )
+        .expression_attribute_values(":list_sk", AttributeValue::S(subject.as_str().into()))
         .expression_attribute_values(
             ":now_text",
             AttributeValue::S(now.to_rfc3339_opts(SecondsFormat::Secs, true)),

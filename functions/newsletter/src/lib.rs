@@ -8,8 +8,17 @@
 //! | `GET  /v1/newsletter/unsubscribe` | a page with a button; changes nothing               |
 //! | `POST /v1/newsletter/unsubscribe` | unsubscribes (one-click or the button)              |
 //! | `GET`, `POST /newsletter`         | the site's form (no JavaScript needed), as above    |
+//! | `GET  /v1/newsletter/issues`      | the archive: published issues, newest first (page)  |
+//! | `GET  /v1/newsletter/issues/{slug}` | an issue's web version (page)                     |
+//! | `POST /v1/admin/newsletter/issues` | a draft (admin key)                                |
+//! | `PUT`, `GET /v1/admin/newsletter/issues/{id}` | edit a draft; status and figures        |
+//! | `GET  /v1/admin/newsletter/issues/{id}/preview` | both parts as a reader gets them      |
+//! | `POST /v1/admin/newsletter/issues/{id}/test` | to up to ten addresses, « [TEST] »       |
+//! | `POST /v1/admin/newsletter/issues/{id}/{send,pause,resume,cancel}` | the sending, which `campaigns` carries out |
 
+mod archive;
 mod confirm;
+mod issues;
 mod page;
 mod subscribe;
 
@@ -17,7 +26,7 @@ pub use subscribe::CONSENT_TEXT_VERSION;
 mod unsubscribe;
 
 use lambda_http::{Body, Error, Request, Response};
-use shared::{http, keyring::Keyring, links::Links, store::Store};
+use shared::{directory::AdminKey, http, keyring::Keyring, links::Links, store::Store};
 
 /// The routes this function serves, as API Gateway route keys.
 pub const ROUTES: &[&str] = &[
@@ -27,6 +36,17 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/newsletter/unsubscribe",
     "GET /newsletter",
     "POST /newsletter",
+    "GET /v1/newsletter/issues",
+    "GET /v1/newsletter/issues/{slug}",
+    "POST /v1/admin/newsletter/issues",
+    "PUT /v1/admin/newsletter/issues/{id}",
+    "GET /v1/admin/newsletter/issues/{id}",
+    "GET /v1/admin/newsletter/issues/{id}/preview",
+    "POST /v1/admin/newsletter/issues/{id}/test",
+    "POST /v1/admin/newsletter/issues/{id}/send",
+    "POST /v1/admin/newsletter/issues/{id}/pause",
+    "POST /v1/admin/newsletter/issues/{id}/resume",
+    "POST /v1/admin/newsletter/issues/{id}/cancel",
 ];
 
 /// What the handler needs, built once per Lambda environment.
@@ -34,22 +54,32 @@ pub struct Newsletter {
     pub store: Store,
     keyring: Keyring,
     links: Links,
+    admin_key: AdminKey,
 }
 
 impl Newsletter {
-    pub fn new(store: Store, keyring: Keyring, links: Links) -> Self {
+    /// `admin_key`: the network admins' key (from the secret store).
+    pub fn new(store: Store, keyring: Keyring, links: Links, admin_key: &str) -> Self {
         Self {
             store,
             keyring,
             links,
+            admin_key: AdminKey::new(Some(admin_key)),
         }
     }
 }
 
-/// The function's start: configuration, the signing secret, a warm connection.
+/// The function's start: configuration, the signing secret, the admin key,
+/// a warm connection.
 pub async fn start() -> Result<Newsletter, Error> {
-    let start = shared::aws::start_signing(|_| ()).await?;
-    Ok(Newsletter::new(start.store, start.keyring, start.links))
+    let start = shared::aws::start_signing(|env| env.required("ADMIN_KEY_SECRET_ARN")).await?;
+    let admin_key = shared::aws::secret_string(&start.sdk, &start.settings).await?;
+    Ok(Newsletter::new(
+        start.store,
+        start.keyring,
+        start.links,
+        &admin_key,
+    ))
 }
 
 pub async fn handle(app: &Newsletter, request: Request) -> Result<Response<Body>, Error> {
@@ -60,7 +90,37 @@ pub async fn handle(app: &Newsletter, request: Request) -> Result<Response<Body>
         Some("POST /v1/newsletter/unsubscribe") => unsubscribe::handle(app, &request).await,
         Some("GET /newsletter") => page::page(),
         Some("POST /newsletter") => page::posted(app, &request).await,
+        Some("GET /v1/newsletter/issues") => archive::list(app).await,
+        Some("GET /v1/newsletter/issues/{slug}") => archive::show(app, &request).await,
+        Some(key) if key.contains("/v1/admin/newsletter/") => admin(app, &request, key)
+            .await
+            .unwrap_or_else(|error| error.respond()),
         _ => http::ApiError::not_found().respond(),
     };
     Ok(response)
+}
+
+async fn admin(
+    app: &Newsletter,
+    request: &Request,
+    route: &str,
+) -> Result<Response<Body>, http::ApiError> {
+    match route {
+        "POST /v1/admin/newsletter/issues" => issues::create(app, request).await,
+        "PUT /v1/admin/newsletter/issues/{id}" => issues::edit(app, request).await,
+        "GET /v1/admin/newsletter/issues/{id}" => issues::show(app, request).await,
+        "GET /v1/admin/newsletter/issues/{id}/preview" => issues::preview(app, request).await,
+        "POST /v1/admin/newsletter/issues/{id}/test" => issues::test(app, request).await,
+        "POST /v1/admin/newsletter/issues/{id}/send" => issues::command(app, request, "send").await,
+        "POST /v1/admin/newsletter/issues/{id}/pause" => {
+            issues::command(app, request, "pause").await
+        }
+        "POST /v1/admin/newsletter/issues/{id}/resume" => {
+            issues::command(app, request, "resume").await
+        }
+        "POST /v1/admin/newsletter/issues/{id}/cancel" => {
+            issues::command(app, request, "cancel").await
+        }
+        _ => Err(http::ApiError::not_found()),
+    }
 }

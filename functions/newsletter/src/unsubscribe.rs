@@ -2,11 +2,11 @@
 //! nothing (mail scanners follow links); `POST` unsubscribes, whether it comes
 //! from the button or from a mail client's RFC 8058 one-click request.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{SecondsFormat, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use shared::{
-    http,
+    campaign, campaign_store, http,
     keyring::AddressId,
     pages::{FormButton, Page},
     store::Key,
@@ -37,16 +37,26 @@ fn invalid_link() -> Response<Body> {
     .respond(StatusCode::BAD_REQUEST)
 }
 
+/// The issue whose link was followed, when there is one (counted on it).
+fn campaign_of(request: &Request) -> Option<String> {
+    http::query_parameter(request, "campaign").filter(|id| campaign::valid_id(id))
+}
+
 pub fn page(app: &Newsletter, request: &Request) -> Response<Body> {
     let Some((token, _)) = verified_subject(app, request) else {
         return invalid_link();
     };
+    let campaign = campaign_of(request)
+        .map(|id| format!("&campaign={id}"))
+        .unwrap_or_default();
     Page::new(
         "Se désinscrire de la lettre de binome",
         &["Vous ne recevrez plus la lettre d'information mensuelle. Vous pourrez vous réinscrire quand vous le souhaitez."],
     )
     .with_form(FormButton {
-        action: app.links.api(&format!("/v1/newsletter/unsubscribe?token={token}")),
+        action: app.links.api(&format!(
+            "/v1/newsletter/unsubscribe?token={token}{campaign}"
+        )),
         label: "Me désinscrire".into(),
         hidden: vec![("List-Unsubscribe".into(), "One-Click".into())],
         secondary: false,
@@ -67,8 +77,9 @@ pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
         .update_item()
         .table_name(&app.store.table)
         .set_key(Some(Key::newsletter_subscriber(&subject).attributes()))
-        .update_expression("SET #status = :unsubscribed, unsubscribed_at = :now REMOVE email, #ttl, confirmation_sent_at")
+        .update_expression("SET #status = :unsubscribed, unsubscribed_at = :now REMOVE email, #ttl, confirmation_sent_at, list_pk, list_sk")
         .condition_expression("attribute_exists(pk)")
+        .return_values(ReturnValue::AllOld)
         .expression_attribute_names("#status", "status")
         .expression_attribute_names("#ttl", "ttl")
         .expression_attribute_values(":unsubscribed", AttributeValue::S("unsubscribed".into()))
@@ -76,7 +87,18 @@ pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
         .send()
         .await;
     match result {
-        Ok(_) => tracing::info!(subscriber = subject.as_str(), "newsletter unsubscribed"),
+        Ok(output) => {
+            tracing::info!(subscriber = subject.as_str(), "newsletter unsubscribed");
+            let was_confirmed = output
+                .attributes
+                .as_ref()
+                .and_then(|old| old.get("status"))
+                .and_then(|status| status.as_s().ok())
+                .is_some_and(|status| status == "confirmed");
+            if let (true, Some(campaign)) = (was_confirmed, campaign_of(request)) {
+                count_unsubscribe(app, &campaign, subject.as_str()).await;
+            }
+        }
         // Nothing stored for this id (erased): there is nothing to unsubscribe.
         Err(error) if shared::store::condition_failed(&error) => {}
         Err(error) => {
@@ -90,4 +112,21 @@ pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
         &["Vous ne recevrez plus la lettre d'information de binome. Votre adresse a été effacée de notre liste."],
     )
     .respond(StatusCode::OK)
+}
+
+/// Counts the unsubscription on the issue it came from. Only the change
+/// from confirmed counts, so a repeated click counts once.
+async fn count_unsubscribe(app: &Newsletter, campaign: &str, subscriber: &str) {
+    let shard = campaign_store::shard_of(subscriber);
+    let counted = match campaign_store::count(&app.store.table, campaign, shard, "unsubscribed") {
+        Ok(update) => app
+            .store
+            .transact(vec![update])
+            .await
+            .map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(error) = counted {
+        tracing::warn!(%error, campaign, "unsubscription not counted on its issue");
+    }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::{
     criteria::Criteria,
-    directory::{AssociationRecord, Intake, Notify, Speciality, bearer, new_api_key, valid_slug},
+    directory::{AssociationRecord, Intake, Notify, Speciality, new_api_key, valid_slug},
     email::EmailAddress,
     http::{self, ApiError, FieldError},
     people::{Mode, Need, PriorityGroup, Situation, parse_term},
@@ -220,21 +220,8 @@ pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, 
     })
 }
 
-fn unauthorized() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "Clé d'administration manquante ou invalide (en-tête Authorization: Bearer …).",
-    )
-}
-
-/// Only the network admins pass.
 fn admin_only(app: &Routing, request: &Request) -> Result<(), ApiError> {
-    if bearer(request).is_some_and(|key| app.is_admin(key)) {
-        Ok(())
-    } else {
-        Err(unauthorized())
-    }
+    app.admin_key.check(request)
 }
 
 fn slug_of(request: &Request) -> Result<String, ApiError> {

@@ -56,6 +56,10 @@ pub struct PersonView {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_at: Option<DateTime<Utc>>,
+    /// `{reason, at}` once their address bounced or complained: mails no
+    /// longer reach them, call them or ask for another address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<Value>,
     #[serde(flatten)]
     pub mentee: Option<MenteeView>,
     #[serde(flatten)]
@@ -160,6 +164,7 @@ fn listed(item: &HashMap<String, AttributeValue>) -> Option<Value> {
         "needs": request.needs,
         "age": request.birth_date.map(|_| request.age_on(Utc::now().date_naive())),
         "reminded_at": routing.reminded_at.map(timestamp),
+        "unreachable": item.contains_key("unreachable"),
     }))
 }
 

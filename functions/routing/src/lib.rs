@@ -33,14 +33,12 @@ pub mod sweep;
 use aws_lambda_events::event::{dynamodb, eventbridge::EventBridgeEvent};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use shared::store::Store;
 use shared::{
-    directory::DirectoryCache,
+    directory::{AdminKey, DirectoryCache},
     http::{self, ApiError},
     links::Links,
 };
-use subtle::ConstantTimeEq;
 
 /// The routes this function serves, as API Gateway route keys.
 pub const ROUTES: &[&str] = &[
@@ -60,8 +58,8 @@ pub struct Routing {
     /// Where the daily list of waiting requests goes; none: not sent.
     pub network_admin_email: Option<String>,
     pub directory: DirectoryCache,
-    /// `None` in the events function, which serves no admin route.
-    admin_key_hash: Option<[u8; 32]>,
+    /// Refuses everyone in the events function, which serves no admin route.
+    admin_key: AdminKey,
 }
 
 impl Routing {
@@ -78,15 +76,8 @@ impl Routing {
             weights: rules::Weights::default(),
             network_admin_email,
             directory: DirectoryCache::default(),
-            admin_key_hash: admin_key.map(|key| Sha256::digest(key.trim().as_bytes()).into()),
+            admin_key: AdminKey::new(admin_key),
         }
-    }
-
-    /// Compares hashes, in constant time.
-    fn is_admin(&self, presented: &str) -> bool {
-        let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        self.admin_key_hash
-            .is_some_and(|hash| presented.ct_eq(&hash).into())
     }
 }
 

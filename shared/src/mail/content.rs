@@ -25,6 +25,16 @@ pub enum MailContent {
     NewsletterWelcome {
         unsubscribe_url: String,
     },
+    /// An issue of the newsletter sent as a test to an admin's addresses
+    /// (a campaign's readers get theirs from the campaign sender, not the outbox).
+    NewsletterIssueTest {
+        campaign: String,
+        subject: String,
+        #[serde(default)]
+        preheader: Option<String>,
+        body_markdown: String,
+        web_url: String,
+    },
     SignupVerification {
         role: Role,
         first_name: String,
@@ -213,8 +223,46 @@ pub struct RenderedMail {
     pub subject: String,
     pub text: String,
     pub html: String,
-    /// RFC 8058 one-click unsubscribe URL; every newsletter mail has one.
+    /// RFC 8058 one-click unsubscribe URL; every newsletter mail to a reader has one.
     pub unsubscribe_url: Option<String>,
+    /// The newsletter issue it belongs to: tagged on the send, so that the
+    /// mail service's events (delivery, bounce, complaint) count on it.
+    pub campaign: Option<String>,
+}
+
+/// One reader's copy of an issue.
+#[derive(Debug, Clone, Copy)]
+pub struct IssueMail<'a> {
+    pub campaign: &'a str,
+    pub subject: &'a str,
+    pub preheader: Option<&'a str>,
+    pub web_url: &'a str,
+    /// `None` for a test send: the addresses are not readers.
+    pub unsubscribe_url: Option<&'a str>,
+}
+
+impl IssueMail<'_> {
+    /// The mail around a body rendered once for the whole campaign.
+    pub fn render(&self, body: &crate::campaign::Body) -> Result<RenderedMail, askama::Error> {
+        let (text, html) = newsletter_issue::render(
+            self.preheader.unwrap_or_default(),
+            body,
+            self.web_url,
+            self.unsubscribe_url.unwrap_or_default(),
+        )?;
+        let subject = match self.unsubscribe_url {
+            Some(_) => self.subject.to_owned(),
+            None => format!("[TEST] {}", self.subject),
+        };
+        Ok(RenderedMail {
+            category: MailCategory::Newsletter,
+            subject,
+            text,
+            html,
+            unsubscribe_url: self.unsubscribe_url.map(str::to_owned),
+            campaign: Some(self.campaign.to_owned()),
+        })
+    }
 }
 
 /// Declares the text and HTML templates of one mail, with the same fields,
@@ -256,6 +304,50 @@ mail_template!(
     "mail/newsletter_welcome.txt",
     "mail/newsletter_welcome.html",
     { unsubscribe_url: &'a str });
+/// An issue's two parts take different bodies (HTML, text) from one source.
+mod newsletter_issue {
+    use askama::Template;
+
+    #[derive(Template)]
+    #[template(path = "mail/newsletter_issue.txt")]
+    struct Text<'a> {
+        body_text: &'a str,
+        web_url: &'a str,
+        unsubscribe_url: &'a str,
+    }
+
+    #[derive(Template)]
+    #[template(path = "mail/newsletter_issue.html")]
+    struct Html<'a> {
+        preheader: &'a str,
+        body_html: &'a str,
+        web_url: &'a str,
+        unsubscribe_url: &'a str,
+    }
+
+    /// (text, html)
+    pub fn render(
+        preheader: &str,
+        body: &crate::campaign::Body,
+        web_url: &str,
+        unsubscribe_url: &str,
+    ) -> Result<(String, String), askama::Error> {
+        let text = Text {
+            body_text: &body.text,
+            web_url,
+            unsubscribe_url,
+        }
+        .render()?;
+        let html = Html {
+            preheader,
+            body_html: &body.html,
+            web_url,
+            unsubscribe_url,
+        }
+        .render()?;
+        Ok((text, html))
+    }
+}
 mail_template!(
     signup_verification,
     "mail/signup_verification.txt",
@@ -383,6 +475,22 @@ impl MailContent {
                 newsletter_welcome::render(unsubscribe_url)?,
                 Some(unsubscribe_url.clone()),
             ),
+            MailContent::NewsletterIssueTest {
+                campaign,
+                subject,
+                preheader,
+                body_markdown,
+                web_url,
+            } => {
+                return IssueMail {
+                    campaign,
+                    subject,
+                    preheader: preheader.as_deref(),
+                    web_url,
+                    unsubscribe_url: None,
+                }
+                .render(&crate::campaign::render(body_markdown));
+            }
             MailContent::SignupVerification {
                 role,
                 first_name,
@@ -664,6 +772,7 @@ impl MailContent {
             text,
             html,
             unsubscribe_url,
+            campaign: None,
         })
     }
 }

@@ -8,7 +8,7 @@ use aws_sdk_sesv2::{
     error::{DisplayErrorContext, SdkError},
     operation::send_email::SendEmailError,
     primitives::Blob,
-    types::{Destination, EmailContent, RawMessage},
+    types::{Destination, EmailContent, MessageTag, RawMessage},
 };
 use lettre::message::{
     Mailbox, Message, MultiPart,
@@ -17,6 +17,9 @@ use lettre::message::{
 
 use super::{MailCategory, RenderedMail};
 use crate::email::EmailAddress;
+
+/// The SES message tag naming a newsletter issue; its events carry it back.
+pub const CAMPAIGN_TAG: &str = "campaign";
 
 /// SES configuration set per mail category.
 #[derive(Debug, Clone)]
@@ -35,6 +38,8 @@ enum Transport {
         dir: PathBuf,
         /// Print each mail's subject and links on standard output (local stack).
         announce: bool,
+        /// Share of sends that fail as a throttled service would (fault injection).
+        fault_rate: f64,
     },
 }
 
@@ -80,12 +85,22 @@ impl Mailer {
             transport: Transport::Files {
                 dir: dir.into(),
                 announce,
+                fault_rate: 0.0,
             },
         })
     }
 
+    /// The file outbox failing `rate` of its sends with a transient error, as
+    /// SES does when throttling: shows that callers retry and lose nothing.
+    pub fn with_faults(mut self, rate: f64) -> Self {
+        if let Transport::Files { fault_rate, .. } = &mut self.transport {
+            *fault_rate = rate;
+        }
+        self
+    }
+
     /// The RFC 5322 message: multipart/alternative text and HTML, and for the
-    /// newsletter the RFC 8058 one-click unsubscribe headers.
+    /// newsletter its `List-Id` and the RFC 8058 one-click unsubscribe headers.
     pub fn compose(
         &self,
         mail_id: &str,
@@ -102,6 +117,12 @@ impl Mailer {
             .subject(mail.subject.as_str())
             .message_id(Some(format!("<{mail_id}@{}>", self.from.email.domain())))
             .date_now();
+        if mail.category == MailCategory::Newsletter {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Id"),
+                format!("La lettre de binome <lettre.{}>", self.from.email.domain()),
+            ));
+        }
         if let Some(url) = &mail.unsubscribe_url {
             builder = builder
                 .raw_header(HeaderValue::new(
@@ -152,12 +173,28 @@ impl Mailer {
                             .build(),
                     )
                     .configuration_set_name(set)
+                    .set_email_tags(mail.campaign.as_ref().map(|campaign| {
+                        vec![
+                            MessageTag::builder()
+                                .name(CAMPAIGN_TAG)
+                                .value(campaign)
+                                .build()
+                                .expect("name and value are set"),
+                        ]
+                    }))
                     .send()
                     .await
                     .map_err(classify_ses_error)?;
                 Ok(sent.message_id().unwrap_or_default().to_owned())
             }
-            Transport::Files { dir, announce } => {
+            Transport::Files {
+                dir,
+                announce,
+                fault_rate,
+            } => {
+                if *fault_rate > 0.0 && rand::random::<f64>() < *fault_rate {
+                    return Err(SendError::Transient("injected fault: throttled".into()));
+                }
                 write_eml(dir, mail_id, &raw).await?;
                 if *announce {
                     announce_mail(mail);
@@ -187,15 +224,32 @@ fn classify_ses_error(error: SdkError<SendEmailError>) -> SendError {
     }
 }
 
-/// Writes atomically so that a reader never sees half a mail.
+/// Writes atomically so that a reader never sees half a mail. A second send
+/// of the same mail gets its own file, as a recipient would get a second
+/// message: nothing hides a duplicate.
 async fn write_eml(dir: &std::path::Path, mail_id: &str, raw: &[u8]) -> Result<(), SendError> {
     let io = |e: std::io::Error| SendError::Transient(format!("writing to the outbox folder: {e}"));
     tokio::fs::create_dir_all(dir).await.map_err(io)?;
-    let partial = dir.join(format!(".{mail_id}.eml.partial"));
+    let partial = dir.join(format!(
+        ".{mail_id}.{}.eml.partial",
+        uuid::Uuid::new_v4().simple()
+    ));
     tokio::fs::write(&partial, raw).await.map_err(io)?;
-    tokio::fs::rename(&partial, dir.join(format!("{mail_id}.eml")))
-        .await
-        .map_err(io)
+    // A hard link never replaces an existing file: two copies cannot race
+    // into one name.
+    let mut copy = 1;
+    loop {
+        let name = match copy {
+            1 => format!("{mail_id}.eml"),
+            n => format!("{mail_id}.{n}.eml"),
+        };
+        match tokio::fs::hard_link(&partial, dir.join(name)).await {
+            Ok(()) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => copy += 1,
+            Err(e) => return Err(io(e)),
+        }
+    }
+    tokio::fs::remove_file(&partial).await.map_err(io)
 }
 
 /// Local only: the subject and the links, so a developer can click through.

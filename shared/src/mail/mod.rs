@@ -5,8 +5,8 @@
 mod content;
 mod mailer;
 
-pub use content::{AnswerLink, MailCategory, MailContent, RenderedMail, RequestSummary};
-pub use mailer::{Mailer, SendError, SesConfigurationSets};
+pub use content::{AnswerLink, IssueMail, MailCategory, MailContent, RenderedMail, RequestSummary};
+pub use mailer::{CAMPAIGN_TAG, Mailer, SendError, SesConfigurationSets};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,8 @@ pub enum OutboxStatus {
     Sent,
     /// The recipient no longer exists (erased, unsubscribed): nothing was sent.
     Dropped,
+    /// The recipient's address bounced or complained: nothing was sent.
+    Suppressed,
     /// Refused for good by the mail service (bad address, rejected content).
     Failed,
 }

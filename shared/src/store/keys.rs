@@ -27,6 +27,15 @@
 //! | the pairs of a person (export, erasure) | Query / stream REMOVE | `PERSON#<person id>` / `PAIR#<pair id>`     |
 //! | an association's pairs (exclusions too) | Query `by_association` | `assoc_pk` = `PAIRS#<slug>`, `assoc_sk` = `<mentee id>#<mentor id>` |
 //! | a matching run (its stream INSERT runs it) | Put / Get / Update | `RUN#<run id>` / `RUN`                      |
+//! | a newsletter issue (its stream MODIFY to `sending` starts it) | Put / Get / Update | `CAMPAIGN#<campaign id>` / `CAMPAIGN` |
+//! | an issue's counters, sharded            | Update ADD / BatchGet | `CAMPAIGN_COUNTS#<campaign id>#<shard>` / `COUNTS` |
+//! | one issue's send to one reader (exactly once) | conditional Put / Update | `NEWSLETTER#<address id>` / `ISSUE#<campaign id>` |
+//! | a test send's recipient (a day)         | Put                | `CAMPAIGN_TEST#<campaign id>#<version>#<address id>` / `RECIPIENT` |
+//! | confirmed subscribers, sharded (no Scan) | Query `by_list`   | `list_pk` = `SUBSCRIBERS#<shard>`, `list_sk` = address id |
+//! | published issues, newest first (archive) | Query `by_list`   | `list_pk` = `ISSUES`, `list_sk` = `<started at>#<campaign id>` |
+//! | scheduled issues due to start           | Query `by_due_date` | `due_pk` = `CAMPAIGNS`, `due_sk` = send instant |
+//! | a mail event counted once (SNS redelivers) | conditional Put | `MAIL_EVENT#<hash of message, type, address>` / `MAIL_EVENT` |
+//! | an address's deliverability (soft bounces, suppression) | Update / Get | `ADDRESS#<address id>` / `DELIVERABILITY` |
 
 use std::collections::HashMap;
 
@@ -58,6 +67,7 @@ pub mod sort {
     pub const PAIR: &str = "PAIR";
     pub const SUBSCRIBER: &str = "SUBSCRIBER";
     pub const RETENTION: &str = "RETENTION";
+    pub const CAMPAIGN: &str = "CAMPAIGN";
 }
 
 /// Attributes of an association item that count its requests and places.
@@ -240,6 +250,56 @@ impl Key {
         }
     }
 
+    pub fn campaign(campaign_id: &str) -> Self {
+        Self {
+            pk: format!("CAMPAIGN#{campaign_id}"),
+            sk: sort::CAMPAIGN.into(),
+        }
+    }
+
+    /// One shard of an issue's counters: each its own partition, so that a
+    /// campaign at full speed writes to none of them too often.
+    pub fn campaign_counts(campaign_id: &str, shard: u32) -> Self {
+        Self {
+            pk: format!("CAMPAIGN_COUNTS#{campaign_id}#{shard}"),
+            sk: "COUNTS".into(),
+        }
+    }
+
+    /// The record of one issue sent to one reader, in the reader's partition.
+    pub fn campaign_send(subscriber: &str, campaign_id: &str) -> Self {
+        Self {
+            pk: format!("{NEWSLETTER_PREFIX}{subscriber}"),
+            sk: format!("ISSUE#{campaign_id}"),
+        }
+    }
+
+    /// The item holding the address of a test send's recipient; `version`
+    /// names the draft's version and the address id, so that one version
+    /// goes to one address once.
+    pub fn campaign_test_recipient(campaign_id: &str, version: &str) -> Self {
+        Self {
+            pk: format!("CAMPAIGN_TEST#{campaign_id}#{version}"),
+            sk: "RECIPIENT".into(),
+        }
+    }
+
+    /// `event_hash`: a hash of the mail service's message id, the event type
+    /// and the address id.
+    pub fn mail_event(event_hash: &str) -> Self {
+        Self {
+            pk: format!("MAIL_EVENT#{event_hash}"),
+            sk: "MAIL_EVENT".into(),
+        }
+    }
+
+    pub fn deliverability(address: &AddressId) -> Self {
+        Self {
+            pk: format!("ADDRESS#{}", address.as_str()),
+            sk: "DELIVERABILITY".into(),
+        }
+    }
+
     /// The key as the `Key` argument of a DynamoDB call.
     pub fn attributes(&self) -> HashMap<String, AttributeValue> {
         HashMap::from([
@@ -255,6 +315,34 @@ pub mod index {
     pub const BY_ASSOCIATION: &str = "by_association";
     /// The index of work due by a date.
     pub const BY_DUE_DATE: &str = "by_due_date";
+    /// The index of lists read whole: confirmed subscribers, published issues.
+    pub const BY_LIST: &str = "by_list";
+
+    /// Confirmed subscribers are spread over this many `list_pk`, which a
+    /// campaign reads in parallel.
+    pub const SUBSCRIBER_SHARDS: u32 = 16;
+
+    /// `list_pk` of a confirmed subscriber.
+    pub fn subscribers_list(address_id: &str) -> String {
+        let shard = address_id.bytes().map(u32::from).sum::<u32>() % SUBSCRIBER_SHARDS;
+        format!("SUBSCRIBERS#{shard}")
+    }
+
+    /// Every `list_pk` of confirmed subscribers.
+    pub fn subscribers_list_partitions() -> impl Iterator<Item = String> {
+        (0..SUBSCRIBER_SHARDS).map(|shard| format!("SUBSCRIBERS#{shard}"))
+    }
+
+    /// `list_pk` of the published issues.
+    pub const ISSUES_LIST: &str = "ISSUES";
+
+    /// `list_sk` of a published issue: by the time its sending started.
+    pub fn issue_list_sort(started_at: &str, campaign_id: &str) -> String {
+        format!("{started_at}#{campaign_id}")
+    }
+
+    /// `due_pk` of scheduled issues (a few a month: one partition).
+    pub const CAMPAIGNS_DUE: &str = "CAMPAIGNS";
 
     /// Spreads the items due on the same day over several index partitions,
     /// so that a burst of sign-ups does not write to one hot partition.

@@ -45,6 +45,11 @@ pub const TABLE: TableDefinition = TableDefinition {
             partition_key: "due_pk",
             sort_key: "due_sk",
         },
+        Index {
+            name: super::keys::index::BY_LIST,
+            partition_key: "list_pk",
+            sort_key: "list_sk",
+        },
     ],
     ttl_attribute: "ttl",
     stream_view: "NEW_AND_OLD_IMAGES",

@@ -1,0 +1,162 @@
+//! Starting an issue's sending: its stream record (status now `sending`,
+//! a new generation) has the confirmed subscribers read from their sharded
+//! index and queued in batches. A retried record queues them again, which
+//! sends nothing twice: each reader's send is a conditional record.
+
+use aws_lambda_events::event::{dynamodb::Event, streams::DynamoDbEventResponse};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use futures_util::future::try_join_all;
+use shared::{
+    campaign::{BATCH_SIZE, CampaignStatus, SendBatch},
+    campaign_store::{self, CampaignItem},
+    store::{self, Key, StoreError, keys::index, query_all},
+    stream::{in_order, text},
+};
+
+use crate::Campaigns;
+
+#[derive(Debug)]
+pub enum StartError {
+    Store(StoreError),
+    Queue(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Store(error) => write!(f, "{error}"),
+            StartError::Queue(error) => write!(f, "queue: {error}"),
+        }
+    }
+}
+
+impl From<StoreError> for StartError {
+    fn from(error: StoreError) -> Self {
+        StartError::Store(error)
+    }
+}
+
+/// The (campaign, generation) a stream record starts, if it starts one.
+fn started(record: &aws_lambda_events::event::dynamodb::EventRecord) -> Option<(String, u32)> {
+    let new = &record.change.new_image;
+    let old = &record.change.old_image;
+    let generation = |image: &serde_dynamo::Item| match image.get("generation") {
+        Some(serde_dynamo::AttributeValue::N(n)) => n.parse::<u32>().ok(),
+        _ => None,
+    };
+    let is_start = text(new, "sk") == Some(shared::store::keys::sort::CAMPAIGN)
+        && text(new, "status") == Some(CampaignStatus::Sending.as_str())
+        && generation(new) != generation(old);
+    is_start.then(|| Some((text(new, "id")?.to_owned(), generation(new)?)))?
+}
+
+pub async fn deliver(app: &Campaigns, batch: &Event) -> DynamoDbEventResponse {
+    in_order(batch, |record| async move {
+        match started(record) {
+            Some((campaign, generation)) => enqueue(app, &campaign, generation).await.map(drop),
+            None => Ok(()),
+        }
+    })
+    .await
+}
+
+/// Queues every confirmed subscriber of the campaign's `generation`;
+/// returns how many. Nothing when the campaign moved on (paused, resumed
+/// again, cancelled) since the record was written.
+#[tracing::instrument(skip(app))]
+pub async fn enqueue(app: &Campaigns, campaign: &str, generation: u32) -> Result<u64, StartError> {
+    let Some(item) = campaign_store::load(&app.store, campaign).await? else {
+        return Ok(0);
+    };
+    if item.status != CampaignStatus::Sending || item.generation != generation {
+        tracing::info!(campaign, generation, "superseded start skipped");
+        return Ok(0);
+    }
+    let shards = index::subscribers_list_partitions()
+        .map(|shard| enqueue_shard(app, campaign, generation, shard));
+    let total: u64 = try_join_all(shards).await?.into_iter().sum();
+    tracing::info!(campaign, generation, recipients = total, "campaign queued");
+    if item.recipients.is_none() {
+        record_recipients(app, campaign, total).await?;
+    }
+    crate::send::finish_if_done(app, campaign).await?;
+    Ok(total)
+}
+
+async fn enqueue_shard(
+    app: &Campaigns,
+    campaign: &str,
+    generation: u32,
+    shard: String,
+) -> Result<u64, StartError> {
+    let query = app
+        .store
+        .client
+        .query()
+        .table_name(&app.store.table)
+        .index_name(index::BY_LIST)
+        .key_condition_expression("list_pk = :shard")
+        .expression_attribute_values(":shard", AttributeValue::S(shard))
+        .projection_expression("list_sk");
+    let subscribers: Vec<String> = query_all(query)
+        .await?
+        .into_iter()
+        .filter_map(|item| item.get("list_sk")?.as_s().ok().cloned())
+        .collect();
+    let batches: Vec<SendBatch> = subscribers
+        .chunks(BATCH_SIZE)
+        .map(|chunk| SendBatch {
+            campaign: campaign.to_owned(),
+            generation,
+            subscribers: chunk.to_vec(),
+        })
+        .collect();
+    app.queue.send(batches).await.map_err(StartError::Queue)?;
+    Ok(subscribers.len() as u64)
+}
+
+/// The campaign's audience, written once: at its first start.
+async fn record_recipients(app: &Campaigns, campaign: &str, total: u64) -> Result<(), StoreError> {
+    let result = app
+        .store
+        .client
+        .update_item()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::campaign(campaign).attributes()))
+        .update_expression("SET recipients = :total")
+        .condition_expression("attribute_exists(pk) AND attribute_not_exists(recipients)")
+        .expression_attribute_values(":total", AttributeValue::N(total.to_string()))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if store::condition_failed(&error) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The schedule: every issue whose sending time has come starts (its
+/// stream record then queues it). Returns how many started.
+#[tracing::instrument(skip(app))]
+pub async fn scheduled(app: &Campaigns, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let due = query_all(
+        app.store
+            .due(index::CAMPAIGNS_DUE.into(), &store::timestamp(now)),
+    )
+    .await?;
+    let mut started = 0;
+    for item in due {
+        let campaign: CampaignItem = serde_dynamo::from_item(item)?;
+        let time_has_come = campaign.send_at.is_none_or(|at| at <= now);
+        if campaign.status == CampaignStatus::Scheduled
+            && time_has_come
+            && campaign_store::transition(&app.store, &campaign, CampaignStatus::Sending, None, now)
+                .await?
+        {
+            tracing::info!(campaign = campaign.id, "scheduled campaign started");
+            started += 1;
+        }
+    }
+    Ok(started)
+}
