@@ -52,8 +52,8 @@ def main() -> int:
 
     problems = []
     functions = by_type.get("AWS::Lambda::Function", [])
-    if len(functions) != 8:
-        problems.append(f"expected 8 Lambda functions, got {functions}")
+    if len(functions) != 10:
+        problems.append(f"expected 10 Lambda functions, got {functions}")
     for name in functions:
         properties = resources[name]["Properties"]
         if properties.get("Architectures") != ["arm64"] or properties.get("Runtime") != "provided.al2023":
@@ -61,16 +61,27 @@ def main() -> int:
         if properties.get("LoggingConfig", {}).get("LogFormat") != "JSON":
             problems.append(f"{name}: logs are not JSON")
     mappings = by_type.get("AWS::Lambda::EventSourceMapping", [])
-    if len(mappings) != 3:
-        problems.append(f"expected 3 event source mappings (mailer, routing, matching), got {mappings}")
+    if len(mappings) != 5:
+        problems.append(f"expected 5 event source mappings (4 streams: mailer, routing, matching, campaigns; 1 queue: campaigns), got {mappings}")
     for name in mappings:
         properties = resources[name]["Properties"]
         if properties.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
             problems.append(f"{name}: batch item failures are not reported")
-        if not properties.get("BisectBatchOnFunctionError"):
-            problems.append(f"{name}: no bisect on error")
-        if "OnFailure" not in properties.get("DestinationConfig", {}):
-            problems.append(f"{name}: no on-failure destination")
+        if "StartingPosition" in properties:
+            # A stream: failed batches are split, then set aside.
+            if not properties.get("BisectBatchOnFunctionError"):
+                problems.append(f"{name}: no bisect on error")
+            if "OnFailure" not in properties.get("DestinationConfig", {}):
+                problems.append(f"{name}: no on-failure destination")
+        elif not properties.get("ScalingConfig", {}).get("MaximumConcurrency"):
+            # A queue: its rate is bounded for the account; its DLQ is the queue's redrive policy.
+            problems.append(f"{name}: no MaximumConcurrency")
+    # A queue that triggers a function sets failed messages aside.
+    for name in mappings:
+        source = resources[name]["Properties"].get("EventSourceArn", {})
+        queue = source.get("Fn::GetAtt", [None])[0] if isinstance(source, dict) else None
+        if queue in by_type.get("AWS::SQS::Queue", []) and "RedrivePolicy" not in resources[queue]["Properties"]:
+            problems.append(f"{queue}: a work queue without a dead-letter queue")
     for name in by_type.get("AWS::IAM::Role", []):
         for statement in iam_statements(resources[name]):
             if statement.get("Resource") == "*" and statement.get("Effect") == "Allow":
@@ -78,15 +89,12 @@ def main() -> int:
                 if any(str(a).startswith(("dynamodb:", "ses:", "sqs:")) for a in ([actions] if isinstance(actions, str) else actions)):
                     problems.append(f"{name}: {actions} on every resource")
     schedules = [name for name in by_type.get("AWS::Events::Rule", []) if "ScheduleExpression" in resources[name]["Properties"]]
-    if len(schedules) != 4:
-        problems.append(f"expected 4 schedules (routing sweep, nightly matching, mail leases, reminders), got {schedules}")
+    if len(schedules) != 5:
+        problems.append(f"expected 5 schedules (routing sweep, nightly matching, mail leases, reminders, campaigns), got {schedules}")
     routes = sorted(resources[name]["Properties"]["RouteKey"] for name in by_type.get("AWS::ApiGatewayV2::Route", []))
     if not routes:
         # SAM inlines HTTP API routes in the OpenAPI body of the API.
         api = resources[by_type["AWS::ApiGatewayV2::Api"][0]]["Properties"]["Body"]
-        schedules = [name for name in by_type.get("AWS::Events::Rule", []) if "ScheduleExpression" in resources[name]["Properties"]]
-    if len(schedules) != 4:
-        problems.append(f"expected 4 schedules (routing sweep, nightly matching, mail leases, reminders), got {schedules}")
     routes = sorted(f"{method.upper()} {path}" for path, methods in api["paths"].items() for method in methods)
     print(f"SAM transform: {len(resources)} resources, routes: {', '.join(routes)}")
     for problem in problems:

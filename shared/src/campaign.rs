@@ -228,7 +228,9 @@ fn plain_text(markdown: &str) -> String {
             Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::CodeBlock) => {
                 text.push_str("\n\n");
             }
-            Event::End(TagEnd::Item | TagEnd::TableRow | TagEnd::TableHead) => text.push('\n'),
+            Event::End(TagEnd::Item | TagEnd::TableRow | TagEnd::TableHead | TagEnd::List(_)) => {
+                text.push('\n');
+            }
             Event::End(TagEnd::TableCell) => text.push_str(" | "),
             Event::Rule => text.push_str("----\n\n"),
             _ => {}

@@ -17,12 +17,12 @@ const ISSUE_SUBJECT: &str = "La lettre de décembre";
 fn options(rate: Option<u32>) -> local::CampaignOptions {
     local::CampaignOptions {
         queue: local::queue::Settings {
-            visibility: Duration::from_secs(4),
+            visibility: Duration::from_secs(10),
             concurrency: 2,
             ..local::queue::Settings::TEMPLATE
         },
         rate_per_second: rate,
-        lease: Duration::from_secs(3),
+        lease: Duration::from_secs(8),
         mail_fault_rate: 0.0,
     }
 }

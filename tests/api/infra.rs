@@ -118,6 +118,8 @@ fn every_route_the_code_serves_is_declared_and_has_a_sample_event() {
     assert!(template_routes("routing-events").is_empty());
     assert_eq!(template_routes("matching"), declared(matching::ROUTES));
     assert!(template_routes("matching-events").is_empty());
+    assert!(template_routes("campaigns").is_empty());
+    assert!(template_routes("mail-events").is_empty());
     let routes: BTreeSet<String> = [
         newsletter::ROUTES,
         signup::ROUTES,
@@ -207,6 +209,18 @@ fn the_mailer_stream_filter_matches_what_the_mailer_handles() {
     assert_eq!(
         pattern["dynamodb"]["NewImage"]["sk"]["S"][0]["prefix"].as_str(),
         Some(keys::OUTBOX_PREFIX)
+    );
+}
+
+#[test]
+fn the_campaigns_stream_filter_matches_what_starts_a_campaign() {
+    let pattern = stream_filter("CampaignsFunction", "CampaignStarts");
+    assert_eq!(pattern["eventName"], serde_json::json!(["MODIFY"]));
+    let image = &pattern["dynamodb"]["NewImage"];
+    assert_eq!(image["sk"]["S"], serde_json::json!([keys::sort::CAMPAIGN]));
+    assert_eq!(
+        image["status"]["S"],
+        serde_json::json!([shared::campaign::CampaignStatus::Sending.as_str()])
     );
 }
 

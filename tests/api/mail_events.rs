@@ -2,12 +2,15 @@
 //! `mail-events` handler: suppression of bounced and complaining addresses
 //! wherever binome holds them, each event counted once on its issue.
 
-use binome_tests::{Backend, TestTable, as_association, at, event, keyring};
+use binome_tests::{
+    Backend, TestTable, api_request, as_association, at, event, keyring, status_and_json,
+};
 use mail_events::MailEvents;
 use serde_json::{Value, json};
 use shared::{
     campaign_store,
     email::EmailAddress,
+    mail::{MailContent, Mailer, OutboxMail},
     store::keys::{Key, index},
 };
 
@@ -70,7 +73,14 @@ async fn setup(table: &TestTable) -> (Key, String) {
         .await;
     let key = association(table, "tremplin-93", json!({})).await;
     held(table, "tremplin-93", "jeune1", "mentee", json!({})).await;
-    held(table, "tremplin-93", "proche", "mentor", json!({"email": READER})).await;
+    held(
+        table,
+        "tremplin-93",
+        "proche",
+        "mentor",
+        json!({"email": READER}),
+    )
+    .await;
     let guard = Key::email_guard(&id, shared::people::Role::Mentor);
     table
         .put(&json!({"pk": guard.pk, "sk": guard.sk, "person_id": "proche"}))
@@ -91,7 +101,9 @@ async fn counts(table: &TestTable) -> shared::campaign::Counts {
         .await
         .unwrap()
         .unwrap();
-    campaign_store::counts(&table.store, &campaign).await.unwrap()
+    campaign_store::counts(&table.store, &campaign)
+        .await
+        .unwrap()
 }
 
 async fn suggested_mentors(table: &TestTable, key: &str) -> Vec<String> {
@@ -132,6 +144,55 @@ async fn a_hard_bounce_suppresses_the_address_everywhere_and_counts_once() {
         "a mentor nobody can reach is not offered"
     );
     assert_eq!(counts(&table).await.bounced, 1, "counted once");
+
+    // The association sees it on the request.
+    let routing = routing::Routing::new(table.store.clone(), crate::matching::links(), None, None);
+    let (status, shown) = status_and_json(
+        &routing::handle(
+            &routing,
+            api_request(&as_association(
+                at(event("association-request.json"), "proche"),
+                &key,
+            )),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(
+        shown["request"]["unreachable"]["reason"], "hard_bounce",
+        "{shown}"
+    );
+
+    // The mailer sends them nothing more.
+    let mail = OutboxMail::new(
+        Key::person_profile("proche"),
+        MailContent::NewsletterWelcome {
+            unsubscribe_url: "https://api.binome.example/v1/newsletter/unsubscribe?token=t".into(),
+        },
+        chrono::Utc::now(),
+    );
+    table.put(&serde_json::to_value(&mail).unwrap()).await;
+    let outbox = tempfile::tempdir().unwrap();
+    let delivery = mailer::Delivery::new(
+        table.store.clone(),
+        Mailer::files(
+            outbox.path(),
+            "binome <ne-pas-repondre@binome.example>",
+            false,
+        )
+        .unwrap(),
+        100,
+    );
+    mailer::deliver(&delivery, &table.outbox_insert_records().await).await;
+    let stored = item(&table, &mail.key()).await.unwrap();
+    assert_eq!(stored["status"], "suppressed");
+    assert_eq!(
+        std::fs::read_dir(outbox.path())
+            .map(Iterator::count)
+            .unwrap_or(0),
+        0
+    );
 }
 
 #[tokio::test]
@@ -142,7 +203,10 @@ async fn a_complaint_unsubscribes_and_a_delivery_counts() {
 
     deliver(&app, "mail-events-delivery.json").await;
     deliver(&app, "mail-events-delivery.json").await;
-    assert_eq!(item(&table, &subscriber).await.unwrap()["status"], "confirmed");
+    assert_eq!(
+        item(&table, &subscriber).await.unwrap()["status"],
+        "confirmed"
+    );
 
     deliver(&app, "mail-events-complaint.json").await;
     let reader = item(&table, &subscriber).await.unwrap();
@@ -157,11 +221,21 @@ async fn three_soft_bounces_in_a_row_suppress_and_a_delivery_resets_the_run() {
     let table = TestTable::new(Backend::Embedded).await;
     let (subscriber, _) = setup(&table).await;
     let app = MailEvents::new(table.store.clone(), keyring());
-    let soft = |n: u32| renamed("mail-events-bounce.json", &format!("soft-{n}"), Some("Transient"));
+    let soft = |n: u32| {
+        renamed(
+            "mail-events-bounce.json",
+            &format!("soft-{n}"),
+            Some("Transient"),
+        )
+    };
 
     deliver_value(&app, soft(1)).await;
     deliver_value(&app, soft(2)).await;
-    deliver_value(&app, renamed("mail-events-delivery.json", "delivered-3", None)).await;
+    deliver_value(
+        &app,
+        renamed("mail-events-delivery.json", "delivered-3", None),
+    )
+    .await;
     deliver_value(&app, soft(4)).await;
     deliver_value(&app, soft(5)).await;
     // Redelivered: the same bounce does not count twice.

@@ -37,6 +37,9 @@ pub const DEFAULT_RATE_PER_SECOND: u32 = 7;
 /// so that a redelivered batch finds a crashed send free again.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(180);
 
+/// Attempts of one SES call before the send counts as failed for now.
+const SES_ATTEMPTS: u32 = 5;
+
 pub struct Campaigns {
     pub store: Store,
     keyring: Keyring,
@@ -95,7 +98,16 @@ pub async fn start() -> Result<Campaigns, Error> {
     })
     .await?;
     let (from, sets, queue_url, rate) = start.settings;
-    let mailer = Mailer::ses(aws_sdk_sesv2::Client::new(&start.sdk), &from, sets)?;
+    // SES throttling is retried here first, with backoff; what is left
+    // after these attempts comes back with the batch.
+    let ses = aws_sdk_sesv2::config::Builder::from(&start.sdk)
+        .retry_config(
+            aws_sdk_sesv2::config::retry::RetryConfig::standard()
+                .with_max_attempts(SES_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(200)),
+        )
+        .build();
+    let mailer = Mailer::ses(aws_sdk_sesv2::Client::from_conf(ses), &from, sets)?;
     let queue = queue::Sqs {
         client: aws_sdk_sqs::Client::new(&start.sdk),
         url: queue_url,

@@ -99,6 +99,9 @@ pub struct RequestItem {
     pub preferred_association: Option<String>,
     #[serde(default)]
     pub routing: Option<RoutingState>,
+    /// Set by the mail events when their address bounced or complained.
+    #[serde(default)]
+    pub unreachable: Option<serde_json::Value>,
 }
 
 impl RequestItem {

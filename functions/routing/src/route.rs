@@ -83,6 +83,7 @@ pub fn summary(app: &Routing, request: &RequestItem, since: DateTime<Utc>) -> Re
         url: app
             .links
             .site(&format!("/association/demandes/{}", request.id)),
+        unreachable: request.unreachable.is_some(),
     }
 }
 

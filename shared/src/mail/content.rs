@@ -205,6 +205,9 @@ pub struct RequestSummary {
     /// The date it was routed, or has waited since (YYYY-MM-DD).
     pub since: String,
     pub url: String,
+    /// Mails to the person bounce or were reported as spam: call them.
+    #[serde(default)]
+    pub unreachable: bool,
 }
 
 impl RequestSummary {
