@@ -370,13 +370,13 @@ async function minorJourney(browser) {
 async function everyPage(browser) {
   const context = await newContext(browser, {});
   const page = await context.newPage();
-  const pages = ["/", "/newsletter", "/mentor", "/charte", "/mentions-legales", "/donnees-personnelles", "/accessibilite", "/plan-du-site"];
+  const pages = ["/", "/newsletter", "/mentor", "/charte", "/mentions-legales", "/donnees-personnelles", "/accessibilite", "/plan-du-site", "/v1/newsletter/issues"];
   for (const path of pages) {
     const response = await page.goto(`${base}${path}`);
     check(response.status() === 200, `${path}: 200, got ${response.status()}`);
     const html = await response.text();
     check(Buffer.byteLength(html) <= 30 * 1024, `${path}: ${Buffer.byteLength(html)} bytes of HTML, more than 30 KB`);
-    await audit(page, path === "/" ? "accueil" : path.slice(1));
+    await audit(page, path === "/" ? "accueil" : path.slice(1).replaceAll("/", "-"));
   }
   // An empty mentor form posted: every required field is named.
   await page.goto(`${base}/mentor`);

@@ -835,6 +835,11 @@ pub fn site_map() -> Response<Body> {
             ("/demande".into(), "Je cherche un mentor".into()),
             ("/mentor".into(), "Je deviens mentor".into()),
             ("/charte".into(), "La charte du mentorat".into()),
+            ("/newsletter".into(), "La lettre d'information".into()),
+            (
+                "/v1/newsletter/issues".into(),
+                "Les lettres publiées".into(),
+            ),
             (
                 "/donnees-personnelles".into(),
                 "Données personnelles".into(),
