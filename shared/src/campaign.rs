@@ -66,6 +66,18 @@ impl CampaignStatus {
         }
     }
 
+    /// The status in words, for messages to admins.
+    pub fn label(self) -> &'static str {
+        match self {
+            CampaignStatus::Draft => "brouillon",
+            CampaignStatus::Scheduled => "programmée",
+            CampaignStatus::Sending => "en cours d'envoi",
+            CampaignStatus::Paused => "en pause",
+            CampaignStatus::Cancelled => "annulée",
+            CampaignStatus::Sent => "envoyée",
+        }
+    }
+
     /// Whether readers can see it in the archive (its mails carry the link).
     pub fn is_published(self) -> bool {
         matches!(
@@ -102,23 +114,20 @@ pub fn apply(
     use CampaignStatus::*;
     let refused = |what: &str| Refusal {
         code: "campaign_status",
-        message: format!(
-            "Impossible de {what} une lettre au statut « {} ».",
-            status.as_str()
-        ),
+        message: format!("Impossible {what} une lettre {}.", status.label()),
     };
     match (command, status) {
         (Command::Send { at: Some(at) }, Draft | Scheduled) if at > now => Ok(Scheduled),
         (Command::Send { .. }, Draft | Scheduled) => Ok(Sending),
         (Command::Send { .. }, Sending | Sent) => Ok(status),
-        (Command::Send { .. }, _) => Err(refused("envoyer")),
+        (Command::Send { .. }, _) => Err(refused("d'envoyer")),
         (Command::Pause, Sending | Paused) => Ok(Paused),
-        (Command::Pause, _) => Err(refused("mettre en pause")),
+        (Command::Pause, _) => Err(refused("de mettre en pause")),
         (Command::Resume, Paused) => Ok(Sending),
         (Command::Resume, Sending | Sent) => Ok(status),
-        (Command::Resume, _) => Err(refused("reprendre")),
+        (Command::Resume, _) => Err(refused("de reprendre")),
         (Command::Cancel, Draft | Scheduled | Sending | Paused | Cancelled) => Ok(Cancelled),
-        (Command::Cancel, Sent) => Err(refused("annuler")),
+        (Command::Cancel, Sent) => Err(refused("d'annuler")),
     }
 }
 

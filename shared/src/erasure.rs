@@ -147,6 +147,12 @@ pub async fn erase(
         .expression_attribute_values(":person", AttributeValue::S(subject.person_id.clone()))
         .build()?;
     writes.push(TransactWriteItem::builder().delete(guard).build());
+    // The address's bounce history goes with it.
+    let standing = Delete::builder()
+        .table_name(table)
+        .set_key(Some(Key::deliverability(&subject.address).attributes()))
+        .build()?;
+    writes.push(TransactWriteItem::builder().delete(standing).build());
     let audit = Key::erasure_audit(&subject.person_id);
     let audit_item: HashMap<String, AttributeValue> = serde_dynamo::to_item(ErasureAudit {
         pk: audit.pk,

@@ -8,8 +8,12 @@
 use std::collections::HashMap;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+use aws_sdk_dynamodb::{
+    operation::update_item::UpdateItemError,
+    types::{
+        AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+        TransactWriteItem, Update,
+    },
 };
 use chrono::Utc;
 use shared::{
@@ -195,8 +199,17 @@ fn number(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// The attempt a claim gave this invocation, or `None`: another has the
-/// send, or it has its outcome already.
+/// What a claim on a reader's send found.
+enum Claim {
+    /// This invocation holds the send: its attempt number.
+    Taken(u32),
+    /// The send has its outcome (sent, failed, suppressed).
+    Settled,
+    /// Another invocation holds it, its lease still running: the batch comes
+    /// back later, so that the reader is not lost if that one fails.
+    HeldElsewhere,
+}
+
 async fn claim(
     app: &Campaigns,
     record: &Key,
@@ -204,7 +217,7 @@ async fn claim(
     shard: u32,
     lease: i64,
     now: i64,
-) -> Result<Option<u32>, StoreError> {
+) -> Result<Claim, StoreError> {
     let ttl = (Utc::now() + SEND_RECORD_RETENTION).timestamp();
     let put = Put::builder()
         .table_name(&app.store.table)
@@ -227,7 +240,7 @@ async fn claim(
         ])
         .await;
     match first {
-        Ok(_) => return Ok(Some(1)),
+        Ok(_) => return Ok(Claim::Taken(1)),
         Err(error) if store::first_condition_failed(&error) => {}
         Err(error) => return Err(error.into()),
     }
@@ -247,10 +260,11 @@ async fn claim(
         .expression_attribute_values(":now", number(now))
         .expression_attribute_values(":one", number(1))
         .return_values(ReturnValue::AllNew)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
     match again {
-        Ok(output) => Ok(Some(
+        Ok(output) => Ok(Claim::Taken(
             output
                 .attributes
                 .as_ref()
@@ -259,7 +273,22 @@ async fn claim(
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(MAX_ATTEMPTS),
         )),
-        Err(error) if store::condition_failed(&error) => Ok(None),
+        Err(error) if store::condition_failed(&error) => {
+            let held = error
+                .as_service_error()
+                .and_then(|e| match e {
+                    UpdateItemError::ConditionalCheckFailedException(failed) => failed.item(),
+                    _ => None,
+                })
+                .and_then(|old| old.get("status"))
+                .and_then(|status| status.as_s().ok())
+                .is_some_and(|status| status == "sending");
+            Ok(if held {
+                Claim::HeldElsewhere
+            } else {
+                Claim::Settled
+            })
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -372,9 +401,10 @@ async fn send_to(
         return Ok(Outcome::Done);
     };
     let lease = now.timestamp() + app.lease.as_secs() as i64;
-    let Some(attempt) = claim(app, &record, &campaign.id, shard, lease, now.timestamp()).await?
-    else {
-        return Ok(Outcome::Done);
+    let attempt = match claim(app, &record, &campaign.id, shard, lease, now.timestamp()).await? {
+        Claim::Taken(attempt) => attempt,
+        Claim::Settled => return Ok(Outcome::Done),
+        Claim::HeldElsewhere => return Ok(Outcome::Retry),
     };
     let token = app.keyring.tokens.issue(
         Purpose::NewsletterUnsubscribe,

@@ -4,7 +4,7 @@
 //! sends nothing twice: each reader's send is a conditional record.
 
 use aws_lambda_events::event::{dynamodb::Event, streams::DynamoDbEventResponse};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, Utc};
 use futures_util::future::try_join_all;
 use shared::{
@@ -73,23 +73,35 @@ pub async fn enqueue(app: &Campaigns, campaign: &str, generation: u32) -> Result
         tracing::info!(campaign, generation, "superseded start skipped");
         return Ok(0);
     }
-    let shards = index::subscribers_list_partitions()
-        .map(|shard| enqueue_shard(app, campaign, generation, shard));
-    let total: u64 = try_join_all(shards).await?.into_iter().sum();
-    tracing::info!(campaign, generation, recipients = total, "campaign queued");
-    if item.recipients.is_none() {
-        record_recipients(app, campaign, total).await?;
+    let shards = index::subscribers_list_partitions().map(|shard| readers(app, shard));
+    let readers: Vec<String> = try_join_all(shards).await?.concat();
+    let total = readers.len() as u64;
+    match item.recipients {
+        None => record_recipients(app, campaign, total, true).await?,
+        // A resume: who has an outcome keeps it; who left the list while it
+        // was paused will not be sent to, so the audience is counted again.
+        Some(_) => {
+            let settled = campaign_store::counts(&app.store, &item).await?.settled();
+            let open = unsettled(app, campaign, &readers).await?;
+            record_recipients(app, campaign, settled + open, false).await?;
+        }
     }
+    let batches: Vec<SendBatch> = readers
+        .chunks(BATCH_SIZE)
+        .map(|chunk| SendBatch {
+            campaign: campaign.to_owned(),
+            generation,
+            subscribers: chunk.to_vec(),
+        })
+        .collect();
+    app.queue.send(batches).await.map_err(StartError::Queue)?;
+    tracing::info!(campaign, generation, readers = total, "campaign queued");
     crate::send::finish_if_done(app, campaign).await?;
     Ok(total)
 }
 
-async fn enqueue_shard(
-    app: &Campaigns,
-    campaign: &str,
-    generation: u32,
-    shard: String,
-) -> Result<u64, StartError> {
+/// The confirmed subscribers of one shard of the list.
+async fn readers(app: &Campaigns, shard: String) -> Result<Vec<String>, StartError> {
     let query = app
         .store
         .client
@@ -99,25 +111,74 @@ async fn enqueue_shard(
         .key_condition_expression("list_pk = :shard")
         .expression_attribute_values(":shard", AttributeValue::S(shard))
         .projection_expression("list_sk");
-    let subscribers: Vec<String> = query_all(query)
+    Ok(query_all(query)
         .await?
         .into_iter()
         .filter_map(|item| item.get("list_sk")?.as_s().ok().cloned())
-        .collect();
-    let batches: Vec<SendBatch> = subscribers
-        .chunks(BATCH_SIZE)
-        .map(|chunk| SendBatch {
-            campaign: campaign.to_owned(),
-            generation,
-            subscribers: chunk.to_vec(),
-        })
-        .collect();
-    app.queue.send(batches).await.map_err(StartError::Queue)?;
-    Ok(subscribers.len() as u64)
+        .collect())
 }
 
-/// The campaign's audience, written once: at its first start.
-async fn record_recipients(app: &Campaigns, campaign: &str, total: u64) -> Result<(), StoreError> {
+/// How many of `readers` have no outcome for the campaign yet.
+async fn unsettled(app: &Campaigns, campaign: &str, readers: &[String]) -> Result<u64, StoreError> {
+    let mut settled = 0;
+    for chunk in readers.chunks(100) {
+        let keys = chunk
+            .iter()
+            .map(|reader| Key::campaign_send(reader, campaign).attributes())
+            .collect();
+        let mut request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .projection_expression("#status")
+            .expression_attribute_names("#status", "status")
+            .consistent_read(true)
+            .build()?;
+        loop {
+            let output = app
+                .store
+                .client
+                .batch_get_item()
+                .request_items(&app.store.table, request)
+                .send()
+                .await?;
+            settled += output
+                .responses
+                .unwrap_or_default()
+                .remove(&app.store.table)
+                .unwrap_or_default()
+                .iter()
+                .filter(|record| {
+                    record
+                        .get("status")
+                        .and_then(|s| s.as_s().ok())
+                        .is_some_and(|s| matches!(s.as_str(), "sent" | "failed" | "suppressed"))
+                })
+                .count() as u64;
+            match output
+                .unprocessed_keys
+                .and_then(|mut left| left.remove(&app.store.table))
+            {
+                Some(left) if !left.keys().is_empty() => request = left,
+                _ => break,
+            }
+        }
+    }
+    Ok(readers.len() as u64 - settled)
+}
+
+/// The campaign's audience: written at its first start (`first`: only if
+/// none is yet, so that a retried start changes nothing), counted again at
+/// each resume.
+async fn record_recipients(
+    app: &Campaigns,
+    campaign: &str,
+    total: u64,
+    first: bool,
+) -> Result<(), StoreError> {
+    let condition = if first {
+        "attribute_exists(pk) AND attribute_not_exists(recipients)"
+    } else {
+        "attribute_exists(pk)"
+    };
     let result = app
         .store
         .client
@@ -125,7 +186,7 @@ async fn record_recipients(app: &Campaigns, campaign: &str, total: u64) -> Resul
         .table_name(&app.store.table)
         .set_key(Some(Key::campaign(campaign).attributes()))
         .update_expression("SET recipients = :total")
-        .condition_expression("attribute_exists(pk) AND attribute_not_exists(recipients)")
+        .condition_expression(condition)
         .expression_attribute_values(":total", AttributeValue::N(total.to_string()))
         .send()
         .await;
@@ -147,7 +208,11 @@ pub async fn scheduled(app: &Campaigns, now: DateTime<Utc>) -> Result<usize, Sto
     .await?;
     let mut started = 0;
     for item in due {
-        let campaign: CampaignItem = serde_dynamo::from_item(item)?;
+        let listed: CampaignItem = serde_dynamo::from_item(item)?;
+        // The index lags: a time moved later just now is read afresh.
+        let Some(campaign) = campaign_store::load(&app.store, &listed.id).await? else {
+            continue;
+        };
         let time_has_come = campaign.send_at.is_none_or(|at| at <= now);
         if campaign.status == CampaignStatus::Scheduled
             && time_has_come

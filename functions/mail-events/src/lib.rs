@@ -30,6 +30,8 @@ use shared::{
 
 /// Soft bounces in a row that suppress an address.
 pub const SOFT_BOUNCES_TO_SUPPRESS: u32 = 3;
+/// How long an address's deliverability is kept after its last event.
+const STANDING_LIFETIME: Duration = Duration::days(400);
 /// How long an event's marker is kept: longer than SNS retries for.
 const EVENT_MARKER_LIFETIME: Duration = Duration::days(30);
 
@@ -267,17 +269,23 @@ pub async fn record_event(
     let standing = Key::deliverability(&address);
     let mut update = Update::builder()
         .table_name(&app.store.table)
-        .set_key(Some(standing.attributes()));
+        .set_key(Some(standing.attributes()))
+        // Kept while the address is in use, then expired: no history forever.
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(
+            ":ttl",
+            AttributeValue::N((now + STANDING_LIFETIME).timestamp().to_string()),
+        );
     update = match event.happened {
         Happened::HardBounce | Happened::Complaint => update
-            .update_expression("SET suppressed_reason = if_not_exists(suppressed_reason, :reason), suppressed_at = if_not_exists(suppressed_at, :now)")
+            .update_expression("SET suppressed_reason = if_not_exists(suppressed_reason, :reason), suppressed_at = if_not_exists(suppressed_at, :now), #ttl = :ttl")
             .expression_attribute_values(":reason", text(event.happened.code()))
             .expression_attribute_values(":now", text(&store::timestamp(now))),
         Happened::SoftBounce => update
-            .update_expression("ADD soft_bounces :one")
+            .update_expression("SET #ttl = :ttl ADD soft_bounces :one")
             .expression_attribute_values(":one", AttributeValue::N("1".into())),
         Happened::Delivery => update
-            .update_expression("SET soft_bounces = :zero")
+            .update_expression("SET soft_bounces = :zero, #ttl = :ttl")
             .expression_attribute_values(":zero", AttributeValue::N("0".into())),
     };
     let mut writes = vec![

@@ -185,8 +185,8 @@ pub async fn edit(app: &Newsletter, request: &Request) -> Result<Response<Body>,
                 StatusCode::CONFLICT,
                 "campaign_not_draft",
                 format!(
-                    "Seul un brouillon se modifie : cette lettre est au statut « {} ».",
-                    item.status.as_str()
+                    "Seul un brouillon se modifie : cette lettre est {}.",
+                    item.status.label()
                 ),
             ))
         }

@@ -263,7 +263,8 @@ impl IssueMail<'_> {
             text,
             html,
             unsubscribe_url: self.unsubscribe_url.map(str::to_owned),
-            campaign: Some(self.campaign.to_owned()),
+            // A test's deliveries and bounces do not count on the issue.
+            campaign: self.unsubscribe_url.map(|_| self.campaign.to_owned()),
         })
     }
 }
