@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -94,40 +94,17 @@ pub fn count(
 /// The campaign's figures: the counters of every shard added up.
 #[tracing::instrument(skip(store))]
 pub async fn counts(store: &Store, campaign: &CampaignItem) -> Result<Counts, StoreError> {
-    let keys: Vec<_> = (0..COUNT_SHARDS)
-        .map(|shard| Key::campaign_counts(&campaign.id, shard).attributes())
+    let keys: Vec<Key> = (0..COUNT_SHARDS)
+        .map(|shard| Key::campaign_counts(&campaign.id, shard))
         .collect();
-    let mut request = KeysAndAttributes::builder()
-        .set_keys(Some(keys))
-        .consistent_read(true)
-        .build()?;
     let mut totals = Counts {
         recipients: campaign.recipients.unwrap_or_default(),
         ..Counts::default()
     };
-    loop {
-        let output = store
-            .client
-            .batch_get_item()
-            .request_items(&store.table, request)
-            .send()
-            .await?;
-        for item in output
-            .responses
-            .unwrap_or_default()
-            .remove(&store.table)
-            .unwrap_or_default()
-        {
-            add_shard(&mut totals, &item);
-        }
-        match output
-            .unprocessed_keys
-            .and_then(|mut left| left.remove(&store.table))
-        {
-            Some(left) if !left.keys().is_empty() => request = left,
-            _ => return Ok(totals),
-        }
+    for item in store.batch_get(&keys, &Counts::SHARDED.join(", ")).await? {
+        add_shard(&mut totals, &item);
     }
+    Ok(totals)
 }
 
 fn add_shard(totals: &mut Counts, item: &HashMap<String, AttributeValue>) {

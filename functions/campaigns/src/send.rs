@@ -11,8 +11,8 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use aws_sdk_dynamodb::{
     operation::update_item::UpdateItemError,
     types::{
-        AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-        TransactWriteItem, Update,
+        AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+        Update,
     },
 };
 use chrono::Utc;
@@ -20,6 +20,7 @@ use shared::{
     campaign::{self, CampaignStatus, MAX_ATTEMPTS, SendBatch},
     campaign_store::{self, CampaignItem},
     email::EmailAddress,
+    keyring::AddressId,
     mail::{IssueMail, SendError},
     store::{self, Key, StoreError},
     tokens::Purpose,
@@ -141,51 +142,18 @@ async fn addresses(
     app: &Campaigns,
     subscribers: &[String],
 ) -> Result<HashMap<String, EmailAddress>, StoreError> {
+    let keys: Vec<Key> = subscribers
+        .iter()
+        .map(|id| Key::newsletter_subscriber(&AddressId::from_trusted(id.clone())))
+        .collect();
     let mut found = HashMap::new();
-    // BatchGetItem takes 100 keys.
-    for chunk in subscribers.chunks(100) {
-        let keys = chunk
-            .iter()
-            .map(|id| {
-                Key::newsletter_subscriber(&shared::keyring::AddressId::from_trusted(id.clone()))
-                    .attributes()
-            })
-            .collect();
-        let mut request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .projection_expression("pk, email, #status")
-            .expression_attribute_names("#status", "status")
-            .consistent_read(true)
-            .build()?;
-        loop {
-            let output = app
-                .store
-                .client
-                .batch_get_item()
-                .request_items(&app.store.table, request)
-                .send()
-                .await?;
-            for item in output
-                .responses
-                .unwrap_or_default()
-                .remove(&app.store.table)
-                .unwrap_or_default()
-            {
-                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
-                let confirmed = text("status").is_some_and(|s| s == "confirmed");
-                let id = text("pk").and_then(|pk| Key::newsletter_subscriber_of(pk));
-                let email = text("email").and_then(|e| EmailAddress::parse(e).ok());
-                if let (true, Some(id), Some(email)) = (confirmed, id, email) {
-                    found.insert(id.to_owned(), email);
-                }
-            }
-            match output
-                .unprocessed_keys
-                .and_then(|mut left| left.remove(&app.store.table))
-            {
-                Some(left) if !left.keys().is_empty() => request = left,
-                _ => break,
-            }
+    for item in app.store.batch_get(&keys, "pk, email, #status").await? {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+        let confirmed = text("status").is_some_and(|s| s == "confirmed");
+        let id = text("pk").and_then(|pk| Key::newsletter_subscriber_of(pk));
+        let email = text("email").and_then(|e| EmailAddress::parse(e).ok());
+        if let (true, Some(id), Some(email)) = (confirmed, id, email) {
+            found.insert(id.to_owned(), email);
         }
     }
     Ok(found)
@@ -342,9 +310,9 @@ async fn settle(
     shard: u32,
     lease: i64,
     outcome: &'static str,
-    detail: Option<(&'static str, String)>,
+    (detail, value): (&'static str, String),
 ) -> Result<(), StoreError> {
-    let mut update = Update::builder()
+    let update = Update::builder()
         .table_name(&app.store.table)
         .set_key(Some(record.attributes()))
         .condition_expression("#status = :sending AND lease_until = :lease")
@@ -352,17 +320,11 @@ async fn settle(
         .expression_attribute_values(":sending", text("sending"))
         .expression_attribute_values(":lease", number(lease))
         .expression_attribute_values(":outcome", text(outcome))
-        .expression_attribute_values(":at", number(Utc::now().timestamp()));
-    update = match &detail {
-        Some((name, value)) => update
-            .update_expression(format!(
-                "SET #status = :outcome, finished_at = :at, {name} = :detail REMOVE lease_until"
-            ))
-            .expression_attribute_values(":detail", text(value)),
-        None => {
-            update.update_expression("SET #status = :outcome, finished_at = :at REMOVE lease_until")
-        }
-    };
+        .expression_attribute_values(":at", number(Utc::now().timestamp()))
+        .update_expression(format!(
+            "SET #status = :outcome, finished_at = :at, {detail} = :detail REMOVE lease_until"
+        ))
+        .expression_attribute_values(":detail", text(&value));
     let counter = match outcome {
         "sent" => "sent",
         "retry" => "retried",
@@ -432,7 +394,7 @@ async fn send_to(
                 shard,
                 lease,
                 "failed",
-                Some(("reason", reason)),
+                ("reason", reason),
             )
             .await?;
             return Ok(Outcome::Done);
@@ -444,61 +406,17 @@ async fn send_to(
     // The message id names the issue and the reader (by address id): a
     // resend after a crash is recognisable as the same mail.
     let mail_id = format!("{}.{subscriber}", campaign.id);
-    match app.mailer.send(&mail_id, address, &mail).await {
-        Ok(message_id) => {
-            settle(
-                app,
-                &record,
-                &campaign.id,
-                shard,
-                lease,
-                "sent",
-                Some(("message_id", message_id)),
-            )
-            .await?;
-            Ok(Outcome::Done)
-        }
-        Err(SendError::Permanent(reason)) => {
-            settle(
-                app,
-                &record,
-                &campaign.id,
-                shard,
-                lease,
-                "failed",
-                Some(("reason", reason)),
-            )
-            .await?;
-            Ok(Outcome::Done)
-        }
+    let (outcome, detail, next) = match app.mailer.send(&mail_id, address, &mail).await {
+        Ok(message_id) => ("sent", ("message_id", message_id), Outcome::Done),
+        Err(SendError::Permanent(reason)) => ("failed", ("reason", reason), Outcome::Done),
         Err(SendError::Transient(reason)) if attempt >= MAX_ATTEMPTS => {
             let reason = format!("after {attempt} attempts: {reason}");
-            settle(
-                app,
-                &record,
-                &campaign.id,
-                shard,
-                lease,
-                "failed",
-                Some(("reason", reason)),
-            )
-            .await?;
-            Ok(Outcome::Done)
+            ("failed", ("reason", reason), Outcome::Done)
         }
-        Err(SendError::Transient(reason)) => {
-            settle(
-                app,
-                &record,
-                &campaign.id,
-                shard,
-                lease,
-                "retry",
-                Some(("reason", reason)),
-            )
-            .await?;
-            Ok(Outcome::Retry)
-        }
-    }
+        Err(SendError::Transient(reason)) => ("retry", ("reason", reason), Outcome::Retry),
+    };
+    settle(app, &record, &campaign.id, shard, lease, outcome, detail).await?;
+    Ok(next)
 }
 
 /// Marks the campaign sent once every reader of its audience has an outcome.

@@ -4,7 +4,7 @@
 //! sends nothing twice: each reader's send is a conditional record.
 
 use aws_lambda_events::event::{dynamodb::Event, streams::DynamoDbEventResponse};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use futures_util::future::try_join_all;
 use shared::{
@@ -120,48 +120,22 @@ async fn readers(app: &Campaigns, shard: String) -> Result<Vec<String>, StartErr
 
 /// How many of `readers` have no outcome for the campaign yet.
 async fn unsettled(app: &Campaigns, campaign: &str, readers: &[String]) -> Result<u64, StoreError> {
-    let mut settled = 0;
-    for chunk in readers.chunks(100) {
-        let keys = chunk
-            .iter()
-            .map(|reader| Key::campaign_send(reader, campaign).attributes())
-            .collect();
-        let mut request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .projection_expression("#status")
-            .expression_attribute_names("#status", "status")
-            .consistent_read(true)
-            .build()?;
-        loop {
-            let output = app
-                .store
-                .client
-                .batch_get_item()
-                .request_items(&app.store.table, request)
-                .send()
-                .await?;
-            settled += output
-                .responses
-                .unwrap_or_default()
-                .remove(&app.store.table)
-                .unwrap_or_default()
-                .iter()
-                .filter(|record| {
-                    record
-                        .get("status")
-                        .and_then(|s| s.as_s().ok())
-                        .is_some_and(|s| matches!(s.as_str(), "sent" | "failed" | "suppressed"))
-                })
-                .count() as u64;
-            match output
-                .unprocessed_keys
-                .and_then(|mut left| left.remove(&app.store.table))
-            {
-                Some(left) if !left.keys().is_empty() => request = left,
-                _ => break,
-            }
-        }
-    }
+    let records: Vec<Key> = readers
+        .iter()
+        .map(|reader| Key::campaign_send(reader, campaign))
+        .collect();
+    let settled = app
+        .store
+        .batch_get(&records, "#status")
+        .await?
+        .iter()
+        .filter(|record| {
+            record
+                .get("status")
+                .and_then(|s| s.as_s().ok())
+                .is_some_and(|s| matches!(s.as_str(), "sent" | "failed" | "suppressed"))
+        })
+        .count() as u64;
     Ok(readers.len() as u64 - settled)
 }
 

@@ -266,28 +266,8 @@ async fn statuses(
         id: String,
         status: ProfileStatus,
     }
-    let keys = [&pair.mentee_id, &pair.mentor_id]
-        .map(|id| Key::person_profile(id).attributes())
-        .to_vec();
-    let output = app
-        .store
-        .client
-        .batch_get_item()
-        .request_items(
-            &app.store.table,
-            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .projection_expression("id, #status")
-                .expression_attribute_names("#status", "status")
-                .consistent_read(true)
-                .build()?,
-        )
-        .send()
-        .await?;
-    let items = output
-        .responses
-        .and_then(|mut tables| tables.remove(&app.store.table))
-        .unwrap_or_default();
+    let keys = [&pair.mentee_id, &pair.mentor_id].map(|id| Key::person_profile(id));
+    let items = app.store.batch_get(&keys, "id, #status").await?;
     Ok(items
         .into_iter()
         .filter_map(|item| serde_dynamo::from_item::<_, Status>(item).ok())

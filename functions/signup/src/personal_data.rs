@@ -3,7 +3,7 @@
 //! Links name the person and their address id; nothing here reveals whether
 //! an address is known.
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{Duration, SecondsFormat, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde::Deserialize;
@@ -73,32 +73,11 @@ pub async fn link(app: &Signup, request: &Request) -> Response<Body> {
 #[tracing::instrument(skip_all)]
 pub(crate) async fn send_links(app: &Signup, email: &EmailAddress) -> Result<(), ApiError> {
     let address = app.keyring.addresses.id_of(email);
-    let guards =
-        [Role::Mentee, Role::Mentor].map(|role| Key::email_guard(&address, role).attributes());
-    let found = app
-        .store
-        .client
-        .batch_get_item()
-        .request_items(
-            &app.store.table,
-            KeysAndAttributes::builder()
-                .set_keys(Some(guards.to_vec()))
-                .projection_expression("subject")
-                .consistent_read(true)
-                .build()
-                .map_err(StoreError::from)?,
-        )
-        .send()
-        .await
-        .map_err(StoreError::from)?;
+    let guards = [Role::Mentee, Role::Mentor].map(|role| Key::email_guard(&address, role));
+    let found = app.store.batch_get(&guards, "subject").await?;
     let now = Utc::now();
     let mut writes = Vec::new();
-    for guard in found
-        .responses()
-        .and_then(|r| r.get(&app.store.table))
-        .into_iter()
-        .flatten()
-    {
+    for guard in &found {
         let Some(subject) = guard
             .get("subject")
             .and_then(|s| s.as_s().ok())

@@ -62,6 +62,49 @@ impl Store {
         }
     }
 
+    /// The items of `keys` that exist, read consistently: 100 keys a call
+    /// (BatchGetItem's limit), keys left unprocessed asked again.
+    /// `projection` names the attributes, `#status` standing for `status`.
+    #[tracing::instrument(skip_all, fields(keys = keys.len()))]
+    pub async fn batch_get(&self, keys: &[Key], projection: &str) -> Result<Vec<Item>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(Key::attributes).collect()))
+                .projection_expression(projection)
+                .set_expression_attribute_names(
+                    projection
+                        .contains("#status")
+                        .then(|| [("#status".to_owned(), "status".to_owned())].into()),
+                )
+                .consistent_read(true)
+                .build()?;
+            loop {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await?;
+                found.extend(
+                    output
+                        .responses
+                        .and_then(|mut tables| tables.remove(&self.table))
+                        .unwrap_or_default(),
+                );
+                match output
+                    .unprocessed_keys
+                    .and_then(|mut left| left.remove(&self.table))
+                {
+                    Some(left) if !left.keys().is_empty() => request = left,
+                    _ => break,
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// A query of one `by_due_date` partition: what is due at or before `until`.
     pub fn due(
         &self,
