@@ -52,6 +52,34 @@ pub struct CampaignItem {
     pub due_sk: Option<String>,
 }
 
+impl CampaignItem {
+    /// A new draft, nothing sent.
+    pub fn draft(id: &str, draft: crate::campaign::Draft, now: DateTime<Utc>) -> Self {
+        let key = Key::campaign(id);
+        Self {
+            pk: key.pk,
+            sk: key.sk,
+            id: id.to_owned(),
+            slug: crate::campaign::slug(&draft.subject, id),
+            subject: draft.subject,
+            preheader: draft.preheader,
+            body_markdown: draft.body_markdown,
+            status: CampaignStatus::Draft,
+            generation: 0,
+            created_at: now,
+            updated_at: now,
+            send_at: None,
+            started_at: None,
+            finished_at: None,
+            recipients: None,
+            list_pk: None,
+            list_sk: None,
+            due_pk: None,
+            due_sk: None,
+        }
+    }
+}
+
 /// The campaign, read consistently; `None` when there is none with this id.
 #[tracing::instrument(skip(store))]
 pub async fn load(store: &Store, campaign_id: &str) -> Result<Option<CampaignItem>, StoreError> {

@@ -23,7 +23,7 @@ use shared::{
     campaign_store::{self, CampaignItem},
     links::Links,
     mail::Mailer,
-    store::{Key, keys::index},
+    store::keys::index,
 };
 
 /// Sending environments, as the queue mapping's `MaximumConcurrency`.
@@ -126,28 +126,15 @@ async fn main() {
     ));
     let now = Utc::now();
     let id = "0a1b2c3d4e5f";
-    let key = Key::campaign(id);
-    let draft = CampaignItem {
-        pk: key.pk,
-        sk: key.sk,
-        id: id.into(),
-        slug: format!("la-lettre-{id}"),
-        subject: "La lettre de décembre".into(),
-        preheader: Some("Des nouvelles des binômes".into()),
-        body_markdown: "# Bonjour\n\nCe mois-ci, **des binômes** partout en France.\n\n- [Devenir mentor](https://binome.example/mentor)\n- [Trouver un mentor](https://binome.example/demande)\n".repeat(4),
-        status: CampaignStatus::Draft,
-        generation: 0,
-        created_at: now,
-        updated_at: now,
-        send_at: None,
-        started_at: None,
-        finished_at: None,
-        recipients: None,
-        list_pk: None,
-        list_sk: None,
-        due_pk: None,
-        due_sk: None,
-    };
+    let draft = CampaignItem::draft(
+        id,
+        shared::campaign::Draft {
+            subject: "La lettre de décembre".into(),
+            preheader: Some("Des nouvelles des binômes".into()),
+            body_markdown: "# Bonjour\n\nCe mois-ci, **des binômes** partout en France.\n\n- [Devenir mentor](https://binome.example/mentor)\n- [Trouver un mentor](https://binome.example/demande)\n".repeat(4),
+        },
+        now,
+    );
     table.put(&serde_json::to_value(&draft).unwrap()).await;
     assert!(
         campaign_store::transition(&table.store, &draft, CampaignStatus::Sending, None, now)

@@ -167,6 +167,27 @@ fn number(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// A reader's send record as first written, with `extra` attributes.
+fn send_record<const N: usize>(
+    record: &Key,
+    campaign: &str,
+    status: &str,
+    extra: [(&str, AttributeValue); N],
+) -> HashMap<String, AttributeValue> {
+    let ttl = (Utc::now() + SEND_RECORD_RETENTION).timestamp();
+    [
+        ("pk", text(&record.pk)),
+        ("sk", text(&record.sk)),
+        ("campaign", text(campaign)),
+        ("status", text(status)),
+        ("ttl", number(ttl)),
+    ]
+    .into_iter()
+    .chain(extra)
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
+}
+
 /// What a claim on a reader's send found.
 enum Claim {
     /// This invocation holds the send: its attempt number.
@@ -186,18 +207,14 @@ async fn claim(
     lease: i64,
     now: i64,
 ) -> Result<Claim, StoreError> {
-    let ttl = (Utc::now() + SEND_RECORD_RETENTION).timestamp();
     let put = Put::builder()
         .table_name(&app.store.table)
-        .set_item(Some(HashMap::from([
-            ("pk".to_owned(), text(&record.pk)),
-            ("sk".to_owned(), text(&record.sk)),
-            ("campaign".to_owned(), text(campaign)),
-            ("status".to_owned(), text("sending")),
-            ("attempts".to_owned(), number(1)),
-            ("lease_until".to_owned(), number(lease)),
-            ("ttl".to_owned(), number(ttl)),
-        ])))
+        .set_item(Some(send_record(
+            record,
+            campaign,
+            "sending",
+            [("attempts", number(1)), ("lease_until", number(lease))],
+        )))
         .condition_expression("attribute_not_exists(pk)")
         .build()?;
     let first = app
@@ -270,16 +287,9 @@ async fn suppress(
     shard: u32,
     now: i64,
 ) -> Result<(), StoreError> {
-    let ttl = (Utc::now() + SEND_RECORD_RETENTION).timestamp();
     let put = Put::builder()
         .table_name(&app.store.table)
-        .set_item(Some(HashMap::from([
-            ("pk".to_owned(), text(&record.pk)),
-            ("sk".to_owned(), text(&record.sk)),
-            ("campaign".to_owned(), text(campaign)),
-            ("status".to_owned(), text("suppressed")),
-            ("ttl".to_owned(), number(ttl)),
-        ])))
+        .set_item(Some(send_record(record, campaign, "suppressed", [])))
         .condition_expression(
             "attribute_not_exists(pk) OR #status = :retry OR (#status = :sending AND lease_until < :now)",
         )

@@ -107,28 +107,7 @@ pub async fn create(app: &Newsletter, request: &Request) -> Result<Response<Body
     let draft = draft_of(request)?;
     let now = Utc::now();
     let id = campaign::new_id();
-    let key = Key::campaign(&id);
-    let item = CampaignItem {
-        pk: key.pk,
-        sk: key.sk,
-        slug: campaign::slug(&draft.subject, &id),
-        id,
-        subject: draft.subject,
-        preheader: draft.preheader,
-        body_markdown: draft.body_markdown,
-        status: CampaignStatus::Draft,
-        generation: 0,
-        created_at: now,
-        updated_at: now,
-        send_at: None,
-        started_at: None,
-        finished_at: None,
-        recipients: None,
-        list_pk: None,
-        list_sk: None,
-        due_pk: None,
-        due_sk: None,
-    };
+    let item = CampaignItem::draft(&id, draft, now);
     app.store
         .client
         .put_item()
