@@ -52,8 +52,8 @@ def main() -> int:
 
     problems = []
     functions = by_type.get("AWS::Lambda::Function", [])
-    if len(functions) != 10:
-        problems.append(f"expected 10 Lambda functions, got {functions}")
+    if len(functions) != 12:
+        problems.append(f"expected 12 Lambda functions, got {functions}")
     for name in functions:
         properties = resources[name]["Properties"]
         if properties.get("Architectures") != ["arm64"] or properties.get("Runtime") != "provided.al2023":
@@ -61,8 +61,8 @@ def main() -> int:
         if properties.get("LoggingConfig", {}).get("LogFormat") != "JSON":
             problems.append(f"{name}: logs are not JSON")
     mappings = by_type.get("AWS::Lambda::EventSourceMapping", [])
-    if len(mappings) != 5:
-        problems.append(f"expected 5 event source mappings (4 streams: mailer, routing, matching, campaigns; 1 queue: campaigns), got {mappings}")
+    if len(mappings) != 6:
+        problems.append(f"expected 6 event source mappings (5 streams: mailer, routing, matching, campaigns, stats; 1 queue: campaigns), got {mappings}")
     for name in mappings:
         properties = resources[name]["Properties"]
         if properties.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:

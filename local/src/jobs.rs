@@ -1,7 +1,8 @@
 //! The scheduled jobs of the template, run by the local stack on timers,
 //! and on demand at a moved clock: `POST /local/jobs/{job}?days=N` (admin
 //! key) runs one job now as if it were N days later, so that a person can
-//! try a month of follow-up in a minute.
+//! try a month of follow-up in a minute. `POST /local/jobs/stats-backfill`
+//! recounts the figures (`?apply=true` corrects them).
 
 use std::{sync::Arc, time::Duration};
 
@@ -24,6 +25,7 @@ pub struct Jobs {
     pub delivery: Arc<Delivery>,
     pub reminders: Arc<Reminders>,
     pub campaigns: Arc<campaigns::Campaigns>,
+    pub stats: Arc<stats::Stats>,
     pub admin_key: String,
 }
 
@@ -34,11 +36,14 @@ pub const JOBS: &[(&str, &str)] = &[
     ("nightly-matching", "cron(0 2 * * ? *)"),
     ("mail-leases", "rate(5 minutes)"),
     ("campaigns", "rate(1 minute)"),
+    // Invoked by hand in AWS (`{"backfill": {...}}` to `stats-events`).
+    ("stats-backfill", "on demand"),
 ];
 
 impl Jobs {
     /// Runs `job` as if the clock read `now + days`.
-    pub async fn run(&self, job: &str, days: i64) -> Result<Value, String> {
+    pub async fn run(&self, job: &str, offset: &Offset) -> Result<Value, String> {
+        let days = offset.days;
         let now = Utc::now() + chrono::Duration::days(days);
         let failed = |error: shared::store::StoreError| error.to_string();
         Ok(match job {
@@ -64,15 +69,30 @@ impl Jobs {
             "campaigns" => json!({
                 "started": campaigns::start::scheduled(&self.campaigns, now).await.map_err(failed)?
             }),
+            "stats-backfill" => json!(
+                stats::backfill::backfill(
+                    &self.stats.store,
+                    stats::backfill::BackfillRequest {
+                        segments: 4,
+                        apply: offset.apply,
+                    },
+                )
+                .await
+                .map_err(failed)?
+            ),
             other => return Err(format!("unknown job {other}")),
         })
     }
 }
 
-#[derive(serde::Deserialize)]
+/// The query of a job run: the clock moved by `days`; `apply` for the
+/// backfill's correction.
+#[derive(Debug, Default, serde::Deserialize)]
 pub struct Offset {
     #[serde(default)]
     days: i64,
+    #[serde(default)]
+    apply: bool,
 }
 
 /// `POST /local/jobs/{job}?days=N`, behind the admin key.
@@ -97,7 +117,7 @@ pub async fn run_now(
         )
             .into_response();
     }
-    match jobs.run(&job, offset.days).await {
+    match jobs.run(&job, &offset).await {
         Ok(report) => (
             StatusCode::OK,
             [("content-type", "application/json")],
@@ -114,7 +134,7 @@ pub async fn every(jobs: Arc<Jobs>, job: &'static str, every: Duration) {
     timer.tick().await;
     loop {
         timer.tick().await;
-        if let Err(error) = jobs.run(job, 0).await {
+        if let Err(error) = jobs.run(job, &Offset::default()).await {
             tracing::error!(%error, job, "scheduled job failed");
         }
     }

@@ -7,6 +7,7 @@
 //! - streams: the table's stream delivered to stream-triggered functions
 //!   in the Lambda event shape (`streams`);
 //! - the campaigns' send queue, as SQS and its event source mapping
+//! - the figures kept from the stream (`stats`), and their backfill as a job
 //!   (`queue`), with faults to inject;
 //! - mail: one `.eml` per mail in `<data>/outbox/`, links printed.
 
@@ -43,6 +44,7 @@ use shared::{
     store::{Store, table},
 };
 use signup::Signup;
+use stats::Stats;
 use streams::{Consumer, StreamReader};
 use tokio::{net::TcpListener, task::JoinHandle};
 
@@ -104,6 +106,8 @@ pub struct Stack {
     pub routing: Arc<Routing>,
     /// The campaigns' send queue (tests watch it drain).
     pub campaign_queue: Arc<queue::LocalQueue>,
+    /// The figures' function (tests read what it wrote per record).
+    pub stats: Arc<Stats>,
     /// Served as long as the stack runs.
     _emulator: Emulator,
     tasks: Vec<JoinHandle<()>>,
@@ -190,6 +194,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         Retention::default(),
     ));
     let matching = Arc::new(Matching::new(store.clone(), keyring, links));
+    let stats = Arc::new(Stats::new(store.clone(), Some(&admin_key)));
     // Every HTTP route of every function, as in `infra/template.yaml`.
     let mut routes = function_routes(newsletter::ROUTES, newsletter, |app, request| async move {
         newsletter::handle(&app, request).await
@@ -209,6 +214,11 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         matching.clone(),
         |app, request| async move { matching::handle(&app, request).await },
     ));
+    routes.extend(function_routes(
+        stats::ROUTES,
+        stats.clone(),
+        |app, request| async move { stats::handle(&app, request).await },
+    ));
     let routes = Arc::new(routes);
     let jobs = Arc::new(jobs::Jobs {
         routing: routing.clone(),
@@ -216,6 +226,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         delivery: delivery.clone(),
         reminders,
         campaigns: campaigns.clone(),
+        stats: stats.clone(),
         admin_key: admin_key.clone(),
     });
     // The site's assets, as CloudFront serves them from S3 in AWS: the
@@ -265,7 +276,14 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
             Box::pin(async move { campaigns::send::deliver(&campaigns, event).await })
         })
     }));
-    for consumer in stream_consumers(delivery, routing.clone(), matching.clone(), campaigns) {
+    let consumers = StreamConsumers {
+        delivery,
+        routing: routing.clone(),
+        matching: matching.clone(),
+        campaigns,
+        stats: stats.clone(),
+    };
+    for consumer in consumers.into_consumers() {
         tasks.push(streams::spawn(reader.clone(), consumer, data_dir));
     }
     tasks.push(tokio::spawn(daily_sweep(routing.clone())));
@@ -291,6 +309,7 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         outbox_dir,
         routing,
         campaign_queue,
+        stats,
         _emulator: emulator,
         tasks,
     })
@@ -325,46 +344,66 @@ where
 }
 
 /// The stream-triggered functions.
-fn stream_consumers(
+struct StreamConsumers {
     delivery: Arc<Delivery>,
     routing: Arc<Routing>,
     matching: Arc<Matching>,
     campaigns: Arc<Campaigns>,
-) -> Vec<Consumer> {
-    vec![
-        Consumer {
-            name: "mailer",
-            batch_size: 10,
-            deliver: Arc::new(move |event| {
-                let delivery = delivery.clone();
-                Box::pin(async move { mailer::deliver(&delivery, &event).await })
-            }),
-        },
-        Consumer {
-            name: "routing",
-            batch_size: 25,
-            deliver: Arc::new(move |event| {
-                let routing = routing.clone();
-                Box::pin(async move { routing::stream::deliver(&routing, &event).await })
-            }),
-        },
-        Consumer {
-            name: "matching",
-            batch_size: 1,
-            deliver: Arc::new(move |event| {
-                let matching = matching.clone();
-                Box::pin(async move { matching::deliver(&matching, &event).await })
-            }),
-        },
-        Consumer {
-            name: "campaigns",
-            batch_size: 10,
-            deliver: Arc::new(move |event| {
-                let campaigns = campaigns.clone();
-                Box::pin(async move { campaigns::start::deliver(&campaigns, &event).await })
-            }),
-        },
-    ]
+    stats: Arc<Stats>,
+}
+
+impl StreamConsumers {
+    fn into_consumers(self) -> Vec<Consumer> {
+        let Self {
+            delivery,
+            routing,
+            matching,
+            campaigns,
+            stats,
+        } = self;
+        vec![
+            Consumer {
+                name: "mailer",
+                batch_size: 10,
+                deliver: Arc::new(move |event| {
+                    let delivery = delivery.clone();
+                    Box::pin(async move { mailer::deliver(&delivery, &event).await })
+                }),
+            },
+            Consumer {
+                name: "routing",
+                batch_size: 25,
+                deliver: Arc::new(move |event| {
+                    let routing = routing.clone();
+                    Box::pin(async move { routing::stream::deliver(&routing, &event).await })
+                }),
+            },
+            Consumer {
+                name: "matching",
+                batch_size: 1,
+                deliver: Arc::new(move |event| {
+                    let matching = matching.clone();
+                    Box::pin(async move { matching::deliver(&matching, &event).await })
+                }),
+            },
+            Consumer {
+                name: "campaigns",
+                batch_size: 10,
+                deliver: Arc::new(move |event| {
+                    let campaigns = campaigns.clone();
+                    Box::pin(async move { campaigns::start::deliver(&campaigns, &event).await })
+                }),
+            },
+            Consumer {
+                name: "stats",
+                batch_size: 100,
+                deliver: Arc::new(move |event| {
+                    let stats = stats.clone();
+                    Box::pin(async move { stats::stream::deliver(&stats, &event).await })
+                }),
+            },
+        ]
+    }
 }
 
 /// The next time of day `hour` (UTC) comes.

@@ -573,6 +573,9 @@ pub struct Pair {
     pub association: String,
     pub mentee_id: String,
     pub mentor_id: String,
+    /// The young person's département, for the network's figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departement: Option<String>,
     /// How the follow-up mails greet them; removed with an erased side.
     #[serde(default)]
     pub mentee_first_name: String,
@@ -664,6 +667,7 @@ impl Pair {
             association: association.to_owned(),
             mentee_id: mentee.id.to_owned(),
             mentor_id: mentor.id.to_owned(),
+            departement: None,
             mentee_first_name: mentee.first_name.to_owned(),
             mentor_first_name: mentor.first_name.to_owned(),
             status: PairStatus::Proposed,

@@ -120,11 +120,14 @@ fn every_route_the_code_serves_is_declared_and_has_a_sample_event() {
     assert!(template_routes("matching-events").is_empty());
     assert!(template_routes("campaigns").is_empty());
     assert!(template_routes("mail-events").is_empty());
+    assert_eq!(template_routes("stats"), declared(stats::ROUTES));
+    assert!(template_routes("stats-events").is_empty());
     let routes: BTreeSet<String> = [
         newsletter::ROUTES,
         signup::ROUTES,
         routing::ROUTES,
         matching::ROUTES,
+        stats::ROUTES,
     ]
     .into_iter()
     .flat_map(declared)
@@ -222,6 +225,24 @@ fn the_campaigns_stream_filter_matches_what_starts_a_campaign() {
         image["status"]["S"],
         serde_json::json!([shared::campaign::CampaignStatus::Sending.as_str()])
     );
+}
+
+#[test]
+fn the_stats_stream_filter_lets_through_every_item_that_counts() {
+    let pattern = stream_filter("StatsEventsFunction", "CountedItems");
+    assert!(
+        pattern.get("eventName").is_none(),
+        "insertions, changes and removals all count"
+    );
+    assert_eq!(
+        pattern["dynamodb"]["Keys"]["sk"]["S"],
+        serde_json::json!(stats::facts::COUNTED_SORT_KEYS)
+    );
+    let sample: aws_lambda_events::event::dynamodb::Event =
+        serde_json::from_value(binome_tests::event("stats-pair-accepted.json")).unwrap();
+    let change = &sample.records[0].change;
+    let figures = stats::facts::change(Some(&change.old_image), Some(&change.new_image));
+    assert!(!figures.live.is_empty(), "an accepted pair counts");
 }
 
 /// A Lambda function never links another: what two functions share lives

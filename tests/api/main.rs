@@ -15,4 +15,5 @@ mod reminders;
 mod routing;
 mod signup;
 mod site;
+mod stats;
 mod views;

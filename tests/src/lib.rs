@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::{
     },
 };
 use aws_smithy_types::config_bag::ConfigBag;
-use local::emulator::Emulator;
+use local::{emulator::Emulator, streams::StreamReader};
 use shared::{
     keyring::Keyring,
     store::{Store, keys, table},
@@ -89,8 +89,8 @@ pub enum Backend {
 pub struct TestTable {
     pub store: Store,
     pub calls: CallLog,
-    /// Keeps the embedded emulator alive as long as the test.
-    _emulator: Option<Emulator>,
+    /// The embedded emulator, alive as long as the test.
+    emulator: Option<Emulator>,
 }
 
 impl TestTable {
@@ -120,7 +120,32 @@ impl TestTable {
         Self {
             store,
             calls,
-            _emulator: emulator,
+            emulator,
+        }
+    }
+
+    /// Every record of the table's stream so far, in batches of `batch`
+    /// as an event source mapping delivers them (embedded emulator only).
+    pub async fn stream_batches(&self, batch: usize) -> Vec<Event> {
+        let emulator = self
+            .emulator
+            .as_ref()
+            .expect("the embedded emulator keeps a stream");
+        let reader = StreamReader::open(emulator.db.clone(), &self.store.table)
+            .await
+            .expect("the stream opens");
+        let mut batches = Vec::new();
+        let mut position: Option<String> = None;
+        loop {
+            let event = reader
+                .read_after(position.as_deref(), batch)
+                .await
+                .expect("stream records");
+            let Some(last) = event.records.last() else {
+                return batches;
+            };
+            position = last.change.sequence_number.clone();
+            batches.push(event);
         }
     }
 

@@ -131,6 +131,7 @@ pub async fn propose(
     );
     let pair = Pair {
         programme_months: association.programme_months,
+        departement: Some(mentee.departement.as_str().to_owned()),
         ..proposed
     };
     let transition = pair::propose();

@@ -36,6 +36,10 @@
 //! | scheduled issues due to start           | Query `by_due_date` | `due_pk` = `CAMPAIGNS`, `due_sk` = send instant |
 //! | a mail event counted once (SNS redelivers) | conditional Put | `MAIL_EVENT#<hash of message, type, address>` / `MAIL_EVENT` |
 //! | an address's deliverability (soft bounces, suppression) | Update / Get | `ADDRESS#<address id>` / `DELIVERABILITY` |
+//! | the figures of a month (or `now`), sharded | Update ADD / Query | `STATS#<month>#<shard>` / `<association>#<département>` |
+//! | one association's figures of a month    | Query, `sk` begins | `STATS#<month>#<shard>` / `<association>#`       |
+//! | what removed items counted (recounts)   | Update ADD / Scan (backfill) | `STATS_KEPT#<month>#<shard>` / `<association>#<département>` |
+//! | a stream record counted once in the figures | conditional Put (TTL) | `STATS_RECORD#<event id>` / `STATS_RECORD` |
 
 use std::collections::HashMap;
 
@@ -57,6 +61,24 @@ const DIRECTORY: &str = "DIRECTORY";
 /// Prefix of an association's sort key in the directory.
 pub const ASSOCIATION_PREFIX: &str = "ASSOCIATION#";
 
+/// Prefix of the partitions of the live figures.
+pub const STATS_PREFIX: &str = "STATS#";
+/// Prefix of the partitions of the figures removed items keep.
+pub const STATS_KEPT_PREFIX: &str = "STATS_KEPT#";
+
+/// Prefix of the markers of stream records counted in the figures.
+const STATS_RECORD_PREFIX: &str = "STATS_RECORD#";
+
+/// The partition of one shard of a month's figures.
+pub fn stats_partition(month: &str, shard: u32) -> String {
+    format!("{STATS_PREFIX}{month}#{shard}")
+}
+
+/// The sort key prefix of one association's cells in a figures partition.
+pub fn stats_association_prefix(association: &str) -> String {
+    format!("{association}#")
+}
+
 /// Sort keys of the items of a person's partition (and of a run), so that
 /// code reading the stream or a partition can tell items apart.
 pub mod sort {
@@ -68,6 +90,8 @@ pub mod sort {
     pub const SUBSCRIBER: &str = "SUBSCRIBER";
     pub const RETENTION: &str = "RETENTION";
     pub const CAMPAIGN: &str = "CAMPAIGN";
+    pub const OUTCOME: &str = "OUTCOME";
+    pub const STATS_RECORD: &str = "STATS_RECORD";
 }
 
 /// Attributes of an association item that count its requests and places.
@@ -222,7 +246,7 @@ impl Key {
     pub fn outcome(outcome_id: &str) -> Self {
         Self {
             pk: format!("OUTCOME#{outcome_id}"),
-            sk: "OUTCOME".into(),
+            sk: sort::OUTCOME.into(),
         }
     }
 
@@ -298,6 +322,39 @@ impl Key {
             pk: format!("ADDRESS#{}", address.as_str()),
             sk: "DELIVERABILITY".into(),
         }
+    }
+
+    /// One shard of the network's figures of a month (`YYYY-MM`, or `now`
+    /// for the present) for one association and département: each shard
+    /// its own partition, so that a spike in one département spreads over
+    /// several items.
+    pub fn stats_cell(month: &str, shard: u32, association: &str, departement: &str) -> Self {
+        Self {
+            pk: stats_partition(month, shard),
+            sk: format!("{association}#{departement}"),
+        }
+    }
+
+    /// What removed items (erased, expired) counted in past months, which
+    /// a recount from the items adds back.
+    pub fn stats_kept_cell(month: &str, shard: u32, association: &str, departement: &str) -> Self {
+        Self {
+            pk: format!("{STATS_KEPT_PREFIX}{month}#{shard}"),
+            sk: format!("{association}#{departement}"),
+        }
+    }
+
+    /// A stream record counted in the figures: `record_id` is its event id.
+    pub fn stats_record(record_id: &str) -> Self {
+        Self {
+            pk: format!("{STATS_RECORD_PREFIX}{record_id}"),
+            sk: sort::STATS_RECORD.into(),
+        }
+    }
+
+    /// The record id whose marker partition `pk` is.
+    pub fn stats_record_of(pk: &str) -> Option<&str> {
+        pk.strip_prefix(STATS_RECORD_PREFIX)
     }
 
     /// The key as the `Key` argument of a DynamoDB call.

@@ -1,0 +1,424 @@
+//! The figures as the network admins, an association and the public read
+//! them: months summed by month, département or association, as JSON or CSV.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{Datelike, Months, NaiveDate, Utc};
+use lambda_http::{
+    Body, Request, Response,
+    http::{StatusCode, header},
+};
+use serde_json::{Map, Value, json};
+use shared::{
+    campaign_store,
+    directory::authenticate,
+    http::{self, ApiError},
+    store::{StoreError, keys::index},
+};
+
+use crate::{
+    Stats, cells,
+    facts::{Figures, NONE, NOW, metric},
+};
+
+/// The longest range one report covers.
+const MAX_MONTHS: u32 = 36;
+/// How long the public impact figures may be cached.
+const IMPACT_MAX_AGE_SECONDS: u32 = 3600;
+
+/// How the months of a report are summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Month,
+    Departement,
+    Association,
+}
+
+impl By {
+    fn as_str(self) -> &'static str {
+        match self {
+            By::Month => "month",
+            By::Departement => "departement",
+            By::Association => "association",
+        }
+    }
+}
+
+/// A report's query, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportQuery {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub by: By,
+    pub csv: bool,
+    pub association: Option<String>,
+}
+
+impl ReportQuery {
+    /// Every month of the range, as cells name them (`YYYY-MM`).
+    pub fn months(&self) -> Vec<String> {
+        let mut months = Vec::new();
+        let mut month = self.from;
+        while month <= self.to {
+            months.push(month.format("%Y-%m").to_string());
+            month = month + Months::new(1);
+        }
+        months
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_stats_query", message)
+}
+
+/// `YYYY-MM` as the first day of that month.
+fn parse_month(raw: &str) -> Option<NaiveDate> {
+    if raw.len() != 7 {
+        return None;
+    }
+    NaiveDate::parse_from_str(&format!("{raw}-01"), "%Y-%m-%d").ok()
+}
+
+/// Reads `from`, `to`, `by`, `format` and `association`; by default the
+/// twelve months up to this one, by month, as JSON.
+pub fn parse_query(request: &Request, today: NaiveDate) -> Result<ReportQuery, ApiError> {
+    let this_month = today.with_day(1).expect("every month has a first day");
+    let month_of = |name: &str| match http::query_parameter(request, name) {
+        None => Ok(None),
+        Some(raw) => parse_month(&raw).map(Some).ok_or_else(|| {
+            invalid(format!(
+                "« {name} » doit être un mois au format AAAA-MM, par exemple 2026-01."
+            ))
+        }),
+    };
+    let to = month_of("to")?.unwrap_or(this_month);
+    let from = month_of("from")?.unwrap_or(to - Months::new(11));
+    if from > to {
+        return Err(invalid("« from » doit précéder « to » ou lui être égal."));
+    }
+    if from + Months::new(MAX_MONTHS) <= to {
+        return Err(invalid(format!(
+            "Une période couvre au plus {MAX_MONTHS} mois : rapprochez « from » et « to »."
+        )));
+    }
+    let by = match http::query_parameter(request, "by").as_deref() {
+        None | Some("month") => By::Month,
+        Some("departement") => By::Departement,
+        Some("association") => By::Association,
+        Some(_) => {
+            return Err(invalid("« by » vaut month, departement ou association."));
+        }
+    };
+    let accept_csv = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/csv"));
+    let csv = match http::query_parameter(request, "format").as_deref() {
+        None => accept_csv,
+        Some("csv") => true,
+        Some("json") => false,
+        Some(_) => return Err(invalid("« format » vaut json ou csv.")),
+    };
+    let association = http::query_parameter(request, "association");
+    if let Some(slug) = &association
+        && !shared::directory::valid_slug(slug)
+    {
+        return Err(invalid(
+            "« association » est l'identifiant d'une association (lettres minuscules, chiffres, tirets).",
+        ));
+    }
+    Ok(ReportQuery {
+        from,
+        to,
+        by,
+        csv,
+        association,
+    })
+}
+
+/// `GET /v1/admin/stats`: the network's figures (network admins).
+#[tracing::instrument(skip_all)]
+pub async fn network(app: &Stats, request: &Request) -> Result<Response<Body>, ApiError> {
+    app.admin_key.check(request)?;
+    let query = parse_query(request, Utc::now().date_naive())?;
+    let figures = cells::read(&app.store, &query.months(), query.association.as_deref()).await?;
+    let mut report = Report::of(&query, &figures);
+    if !query.csv {
+        report.campaigns = Some(campaigns(app, &query).await?);
+    }
+    Ok(report.respond(&query))
+}
+
+/// `GET /v1/association/stats`: an association's own figures.
+#[tracing::instrument(skip_all)]
+pub async fn association(app: &Stats, request: &Request) -> Result<Response<Body>, ApiError> {
+    let association = authenticate(&app.store, request).await?;
+    let mut query = parse_query(request, Utc::now().date_naive())?;
+    match &query.association {
+        Some(slug) if *slug != association.slug => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "other_association",
+                "Vous ne pouvez lire que les chiffres de votre association.",
+            ));
+        }
+        _ => query.association = Some(association.slug.clone()),
+    }
+    let figures = cells::read(&app.store, &query.months(), Some(&association.slug)).await?;
+    Ok(Report::of(&query, &figures).respond(&query))
+}
+
+/// `GET /v1/stats/impact`: the network's totals this year and last, public.
+#[tracing::instrument(skip_all)]
+pub async fn impact(app: &Stats) -> Result<Response<Body>, ApiError> {
+    let today = Utc::now().date_naive();
+    let year = today.year();
+    let query = ReportQuery {
+        from: NaiveDate::from_ymd_opt(year - 1, 1, 1).expect("a valid date"),
+        to: today.with_day(1).expect("a first day"),
+        by: By::Month,
+        csv: false,
+        association: None,
+    };
+    let figures = cells::read(&app.store, &query.months(), None).await?;
+    let years: Vec<Value> = [year, year - 1]
+        .into_iter()
+        .map(|year| {
+            let prefix = format!("{year}-");
+            let mut totals = BTreeMap::<&str, i64>::new();
+            for (cell, counts) in &figures.0 {
+                if cell.month.starts_with(&prefix) {
+                    for (name, count) in counts {
+                        *totals.entry(name).or_default() += count;
+                    }
+                }
+            }
+            let get = |name| totals.get(name).copied().unwrap_or(0);
+            let lasted = get(metric::PAIRS_LASTED_6_MONTHS);
+            let ended = get(metric::PAIRS_ENDED_BEFORE_6_MONTHS);
+            json!({
+                "year": year,
+                "pairs_created": get(metric::PAIRS_ACCEPTED),
+                "young_people_accompanied": get(metric::REQUESTS_ACKNOWLEDGED),
+                "share_still_paired_at_6_months": share(lasted, lasted + ended),
+            })
+        })
+        .collect();
+    let mut response = http::json(StatusCode::OK, &json!({ "years": years }));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_str(&format!("public, max-age={IMPACT_MAX_AGE_SECONDS}"))
+            .expect("a valid header"),
+    );
+    Ok(response)
+}
+
+/// `part / whole`, rounded to three decimals; `None` without a whole.
+fn share(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 / whole as f64 * 1000.0).round() / 1000.0)
+}
+
+/// The rows of a report, each the sum of its cells.
+#[derive(Debug, Default)]
+pub struct Report {
+    by: Option<By>,
+    rows: BTreeMap<String, BTreeMap<&'static str, i64>>,
+    now: BTreeMap<&'static str, i64>,
+    campaigns: Option<Vec<Value>>,
+}
+
+impl Report {
+    pub fn of(query: &ReportQuery, figures: &Figures) -> Self {
+        let months = query.months();
+        let mut report = Report {
+            by: Some(query.by),
+            ..Report::default()
+        };
+        for (cell, counts) in &figures.0 {
+            let in_range = cell.month == NOW || months.contains(&cell.month);
+            if !in_range {
+                continue;
+            }
+            let key = match query.by {
+                By::Month if cell.month == NOW => None,
+                By::Month => Some(cell.month.clone()),
+                By::Departement => Some(cell.departement.clone()),
+                By::Association => Some(cell.association.clone()),
+            };
+            for (name, count) in counts {
+                if cell.month == NOW {
+                    *report.now.entry(name).or_default() += count;
+                }
+                if let Some(key) = &key {
+                    *report
+                        .rows
+                        .entry(key.clone())
+                        .or_default()
+                        .entry(name)
+                        .or_default() += count;
+                }
+            }
+        }
+        if query.by == By::Month {
+            for month in months {
+                report.rows.entry(month).or_default();
+            }
+        }
+        report
+    }
+
+    fn columns(&self) -> Vec<&'static str> {
+        let mut columns = metric::monthly();
+        if self.by != Some(By::Month) {
+            columns.extend(metric::NOW);
+        }
+        columns
+    }
+
+    /// One row as JSON: its key, its counts, what is read from them.
+    fn row(&self, key: &str, counts: &BTreeMap<&'static str, i64>) -> Map<String, Value> {
+        let by = self.by.unwrap_or(By::Month);
+        let mut row = Map::new();
+        let key = (key != NONE).then(|| Value::from(key));
+        row.insert(by.as_str().into(), key.unwrap_or(Value::Null));
+        let get = |name: &str| counts.get(name).copied().unwrap_or(0);
+        for column in self.columns() {
+            row.insert(column.into(), get(column).into());
+        }
+        let acknowledged = get(metric::REQUESTS_ACKNOWLEDGED);
+        row.insert(
+            "acknowledged_median".into(),
+            median_bucket(counts).map_or(Value::Null, Value::from),
+        );
+        row.insert(
+            "acknowledged_within_sla_share".into(),
+            share(get(metric::ACKNOWLEDGED_WITHIN_SLA), acknowledged).into(),
+        );
+        if by != By::Month {
+            let waiting = get(metric::MENTEES_WAITING) + get(metric::MENTEES_UNROUTED);
+            let free = get(metric::PLACES_OFFERED) - get(metric::PLACES_HELD);
+            row.insert(
+                "waiting_per_free_place".into(),
+                (free > 0)
+                    .then(|| (waiting as f64 / free as f64 * 100.0).round() / 100.0)
+                    .into(),
+            );
+        }
+        row
+    }
+
+    fn respond(&self, query: &ReportQuery) -> Response<Body> {
+        if query.csv {
+            return self.csv();
+        }
+        let rows: Vec<Value> = self
+            .rows
+            .iter()
+            .map(|(key, counts)| Value::Object(self.row(key, counts)))
+            .collect();
+        let mut answer = json!({
+            "from": query.from.format("%Y-%m").to_string(),
+            "to": query.to.format("%Y-%m").to_string(),
+            "by": query.by.as_str(),
+            "association": query.association,
+            "rows": rows,
+            "now": metric::NOW.iter().map(|name| (name.to_string(), Value::from(self.now.get(name).copied().unwrap_or(0)))).collect::<Map<_, _>>(),
+        });
+        if let Some(campaigns) = &self.campaigns {
+            answer["campaigns"] = Value::from(campaigns.clone());
+        }
+        http::json(StatusCode::OK, &answer)
+    }
+
+    fn csv(&self) -> Response<Body> {
+        let by = self.by.unwrap_or(By::Month);
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut header = vec![by.as_str()];
+        header.extend(self.columns());
+        header.extend(["acknowledged_median", "acknowledged_within_sla_share"]);
+        if by != By::Month {
+            header.push("waiting_per_free_place");
+        }
+        let written: Result<(), csv::Error> = (|| {
+            writer.write_record(&header)?;
+            for (key, counts) in &self.rows {
+                let row = self.row(key, counts);
+                writer.write_record(header.iter().map(|column| match &row[*column] {
+                    Value::Null => String::new(),
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                }))?;
+            }
+            Ok(())
+        })();
+        let body = written
+            .ok()
+            .and_then(|()| writer.into_inner().ok())
+            .unwrap_or_default();
+        Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+            .header(
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"binome-chiffres.csv\"",
+            )
+            .body(Body::from(body))
+            .expect("a valid response")
+    }
+}
+
+/// The bucket of time to acknowledgement the median request falls in.
+fn median_bucket(counts: &BTreeMap<&'static str, i64>) -> Option<&'static str> {
+    let get = |name: &str| counts.get(name).copied().unwrap_or(0);
+    let total: i64 = metric::ACKNOWLEDGED_IN
+        .iter()
+        .map(|(name, _)| get(name))
+        .sum();
+    let mut seen = 0;
+    metric::ACKNOWLEDGED_IN.iter().find_map(|(name, _)| {
+        seen += get(name);
+        (total > 0 && 2 * seen >= total).then_some(*name)
+    })
+}
+
+/// The issues whose sending started in the range, with their counts.
+async fn campaigns(app: &Stats, query: &ReportQuery) -> Result<Vec<Value>, StoreError> {
+    let after = query.to + Months::new(1);
+    let listed = shared::store::query_all(
+        app.store
+            .client
+            .query()
+            .table_name(&app.store.table)
+            .index_name(index::BY_LIST)
+            .key_condition_expression("list_pk = :issues AND list_sk BETWEEN :from AND :to")
+            .expression_attribute_values(":issues", AttributeValue::S(index::ISSUES_LIST.into()))
+            .expression_attribute_values(":from", AttributeValue::S(query.from.to_string()))
+            .expression_attribute_values(":to", AttributeValue::S(after.to_string()))
+            .projection_expression("id"),
+    )
+    .await?;
+    let mut campaigns = Vec::new();
+    for item in listed {
+        let Some(id) = item.get("id").and_then(|v| v.as_s().ok()) else {
+            continue;
+        };
+        let Some(campaign) = campaign_store::load(&app.store, id).await? else {
+            continue;
+        };
+        let counts = campaign_store::counts(&app.store, &campaign).await?;
+        campaigns.push(json!({
+            "id": campaign.id,
+            "subject": campaign.subject,
+            "started_at": campaign.started_at,
+            "recipients": counts.recipients,
+            "sent": counts.sent,
+            "delivered": counts.delivered,
+            "bounced": counts.bounced,
+            "complained": counts.complained,
+            "unsubscribed": counts.unsubscribed,
+        }));
+    }
+    Ok(campaigns)
+}
