@@ -599,6 +599,45 @@ async fn from_sign_up_to_an_active_pair_by_following_the_mailed_links() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // The network's figures, kept from the stream, tell the story; the
+    // erasure took nothing from them.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let figures: serde_json::Value = http
+            .get(format!("{}/v1/admin/stats?by=association", stack.base_url))
+            .bearer_auth(&stack.admin_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let total = |name: &str| -> i64 {
+            figures["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| row[name].as_i64().unwrap())
+                .sum()
+        };
+        let told = [
+            ("requests_created", 1),
+            ("requests_verified", 1),
+            ("requests_routed", 1),
+            ("mentors_signed_up", 1),
+            ("pairs_proposed", 1),
+            ("pairs_accepted", 1),
+            ("pairs_closed_erased", 1),
+        ]
+        .iter()
+        .all(|(name, count)| total(name) == *count);
+        if told && figures["now"]["pairs_active"] == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "figures: {figures}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Past the API's limits the local gateway answers as API Gateway does: 429
