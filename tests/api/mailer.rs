@@ -182,7 +182,8 @@ async fn a_mail_to_an_erased_recipient_is_dropped(table: TestTable) {
 /// A delivery dies holding a claim (here: its future dropped while the
 /// second mail waits for its turn, as a crash or a timeout would): the
 /// redelivered batch finds that mail leased and skips it, and the lease
-/// schedule sends it once the lease has ended, exactly once.
+/// schedule sends it once the lease has ended, exactly once, even when its
+/// first try fails.
 async fn a_mail_claimed_by_a_dead_delivery_is_sent_when_its_lease_ends(table: TestTable) {
     let app = Newsletter::new(
         table.store.clone(),
@@ -232,7 +233,18 @@ async fn a_mail_claimed_by_a_dead_delivery_is_sent_when_its_lease_ends(table: Te
     let now = chrono::Utc::now();
     assert_eq!(mailer::expired_leases(&restarted, now).await.unwrap(), 0);
 
+    // The schedule's first try meets a throttled mail service: the mail
+    // stays on the index for the next run, which no stream record replaces.
     let later = now + chrono::Duration::seconds(301);
+    let throttled = Delivery::new(
+        table.store.clone(),
+        Mailer::files(dir.path(), FROM, false)
+            .unwrap()
+            .with_faults(1.0),
+        100,
+    );
+    assert_eq!(mailer::expired_leases(&throttled, later).await.unwrap(), 0);
+    assert_eq!(statuses(outbox(&table).await), ["queued", "sent"]);
     assert_eq!(mailer::expired_leases(&restarted, later).await.unwrap(), 1);
     assert_eq!(eml_files(dir.path()).len(), 2);
     assert_eq!(statuses(outbox(&table).await), ["sent", "sent"]);

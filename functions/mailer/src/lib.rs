@@ -333,7 +333,10 @@ async fn finish(
     Ok(())
 }
 
-/// Gives the mail back after a transient failure, for the retry.
+/// Gives the mail back after a transient failure, for the retry: queued,
+/// and due at once on the lease index. A stream delivery retries its
+/// record; the lease schedule, whose failed send no record brings back,
+/// finds it there at its next run (whichever claims it first sends it).
 #[tracing::instrument(skip_all)]
 async fn release(store: &Store, mail: &OutboxMail, lease: i64) -> Result<(), StoreError> {
     store
@@ -341,12 +344,13 @@ async fn release(store: &Store, mail: &OutboxMail, lease: i64) -> Result<(), Sto
         .update_item()
         .table_name(&store.table)
         .set_key(Some(mail.key().attributes()))
-        .update_expression("SET #status = :queued REMOVE lease_until, due_pk, due_sk")
+        .update_expression("SET #status = :queued, due_sk = :due REMOVE lease_until")
         .condition_expression("#status = :sending AND lease_until = :lease")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":queued", status(OutboxStatus::Queued))
         .expression_attribute_values(":sending", status(OutboxStatus::Sending))
         .expression_attribute_values(":lease", number(lease))
+        .expression_attribute_values(":due", AttributeValue::S(lease_due(Utc::now().timestamp())))
         .send()
         .await?;
     Ok(())
