@@ -12,15 +12,17 @@
 //! - mail: one `.eml` per mail in `<data>/outbox/`, links printed.
 
 pub mod emulator;
+pub mod faults;
 pub mod gateway;
 pub mod jobs;
 pub mod queue;
 pub mod streams;
 
 use std::{
+    collections::BTreeMap,
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, atomic::AtomicU64},
     time::Duration,
 };
 
@@ -73,6 +75,10 @@ pub struct Options {
     /// The API's throttling (the template's by default).
     pub throttle: gateway::Throttle,
     pub campaigns: CampaignOptions,
+    /// Transactional mails per second (the template's `mailer::DEFAULT_RATE_PER_SECOND`).
+    pub mail_rate_per_second: u32,
+    /// Faults injected into DynamoDB, the mail service and stream deliveries.
+    pub faults: faults::Faults,
 }
 
 /// How the newsletter's campaigns run locally.
@@ -108,6 +114,10 @@ pub struct Stack {
     pub campaign_queue: Arc<queue::LocalQueue>,
     /// The figures' function (tests read what it wrote per record).
     pub stats: Arc<Stats>,
+    /// What the DynamoDB fault proxy did, when it runs.
+    pub dynamodb_faults: Option<Arc<faults::FaultCounts>>,
+    /// Stream deliveries killed, by consumer.
+    pub stream_kills: BTreeMap<&'static str, Arc<AtomicU64>>,
     /// Served as long as the stack runs.
     _emulator: Emulator,
     tasks: Vec<JoinHandle<()>>,
@@ -128,7 +138,16 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let outbox_dir = data_dir.join("outbox");
     let emulator = Emulator::persistent(&data_dir.join("dynamodb.sqlite")).await?;
-    let sdk = shared::aws::offline(&emulator.endpoint).await;
+    let mut tasks = Vec::new();
+    let (endpoint, dynamodb_faults) = if options.faults.dynamodb.any() {
+        let (endpoint, counts, proxy) =
+            faults::dynamodb_proxy(&emulator.endpoint, options.faults.dynamodb).await?;
+        tasks.push(proxy);
+        (endpoint, Some(counts))
+    } else {
+        (emulator.endpoint.clone(), None)
+    };
+    let sdk = shared::aws::offline(&endpoint).await;
     let store = Store::new(&sdk, TABLE_NAME, None);
     table::create_if_missing(&store.client, &store.table).await?;
     let keyring = Keyring::from_hex(&secret_file(data_dir, "signing-secret").await?)?;
@@ -177,8 +196,8 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
     );
     let delivery = Arc::new(Delivery::new(
         store.clone(),
-        mailer,
-        mailer::DEFAULT_RATE_PER_SECOND,
+        mailer.with_faults(options.faults.mail_fault_rate),
+        options.mail_rate_per_second,
     ));
 
     let signup = Arc::new(Signup::new(
@@ -247,11 +266,11 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
             let limiter = options.throttle.limiter();
             move |request| gateway::dispatch(routes.clone(), limiter.clone(), request)
         });
-    let mut tasks = vec![tokio::spawn(async move {
+    tasks.push(tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "HTTP server stopped");
         }
-    })];
+    }));
 
     let reader = StreamReader::open(emulator.db.clone(), TABLE_NAME).await?;
     tasks.push(tokio::spawn(jobs::every(
@@ -283,8 +302,15 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         campaigns,
         stats: stats.clone(),
     };
+    let mut stream_kills = BTreeMap::new();
     for consumer in consumers.into_consumers() {
-        tasks.push(streams::spawn(reader.clone(), consumer, data_dir));
+        let kills = Arc::new(AtomicU64::new(0));
+        stream_kills.insert(consumer.name, kills.clone());
+        let delivery = streams::Delivery {
+            kill_rate: options.faults.stream_kill_rate,
+            kills,
+        };
+        tasks.push(streams::spawn(reader.clone(), consumer, delivery, data_dir));
     }
     tasks.push(tokio::spawn(daily_sweep(routing.clone())));
     tasks.push(tokio::spawn(nightly_matching(matching)));
@@ -310,6 +336,8 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         routing,
         campaign_queue,
         stats,
+        dynamodb_faults,
+        stream_kills,
         _emulator: emulator,
         tasks,
     })

@@ -12,6 +12,24 @@ struct Args {
     /// Folder for the database, the outbox and the local secret.
     #[arg(long, default_value = ".local")]
     data: PathBuf,
+    /// Share of DynamoDB calls answered as throttled (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    fault_dynamodb_throttle: f64,
+    /// Share of DynamoDB transactions cancelled for a conflict.
+    #[arg(long, default_value_t = 0.0)]
+    fault_dynamodb_conflict: f64,
+    /// Share of DynamoDB calls answered 500.
+    #[arg(long, default_value_t = 0.0)]
+    fault_dynamodb_error: f64,
+    /// Milliseconds added to every DynamoDB call.
+    #[arg(long, default_value_t = 0)]
+    fault_dynamodb_latency_ms: u64,
+    /// Share of mails the outbox fails, as a throttled SES.
+    #[arg(long, default_value_t = 0.0)]
+    fault_mail: f64,
+    /// Share of stream batches whose delivery is killed mid-way.
+    #[arg(long, default_value_t = 0.0)]
+    fault_stream_kill: f64,
 }
 
 #[tokio::main]
@@ -25,6 +43,17 @@ async fn main() -> anyhow::Result<()> {
         site_url: std::env::var("SITE_URL").ok(),
         throttle: local::gateway::Throttle::TEMPLATE,
         campaigns: local::CampaignOptions::TEMPLATE,
+        mail_rate_per_second: mailer::DEFAULT_RATE_PER_SECOND,
+        faults: local::faults::Faults {
+            dynamodb: local::faults::DynamoFaults {
+                throttle_rate: args.fault_dynamodb_throttle,
+                conflict_rate: args.fault_dynamodb_conflict,
+                server_error_rate: args.fault_dynamodb_error,
+                latency: std::time::Duration::from_millis(args.fault_dynamodb_latency_ms),
+            },
+            mail_fault_rate: args.fault_mail,
+            stream_kill_rate: args.fault_stream_kill,
+        },
         announce_mail: true,
     })
     .await?;

@@ -7,7 +7,10 @@ use std::{
     future::Future,
     path::{Path, PathBuf},
     pin::Pin,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -21,8 +24,11 @@ use dynoxide::{
     },
 };
 
-/// Attempts for a failing record before it goes to the dead-letter file.
-const MAX_ATTEMPTS: u32 = 3;
+/// Attempts for a failing record before it goes to the dead-letter file:
+/// the template's `MaximumRetryAttempts`.
+const MAX_ATTEMPTS: u32 = 10;
+/// The longest a killed delivery runs before it is cut.
+const LONGEST_KILLED_RUN: Duration = Duration::from_millis(50);
 const IDLE_POLL: Duration = Duration::from_millis(200);
 const RETRY_DELAY: Duration = Duration::from_millis(500);
 
@@ -127,10 +133,21 @@ fn last_sequence(event: &Event) -> Option<String> {
         .and_then(|record| record.change.sequence_number.clone())
 }
 
+/// How deliveries fail on purpose.
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    /// Share of batches whose delivery is cut at a random point, as a crash
+    /// or a timeout would: Lambda delivers the whole batch again.
+    pub kill_rate: f64,
+    /// Deliveries cut so far.
+    pub kills: Arc<AtomicU64>,
+}
+
 /// Runs a consumer for as long as the stack runs.
 pub fn spawn(
     reader: StreamReader,
     consumer: Consumer,
+    delivery: Delivery,
     data_dir: &Path,
 ) -> tokio::task::JoinHandle<()> {
     let checkpoint = data_dir.join(format!("stream-{}.checkpoint", consumer.name));
@@ -144,6 +161,7 @@ pub fn spawn(
             checkpoint,
             dead_letters,
             failing: None,
+            delivery,
         };
         loop {
             match pump.step(&reader, &consumer).await {
@@ -164,6 +182,7 @@ struct Pump {
     dead_letters: PathBuf,
     /// The record that failed last, and how many times.
     failing: Option<(String, u32)>,
+    delivery: Delivery,
 }
 
 impl Pump {
@@ -175,18 +194,34 @@ impl Pump {
         if event.records.is_empty() {
             return Ok(false);
         }
-        let response = (consumer.deliver)(event.clone()).await;
-        let failed = response
-            .batch_item_failures
-            .iter()
-            .filter_map(|failure| failure.item_identifier.as_deref())
-            .filter_map(|id| {
-                event
-                    .records
-                    .iter()
-                    .position(|r| r.change.sequence_number.as_deref() == Some(id))
-            })
-            .min();
+        let run = (consumer.deliver)(event.clone());
+        let response = if rand::random::<f64>() < self.delivery.kill_rate {
+            let cut = LONGEST_KILLED_RUN.mul_f64(rand::random());
+            tokio::time::timeout(cut, run).await.ok()
+        } else {
+            Some(run.await)
+        };
+        let failed = match response {
+            Some(response) => response
+                .batch_item_failures
+                .iter()
+                .filter_map(|failure| failure.item_identifier.as_deref())
+                .filter_map(|id| {
+                    event
+                        .records
+                        .iter()
+                        .position(|r| r.change.sequence_number.as_deref() == Some(id))
+                })
+                .min(),
+            None => {
+                self.delivery.kills.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    consumer = consumer.name,
+                    "delivery killed mid-batch (fault)"
+                );
+                Some(0)
+            }
+        };
         let Some(failed) = failed else {
             self.failing = None;
             self.advance(last_sequence(&event)).await?;

@@ -27,7 +27,13 @@ pub async fn offline(endpoint: &str) -> SdkConfig {
         .region(Region::new(DEFAULT_REGION))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("test", "test", None, None, "offline"))
-        .retry_config(retries())
+        // The same attempts, sooner: locally a throttle is an injected
+        // fault, not a table under load that needs a second to recover.
+        .retry_config(
+            retries()
+                .with_initial_backoff(std::time::Duration::from_millis(20))
+                .with_max_backoff(std::time::Duration::from_millis(500)),
+        )
         .load()
         .await
 }

@@ -34,6 +34,8 @@ pub(crate) async fn start_stack_with(
         site_url: None,
         throttle,
         campaigns,
+        mail_rate_per_second: mailer::DEFAULT_RATE_PER_SECOND,
+        faults: local::faults::Faults::NONE,
         announce_mail: false,
     })
     .await

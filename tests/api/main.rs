@@ -15,5 +15,6 @@ mod reminders;
 mod routing;
 mod signup;
 mod site;
+mod spike;
 mod stats;
 mod views;

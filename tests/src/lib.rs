@@ -21,6 +21,8 @@ use aws_smithy_runtime_api::{
 };
 use aws_smithy_types::config_bag::ConfigBag;
 use local::{emulator::Emulator, streams::StreamReader};
+
+pub mod spike;
 use shared::{
     keyring::Keyring,
     store::{Store, keys, table},
