@@ -46,7 +46,8 @@ impl Faults {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct DynamoFaults {
     /// Calls answered `ThrottlingException` or
-    /// `ProvisionedThroughputExceededException` (half each).
+    /// `ProvisionedThroughputExceededException` (half each; half of the
+    /// throttled transactions are cancelled with a `ThrottlingError` reason).
     pub throttle_rate: f64,
     /// Transactions cancelled for a `TransactionConflict`.
     pub conflict_rate: f64,
@@ -111,6 +112,7 @@ pub async fn dynamodb_proxy(
         faults,
         counts: counts.clone(),
         client: reqwest::Client::builder()
+            .no_proxy()
             .build()
             .context("the proxy's client")?,
     });
@@ -163,7 +165,9 @@ async fn relay(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
     };
     let status = answer.status();
     let headers: HeaderMap = answer.headers().clone();
-    let body = answer.bytes().await.unwrap_or_default();
+    let Ok(body) = answer.bytes().await else {
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     for (name, value) in &headers {
@@ -178,8 +182,14 @@ async fn relay(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
 fn draw(proxy: &Proxy, operation: &str, body: &Bytes) -> Option<Response> {
     let faults = &proxy.faults;
     let mut roll: f64 = rand::random();
+    let transaction = operation == "TransactWriteItems";
     if roll < faults.throttle_rate {
         proxy.counts.throttled.fetch_add(1, Ordering::Relaxed);
+        // Half of the throttled transactions as DynamoDB also reports them:
+        // cancelled, with a `ThrottlingError` reason.
+        if transaction && roll < faults.throttle_rate / 2.0 {
+            return Some(cancelled(body, "ThrottlingError"));
+        }
         let kind = if roll < faults.throttle_rate / 2.0 {
             "com.amazon.coral.availability#ThrottlingException"
         } else {
@@ -191,26 +201,9 @@ fn draw(proxy: &Proxy, operation: &str, body: &Bytes) -> Option<Response> {
         ));
     }
     roll -= faults.throttle_rate;
-    if operation == "TransactWriteItems" && roll < faults.conflict_rate {
+    if transaction && roll < faults.conflict_rate {
         proxy.counts.conflicts.fetch_add(1, Ordering::Relaxed);
-        let writes = serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .and_then(|request| request["TransactItems"].as_array().map(Vec::len))
-            .unwrap_or(1);
-        let reasons: Vec<serde_json::Value> = (0..writes)
-            .map(|n| match n {
-                0 => serde_json::json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}),
-                _ => serde_json::json!({"Code": "None"}),
-            })
-            .collect();
-        return Some(error(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({
-                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-                "message": "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
-                "CancellationReasons": reasons,
-            }),
-        ));
+        return Some(cancelled(body, "TransactionConflict"));
     }
     roll -= faults.conflict_rate;
     if roll < faults.server_error_rate {
@@ -221,6 +214,29 @@ fn draw(proxy: &Proxy, operation: &str, body: &Bytes) -> Option<Response> {
         ));
     }
     None
+}
+
+/// A transaction cancelled for `reason` on its first write, as DynamoDB
+/// answers it: one reason per write.
+fn cancelled(body: &Bytes, reason: &str) -> Response {
+    let writes = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|request| request["TransactItems"].as_array().map(Vec::len))
+        .unwrap_or(1);
+    let reasons: Vec<serde_json::Value> = (0..writes)
+        .map(|n| match n {
+            0 => serde_json::json!({"Code": reason, "Message": "Transaction cancelled by an injected fault"}),
+            _ => serde_json::json!({"Code": "None"}),
+        })
+        .collect();
+    error(
+        StatusCode::BAD_REQUEST,
+        serde_json::json!({
+            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{reason}]"),
+            "CancellationReasons": reasons,
+        }),
+    )
 }
 
 fn error(status: StatusCode, body: serde_json::Value) -> Response {

@@ -24,9 +24,9 @@ use dynoxide::{
     },
 };
 
-/// Attempts for a failing record before it goes to the dead-letter file:
+/// Retries of a failing record before it goes to the dead-letter file:
 /// the template's `MaximumRetryAttempts`.
-const MAX_ATTEMPTS: u32 = 10;
+const MAX_RETRIES: u32 = 10;
 /// The longest a killed delivery runs before it is cut.
 const LONGEST_KILLED_RUN: Duration = Duration::from_millis(50);
 const IDLE_POLL: Duration = Duration::from_millis(200);
@@ -243,7 +243,7 @@ impl Pump {
             Some((same, attempts)) if *same == sequence => attempts + 1,
             _ => 1,
         };
-        if attempts >= MAX_ATTEMPTS {
+        if attempts > MAX_RETRIES {
             tracing::error!(
                 consumer = consumer.name,
                 sequence,

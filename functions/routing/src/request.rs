@@ -39,6 +39,12 @@ pub struct Handover {
     pub outcome: Cause,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Whether (and when) it had taken the request on, and been reminded:
+    /// its figures keep the answer after it let the request go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<DateTime<Utc>>,
 }
 
 /// The `routing` map of a profile.

@@ -267,6 +267,8 @@ fn history(
             ended_at: now,
             outcome: cause,
             reason: reason.map(str::to_owned),
+            acknowledged_at: previous.acknowledged_at,
+            reminded_at: previous.reminded_at,
         });
     }
     history

@@ -309,6 +309,31 @@ struct HandoverView {
     routed_at: DateTime<Utc>,
     ended_at: DateTime<Utc>,
     outcome: String,
+    #[serde(default)]
+    acknowledged_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    reminded_at: Option<DateTime<Utc>>,
+}
+
+/// An association's answer to a request routed to it: when it took the
+/// request on, in which bucket of time, and whether before its reminder.
+fn count_answer(
+    figures: &mut Figures,
+    cell: &Cell,
+    routed_at: DateTime<Utc>,
+    acknowledged_at: DateTime<Utc>,
+    reminded: bool,
+) {
+    figures.add(cell, metric::REQUESTS_ACKNOWLEDGED, 1);
+    let seconds = (acknowledged_at - routed_at).num_seconds();
+    let bucket = metric::ACKNOWLEDGED_IN
+        .iter()
+        .find(|(_, days)| seconds <= days.saturating_mul(86_400))
+        .map_or(metric::ACKNOWLEDGED_IN[4].0, |(name, _)| name);
+    figures.add(cell, bucket, 1);
+    if !reminded {
+        figures.add(cell, metric::ACKNOWLEDGED_WITHIN_SLA, 1);
+    }
 }
 
 impl ProfileView {
@@ -343,6 +368,17 @@ impl ProfileView {
                 if let Some(left) = left {
                     figures.add(&at(handover.ended_at, association), left, 1);
                 }
+                if let Some(acknowledged_at) = handover.acknowledged_at {
+                    let cell = at(acknowledged_at, association);
+                    let reminded = handover.reminded_at.is_some();
+                    count_answer(
+                        figures,
+                        &cell,
+                        handover.routed_at,
+                        acknowledged_at,
+                        reminded,
+                    );
+                }
             }
             if let (Some(routing), Some(association)) = (routing, holder) {
                 figures.add(
@@ -352,16 +388,14 @@ impl ProfileView {
                 );
                 if let Some(acknowledged_at) = routing.acknowledged_at {
                     let cell = at(acknowledged_at, Some(association));
-                    figures.add(&cell, metric::REQUESTS_ACKNOWLEDGED, 1);
-                    let days = (acknowledged_at - routing.decided_at).num_seconds();
-                    let bucket = metric::ACKNOWLEDGED_IN
-                        .iter()
-                        .find(|(_, limit)| days <= limit.saturating_mul(86_400))
-                        .map_or(metric::ACKNOWLEDGED_IN[4].0, |(name, _)| name);
-                    figures.add(&cell, bucket, 1);
-                    if routing.reminded_at.is_none() {
-                        figures.add(&cell, metric::ACKNOWLEDGED_WITHIN_SLA, 1);
-                    }
+                    let reminded = routing.reminded_at.is_some();
+                    count_answer(
+                        figures,
+                        &cell,
+                        routing.decided_at,
+                        acknowledged_at,
+                        reminded,
+                    );
                 }
             }
         }
@@ -657,6 +691,29 @@ mod tests {
             1
         );
         assert_eq!(count(&figures, NOW, "cap-93", metric::MENTEES_WAITING), 0);
+    }
+
+    #[test]
+    fn an_answer_stays_counted_after_the_association_lets_the_request_go() {
+        let acknowledged = mentee(
+            "acknowledged",
+            json!({"routing": routing(json!({"acknowledged_at": "2026-04-03T08:00:00Z"}))}),
+        );
+        let history = json!([{
+            "association": "tremplin-93", "routed_at": "2026-04-02T09:00:00Z",
+            "ended_at": "2026-04-10T09:00:00Z", "outcome": "declined",
+            "acknowledged_at": "2026-04-03T08:00:00Z",
+        }]);
+        let declined = mentee(
+            "routed",
+            json!({"routing": routing(json!({"association": "cap-93", "cause": "declined",
+                                             "decided_at": "2026-04-10T09:00:00Z", "history": history}))}),
+        );
+        let change = change(Some(&acknowledged), Some(&declined)).live;
+        let answered = |name| count(&change, "2026-04", "tremplin-93", name);
+        assert_eq!(answered(metric::REQUESTS_ACKNOWLEDGED), 0, "still counted");
+        assert_eq!(answered("acknowledged_within_1d"), 0, "in the same bucket");
+        assert_eq!(answered(metric::REQUESTS_DECLINED), 1);
     }
 
     #[test]

@@ -95,7 +95,9 @@ pub fn parse_query(request: &Request, today: NaiveDate) -> Result<ReportQuery, A
     let to = month_of("to")?.unwrap_or(this_month);
     let from = month_of("from")?.unwrap_or(to - Months::new(11));
     if from > to {
-        return Err(invalid("« from » doit précéder « to » ou lui être égal."));
+        return Err(invalid(
+            "« from » doit précéder « to » ou lui être égal (« to » vaut le mois en cours s'il manque).",
+        ));
     }
     if from + Months::new(MAX_MONTHS) <= to {
         return Err(invalid(format!(
@@ -167,7 +169,9 @@ pub async fn association(app: &Stats, request: &Request) -> Result<Response<Body
         _ => query.association = Some(association.slug.clone()),
     }
     let figures = cells::read(&app.store, &query.months(), Some(&association.slug)).await?;
-    Ok(Report::of(&query, &figures).respond(&query))
+    let mut report = Report::of(&query, &figures);
+    report.hide_few_outcomes = true;
+    Ok(report.respond(&query))
 }
 
 /// `GET /v1/stats/impact`: the network's totals this year and last, public.
@@ -183,21 +187,29 @@ pub async fn impact(app: &Stats) -> Result<Response<Body>, ApiError> {
         association: None,
     };
     let figures = cells::read(&app.store, &query.months(), None).await?;
+    // Pairs that started less than six months ago cannot have lasted six
+    // months yet: only older cohorts tell the share.
+    let known_cohorts = (today - Months::new(6)).format("%Y-%m").to_string();
     let years: Vec<Value> = [year, year - 1]
         .into_iter()
         .map(|year| {
             let prefix = format!("{year}-");
             let mut totals = BTreeMap::<&str, i64>::new();
+            let (mut lasted, mut ended) = (0, 0);
             for (cell, counts) in &figures.0 {
-                if cell.month.starts_with(&prefix) {
-                    for (name, count) in counts {
-                        *totals.entry(name).or_default() += count;
-                    }
+                if !cell.month.starts_with(&prefix) {
+                    continue;
+                }
+                for (name, count) in counts {
+                    *totals.entry(name).or_default() += count;
+                }
+                if cell.month <= known_cohorts {
+                    let get = |name| counts.get(name).copied().unwrap_or(0);
+                    lasted += get(metric::PAIRS_LASTED_6_MONTHS);
+                    ended += get(metric::PAIRS_ENDED_BEFORE_6_MONTHS);
                 }
             }
             let get = |name| totals.get(name).copied().unwrap_or(0);
-            let lasted = get(metric::PAIRS_LASTED_6_MONTHS);
-            let ended = get(metric::PAIRS_ENDED_BEFORE_6_MONTHS);
             json!({
                 "year": year,
                 "pairs_created": get(metric::PAIRS_ACCEPTED),
@@ -227,6 +239,17 @@ pub struct Report {
     rows: BTreeMap<String, BTreeMap<&'static str, i64>>,
     now: BTreeMap<&'static str, i64>,
     campaigns: Option<Vec<Value>>,
+    /// Survey answers shown only where enough people answered that none
+    /// can be told apart (an association knows who its few pairs are).
+    hide_few_outcomes: bool,
+}
+
+/// The fewest survey answers a row of an association's report shows.
+const FEWEST_OUTCOMES_SHOWN: i64 = 5;
+
+/// The metrics that come from the survey's answers.
+fn is_outcome(metric: &str) -> bool {
+    metric.starts_with("outcome")
 }
 
 impl Report {
@@ -284,8 +307,15 @@ impl Report {
         let key = (key != NONE).then(|| Value::from(key));
         row.insert(by.as_str().into(), key.unwrap_or(Value::Null));
         let get = |name: &str| counts.get(name).copied().unwrap_or(0);
+        let answers = get(metric::OUTCOMES_MENTEE) + get(metric::OUTCOMES_MENTOR);
+        let hidden = self.hide_few_outcomes && answers < FEWEST_OUTCOMES_SHOWN;
         for column in self.columns() {
-            row.insert(column.into(), get(column).into());
+            let value = if hidden && is_outcome(column) {
+                Value::Null
+            } else {
+                get(column).into()
+            };
+            row.insert(column.into(), value);
         }
         let acknowledged = get(metric::REQUESTS_ACKNOWLEDGED);
         row.insert(
@@ -384,6 +414,7 @@ fn median_bucket(counts: &BTreeMap<&'static str, i64>) -> Option<&'static str> {
 }
 
 /// The issues whose sending started in the range, with their counts.
+#[tracing::instrument(skip_all)]
 async fn campaigns(app: &Stats, query: &ReportQuery) -> Result<Vec<Value>, StoreError> {
     let after = query.to + Months::new(1);
     let listed = shared::store::query_all(
@@ -421,4 +452,70 @@ async fn campaigns(app: &Stats, query: &ReportQuery) -> Result<Vec<Value>, Store
         }));
     }
     Ok(campaigns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Cell;
+
+    fn query(by: By) -> ReportQuery {
+        ReportQuery {
+            from: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            by,
+            csv: false,
+            association: Some("tremplin-93".into()),
+        }
+    }
+
+    fn figures(outcomes: i64) -> Figures {
+        let mut figures = Figures::default();
+        let cell = |month: &str| Cell {
+            month: month.into(),
+            association: "tremplin-93".into(),
+            departement: "93".into(),
+        };
+        figures.add(&cell("2026-10"), metric::OUTCOMES_MENTEE, outcomes);
+        figures.add(
+            &cell("2026-10"),
+            metric::OUTCOMES_HELPED_TOTAL,
+            4 * outcomes,
+        );
+        figures.add(&cell("2026-10"), metric::REQUESTS_ROUTED, 12);
+        figures.add(&cell(NOW), metric::PLACES_OFFERED, 4);
+        figures
+    }
+
+    #[test]
+    fn an_association_sees_survey_answers_only_where_several_answered() {
+        let rows = |outcomes| {
+            let mut report = Report::of(&query(By::Month), &figures(outcomes));
+            report.hide_few_outcomes = true;
+            let october = &report.rows["2026-10"];
+            report.row("2026-10", october)
+        };
+        let few = rows(2);
+        assert_eq!(few[metric::OUTCOMES_MENTEE], Value::Null);
+        assert_eq!(few[metric::OUTCOMES_HELPED_TOTAL], Value::Null);
+        assert_eq!(few[metric::REQUESTS_ROUTED], 12, "the rest is shown");
+        let several = rows(5);
+        assert_eq!(several[metric::OUTCOMES_HELPED_TOTAL], 20);
+    }
+
+    #[test]
+    fn months_without_figures_are_rows_of_zeros_and_the_present_is_apart() {
+        let report = Report::of(&query(By::Month), &figures(1));
+        assert_eq!(report.rows.len(), 2, "October and November");
+        assert_eq!(report.rows["2026-11"].len(), 0);
+        assert_eq!(report.now[metric::PLACES_OFFERED], 4);
+        let by_place = Report::of(&query(By::Departement), &figures(1));
+        let row = by_place.row("93", &by_place.rows["93"]);
+        assert_eq!(
+            row[metric::PLACES_OFFERED],
+            4,
+            "the present beside the months"
+        );
+        assert_eq!(row["waiting_per_free_place"], 0.0);
+    }
 }

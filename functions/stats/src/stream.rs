@@ -46,6 +46,7 @@ fn record_id(record: &EventRecord) -> Option<&str> {
 }
 
 /// The records of `batch` whose figures were written by an earlier delivery.
+#[tracing::instrument(skip_all, fields(records = batch.records.len()))]
 async fn counted_before(app: &Stats, batch: &Event) -> Result<HashSet<String>, StoreError> {
     let keys: Vec<Key> = batch
         .records
@@ -63,6 +64,7 @@ async fn counted_before(app: &Stats, batch: &Event) -> Result<HashSet<String>, S
 
 /// Counts one record: how many items it wrote (none for a record that
 /// changes no figure, or that was counted before).
+#[tracing::instrument(skip_all, fields(sequence = record.change.sequence_number))]
 pub async fn count(
     app: &Stats,
     record: &EventRecord,

@@ -32,8 +32,9 @@ impl Store {
     }
 
     /// Writes all of `writes` or none. A transaction refused only because
-    /// another one held one of its items (a burst on one association) is
-    /// tried again after a short jittered pause: the SDK does not retry those.
+    /// another one held one of its items (a burst on one association), or
+    /// for a lack of capacity on one, is tried again after a short jittered
+    /// pause: the SDK does not retry those.
     #[tracing::instrument(skip_all, fields(writes = writes.len()))]
     pub async fn transact(
         &self,
@@ -206,12 +207,21 @@ pub async fn query_all(
 /// Conflicts with other transactions retried before the caller sees one.
 const CONFLICT_RETRIES: u32 = 8;
 
-/// Whether a transaction was refused for conflicts alone (no failed condition).
+/// Cancellation reasons worth another try: another transaction held an
+/// item, or the table lacked capacity for one (DynamoDB reports throttling
+/// inside a transaction this way, not as an error the SDK retries).
+const PASSING_REASONS: [&str; 3] = [
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+];
+
+/// Whether a transaction was refused for passing reasons alone (no failed condition).
 fn only_conflicts(error: &SdkError<TransactWriteItemsError>) -> bool {
     cancellation_reasons(error).is_some_and(|reasons| {
         reasons
             .iter()
-            .any(|r| r.code() == Some("TransactionConflict"))
+            .any(|r| r.code().is_some_and(|code| PASSING_REASONS.contains(&code)))
             && !reasons.iter().any(is_condition_failure)
     })
 }
