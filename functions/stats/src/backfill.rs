@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use shared::store::{Store, StoreError};
 
 use crate::{
-    cells,
+    cells::{self, Stored},
     facts::{self, Figures},
 };
 
@@ -78,9 +78,9 @@ async fn scan_segment(store: &Store, segment: i32, segments: i32) -> Result<Tall
         .send();
     while let Some(item) = items.try_next().await? {
         tally.scanned += 1;
-        match cells::kind_of(&item) {
-            Some(true) => cells::parse(&item, &mut tally.recount),
-            Some(false) => cells::parse(&item, &mut tally.live),
+        match cells::stored(&item) {
+            Some(Stored::Kept) => cells::parse(&item, &mut tally.recount),
+            Some(Stored::Live) => cells::parse(&item, &mut tally.live),
             None => tally
                 .recount
                 .add_all(&facts::facts(&serde_dynamo::Item::from(item)), 1),

@@ -78,12 +78,13 @@ pub async fn record(
     change: &Change,
 ) -> Result<usize, StoreError> {
     let mut updates = Vec::new();
-    for (figures, kept) in [(&change.live, false), (&change.kept, true)] {
+    for (figures, stored) in [(&change.live, Stored::Live), (&change.kept, Stored::Kept)] {
         for (cell, counts) in &figures.0 {
-            let key = if kept {
-                Key::stats_kept_cell(&cell.month, shard, &cell.association, &cell.departement)
-            } else {
-                Key::stats_cell(&cell.month, shard, &cell.association, &cell.departement)
+            let (month, association, departement) =
+                (&cell.month, &cell.association, &cell.departement);
+            let key = match stored {
+                Stored::Live => Key::stats_cell(month, shard, association, departement),
+                Stored::Kept => Key::stats_kept_cell(month, shard, association, departement),
             };
             let counts: Vec<(&str, i64)> = counts.iter().map(|(m, c)| (*m, *c)).collect();
             updates.push(cell_update(&store.table, key, cell, &counts).build()?);
@@ -154,13 +155,22 @@ pub fn parse(item: &store::Item, figures: &mut Figures) {
     }
 }
 
-/// Whether a scanned item is a cell of the live figures, of the kept ones, or neither.
-pub fn kind_of(item: &store::Item) -> Option<bool> {
+/// What a scanned item of the figures is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// A cell of the live figures.
+    Live,
+    /// A cell of what removed items kept.
+    Kept,
+}
+
+/// Whether a scanned item is a cell of the figures, and which.
+pub fn stored(item: &store::Item) -> Option<Stored> {
     let pk = item.get("pk").and_then(|v| v.as_s().ok())?;
     if pk.starts_with(STATS_KEPT_PREFIX) {
-        Some(true)
+        Some(Stored::Kept)
     } else if pk.starts_with(STATS_PREFIX) {
-        Some(false)
+        Some(Stored::Live)
     } else {
         None
     }

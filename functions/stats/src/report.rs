@@ -28,8 +28,9 @@ const MAX_MONTHS: u32 = 36;
 const IMPACT_MAX_AGE_SECONDS: u32 = 3600;
 
 /// How the months of a report are summed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum By {
+    #[default]
     Month,
     Departement,
     Association,
@@ -235,7 +236,7 @@ fn share(part: i64, whole: i64) -> Option<f64> {
 /// The rows of a report, each the sum of its cells.
 #[derive(Debug, Default)]
 pub struct Report {
-    by: Option<By>,
+    by: By,
     rows: BTreeMap<String, BTreeMap<&'static str, i64>>,
     now: BTreeMap<&'static str, i64>,
     campaigns: Option<Vec<Value>>,
@@ -256,7 +257,7 @@ impl Report {
     pub fn of(query: &ReportQuery, figures: &Figures) -> Self {
         let months = query.months();
         let mut report = Report {
-            by: Some(query.by),
+            by: query.by,
             ..Report::default()
         };
         for (cell, counts) in &figures.0 {
@@ -294,7 +295,7 @@ impl Report {
 
     fn columns(&self) -> Vec<&'static str> {
         let mut columns = metric::monthly();
-        if self.by != Some(By::Month) {
+        if self.by != By::Month {
             columns.extend(metric::NOW);
         }
         columns
@@ -302,7 +303,7 @@ impl Report {
 
     /// One row as JSON: its key, its counts, what is read from them.
     fn row(&self, key: &str, counts: &BTreeMap<&'static str, i64>) -> Map<String, Value> {
-        let by = self.by.unwrap_or(By::Month);
+        let by = self.by;
         let mut row = Map::new();
         let key = (key != NONE).then(|| Value::from(key));
         row.insert(by.as_str().into(), key.unwrap_or(Value::Null));
@@ -363,7 +364,7 @@ impl Report {
     }
 
     fn csv(&self) -> Response<Body> {
-        let by = self.by.unwrap_or(By::Month);
+        let by = self.by;
         let mut writer = csv::Writer::from_writer(Vec::new());
         let mut header = vec![by.as_str()];
         header.extend(self.columns());
