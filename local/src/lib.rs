@@ -249,7 +249,8 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         admin_key: admin_key.clone(),
     });
     // The site's assets, as CloudFront serves them from S3 in AWS: the
-    // design system as installed from its lockfile, and the site's own.
+    // design system as installed from its lockfile, the site's own, and the
+    // API contract.
     let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
     let app = axum::Router::new()
         .route("/local/jobs/{job}", axum::routing::post(jobs::run_now))
@@ -261,6 +262,11 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         .nest_service(
             "/assets",
             tower_http::services::ServeDir::new(web.join("assets")),
+        )
+        // The API contract, committed beside the assets and served with them.
+        .route_service(
+            "/v1/openapi.json",
+            tower_http::services::ServeFile::new(web.join("openapi.json")),
         )
         .fallback({
             let limiter = options.throttle.limiter();

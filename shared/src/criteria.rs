@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How one criterion counts for an association.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// A hard filter: pairs that fail it are never proposed.
@@ -29,7 +29,7 @@ impl Rule {
 }
 
 /// The criteria of an association; the defaults are the network's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Criteria {
     /// The mentee's situation is among the mentor's audiences.

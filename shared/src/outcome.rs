@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// Where the young person stands six months in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SituationNow {
     Emploi,

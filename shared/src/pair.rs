@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{directory::CounterChange, people::Role, store::keys::index};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PairStatus {
     Proposed,
@@ -45,7 +45,7 @@ impl PairStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     Completed,
@@ -285,7 +285,7 @@ pub const OUTCOME_AFTER: Duration = Duration::days(182);
 pub const PROGRAMME_END_NOTICE: Duration = Duration::days(14);
 
 /// A piece of the follow-up of a pair, due at a date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "round")]
 pub enum FollowUp {
     /// The side that has not answered a proposal is reminded.
@@ -367,7 +367,7 @@ pub fn next_follow_up(progress: &Progress) -> Option<(DateTime<Utc>, FollowUp)> 
 }
 
 /// Whether they go on at the programme's end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GoingOn {
     /// « Nous souhaitons continuer »
@@ -395,7 +395,7 @@ impl GoingOn {
 }
 
 /// The question asked at the end of a programme, and each side's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProgrammeEndQuestion {
     /// The programme length it was asked for (an extension asks again).
     pub months: u32,
@@ -408,14 +408,14 @@ pub struct ProgrammeEndQuestion {
 }
 
 /// An answer to the programme's end, and its date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GoingOnAnswered {
     pub answer: GoingOn,
     pub at: DateTime<Utc>,
 }
 
 /// The four answers to a check-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckInAnswer {
     /// « Tout va bien »
@@ -456,7 +456,7 @@ impl CheckInAnswer {
 }
 
 /// One check-in as kept on the pair: when it went, and each side's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckInRound {
     pub round: u32,
     pub sent_at: DateTime<Utc>,
@@ -467,7 +467,7 @@ pub struct CheckInRound {
 }
 
 /// An answer and its date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Answered {
     pub answer: CheckInAnswer,
     pub at: DateTime<Utc>,
@@ -480,7 +480,7 @@ impl CheckInRound {
 }
 
 /// Why a pair needs the association's attention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RiskReason {
     /// Someone asked for the association's help.
@@ -533,7 +533,7 @@ pub fn risk(rounds: &[CheckInRound]) -> Option<RiskReason> {
 }
 
 /// Points of one pair per criterion (the matching algorithm's, kept with the pair).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Points {
     pub situation: u32,
     pub mode: u32,
@@ -557,7 +557,7 @@ impl Points {
 }
 
 /// Why a pair is at risk, and since when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Risk {
     pub reason: RiskReason,
     pub since: DateTime<Utc>,

@@ -169,6 +169,24 @@ impl TokenKey {
     }
 }
 
+impl TokenKey {
+    /// The status of a page refusing a link: 410 when its token has expired
+    /// (the link was good once), 400 for anything else: missing, damaged,
+    /// made for another use, or carrying an answer the mail did not offer.
+    pub fn refusal(
+        &self,
+        token: Option<&str>,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> lambda_http::http::StatusCode {
+        use lambda_http::http::StatusCode;
+        match token.map(|token| self.verify(token, purpose, now)) {
+            Some(Err(TokenError::Expired)) => StatusCode::GONE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 
 mod burst;
 mod campaigns;
+mod contract;
 mod counters;
 mod directory;
 mod end_to_end;

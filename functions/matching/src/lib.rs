@@ -29,15 +29,16 @@
 //! | `POST /v1/association/pairs/{id}/programme`        | the association sets a longer (or shorter) programme |
 
 pub mod algorithm;
+pub mod contract;
 pub mod pairs;
 pub mod pool;
 pub mod programme;
 pub mod runs;
 
 use aws_lambda_events::event::{dynamodb, streams::DynamoDbEventResponse};
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use lambda_http::{Body, Error, Request, RequestExt, Response, http::StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::{
     directory::{AssociationRecord, authenticate},
@@ -46,7 +47,10 @@ use shared::{
     links::Links,
     outcome::{OutcomeAnswers, SituationNow},
     pages::{FormButton, Page, Question, Questionnaire},
-    pair::{CheckInAnswer, CloseReason, PairStatus},
+    pair::{
+        CheckInAnswer, CheckInRound, CloseReason, PairStatus, Points, ProgrammeEndQuestion,
+        RiskReason,
+    },
     people::Role,
     store::{
         Key, Store, StoreError,
@@ -60,7 +64,7 @@ use crate::{
     algorithm::{Instance, Objective, candidates, evaluate},
     pairs::{Answered, CheckIn, CheckInRecorded, OutcomeRecorded, Proposal, Proposer, Refused},
     pool::Member,
-    runs::{Run, RunSource},
+    runs::{Run, RunSource, RunStatus, Summary},
 };
 
 /// The routes of the `matching` function, as API Gateway route keys.
@@ -194,10 +198,47 @@ fn plausible_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 80 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Ce que l'association demande au run (le corps peut être vide).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RunForm {
+struct MatchingRunBody {
+    /// Ce que le run optimise : `most_pairs` (le plus de binômes, puis le meilleur score ; par
+    /// défaut) ou `score_only` (le meilleur score total, quitte à former moins de binômes).
     objective: Option<Objective>,
+}
+
+/// Le run est enregistré ; il se déroule en arrière-plan.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct MatchingRunRequested {
+    /// Identifiant du run, à suivre avec `GET /v1/association/matching-runs/{id}`.
+    #[schema(example = "01935c4e8a7b7c3d9e2f4a5b6c7d8e9f")]
+    id: String,
+    /// `requested` : le run attend son tour.
+    status: RunStatus,
+    /// Message en français pour la personne qui a lancé le run.
+    message: &'static str,
+}
+
+/// Un run d'appariement : son état et, une fois terminé, son bilan.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct MatchingRun {
+    /// Identifiant du run.
+    id: String,
+    /// `requested` (en attente), `running` (en cours) ou `done` (terminé).
+    status: RunStatus,
+    /// Ce que le run optimise.
+    objective: Objective,
+    /// Qui l'a lancé : l'association (`request`) ou le passage de chaque nuit (`schedule`).
+    source: RunSource,
+    /// Date et heure de la demande (UTC).
+    #[schema(format = DateTime)]
+    requested_at: String,
+    /// Date et heure de la fin du run ; `null` tant qu'il n'est pas terminé.
+    #[schema(format = DateTime, required = true)]
+    finished_at: Option<String>,
+    /// Le bilan du run ; `null` tant qu'il n'est pas terminé.
+    #[schema(required = true)]
+    summary: Option<Summary>,
 }
 
 /// The JSON body if there is one (a run may be asked for with none).
@@ -209,10 +250,28 @@ fn optional_json<T: for<'de> Deserialize<'de> + Default>(request: &Request) -> R
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/association/matching-runs",
+    tag = "binomes",
+    operation_id = "matching_request_run",
+    summary = "Lancer un appariement",
+    description = "Cherche le meilleur ensemble de binômes pour tout le vivier de l'association (les jeunes qui attendent un mentor, les mentors qui ont encore une place), en respectant ses critères obligatoires, puis propose chaque binôme trouvé : les deux personnes reçoivent un e-mail pour accepter ou décliner. La réponse arrive aussitôt avec l'identifiant du run ; le run se déroule en arrière-plan et son bilan se lit avec `GET /v1/association/matching-runs/{id}`. Le corps est facultatif.",
+    security(("association" = [])),
+    request_body(
+        content = Option<MatchingRunBody>,
+        content_type = "application/json",
+        description = "Facultatif : ce que le run optimise (`most_pairs` si absent)."
+    ),
+    responses(
+        (status = 202, description = "Run enregistré ; il se déroule en arrière-plan.", body = MatchingRunRequested),
+        (status = 400, description = "Corps invalide : JSON mal formé (`malformed_json`, ou corps qui n'est pas un objet), champ inconnu (`unknown_field`), champ du mauvais type (`invalid_type`), par exemple un objectif inconnu.", body = shared::http::ApiError),
+    )
+)]
 /// `POST /v1/association/matching-runs` `{"objective"?: "most_pairs" | "score_only"}`
 async fn request_run(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
     let association = authenticate(&app.store, request).await?;
-    let form: RunForm = optional_json(request)?;
+    let form: MatchingRunBody = optional_json(request)?;
     let now = Utc::now();
     let id = uuid::Uuid::now_v7().simple().to_string();
     let run = Run::new(
@@ -230,14 +289,30 @@ async fn request_run(app: &Matching, request: &Request) -> Result<Response<Body>
     );
     Ok(http::json(
         StatusCode::ACCEPTED,
-        &json!({
-            "id": run.id,
-            "status": run.status,
-            "message": "Appariement lancé : consultez son avancement à l'adresse de ce run.",
-        }),
+        &MatchingRunRequested {
+            id: run.id,
+            status: run.status,
+            message: "Appariement lancé : consultez son avancement à l'adresse de ce run.",
+        },
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/association/matching-runs/{id}",
+    tag = "binomes",
+    operation_id = "matching_show_run",
+    summary = "Suivre un run d'appariement",
+    description = "L'état d'un run de l'association et, une fois terminé (`done`), son bilan : taille du vivier, binômes proposés, jeunes restés sans proposition.",
+    security(("association" = [])),
+    params(
+        ("id" = String, Path, description = "Identifiant du run.", max_length = 80, pattern = "^[A-Za-z0-9-]+$"),
+    ),
+    responses(
+        (status = 200, description = "Le run.", body = MatchingRun),
+        (status = 404, description = "Run inconnu ou d'une autre association (`not_found`).", body = shared::http::ApiError),
+    )
+)]
 /// `GET /v1/association/matching-runs/{id}`
 async fn show_run(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
     let association = authenticate(&app.store, request).await?;
@@ -248,15 +323,15 @@ async fn show_run(app: &Matching, request: &Request) -> Result<Response<Body>, A
     match runs::read(&app.store, &id).await? {
         Some(run) if run.association == association.slug => Ok(http::json(
             StatusCode::OK,
-            &json!({
-                "id": run.id,
-                "status": run.status,
-                "objective": run.objective,
-                "source": run.source,
-                "requested_at": run.requested_at,
-                "finished_at": run.finished_at,
-                "summary": run.summary,
-            }),
+            &MatchingRun {
+                id: run.id,
+                status: run.status,
+                objective: run.objective,
+                source: run.source,
+                requested_at: run.requested_at,
+                finished_at: run.finished_at,
+                summary: run.summary,
+            },
         )),
         _ => Err(ApiError::not_found()),
     }
@@ -288,6 +363,52 @@ async fn held_member(
     }
 }
 
+/// Les meilleurs mentors pour un jeune.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct MentorSuggestions {
+    /// Identifiant du jeune.
+    mentee_id: String,
+    /// Les mentors proposés, du meilleur score au moins bon (au plus `limit`).
+    suggestions: Vec<MentorSuggestion>,
+}
+
+/// Un mentor proposé pour un jeune, et pourquoi.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct MentorSuggestion {
+    /// Identifiant du mentor.
+    mentor_id: String,
+    /// Prénom du mentor.
+    first_name: String,
+    /// Qui est le mentor, en quelques mots (métier et secteur).
+    about: String,
+    /// Score total du binôme (la somme des points).
+    score: u32,
+    /// Les points du binôme, critère par critère.
+    points: Points,
+    /// Pourquoi ce mentor, en phrases courtes.
+    reasons: Vec<String>,
+    /// Places encore libres chez ce mentor.
+    places_left: u8,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/association/mentees/{id}/suggestions",
+    tag = "binomes",
+    operation_id = "matching_mentee_suggestions",
+    summary = "Les meilleurs mentors pour un jeune",
+    description = "Les mentors de l'association qui ont encore une place et respectent ses critères obligatoires pour ce jeune, du meilleur score au moins bon, avec les points de chaque critère et les raisons en clair. Rien n'est proposé : pour proposer un binôme, `POST /v1/association/pairs`.",
+    security(("association" = [])),
+    params(
+        ("id" = String, Path, description = "Identifiant du jeune.", max_length = 80, pattern = "^[A-Za-z0-9-]+$"),
+        ("limit" = Option<u32>, Query, description = "Nombre de mentors au plus (5 par défaut).", minimum = 1, maximum = 20, example = 5),
+    ),
+    responses(
+        (status = 200, description = "Les mentors proposés (la liste peut être vide).", body = MentorSuggestions),
+        (status = 400, description = "`limit` n'est pas un entier de 1 à 20 (`invalid_limit`).", body = shared::http::ApiError),
+        (status = 404, description = "Jeune inconnu, qui n'est pas un jeune, ou qui n'est pas confié à cette association (`not_found`).", body = shared::http::ApiError),
+    )
+)]
 /// `GET /v1/association/mentees/{id}/suggestions?limit=5`
 async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
     let association = authenticate(&app.store, request).await?;
@@ -324,7 +445,7 @@ async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>
         now,
     );
     let best = candidates::best_for(&instance, 0, limit);
-    let suggestions: Vec<Value> = best
+    let suggestions: Vec<MentorSuggestion> = best
         .iter()
         .filter_map(|candidate| {
             let mentor = &pool.mentors[candidate.mentor as usize];
@@ -333,38 +454,80 @@ async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>
                 &instance.mentors[candidate.mentor as usize],
                 &instance.criteria,
             )?;
-            Some(json!({
-                "mentor_id": mentor.id,
-                "first_name": mentor.first_name,
-                "about": mentor.about(now.date_naive()),
-                "score": points.total(),
-                "points": points,
-                "reasons": pool::reasons(&mentee, mentor, &points),
-                "places_left": mentor.room(),
-            }))
+            Some(MentorSuggestion {
+                mentor_id: mentor.id.clone(),
+                first_name: mentor.first_name.clone(),
+                about: mentor.about(now.date_naive()),
+                score: points.total(),
+                points,
+                reasons: pool::reasons(&mentee, mentor, &points),
+                places_left: mentor.room(),
+            })
         })
         .collect();
     Ok(http::json(
         StatusCode::OK,
-        &json!({ "mentee_id": mentee.id, "suggestions": suggestions }),
+        &MentorSuggestions {
+            mentee_id: mentee.id,
+            suggestions,
+        },
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Une proposition manuelle : un jeune et un mentor de l'association.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PairForm {
+struct PairProposalBody {
+    /// Identifiant d'un jeune de l'association qui attend un mentor.
+    #[schema(required = true, max_length = 80, pattern = "^[A-Za-z0-9-]+$")]
     mentee_id: Option<String>,
+    /// Identifiant d'un mentor de l'association qui a encore une place.
+    #[schema(required = true, max_length = 80, pattern = "^[A-Za-z0-9-]+$")]
     mentor_id: Option<String>,
+}
+
+/// Le binôme proposé : chacun reçoit un e-mail pour accepter ou décliner.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct PairProposed {
+    /// Identifiant du binôme.
+    id: String,
+    /// `proposed` : le binôme attend la réponse des deux personnes.
+    status: PairStatus,
+    /// Score total du binôme (la somme des points).
+    score: u32,
+    /// Les points du binôme, critère par critère.
+    points: Points,
+    /// Pourquoi ce binôme, en phrases courtes.
+    reasons: Vec<String>,
+    /// Message en français pour l'association.
+    message: &'static str,
 }
 
 fn conflict(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, code, message)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/association/pairs",
+    tag = "binomes",
+    operation_id = "matching_propose_pair",
+    summary = "Proposer un binôme",
+    description = "Propose à la main un binôme entre un jeune et un mentor de l'association : chacun reçoit un e-mail avec un lien pour accepter ou décliner (valable 14 jours). Le binôme commence quand les deux ont accepté ; leurs coordonnées ne sont échangées qu'à ce moment.",
+    security(("association" = [])),
+    request_body(content = PairProposalBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Binôme proposé.", body = PairProposed),
+        (status = 400, description = "Corps invalide : JSON mal formé (`malformed_json`, ou corps qui n'est pas un objet), champ inconnu (`unknown_field`), champ du mauvais type (`invalid_type`), ou `mentee_id` / `mentor_id` manquant (`invalid_fields`, sur `mentee_id`).", body = shared::http::ApiError),
+        (status = 404, description = "Jeune ou mentor inconnu, du mauvais rôle, ou qui n'est pas confié à cette association (`not_found`).", body = shared::http::ApiError),
+        (status = 409, description = "Proposition impossible : ces deux personnes ont déjà été proposées l'une à l'autre (`pair_already_tried`), le mentor n'a plus de place (`mentor_full`), le jeune n'attend plus de mentor (`mentee_unavailable`).", body = shared::http::ApiError),
+        (status = 422, description = "Le binôme ne respecte pas un critère obligatoire de l'association : public, mode de rencontre, langue ou besoins (`criteria_not_met`).", body = shared::http::ApiError),
+    )
+)]
 /// `POST /v1/association/pairs {"mentee_id", "mentor_id"}`: a manual proposal.
 async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
     let association = authenticate(&app.store, request).await?;
-    let form: PairForm = http::parse_json(request)?;
+    let form: PairProposalBody = http::parse_json(request)?;
     let (Some(mentee_id), Some(mentor_id)) = (form.mentee_id, form.mentor_id) else {
         return Err(ApiError::invalid_fields(vec![FieldError {
             field: "mentee_id".into(),
@@ -409,14 +572,14 @@ async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, Ap
     match pairs::propose(app, &proposer, proposal, now).await {
         Ok(pair) => Ok(http::json(
             StatusCode::CREATED,
-            &json!({
-                "id": pair.id,
-                "status": pair.status,
-                "score": pair.score,
-                "points": pair.points,
-                "reasons": pair.reasons,
-                "message": "Binôme proposé : chacun reçoit un e-mail pour accepter ou décliner.",
-            }),
+            &PairProposed {
+                id: pair.id,
+                status: pair.status,
+                score: pair.score,
+                points: pair.points,
+                reasons: pair.reasons,
+                message: "Binôme proposé : chacun reçoit un e-mail pour accepter ou décliner.",
+            },
         )),
         Err(Refused::AlreadyTried) => Err(conflict(
             "pair_already_tried",
@@ -434,12 +597,52 @@ async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, Ap
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Pourquoi l'association clôt le binôme.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CloseForm {
+struct PairCloseBody {
+    /// Pourquoi le binôme s'arrête : `completed` (mentorat mené à son terme), `no_contact`
+    /// (le contact ne s'est pas fait : le jeune retourne dans le vivier), `moved`
+    /// (déménagement) ou `other`.
+    #[schema(required = true, value_type = Option<contract::PairCloseReason>)]
     reason: Option<String>,
 }
 
+/// Le binôme une fois clos.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct PairClosed {
+    /// Identifiant du binôme.
+    id: String,
+    /// `closed` ; `declined` si la proposition avait été déclinée avant.
+    status: PairStatus,
+    /// Pourquoi le binôme s'est arrêté ; `null` pour une proposition déclinée.
+    #[schema(required = true)]
+    close_reason: Option<CloseReason>,
+    /// Durée du binôme en jours, depuis son début (ou sa proposition s'il n'a pas commencé) ;
+    /// `null` pour une proposition déclinée.
+    #[schema(required = true)]
+    duration_days: Option<i64>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/association/pairs/{id}/close",
+    tag = "binomes",
+    operation_id = "matching_close_pair",
+    summary = "Clore un binôme",
+    description = "Met fin à un binôme proposé ou en cours : la place du mentor est libérée ; avec `no_contact`, le jeune retourne dans le vivier pour un nouveau binôme. Un binôme déjà clos ou décliné est renvoyé tel quel (une nouvelle tentative ne change rien).",
+    security(("association" = [])),
+    params(
+        ("id" = String, Path, description = "Identifiant du binôme.", max_length = 80, pattern = "^[A-Za-z0-9-]+$"),
+    ),
+    request_body(content = PairCloseBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Binôme clos (ou déjà terminé).", body = PairClosed),
+        (status = 400, description = "Corps invalide : JSON mal formé (`malformed_json`, ou corps qui n'est pas un objet), champ inconnu (`unknown_field`), champ du mauvais type (`invalid_type`), ou raison manquante ou inconnue (`invalid_fields`, sur `reason`).", body = shared::http::ApiError),
+        (status = 404, description = "Binôme inconnu ou d'une autre association (`not_found`).", body = shared::http::ApiError),
+        (status = 409, description = "Le binôme a changé entre-temps : rechargez-le avant de le clore (`pair_changed`).", body = shared::http::ApiError),
+    )
+)]
 /// `POST /v1/association/pairs/{id}/close {"reason"}`
 async fn close(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
     let association = authenticate(&app.store, request).await?;
@@ -447,12 +650,13 @@ async fn close(app: &Matching, request: &Request) -> Result<Response<Body>, ApiE
     if !plausible_id(&id) {
         return Err(ApiError::not_found());
     }
-    let form: CloseForm = http::parse_json(request)?;
+    let form: PairCloseBody = http::parse_json(request)?;
     let reason = form
         .reason
         .as_deref()
         .and_then(shared::people::parse_term::<CloseReason>)
-        .filter(|reason| *reason != CloseReason::Erased)
+        // Erasure and expiry close pairs by themselves, never by a person.
+        .filter(|reason| !matches!(reason, CloseReason::Erased | CloseReason::Expired))
         .ok_or_else(|| {
             ApiError::invalid_fields(vec![FieldError {
                 field: "reason".into(),
@@ -477,12 +681,12 @@ async fn close(app: &Matching, request: &Request) -> Result<Response<Body>, ApiE
     };
     Ok(http::json(
         StatusCode::OK,
-        &json!({
-            "id": closed.id,
-            "status": closed.status,
-            "close_reason": closed.close_reason,
-            "duration_days": closed.duration_days,
-        }),
+        &PairClosed {
+            id: closed.id,
+            status: closed.status,
+            close_reason: closed.close_reason,
+            duration_days: closed.duration_days,
+        },
     ))
 }
 
@@ -503,18 +707,52 @@ fn answer_token(app: &Matching, request: &Request) -> Option<(String, String, Ro
     Some((token, pair.to_owned(), side))
 }
 
-fn link_refused() -> Response<Body> {
-    Page::new(
-        "Lien expiré ou invalide",
-        &["Ce lien de réponse n'est plus valable (il l'est 14 jours). L'association vous recontactera, ou écrivez-lui directement."],
-    )
-    .respond(StatusCode::GONE)
+/// A link refused: expired (410, `expired` says how long such links hold)
+/// or not valid (400).
+pub(crate) fn link_refused(
+    app: &Matching,
+    request: &Request,
+    purpose: Purpose,
+    expired: &str,
+) -> Response<Body> {
+    let token = http::query_parameter(request, "token");
+    let status = app
+        .keyring
+        .tokens
+        .refusal(token.as_deref(), purpose, Utc::now());
+    let (title, why) = if status == StatusCode::GONE {
+        ("Lien expiré", expired)
+    } else {
+        (
+            "Lien invalide",
+            "Ce lien n'est pas valide : ouvrez-le depuis l'e-mail reçu, en entier (un lien copié peut être coupé).",
+        )
+    };
+    Page::new(title, &[why]).respond(status)
 }
 
+const ANSWER_EXPIRED: &str = "Ce lien de réponse n'est plus valable (il l'est 14 jours). L'association vous recontactera, ou écrivez-lui directement.";
+
+#[utoipa::path(
+    get,
+    path = "/v1/pairs/answer",
+    tag = "reponses",
+    operation_id = "matching_answer_page",
+    summary = "Page de réponse à une proposition de binôme",
+    description = "Le lien reçu par e-mail par le jeune ou le mentor ouvre une page à deux boutons (accepter, décliner) ; ouvrir le lien n'enregistre rien. Le lien est valable 14 jours.",
+    params(
+        ("token" = String, Query, description = "Jeton signé du lien reçu par e-mail (proposition de binôme, pour un des deux côtés)."),
+    ),
+    responses(
+        (status = 200, description = "La page et ses deux boutons.", content_type = "text/html", body = String),
+        (status = 400, description = "Lien invalide ou incomplet : jeton absent, abîmé ou fait pour un autre usage ; page HTML qui le dit.", content_type = "text/html", body = String),
+        (status = 410, description = "Lien expiré : page HTML qui le dit.", content_type = "text/html", body = String),
+    )
+)]
 /// `GET /v1/pairs/answer?token=`: two buttons; opening the link acts on nothing.
 fn answer_page(app: &Matching, request: &Request) -> Response<Body> {
     let Some((token, _, _)) = answer_token(app, request) else {
-        return link_refused();
+        return link_refused(app, request, Purpose::PairAnswer, ANSWER_EXPIRED);
     };
     let action = |answer: &str| {
         app.links
@@ -539,16 +777,45 @@ fn answer_page(app: &Matching, request: &Request) -> Response<Body> {
     .respond(StatusCode::OK)
 }
 
+/// A person's answer to a proposal, as the page's buttons send it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+/// La réponse à une proposition de binôme : `accept` ou `decline`.
+enum ProposalAnswer {
+    Accept,
+    Decline,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/pairs/answer",
+    tag = "reponses",
+    operation_id = "matching_answer",
+    summary = "Accepter ou décliner une proposition de binôme",
+    description = "Le bouton de la page de réponse. Accepter attend l'autre personne ; quand les deux ont accepté, le binôme commence et chacun reçoit les coordonnées de l'autre par e-mail. Décliner renvoie le jeune dans le vivier de l'association. Répondre deux fois ne change rien ; une proposition déjà close le dit. Pas de corps.",
+    params(
+        ("token" = String, Query, description = "Jeton signé du lien reçu par e-mail (proposition de binôme, pour un des deux côtés)."),
+        ("answer" = Option<ProposalAnswer>, Query, description = "`accept` ou `decline` (la page l'ajoute à chaque bouton)."),
+    ),
+    responses(
+        (status = 200, description = "Réponse enregistrée (ou déjà donnée, ou proposition close entre-temps) : page HTML qui le dit.", content_type = "text/html", body = String),
+        (status = 400, description = "Lien invalide ou incomplet (jeton absent, abîmé ou fait pour un autre usage), ou `answer` manquant ou autre que `accept` / `decline` : page HTML qui le dit.", content_type = "text/html", body = String),
+        (status = 410, description = "Lien expiré : page HTML qui le dit.", content_type = "text/html", body = String),
+    )
+)]
 /// `POST /v1/pairs/answer?token=&answer=accept|decline`
 async fn answer(app: &Matching, request: &Request) -> Response<Body> {
     let Some((_, pair_id, side)) = answer_token(app, request) else {
-        return link_refused();
+        return link_refused(app, request, Purpose::PairAnswer, ANSWER_EXPIRED);
     };
     let now = Utc::now();
-    let outcome = match http::query_parameter(request, "answer").as_deref() {
-        Some("accept") => pairs::accept(app, &pair_id, side, now).await,
-        Some("decline") => pairs::decline(app, &pair_id, side, now).await,
-        _ => {
+    let chosen = http::query_parameter(request, "answer")
+        .as_deref()
+        .and_then(shared::people::parse_term::<ProposalAnswer>);
+    let outcome = match chosen {
+        Some(ProposalAnswer::Accept) => pairs::accept(app, &pair_id, side, now).await,
+        Some(ProposalAnswer::Decline) => pairs::decline(app, &pair_id, side, now).await,
+        None => {
             return Page::new(
                 "Réponse manquante",
                 &["Choisissez « J'accepte » ou « Je décline » sur la page de la proposition."],
@@ -585,12 +852,90 @@ async fn answer(app: &Matching, request: &Request) -> Response<Body> {
     page.respond(StatusCode::OK)
 }
 
+/// Les binômes de l'association.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct PairList {
+    /// Les binômes de l'association, filtrés par `status` et `at_risk`.
+    pairs: Vec<PairOverview>,
+}
+
+/// Un binôme et son suivi.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct PairOverview {
+    /// Identifiant du binôme.
+    id: String,
+    /// Où en est le binôme : `proposed`, `active`, `declined` ou `closed`.
+    status: PairStatus,
+    /// Identifiant du jeune (`erased` si ses données ont été effacées).
+    mentee_id: String,
+    /// Identifiant du mentor (`erased` si ses données ont été effacées).
+    mentor_id: String,
+    /// Date et heure de la proposition (UTC).
+    #[schema(format = DateTime)]
+    proposed_at: String,
+    /// Date et heure où les deux ont accepté ; `null` tant que le binôme n'a pas commencé.
+    #[schema(format = DateTime, required = true)]
+    started_at: Option<String>,
+    /// Les points d'étape mensuels envoyés, et les réponses de chacun.
+    check_ins: Vec<CheckInRound>,
+    /// Pourquoi le binôme demande l'attention de l'association ; `null` sinon.
+    #[schema(required = true)]
+    risk: Option<PairRisk>,
+    /// Pourquoi le binôme s'est arrêté ; `null` s'il n'est pas clos.
+    #[schema(required = true)]
+    close_reason: Option<CloseReason>,
+    /// La durée du programme et la question posée à son approche.
+    programme: PairProgramme,
+}
+
+/// Pourquoi le binôme demande l'attention de l'association, et depuis quand.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct PairRisk {
+    /// La raison, en code stable.
+    reason: RiskReason,
+    /// La raison, en français.
+    label: &'static str,
+    /// Depuis quand (UTC).
+    since: DateTime<Utc>,
+}
+
+/// Le programme du binôme : sa durée, sa fin, et si les deux continuent.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct PairProgramme {
+    /// Durée totale du programme, en mois depuis le début du binôme.
+    months: u32,
+    /// Date de fin du programme ; `null` tant que le binôme n'a pas commencé.
+    #[schema(required = true)]
+    ends_on: Option<NaiveDate>,
+    /// La question « continuez-vous ? » posée deux semaines avant la fin, et les réponses ;
+    /// `null` tant qu'elle n'a pas été posée pour la durée actuelle.
+    #[schema(required = true)]
+    question: Option<ProgrammeEndQuestion>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/association/pairs",
+    tag = "binomes",
+    operation_id = "matching_list_pairs",
+    summary = "Les binômes de l'association",
+    description = "Tous les binômes de l'association avec leur suivi : points d'étape mensuels et réponses, binômes à risque (demande d'aide, arrêt signalé, pas encore vus deux mois de suite, silence à deux points d'étape), durée du programme et réponses à la question de fin de programme. Aucune coordonnée n'y figure.",
+    security(("association" = [])),
+    params(
+        ("status" = Option<PairStatus>, Query, description = "Seulement les binômes dans cet état (vide : tous)."),
+        ("at_risk" = Option<bool>, Query, description = "`true` : seulement les binômes en cours qui demandent l'attention de l'association."),
+    ),
+    responses(
+        (status = 200, description = "Les binômes.", body = PairList),
+        (status = 400, description = "`status` inconnu (`invalid_status`) ou `at_risk` autre que `true` / `false` (`invalid_at_risk`).", body = shared::http::ApiError),
+    )
+)]
 /// `GET /v1/association/pairs?status=&at_risk=true`: the association's
 /// pairs with their follow-up (check-ins and their answers, risk).
 async fn list_pairs(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
     let association = authenticate(&app.store, request).await?;
     let status = match http::query_parameter(request, "status").as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(raw) => Some(
             shared::people::parse_term::<PairStatus>(raw).ok_or_else(|| {
                 ApiError::new(
@@ -602,7 +947,7 @@ async fn list_pairs(app: &Matching, request: &Request) -> Result<Response<Body>,
         ),
     };
     let at_risk = match http::query_parameter(request, "at_risk").as_deref() {
-        None | Some("" | "false") => false,
+        None | Some("false") => false,
         Some("true") => true,
         Some(_) => {
             return Err(ApiError::new(
@@ -612,35 +957,37 @@ async fn list_pairs(app: &Matching, request: &Request) -> Result<Response<Body>,
             ));
         }
     };
-    let pairs: Vec<Value> = pairs::of_association(&app.store, &association.slug)
+    let pairs: Vec<PairOverview> = pairs::of_association(&app.store, &association.slug)
         .await?
         .into_iter()
         .filter(|pair| status.is_none_or(|s| pair.status == s))
         .filter(|pair| !at_risk || (pair.risk.is_some() && pair.status == PairStatus::Active))
         .map(|pair| {
-            json!({
-                "id": pair.id,
-                "status": pair.status,
-                "mentee_id": pair.mentee_id,
-                "mentor_id": pair.mentor_id,
-                "proposed_at": pair.proposed_at,
-                "started_at": pair.started_at,
-                "check_ins": pair.check_ins,
-                "risk": pair.risk.map(|risk| json!({
-                    "reason": risk.reason,
-                    "label": risk.reason.label(),
-                    "since": risk.since,
-                })),
-                "close_reason": pair.close_reason,
-                "programme": {
-                    "months": pair.programme_months,
-                    "ends_on": pair.programme_ends_at().map(|at| at.date_naive()),
-                    "question": pair.programme_end.as_ref().filter(|q| q.months == pair.programme_months),
-                },
-            })
+            let months = pair.programme_months;
+            let programme = PairProgramme {
+                months,
+                ends_on: pair.programme_ends_at().map(|at| at.date_naive()),
+                question: pair.programme_end.filter(|q| q.months == months),
+            };
+            PairOverview {
+                id: pair.id,
+                status: pair.status,
+                mentee_id: pair.mentee_id,
+                mentor_id: pair.mentor_id,
+                proposed_at: pair.proposed_at,
+                started_at: pair.started_at,
+                check_ins: pair.check_ins,
+                risk: pair.risk.map(|risk| PairRisk {
+                    reason: risk.reason,
+                    label: risk.reason.label(),
+                    since: risk.since,
+                }),
+                close_reason: pair.close_reason,
+                programme,
+            }
         })
         .collect();
-    Ok(http::json(StatusCode::OK, &json!({ "pairs": pairs })))
+    Ok(http::json(StatusCode::OK, &PairList { pairs }))
 }
 
 /// The pair, side and round a valid check-in link names, and the answer chosen.
@@ -666,19 +1013,30 @@ fn check_in_link(app: &Matching, request: &Request) -> Option<(String, CheckIn)>
     ))
 }
 
-fn check_in_refused() -> Response<Body> {
-    Page::new(
-        "Lien expiré ou invalide",
-        &["Ce lien de réponse n'est plus valable (il l'est jusqu'au point d'étape suivant). Écrivez directement à votre association si besoin."],
-    )
-    .respond(StatusCode::GONE)
-}
+const CHECK_IN_EXPIRED: &str = "Ce lien de réponse n'est plus valable (il l'est jusqu'au point d'étape suivant). Écrivez directement à votre association si besoin.";
 
+#[utoipa::path(
+    get,
+    path = "/v1/pairs/check-in",
+    tag = "reponses",
+    operation_id = "matching_check_in_page",
+    summary = "Page de réponse au point d'étape",
+    description = "Chaque mois, le jeune et le mentor reçoivent un point d'étape dont chaque réponse est un lien. Le lien ouvre une page qui reprend la réponse choisie, à confirmer d'un bouton (ou à changer) ; ouvrir le lien n'enregistre rien. Le lien vaut jusqu'au point d'étape suivant.",
+    params(
+        ("token" = String, Query, description = "Jeton signé du lien reçu par e-mail (point d'étape d'un binôme, pour un des deux côtés)."),
+        ("answer" = CheckInAnswer, Query, description = "La réponse choisie dans l'e-mail."),
+    ),
+    responses(
+        (status = 200, description = "La page, la réponse choisie d'abord.", content_type = "text/html", body = String),
+        (status = 400, description = "Lien invalide ou incomplet : jeton absent, abîmé ou fait pour un autre usage, ou `answer` manquant ou inconnu ; page HTML qui le dit.", content_type = "text/html", body = String),
+        (status = 410, description = "Lien expiré : page HTML qui le dit.", content_type = "text/html", body = String),
+    )
+)]
 /// `GET /v1/pairs/check-in?token=&answer=`: the answer chosen in the mail,
 /// to confirm with a button; opening the link records nothing.
 fn check_in_page(app: &Matching, request: &Request) -> Response<Body> {
     let Some((token, chosen)) = check_in_link(app, request) else {
-        return check_in_refused();
+        return link_refused(app, request, Purpose::PairCheckIn, CHECK_IN_EXPIRED);
     };
     let mut page = Page::new(
         "Votre réponse au point d'étape",
@@ -707,10 +1065,27 @@ fn check_in_page(app: &Matching, request: &Request) -> Response<Body> {
     page.respond(StatusCode::OK)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/pairs/check-in",
+    tag = "reponses",
+    operation_id = "matching_check_in_answer",
+    summary = "Répondre au point d'étape",
+    description = "Le bouton de la page du point d'étape : la réponse est enregistrée sur le binôme (la première réponse d'un côté reste). « J'ai besoin d'aide » ou « Nous avons arrêté » signalent le binôme à l'association. Pas de corps.",
+    params(
+        ("token" = String, Query, description = "Jeton signé du lien reçu par e-mail (point d'étape d'un binôme, pour un des deux côtés)."),
+        ("answer" = CheckInAnswer, Query, description = "La réponse confirmée."),
+    ),
+    responses(
+        (status = 200, description = "Réponse enregistrée (ou déjà donnée, ou binôme clos entre-temps) : page HTML qui le dit.", content_type = "text/html", body = String),
+        (status = 400, description = "Lien invalide ou incomplet : jeton absent, abîmé ou fait pour un autre usage, ou `answer` manquant ou inconnu ; page HTML qui le dit.", content_type = "text/html", body = String),
+        (status = 410, description = "Lien expiré : page HTML qui le dit.", content_type = "text/html", body = String),
+    )
+)]
 /// `POST /v1/pairs/check-in?token=&answer=`: records the answer on the pair.
 async fn check_in_answer(app: &Matching, request: &Request) -> Response<Body> {
     let Some((_, check_in)) = check_in_link(app, request) else {
-        return check_in_refused();
+        return link_refused(app, request, Purpose::PairCheckIn, CHECK_IN_EXPIRED);
     };
     let page = match pairs::answer_check_in(app, &check_in, Utc::now()).await {
         Ok(CheckInRecorded::Recorded | CheckInRecorded::AlreadyAnswered) => match check_in.answer {
@@ -755,13 +1130,7 @@ fn survey_link(app: &Matching, request: &Request) -> Option<(String, String, Rol
     Some((token, pair.to_owned(), shared::people::parse_term(side)?))
 }
 
-fn survey_refused() -> Response<Body> {
-    Page::new(
-        "Lien expiré ou invalide",
-        &["Ce lien vers le questionnaire n'est plus valable (il l'est deux mois). Merci d'avoir voulu répondre !"],
-    )
-    .respond(StatusCode::GONE)
-}
+const SURVEY_EXPIRED: &str = "Ce lien vers le questionnaire n'est plus valable (il l'est deux mois). Merci d'avoir voulu répondre !";
 
 /// The survey's questions, with what was answered and the problems found.
 fn survey(
@@ -816,20 +1185,56 @@ fn survey(
 
 const SURVEY_INTRO: &str = "Vos réponses sont enregistrées sans votre nom ni vos coordonnées : elles servent à mesurer ce que le mentorat change.";
 
+#[utoipa::path(
+    get,
+    path = "/v1/pairs/outcome",
+    tag = "reponses",
+    operation_id = "matching_survey_page",
+    summary = "Questionnaire des six mois",
+    description = "Six mois après le début du binôme, le jeune et le mentor reçoivent un lien vers un court questionnaire (la situation du jeune aujourd'hui, si le mentorat a aidé, s'ils le recommanderaient). Le lien est valable deux mois.",
+    params(
+        ("token" = String, Query, description = "Jeton signé du lien reçu par e-mail (questionnaire d'un binôme, pour un des deux côtés)."),
+    ),
+    responses(
+        (status = 200, description = "Le questionnaire.", content_type = "text/html", body = String),
+        (status = 400, description = "Lien invalide ou incomplet : jeton absent, abîmé ou fait pour un autre usage ; page HTML qui le dit.", content_type = "text/html", body = String),
+        (status = 410, description = "Lien expiré : page HTML qui le dit.", content_type = "text/html", body = String),
+    )
+)]
 /// `GET /v1/pairs/outcome?token=`: the survey form.
 fn survey_page(app: &Matching, request: &Request) -> Response<Body> {
     let Some((token, _, side)) = survey_link(app, request) else {
-        return survey_refused();
+        return link_refused(app, request, Purpose::OutcomeSurvey, SURVEY_EXPIRED);
     };
     Page::new("Six mois de binôme", &[SURVEY_INTRO])
         .with_questionnaire(survey(app, &token, side, &Default::default(), &[]))
         .respond(StatusCode::OK)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/pairs/outcome",
+    tag = "reponses",
+    operation_id = "matching_survey_answer",
+    summary = "Répondre au questionnaire des six mois",
+    description = "Le formulaire du questionnaire. Les réponses sont gardées à part, sans nom ni coordonnées, pour les chiffres du réseau ; la première réponse d'une personne reste.",
+    params(
+        ("token" = String, Query, description = "Jeton signé du lien reçu par e-mail (questionnaire d'un binôme, pour un des deux côtés)."),
+    ),
+    request_body(
+        content = contract::OutcomeSurveyForm,
+        content_type = "application/x-www-form-urlencoded"
+    ),
+    responses(
+        (status = 200, description = "Réponses enregistrées (ou déjà données) : page de remerciement.", content_type = "text/html", body = String),
+        (status = 400, description = "Lien invalide ou incomplet (page qui le dit), ou réponse manquante ou invalide : le questionnaire à nouveau, avec ce qui était rempli et l'erreur sous chaque question.", content_type = "text/html", body = String),
+        (status = 410, description = "Lien expiré, ou questionnaire introuvable (binôme effacé) : page HTML qui le dit.", content_type = "text/html", body = String),
+    )
+)]
 /// `POST /v1/pairs/outcome?token=`: the answers, kept apart from the person.
 async fn survey_answer(app: &Matching, request: &Request) -> Response<Body> {
     let Some((token, pair_id, side)) = survey_link(app, request) else {
-        return survey_refused();
+        return link_refused(app, request, Purpose::OutcomeSurvey, SURVEY_EXPIRED);
     };
     let body: &[u8] = request.body().as_ref();
     let answers = match OutcomeAnswers::parse_form(body, side) {
@@ -853,7 +1258,9 @@ async fn survey_answer(app: &Matching, request: &Request) -> Response<Body> {
             &["Elles aident l'association et tout le réseau à mieux accompagner les prochains binômes."],
         )
         .respond(StatusCode::OK),
-        Ok(OutcomeRecorded::Gone) => survey_refused(),
+        Ok(OutcomeRecorded::Gone) => {
+            Page::new("Lien expiré", &[SURVEY_EXPIRED]).respond(StatusCode::GONE)
+        }
         Err(error) => {
             tracing::error!(%error, "survey answer failed");
             Page::unavailable("Vos réponses n'ont pas été enregistrées.")

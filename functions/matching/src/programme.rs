@@ -5,10 +5,9 @@
 //! before the new end.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use shared::{
     directory::authenticate,
     http::{self, ApiError, FieldError},
@@ -127,19 +126,30 @@ fn programme_link(app: &Matching, request: &Request) -> Option<(String, Programm
     ))
 }
 
-fn link_refused() -> Response<Body> {
-    Page::new(
-        "Lien expiré ou invalide",
-        &["Ce lien de réponse n'est plus valable. Écrivez directement à votre association pour lui dire si vous souhaitez continuer."],
-    )
-    .respond(StatusCode::GONE)
-}
+const LINK_EXPIRED: &str = "Ce lien de réponse n'est plus valable. Écrivez directement à votre association pour lui dire si vous souhaitez continuer.";
 
+#[utoipa::path(
+    get,
+    path = "/v1/pairs/programme",
+    tag = "reponses",
+    operation_id = "matching_programme_page",
+    summary = "Page de réponse à la fin du programme",
+    description = "Deux semaines avant la fin du programme, le jeune et le mentor reçoivent un e-mail : « continuez-vous ? », chaque réponse étant un lien. Le lien ouvre une page qui reprend la réponse choisie, à confirmer d'un bouton (ou à changer) ; ouvrir le lien n'enregistre rien.",
+    params(
+        ("token" = String, Query, description = "Jeton signé du lien reçu par e-mail (fin de programme d'un binôme, pour un des deux côtés)."),
+        ("answer" = GoingOn, Query, description = "La réponse choisie dans l'e-mail."),
+    ),
+    responses(
+        (status = 200, description = "La page, la réponse choisie d'abord.", content_type = "text/html", body = String),
+        (status = 400, description = "Lien invalide ou incomplet : jeton absent, abîmé ou fait pour un autre usage, ou `answer` manquant ou inconnu ; page HTML qui le dit.", content_type = "text/html", body = String),
+        (status = 410, description = "Lien expiré : page HTML qui le dit.", content_type = "text/html", body = String),
+    )
+)]
 /// `GET /v1/pairs/programme?token=&answer=`: the answer chosen in the
 /// mail, to confirm with a button; opening the link records nothing.
 pub fn page(app: &Matching, request: &Request) -> Response<Body> {
     let Some((token, chosen)) = programme_link(app, request) else {
-        return link_refused();
+        return crate::link_refused(app, request, Purpose::PairProgrammeEnd, LINK_EXPIRED);
     };
     let mut page = Page::new(
         "La fin de votre programme de mentorat",
@@ -164,10 +174,27 @@ pub fn page(app: &Matching, request: &Request) -> Response<Body> {
     page.respond(StatusCode::OK)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/pairs/programme",
+    tag = "reponses",
+    operation_id = "matching_programme_answer",
+    summary = "Répondre à la fin du programme",
+    description = "Le bouton de la page de fin de programme : la réponse est enregistrée sur le binôme pour l'association, qui clôt le binôme ou prolonge son programme (la première réponse d'un côté reste). Pas de corps.",
+    params(
+        ("token" = String, Query, description = "Jeton signé du lien reçu par e-mail (fin de programme d'un binôme, pour un des deux côtés)."),
+        ("answer" = GoingOn, Query, description = "La réponse confirmée."),
+    ),
+    responses(
+        (status = 200, description = "Réponse enregistrée (ou déjà donnée, ou binôme clos ou programme changé entre-temps) : page HTML qui le dit.", content_type = "text/html", body = String),
+        (status = 400, description = "Lien invalide ou incomplet : jeton absent, abîmé ou fait pour un autre usage, ou `answer` manquant ou inconnu ; page HTML qui le dit.", content_type = "text/html", body = String),
+        (status = 410, description = "Lien expiré : page HTML qui le dit.", content_type = "text/html", body = String),
+    )
+)]
 /// `POST /v1/pairs/programme?token=&answer=`: records the answer.
 pub async fn answer(app: &Matching, request: &Request) -> Response<Body> {
     let Some((_, answer)) = programme_link(app, request) else {
-        return link_refused();
+        return crate::link_refused(app, request, Purpose::PairProgrammeEnd, LINK_EXPIRED);
     };
     let page = match record(app, &answer, Utc::now()).await {
         Ok(ProgrammeRecorded::Recorded | ProgrammeRecorded::AlreadyAnswered) => {
@@ -198,10 +225,25 @@ pub async fn answer(app: &Matching, request: &Request) -> Response<Body> {
     page.respond(StatusCode::OK)
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// La nouvelle durée du programme d'un binôme.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LengthForm {
+struct ProgrammeLengthBody {
+    /// Durée totale du programme, en mois depuis le début du binôme (de 1 à 36) ; elle doit
+    /// finir après aujourd'hui.
+    #[schema(required = true, minimum = 1, maximum = 36, example = 12)]
     months: Option<u32>,
+}
+
+/// La durée du programme, telle qu'enregistrée.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ProgrammeLengthSet {
+    /// Identifiant du binôme.
+    id: String,
+    /// Durée totale du programme, en mois depuis le début du binôme.
+    programme_months: u32,
+    /// Date de fin du programme.
+    ends_on: NaiveDate,
 }
 
 /// The longest programme an association can set.
@@ -214,6 +256,25 @@ fn length_problem(message: &str) -> ApiError {
     }])
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/association/pairs/{id}/programme",
+    tag = "binomes",
+    operation_id = "matching_set_programme_length",
+    summary = "Changer la durée du programme d'un binôme",
+    description = "Fixe la durée totale du programme d'un binôme en cours, en mois depuis son début ; une nouvelle tentative avec la même durée ne change rien. Un programme prolongé repose la question « continuez-vous ? » deux semaines avant sa nouvelle fin.",
+    security(("association" = [])),
+    params(
+        ("id" = String, Path, description = "Identifiant du binôme.", max_length = 80, pattern = "^[A-Za-z0-9-]+$"),
+    ),
+    request_body(content = ProgrammeLengthBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Durée enregistrée.", body = ProgrammeLengthSet),
+        (status = 400, description = "Corps invalide : JSON mal formé (`malformed_json`, ou corps qui n'est pas un objet), champ inconnu (`unknown_field`), champ du mauvais type (`invalid_type`), ou durée manquante, hors de 1 à 36 mois, ou qui finirait aujourd'hui ou avant (`invalid_fields`, sur `months`).", body = shared::http::ApiError),
+        (status = 404, description = "Binôme inconnu ou d'une autre association (`not_found`).", body = shared::http::ApiError),
+        (status = 409, description = "Le binôme n'est pas en cours (`pair_not_active`), ou a changé entre-temps (`pair_changed`).", body = shared::http::ApiError),
+    )
+)]
 /// `POST /v1/association/pairs/{id}/programme {"months"}`: the pair's
 /// programme lasts `months` from its start (a retry sets the same length).
 /// A longer programme asks both again two weeks before its new end.
@@ -223,7 +284,7 @@ pub async fn set_length(
     pair_id: &str,
 ) -> Result<Response<Body>, ApiError> {
     let association = authenticate(&app.store, request).await?;
-    let form: LengthForm = http::parse_json(request)?;
+    let form: ProgrammeLengthBody = http::parse_json(request)?;
     let months = form
         .months
         .filter(|m| (1..=LONGEST_PROGRAMME_MONTHS).contains(m))
@@ -293,10 +354,10 @@ pub async fn set_length(
     }
     Ok(http::json(
         StatusCode::OK,
-        &json!({
-            "id": pair.id,
-            "programme_months": months,
-            "ends_on": ends.date_naive(),
-        }),
+        &ProgrammeLengthSet {
+            id: pair.id,
+            programme_months: months,
+            ends_on: ends.date_naive(),
+        },
     ))
 }

@@ -25,16 +25,20 @@ use crate::{
 /// Proposals written at once by a run.
 const CONCURRENT_PROPOSALS: usize = 8;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+/// Où en est un run : `requested` (en attente), `running` (en cours), `done` (terminé).
+#[schema(as = MatchingRunStatus)]
 pub enum RunStatus {
     Requested,
     Running,
     Done,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+/// Qui a lancé le run : l'association (`request`) ou le passage de chaque nuit (`schedule`, associations en appariement automatique).
+#[schema(as = MatchingRunSource)]
 pub enum RunSource {
     /// Asked by the association.
     Request,
@@ -42,19 +46,24 @@ pub enum RunSource {
     Schedule,
 }
 
-/// What a run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What a run did. (Its fields' comments are the API contract's
+/// descriptions, hence in French.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Le bilan d'un run terminé.", as = MatchingRunSummary)]
 pub struct Summary {
-    /// The pool: mentees waiting, mentors with room.
+    /// Jeunes qui attendaient un mentor au début du run.
     pub mentees: usize,
+    /// Mentors qui avaient encore une place au début du run.
     pub mentors: usize,
-    /// Pairs proposed by this run.
+    /// Binômes proposés par ce run.
     pub pairs: usize,
+    /// Jeunes restés sans proposition.
     pub unmatched: usize,
-    /// Total points of the pairs proposed.
+    /// Total des points des binômes proposés.
     pub objective: u64,
-    /// Pairs found but not proposed: someone moved meanwhile.
+    /// Binômes trouvés mais non proposés : l'une des deux personnes a changé entre-temps.
     pub skipped: usize,
+    /// Durée du run, en millisecondes.
     pub duration_ms: u64,
 }
 

@@ -16,6 +16,18 @@ use crate::Newsletter;
 /// Issues listed on the archive page (about four years of monthly issues).
 const LISTED: i32 = 50;
 
+#[utoipa::path(
+    get,
+    path = "/v1/newsletter/issues",
+    tag = "newsletter",
+    operation_id = "newsletter_issues_archive",
+    summary = "Les archives de la lettre",
+    description = "Les lettres publiées (dont l'envoi a commencé), de la plus récente à la plus ancienne, 50 au plus, chacune avec son lien et sa date. Répond une page HTML.",
+    responses(
+        (status = 200, description = "La page des archives.", content_type = "text/html", body = String),
+        (status = 503, description = "Service momentanément indisponible : page HTML, avec l'en-tête `Retry-After`.", content_type = "text/html", body = String),
+    )
+)]
 /// `GET /v1/newsletter/issues`
 #[tracing::instrument(skip_all)]
 pub async fn list(app: &Newsletter) -> Response<Body> {
@@ -62,6 +74,22 @@ async fn published(app: &Newsletter) -> Result<Vec<(String, String, String)>, St
     Ok(issues)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/newsletter/issues/{slug}",
+    tag = "newsletter",
+    operation_id = "newsletter_issue_page",
+    summary = "La version web d'une lettre",
+    description = "Une lettre publiée telle que ses lecteurs la reçoivent (le lien en tête de chaque e-mail). Répond une page HTML.",
+    params(
+        ("slug" = String, Path, description = "L'objet de la lettre en minuscules sans accent, puis son identifiant (12 chiffres hexadécimaux) : seul l'identifiant final compte.", pattern = "^([^/]*-)?[0-9a-f]{12}$", example = "lettre-de-decembre-0a1b2c3d4e5f"),
+    ),
+    responses(
+        (status = 200, description = "La lettre.", content_type = "text/html", body = String),
+        (status = 404, description = "Aucune lettre publiée sous cet identifiant (inconnue, brouillon, programmée ou annulée).", content_type = "text/html", body = String),
+        (status = 503, description = "Service momentanément indisponible : page HTML, avec l'en-tête `Retry-After`.", content_type = "text/html", body = String),
+    )
+)]
 /// `GET /v1/newsletter/issues/{slug}`
 #[tracing::instrument(skip_all)]
 pub async fn show(app: &Newsletter, request: &Request) -> Response<Body> {

@@ -25,6 +25,23 @@ enum Outcome {
     NotConfirmable,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/newsletter/confirm",
+    tag = "newsletter",
+    operation_id = "newsletter_confirm",
+    summary = "Confirmer l'inscription (lien de l'e-mail)",
+    description = "La seconde étape du double opt-in, ouverte depuis l'e-mail de confirmation : l'adresse rejoint la liste des abonné·es et l'e-mail de bienvenue part. Un second clic trouve l'inscription confirmée et affiche la même page, sans rien renvoyer. Répond une page HTML.",
+    params(
+        ("token" = String, Query, description = "Le jeton signé du lien de confirmation, valable 7 jours."),
+    ),
+    responses(
+        (status = 200, description = "Inscription confirmée (ou déjà confirmée).", content_type = "text/html", body = String),
+        (status = 400, description = "Lien invalide : jeton absent, altéré ou d'un autre usage.", content_type = "text/html", body = String),
+        (status = 410, description = "Lien expiré (plus de 7 jours), ou demande d'inscription expirée ou annulée (désinscription) depuis : la page propose de s'inscrire à nouveau.", content_type = "text/html", body = String),
+        (status = 503, description = "Service momentanément indisponible : page HTML, avec l'en-tête `Retry-After`.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
     let now = Utc::now();
     let token = http::query_parameter(request, "token").unwrap_or_default();

@@ -21,20 +21,47 @@ use crate::Newsletter;
 const TEST_RECIPIENT_LIFETIME: Duration = Duration::days(1);
 
 /// A campaign as admins read it.
-#[derive(Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "Une lettre d'information, telle que les administrateurs la lisent : contenu, état et chiffres.", as = NewsletterIssue)]
 struct View {
+    /// L'identifiant de la lettre (12 chiffres hexadécimaux).
+    #[schema(example = "0a1b2c3d4e5f")]
     id: String,
+    /// Le chemin de sa version web : l'objet en minuscules sans accent, puis l'identifiant.
+    #[schema(example = "lettre-de-decembre-0a1b2c3d4e5f")]
     slug: String,
+    /// Brouillon (`draft`), programmée (`scheduled`, en attente de `send_at`), en cours d'envoi
+    /// (`sending`), en pause (`paused`), annulée (`cancelled`) ou envoyée (`sent` : chaque
+    /// destinataire a un résultat).
     status: CampaignStatus,
+    /// L'objet de l'e-mail.
     subject: String,
+    /// Le texte d'aperçu affiché après l'objet par les messageries ; `null` sans aperçu.
+    #[schema(required = true)]
     preheader: Option<String>,
+    /// Le contenu, en Markdown (CommonMark, tableaux, texte barré).
     body_markdown: String,
+    /// L'adresse de la version web (visible des lecteurs une fois l'envoi commencé).
     web_url: String,
+    /// Création du brouillon.
     created_at: DateTime<Utc>,
+    /// Dernière modification (contenu ou état).
     updated_at: DateTime<Utc>,
+    /// L'heure d'envoi programmée ; `null` sans programmation.
+    #[schema(required = true)]
     send_at: Option<DateTime<Utc>>,
+    /// Le début de l'envoi ; `null` tant qu'il n'a pas commencé.
+    #[schema(required = true)]
     started_at: Option<DateTime<Utc>>,
+    /// La fin de l'envoi ; `null` tant qu'il n'est pas fini.
+    #[schema(required = true)]
     finished_at: Option<DateTime<Utc>>,
+    /// Les chiffres de l'envoi : abonné·es confirmé·es au départ (`recipients`), envois lancés
+    /// (`queued`), envoyés (`sent`), en échec (`failed`), écartés (adresse bloquée ou
+    /// désinscrite avant son tour, `suppressed`), nouvelles tentatives (`retried`), remis
+    /// (`delivered`), rejetés (`bounced`), signalés comme indésirables (`complained`),
+    /// désinscriptions par le lien de cette lettre (`unsubscribed`). Tous à zéro pour un
+    /// brouillon.
     counts: Counts,
 }
 
@@ -60,9 +87,48 @@ fn web_url(app: &Newsletter, slug: &str) -> String {
     campaign::web_url(&app.links, slug)
 }
 
+/// A draft as the admin routes take it: the shape of [`Draft`], with the
+/// limits [`campaign::validate`] enforces written out for the API contract.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+/// Le contenu d'une lettre, à sa création ou à sa modification.
+#[schema(as = NewsletterIssueDraft)]
+struct DraftBody {
+    /// L'objet de l'e-mail : une ligne de 1 à 150 caractères (espaces autour retirés).
+    #[schema(
+        pattern = "^\\s*\\S([^\\r\\n]{0,148}\\S)?\\s*$",
+        example = "Lettre de décembre : 1 jeune, 1 mentor !"
+    )]
+    subject: String,
+    /// Le texte d'aperçu affiché après l'objet par les messageries : une ligne de 200
+    /// caractères au plus (espaces autour retirés ; vide, `null` ou absent : pas d'aperçu).
+    #[serde(default)]
+    #[schema(pattern = "^\\s*(\\S([^\\r\\n]{0,198}\\S)?)?\\s*$")]
+    preheader: Option<String>,
+    /// Le contenu en Markdown (CommonMark, tableaux, texte barré ; le HTML est nettoyé) : non
+    /// vide, 60 000 octets au plus (la requête entière : 64 Ko).
+    #[schema(
+        min_length = 1,
+        max_length = 60000,
+        pattern = "\\S",
+        example = "# Les nouvelles du réseau\n\nUn binôme sur deux continue après six mois."
+    )]
+    body_markdown: String,
+}
+
+impl From<DraftBody> for Draft {
+    fn from(body: DraftBody) -> Self {
+        Draft {
+            subject: body.subject,
+            preheader: body.preheader,
+            body_markdown: body.body_markdown,
+        }
+    }
+}
+
 fn draft_of(request: &Request) -> Result<Draft, ApiError> {
-    let draft: Draft = http::parse_json_up_to(request, campaign::MAX_REQUEST_BYTES)?;
-    campaign::validate(draft).map_err(ApiError::invalid_fields)
+    let draft: DraftBody = http::parse_json_up_to(request, campaign::MAX_REQUEST_BYTES)?;
+    campaign::validate(draft.into()).map_err(ApiError::invalid_fields)
 }
 
 fn id_of(request: &Request) -> Result<String, ApiError> {
@@ -100,6 +166,20 @@ async fn respond(
     Ok(http::json(status, &view(app, item, counts)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/newsletter/issues",
+    tag = "newsletter-admin",
+    operation_id = "newsletter_admin_create_issue",
+    summary = "Créer une lettre (brouillon)",
+    description = "Enregistre une nouvelle lettre à l'état de brouillon ; rien n'est envoyé. La requête peut faire jusqu'à 64 Ko.",
+    security(("admin" = [])),
+    request_body(content = DraftBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Le brouillon créé, avec son identifiant.", body = View),
+        (status = 400, description = "Champs invalides (`invalid_fields` : `subject`, `preheader`, `body_markdown`, chacun nommé dans `fields`), ou corps illisible (`malformed_json`, `unknown_field`, `missing_field`, `invalid_type`).", body = shared::http::ApiError),
+    )
+)]
 /// `POST /v1/admin/newsletter/issues`
 #[tracing::instrument(skip_all)]
 pub async fn create(app: &Newsletter, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -126,6 +206,25 @@ pub async fn create(app: &Newsletter, request: &Request) -> Result<Response<Body
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/newsletter/issues/{id}",
+    tag = "newsletter-admin",
+    operation_id = "newsletter_admin_edit_issue",
+    summary = "Modifier un brouillon",
+    description = "Remplace l'objet, l'aperçu et le contenu d'une lettre ; seul un brouillon se modifie. Un aperçu absent ou vide est retiré. La requête peut faire jusqu'à 64 Ko.",
+    security(("admin" = [])),
+    params(
+        ("id" = String, Path, description = "L'identifiant de la lettre, renvoyé à sa création (12 chiffres hexadécimaux).", pattern = "^[0-9a-f]{12}$", example = "0a1b2c3d4e5f"),
+    ),
+    request_body(content = DraftBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "La lettre modifiée.", body = View),
+        (status = 400, description = "Champs invalides (`invalid_fields` : `subject`, `preheader`, `body_markdown`, chacun nommé dans `fields`), ou corps illisible (`malformed_json`, `unknown_field`, `missing_field`, `invalid_type`).", body = shared::http::ApiError),
+        (status = 404, description = "Aucune lettre ne porte cet identifiant (`campaign_not_found`).", body = shared::http::ApiError),
+        (status = 409, description = "La lettre n'est plus un brouillon (`campaign_not_draft`) : programmée, en cours d'envoi, en pause, annulée ou envoyée.", body = shared::http::ApiError),
+    )
+)]
 /// `PUT /v1/admin/newsletter/issues/{id}`: only a draft can be edited.
 #[tracing::instrument(skip_all)]
 pub async fn edit(app: &Newsletter, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -173,6 +272,22 @@ pub async fn edit(app: &Newsletter, request: &Request) -> Result<Response<Body>,
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/newsletter/issues/{id}",
+    tag = "newsletter-admin",
+    operation_id = "newsletter_admin_get_issue",
+    summary = "Lire une lettre et ses chiffres",
+    description = "La lettre, son état et les chiffres de son envoi (envoyés, remis, rejetés, désinscriptions…).",
+    security(("admin" = [])),
+    params(
+        ("id" = String, Path, description = "L'identifiant de la lettre, renvoyé à sa création (12 chiffres hexadécimaux).", pattern = "^[0-9a-f]{12}$", example = "0a1b2c3d4e5f"),
+    ),
+    responses(
+        (status = 200, description = "La lettre.", body = View),
+        (status = 404, description = "Aucune lettre ne porte cet identifiant (`campaign_not_found`).", body = shared::http::ApiError),
+    )
+)]
 /// `GET /v1/admin/newsletter/issues/{id}`: the campaign and its figures.
 #[tracing::instrument(skip_all)]
 pub async fn show(app: &Newsletter, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -181,13 +296,34 @@ pub async fn show(app: &Newsletter, request: &Request) -> Result<Response<Body>,
     respond(app, StatusCode::OK, existing(app, &id).await?).await
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "Une lettre telle qu'un lecteur la recevra.", as = NewsletterIssuePreview)]
 struct Preview {
+    /// L'objet de l'e-mail.
     subject: String,
+    /// La partie HTML complète de l'e-mail (contenu nettoyé, lien vers la version web, lien de
+    /// désinscription factice).
     html: String,
+    /// La partie texte de l'e-mail, chaque lien suivi de son adresse.
     text: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/newsletter/issues/{id}/preview",
+    tag = "newsletter-admin",
+    operation_id = "newsletter_admin_preview_issue",
+    summary = "Aperçu d'une lettre",
+    description = "Les deux parties de l'e-mail, HTML et texte, telles qu'un lecteur les recevra ; rien n'est envoyé.",
+    security(("admin" = [])),
+    params(
+        ("id" = String, Path, description = "L'identifiant de la lettre, renvoyé à sa création (12 chiffres hexadécimaux).", pattern = "^[0-9a-f]{12}$", example = "0a1b2c3d4e5f"),
+    ),
+    responses(
+        (status = 200, description = "L'aperçu.", body = Preview),
+        (status = 404, description = "Aucune lettre ne porte cet identifiant (`campaign_not_found`).", body = shared::http::ApiError),
+    )
+)]
 /// `GET /v1/admin/newsletter/issues/{id}/preview`: both parts as a reader gets them.
 #[tracing::instrument(skip_all)]
 pub async fn preview(app: &Newsletter, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -217,19 +353,50 @@ pub async fn preview(app: &Newsletter, request: &Request) -> Result<Response<Bod
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+/// Les destinataires d'un envoi de test.
+#[schema(as = NewsletterIssueTestSend)]
 struct TestForm {
+    /// De 1 à 10 adresses de test (les doublons comptent une fois).
+    #[schema(
+        min_items = 1,
+        max_items = 10,
+        format = Email,
+        max_length = 254,
+        example = json!(["prenom.nom@exemple.fr"])
+    )]
     emails: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "Ce que l'envoi de test a mis en file.", as = NewsletterIssueTestQueued)]
 struct TestQueued {
+    /// Les e-mails de test mis en file d'envoi.
     queued: usize,
-    /// Addresses that already had this version of the issue.
+    /// Les adresses qui avaient déjà reçu cette version de la lettre : rien ne leur est
+    /// renvoyé.
     already_sent: usize,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/newsletter/issues/{id}/test",
+    tag = "newsletter-admin",
+    operation_id = "newsletter_admin_test_issue",
+    summary = "Envoyer une lettre en test",
+    description = "Envoie la lettre telle qu'elle est, « [TEST] » dans l'objet, à 10 adresses au plus, quel que soit son état. Une même version ne part qu'une fois vers une même adresse : la renvoyer demande de la modifier.",
+    security(("admin" = [])),
+    params(
+        ("id" = String, Path, description = "L'identifiant de la lettre, renvoyé à sa création (12 chiffres hexadécimaux).", pattern = "^[0-9a-f]{12}$", example = "0a1b2c3d4e5f"),
+    ),
+    request_body(content = TestForm, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Les e-mails de test sont en file d'envoi.", body = TestQueued),
+        (status = 400, description = "Adresses invalides (`invalid_fields` : `emails` vide ou de plus de 10 adresses, ou `emails[n]` pour chaque adresse invalide), ou corps illisible (`malformed_json`, `unknown_field`, `missing_field`, `invalid_type`).", body = shared::http::ApiError),
+        (status = 404, description = "Aucune lettre ne porte cet identifiant (`campaign_not_found`).", body = shared::http::ApiError),
+    )
+)]
 /// `POST /v1/admin/newsletter/issues/{id}/test` `{"emails": [...]}`: the
 /// issue as it is now, « [TEST] » in its subject, to up to ten addresses;
 /// the same version goes to the same address once.
@@ -329,16 +496,106 @@ fn test_addresses(emails: &[String]) -> Result<Vec<EmailAddress>, ApiError> {
     }
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+/// Quand envoyer la lettre (corps facultatif).
+#[schema(as = NewsletterIssueSend)]
 struct SendForm {
+    /// L'heure d'envoi (RFC 3339) : dans le futur, la lettre est programmée ; passée, absente
+    /// ou `null`, l'envoi commence tout de suite.
     #[serde(default)]
     at: Option<DateTime<Utc>>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/newsletter/issues/{id}/send",
+    tag = "newsletter-admin",
+    operation_id = "newsletter_admin_send_issue",
+    summary = "Envoyer ou programmer une lettre",
+    description = "Lance l'envoi à tous les abonné·es confirmé·es, tout de suite ou à l'heure `at`, d'un brouillon ou d'une lettre programmée (dont l'heure peut ainsi changer). Le corps est facultatif. Déjà en cours d'envoi ou envoyée : rien ne change, la lettre est renvoyée telle quelle.",
+    security(("admin" = [])),
+    params(
+        ("id" = String, Path, description = "L'identifiant de la lettre, renvoyé à sa création (12 chiffres hexadécimaux).", pattern = "^[0-9a-f]{12}$", example = "0a1b2c3d4e5f"),
+    ),
+    request_body(content = Option<SendForm>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "La lettre, programmée ou en cours d'envoi.", body = View),
+        (status = 400, description = "Corps illisible (`malformed_json`, `unknown_field`, `missing_field`, `invalid_type` : `at` n'est pas une date RFC 3339).", body = shared::http::ApiError),
+        (status = 404, description = "Aucune lettre ne porte cet identifiant (`campaign_not_found`).", body = shared::http::ApiError),
+        (status = 409, description = "Une lettre en pause ou annulée ne s'envoie pas (`campaign_status`), ou la lettre change d'état en ce moment (`campaign_busy`, réessayer).", body = shared::http::ApiError),
+    )
+)]
+pub async fn send(app: &Newsletter, request: &Request) -> Result<Response<Body>, ApiError> {
+    command(app, request, "send").await
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/admin/newsletter/issues/{id}/pause",
+    tag = "newsletter-admin",
+    operation_id = "newsletter_admin_pause_issue",
+    summary = "Mettre un envoi en pause",
+    description = "Arrête l'envoi en cours ; les destinataires pas encore servis le seront à la reprise. Déjà en pause : rien ne change.",
+    security(("admin" = [])),
+    params(
+        ("id" = String, Path, description = "L'identifiant de la lettre, renvoyé à sa création (12 chiffres hexadécimaux).", pattern = "^[0-9a-f]{12}$", example = "0a1b2c3d4e5f"),
+    ),
+    responses(
+        (status = 200, description = "La lettre, en pause.", body = View),
+        (status = 404, description = "Aucune lettre ne porte cet identifiant (`campaign_not_found`).", body = shared::http::ApiError),
+        (status = 409, description = "Seul un envoi en cours se met en pause : brouillon, programmée, annulée ou envoyée (`campaign_status`) ; ou la lettre change d'état en ce moment (`campaign_busy`, réessayer).", body = shared::http::ApiError),
+    )
+)]
+pub async fn pause(app: &Newsletter, request: &Request) -> Result<Response<Body>, ApiError> {
+    command(app, request, "pause").await
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/admin/newsletter/issues/{id}/resume",
+    tag = "newsletter-admin",
+    operation_id = "newsletter_admin_resume_issue",
+    summary = "Reprendre un envoi",
+    description = "Reprend l'envoi d'une lettre en pause, pour les destinataires pas encore servis. En cours d'envoi ou envoyée : rien ne change.",
+    security(("admin" = [])),
+    params(
+        ("id" = String, Path, description = "L'identifiant de la lettre, renvoyé à sa création (12 chiffres hexadécimaux).", pattern = "^[0-9a-f]{12}$", example = "0a1b2c3d4e5f"),
+    ),
+    responses(
+        (status = 200, description = "La lettre, en cours d'envoi (ou envoyée).", body = View),
+        (status = 404, description = "Aucune lettre ne porte cet identifiant (`campaign_not_found`).", body = shared::http::ApiError),
+        (status = 409, description = "Seule une lettre en pause reprend : brouillon, programmée ou annulée (`campaign_status`) ; ou la lettre change d'état en ce moment (`campaign_busy`, réessayer).", body = shared::http::ApiError),
+    )
+)]
+pub async fn resume(app: &Newsletter, request: &Request) -> Result<Response<Body>, ApiError> {
+    command(app, request, "resume").await
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/admin/newsletter/issues/{id}/cancel",
+    tag = "newsletter-admin",
+    operation_id = "newsletter_admin_cancel_issue",
+    summary = "Annuler une lettre",
+    description = "Annule un brouillon, une lettre programmée, en cours d'envoi ou en pause : plus aucun e-mail ne part. Déjà annulée : rien ne change.",
+    security(("admin" = [])),
+    params(
+        ("id" = String, Path, description = "L'identifiant de la lettre, renvoyé à sa création (12 chiffres hexadécimaux).", pattern = "^[0-9a-f]{12}$", example = "0a1b2c3d4e5f"),
+    ),
+    responses(
+        (status = 200, description = "La lettre, annulée.", body = View),
+        (status = 404, description = "Aucune lettre ne porte cet identifiant (`campaign_not_found`).", body = shared::http::ApiError),
+        (status = 409, description = "Une lettre envoyée ne s'annule plus (`campaign_status`), ou la lettre change d'état en ce moment (`campaign_busy`, réessayer).", body = shared::http::ApiError),
+    )
+)]
+pub async fn cancel(app: &Newsletter, request: &Request) -> Result<Response<Body>, ApiError> {
+    command(app, request, "cancel").await
+}
+
 /// `POST …/{id}/send` `{"at"?}`, `…/pause`, `…/resume`, `…/cancel`.
 #[tracing::instrument(skip_all)]
-pub async fn command(
+async fn command(
     app: &Newsletter,
     request: &Request,
     verb: &str,

@@ -18,6 +18,7 @@
 
 mod archive;
 mod confirm;
+pub mod contract;
 mod issues;
 mod page;
 mod subscribe;
@@ -111,16 +112,10 @@ async fn admin(
         "GET /v1/admin/newsletter/issues/{id}" => issues::show(app, request).await,
         "GET /v1/admin/newsletter/issues/{id}/preview" => issues::preview(app, request).await,
         "POST /v1/admin/newsletter/issues/{id}/test" => issues::test(app, request).await,
-        "POST /v1/admin/newsletter/issues/{id}/send" => issues::command(app, request, "send").await,
-        "POST /v1/admin/newsletter/issues/{id}/pause" => {
-            issues::command(app, request, "pause").await
-        }
-        "POST /v1/admin/newsletter/issues/{id}/resume" => {
-            issues::command(app, request, "resume").await
-        }
-        "POST /v1/admin/newsletter/issues/{id}/cancel" => {
-            issues::command(app, request, "cancel").await
-        }
+        "POST /v1/admin/newsletter/issues/{id}/send" => issues::send(app, request).await,
+        "POST /v1/admin/newsletter/issues/{id}/pause" => issues::pause(app, request).await,
+        "POST /v1/admin/newsletter/issues/{id}/resume" => issues::resume(app, request).await,
+        "POST /v1/admin/newsletter/issues/{id}/cancel" => issues::cancel(app, request).await,
         _ => Err(http::ApiError::not_found()),
     }
 }

@@ -25,19 +25,43 @@ pub const CONFIRMATION_WINDOW: Duration = Duration::days(7);
 /// a retried request sends nothing twice, and nobody can flood an inbox.
 pub const RESEND_AFTER: Duration = Duration::minutes(10);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+/// Une inscription à la lettre d'information.
+#[schema(as = NewsletterSubscription)]
 pub(crate) struct SubscribeBody {
+    /// L'adresse à inscrire (les espaces autour sont retirés, les majuscules ignorées).
+    #[schema(format = Email, max_length = 254, example = "prenom.nom@exemple.fr")]
     pub email: String,
+    #[schema(schema_with = consent_schema)]
     pub consent: bool,
+    /// Code de la campagne qui a amené l'inscription, enregistré avec le consentement : lettres
+    /// sans accent, chiffres, « - » et « _ », 64 caractères au plus (espaces autour retirés ;
+    /// vide ou absent : aucun).
     #[serde(default)]
+    #[schema(pattern = "^\\s*[A-Za-z0-9_-]{0,64}\\s*$", example = "tv-2026")]
     pub source: Option<String>,
 }
 
+/// `consent` only takes `true`: anything else is refused.
+fn consent_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Boolean)
+        .enum_values(Some([true]))
+        .description(Some(
+            "L'accord pour recevoir la lettre d'information, une fois par mois : seul `true` inscrit. La date et la version du texte d'accord sont enregistrées.",
+        ))
+        .build()
+}
+
 /// The same answer for a new, pending, confirmed or unsubscribed address.
-#[derive(Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "La même réponse pour une adresse nouvelle, en attente, confirmée ou désinscrite.", as = NewsletterSubscriptionAccepted)]
 struct Accepted {
+    /// Toujours `pending_confirmation`, que l'adresse soit nouvelle ou déjà connue.
+    #[schema(example = "pending_confirmation")]
     status: &'static str,
+    /// Ce qu'il reste à faire, en français.
     message: &'static str,
 }
 
@@ -80,6 +104,19 @@ pub(crate) fn validate(body: SubscribeBody) -> Result<Subscription, Vec<FieldErr
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/newsletter",
+    tag = "newsletter",
+    operation_id = "newsletter_subscribe",
+    summary = "S'inscrire à la lettre d'information",
+    description = "Enregistre l'accord et envoie un e-mail de confirmation (double opt-in) : l'inscription ne compte qu'une fois le lien de cet e-mail ouvert, dans les 7 jours. La réponse est la même que l'adresse soit nouvelle, en attente, déjà confirmée ou désinscrite ; pour une même adresse, un nouvel e-mail part au plus toutes les 10 minutes, et jamais pour une adresse déjà confirmée.",
+    request_body(content = SubscribeBody, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Demande prise en compte : un e-mail de confirmation va partir si l'adresse n'est pas déjà inscrite.", body = Accepted),
+        (status = 400, description = "Champs invalides (`invalid_fields` : `email`, `consent` différent de `true`, `source`, chacun nommé dans `fields`), ou corps illisible (`malformed_json`, `unknown_field`, `missing_field`, `invalid_type`).", body = shared::http::ApiError),
+    )
+)]
 pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
     let subscription = match http::parse_json::<SubscribeBody>(request)
         .and_then(|body| validate(body).map_err(ApiError::invalid_fields))

@@ -42,6 +42,22 @@ fn campaign_of(request: &Request) -> Option<String> {
     http::query_parameter(request, "campaign").filter(|id| campaign::valid_id(id))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/newsletter/unsubscribe",
+    tag = "newsletter",
+    operation_id = "newsletter_unsubscribe_page",
+    summary = "Page de désinscription (lien de chaque lettre)",
+    description = "Affiche un bouton « Me désinscrire » et ne change rien : les antivirus de messagerie suivent les liens. Le bouton envoie `POST /v1/newsletter/unsubscribe` avec les mêmes paramètres. Répond une page HTML.",
+    params(
+        ("token" = String, Query, description = "Le jeton signé du lien de désinscription (valable un an)."),
+        ("campaign" = Option<String>, Query, description = "La lettre d'où vient le lien (12 chiffres hexadécimaux), pour compter la désinscription sur elle ; une autre valeur est ignorée.", example = "0a1b2c3d4e5f"),
+    ),
+    responses(
+        (status = 200, description = "La page avec le bouton de désinscription.", content_type = "text/html", body = String),
+        (status = 400, description = "Lien invalide : jeton absent, altéré, expiré ou d'un autre usage.", content_type = "text/html", body = String),
+    )
+)]
 pub fn page(app: &Newsletter, request: &Request) -> Response<Body> {
     let Some((token, _)) = verified_subject(app, request) else {
         return invalid_link();
@@ -64,6 +80,23 @@ pub fn page(app: &Newsletter, request: &Request) -> Response<Body> {
     .respond(StatusCode::OK)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/newsletter/unsubscribe",
+    tag = "newsletter",
+    operation_id = "newsletter_unsubscribe",
+    summary = "Se désinscrire en un clic",
+    description = "Désinscrit l'adresse du lien et l'efface de la liste (il ne reste qu'un identifiant opaque avec les dates de l'accord et de son retrait). Sert le bouton de la page de désinscription comme la désinscription en un clic des messageries (RFC 8058, corps `List-Unsubscribe=One-Click`) : le corps n'est pas lu. Idempotent : un second envoi, ou une adresse déjà effacée, répond la même page. Répond une page HTML.",
+    params(
+        ("token" = String, Query, description = "Le jeton signé du lien de désinscription (valable un an)."),
+        ("campaign" = Option<String>, Query, description = "La lettre d'où vient le lien (12 chiffres hexadécimaux) : la désinscription d'un·e abonné·e confirmé·e y est comptée une fois ; une autre valeur est ignorée.", example = "0a1b2c3d4e5f"),
+    ),
+    responses(
+        (status = 200, description = "Désinscription faite (ou déjà faite).", content_type = "text/html", body = String),
+        (status = 400, description = "Lien invalide : jeton absent, altéré, expiré ou d'un autre usage.", content_type = "text/html", body = String),
+        (status = 503, description = "Service momentanément indisponible : page HTML, avec l'en-tête `Retry-After` ; rien n'a changé.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn handle(app: &Newsletter, request: &Request) -> Response<Body> {
     let Some((_, subject)) = verified_subject(app, request) else {
         return invalid_link();

@@ -9,53 +9,141 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{SecondsFormat, Utc};
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use shared::{
     criteria::Criteria,
     directory::{AssociationRecord, Intake, Notify, Speciality, new_api_key, valid_slug},
     email::EmailAddress,
     http::{self, ApiError, FieldError},
-    people::{Mode, Need, PriorityGroup, Situation, parse_term},
+    people::{Mode, Need, PriorityGroup, ProfileStatus, Role, Situation, parse_term},
     place::Departement,
     store::{Key, StoreError, keys::counters},
 };
 
-use crate::Routing;
+use crate::{Routing, request::RoutingState};
 
 /// Weight of a speciality declared without one.
 const DEFAULT_SPECIALITY_WEIGHT: u32 = 30;
 
 /// The form as sent; every field optional here so that all problems are named at once.
-#[derive(Debug, Default, Deserialize)]
+// In the contract, the fields the validation requires have a non-optional `value_type`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+/// Une association de l'annuaire, telle que les administrateurs du réseau la déclarent. Les valeurs des listes sont prises sans les espaces autour.
 pub struct AssociationForm {
+    /// Nom de l'association (1 à 120 caractères, espaces autour retirés).
+    #[schema(value_type = String, min_length = 1, max_length = 120, example = "Article 1")]
     pub name: Option<String>,
+    /// Adresse e-mail où l'association reçoit les demandes.
+    #[schema(value_type = String, format = Email, max_length = 254, example = "contact@exemple.fr")]
     pub contact_email: Option<String>,
+    /// Si elle reçoit des demandes (par défaut : oui).
     pub active: Option<bool>,
+    /// Départements servis : 01 à 95 (sauf 20), 2A, 2B, 971 à 976. Au moins un, sauf avec
+    /// `national` à `true`.
+    #[schema(
+        pattern = "^\\s*(0[1-9]|1[0-9]|2[1-9ABab]|[3-8][0-9]|9[0-5]|97[1-6])\\s*$",
+        example = json!(["93", "95"])
+    )]
     pub departements: Option<Vec<String>>,
+    /// Si elle sert toute la France (par défaut : non).
     pub national: Option<bool>,
+    /// Modes d'accompagnement : `presentiel`, `distance` ou les deux (`indifferent` est refusé).
+    #[schema(value_type = Vec<shared::people::Mode>, min_items = 1)]
     pub modes: Option<Vec<String>>,
+    /// Âge minimum accueilli, de 11 à 30 ans, au plus `max_age` (par défaut : 11).
+    #[schema(minimum = 11, maximum = 30)]
     pub min_age: Option<u32>,
+    /// Âge maximum accueilli, de 11 à 30 ans (par défaut : 30).
+    #[schema(minimum = 11, maximum = 30)]
     pub max_age: Option<u32>,
+    /// Besoins accompagnés (au moins un).
+    #[schema(value_type = Vec<shared::people::Need>, min_items = 1)]
     pub needs: Option<Vec<String>>,
+    /// Situations accueillies en priorité (points de routage).
+    #[schema(value_type = Option<Vec<shared::people::Situation>>)]
     pub situations: Option<Vec<String>>,
+    /// Publics prioritaires dont l'association a la spécialité, avec leur poids.
     pub specialities: Option<Vec<SpecialityForm>>,
+    /// Publics auxquels l'association est réservée ; vide : ouverte à tous.
+    #[schema(value_type = Option<Vec<shared::people::PriorityGroup>>)]
     pub reserved_for: Option<Vec<String>>,
+    /// Nombre de jeunes que l'association peut accueillir ce mois-ci (0 à 100 000).
+    #[schema(value_type = u32, maximum = 100000)]
     pub monthly_capacity: Option<u32>,
+    /// Si elle accueille de nouveaux mentors (par défaut : `open`).
+    #[schema(value_type = Option<shared::directory::Intake>)]
     pub mentor_intake: Option<String>,
+    /// Quand elle est prévenue des demandes : à chacune, ou une fois par jour (par défaut :
+    /// `immediate`).
+    #[schema(value_type = Option<shared::directory::Notify>)]
     pub notify: Option<String>,
+    /// Délai de réponse attendu, de 1 à 60 jours (par défaut : 7) ; sans réponse dans le
+    /// double, la demande passe à une autre association.
+    #[schema(minimum = 1, maximum = 60)]
     pub sla_days: Option<u32>,
+    /// Durée du programme de mentorat, de 1 à 24 mois (par défaut : 6).
+    #[schema(minimum = 1, maximum = 24)]
     pub programme_months: Option<u32>,
+    /// Comment ses binômes sont pesés (par défaut : les critères du réseau) ; `waiting` ne
+    /// peut pas valoir `must`.
     pub matching: Option<Criteria>,
+    /// Si la planification de nuit forme ses binômes (par défaut : non).
     pub auto_matching: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+/// Une spécialité : un public prioritaire et son poids.
 pub struct SpecialityForm {
+    /// Le public prioritaire.
+    #[schema(value_type = shared::people::PriorityGroup)]
     pub group: String,
+    /// Son poids, de 0 à 100 (par défaut : 30).
+    #[schema(maximum = 100)]
     pub weight: Option<u32>,
+}
+
+/// The answer to a creation or a key rotation: the key, shown once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = "La clé d'API de l'association, affichée cette seule fois (seule son empreinte est conservée)."
+)]
+pub struct AssociationKey {
+    /// Identifiant de l'association.
+    pub slug: String,
+    /// Sa clé d'API (`bnm_<slug>_<64 chiffres hexadécimaux>`), à envoyer en
+    /// `Authorization: Bearer …`.
+    pub api_key: String,
+    /// Ce qui a été fait.
+    pub message: &'static str,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "L'association existante est mise à jour ; sa clé ne change pas.")]
+pub struct AssociationUpdated {
+    /// Identifiant de l'association.
+    pub slug: String,
+    /// Ce qui a été fait.
+    pub message: &'static str,
+}
+
+/// Where a request stands for the network's admins: no contact detail.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = "Où en est une demande : son statut et son routage, sans aucune coordonnée."
+)]
+pub struct RequestRouting {
+    /// Identifiant de la demande.
+    pub id: String,
+    pub role: Role,
+    pub status: ProfileStatus,
+    /// Département de la personne.
+    #[schema(value_type = String, example = "93")]
+    pub departement: Departement,
+    /// Son routage ; `null` tant qu'elle n'a pas été routée.
+    #[schema(required = true)]
+    pub routing: Option<RoutingState>,
 }
 
 fn problem(field: &str, message: &str) -> FieldError {
@@ -241,6 +329,24 @@ fn slug_of(request: &Request) -> Result<String, ApiError> {
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/associations/{slug}",
+    tag = "annuaire",
+    operation_id = "directory_put_association",
+    summary = "Créer ou mettre à jour une association",
+    description = "Crée l'association si l'identifiant est nouveau (201, avec sa clé d'API affichée cette seule fois), sinon remplace tous ses champs et garde sa clé (200). Tous les problèmes du formulaire sont nommés à la fois.",
+    security(("admin" = [])),
+    params(
+        ("slug" = String, Path, description = "Identifiant de l'association : minuscules, chiffres et tirets, 2 à 64 caractères, sans tiret au début ni à la fin.", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$", example = "article-1"),
+    ),
+    request_body(content = AssociationForm, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Association mise à jour ; sa clé ne change pas.", body = AssociationUpdated),
+        (status = 201, description = "Association créée, avec sa clé d'API (affichée cette seule fois).", body = AssociationKey),
+        (status = 400, description = "Identifiant d'association invalide (`invalid_slug`), champs invalides, chacun nommé dans `fields` (`invalid_fields`), corps illisible (`malformed_json`, `unknown_field`, `missing_field` pour `specialities[].group`, `invalid_type`).", body = shared::http::ApiError),
+    )
+)]
 /// `PUT /v1/admin/associations/{slug}`
 pub async fn put(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
     admin_only(app, request)?;
@@ -250,15 +356,18 @@ pub async fn put(app: &Routing, request: &Request) -> Result<Response<Body>, Api
     Ok(match save(app, &record).await? {
         Some(api_key) => http::json(
             StatusCode::CREATED,
-            &json!({
-                "slug": record.slug,
-                "api_key": api_key,
-                "message": "Association créée. Conservez cette clé : elle ne sera plus affichée.",
-            }),
+            &AssociationKey {
+                slug: record.slug,
+                api_key,
+                message: "Association créée. Conservez cette clé : elle ne sera plus affichée.",
+            },
         ),
         None => http::json(
             StatusCode::OK,
-            &json!({"slug": record.slug, "message": "Association mise à jour."}),
+            &AssociationUpdated {
+                slug: record.slug,
+                message: "Association mise à jour.",
+            },
         ),
     })
 }
@@ -316,6 +425,23 @@ pub async fn save(app: &Routing, record: &AssociationRecord) -> Result<Option<St
     Ok(None)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/associations/{slug}/keys",
+    tag = "annuaire",
+    operation_id = "directory_rotate_key",
+    summary = "Renouveler la clé d'API d'une association",
+    description = "Crée une nouvelle clé, affichée cette seule fois ; l'ancienne cesse aussitôt de fonctionner. Aucun corps de requête.",
+    security(("admin" = [])),
+    params(
+        ("slug" = String, Path, description = "Identifiant de l'association : minuscules, chiffres et tirets, 2 à 64 caractères, sans tiret au début ni à la fin.", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$", example = "article-1"),
+    ),
+    responses(
+        (status = 200, description = "Nouvelle clé créée.", body = AssociationKey),
+        (status = 400, description = "Identifiant d'association invalide (`invalid_slug`).", body = shared::http::ApiError),
+        (status = 404, description = "Association inconnue (`not_found`).", body = shared::http::ApiError),
+    )
+)]
 /// `POST /v1/admin/associations/{slug}/keys`: a new key; the old one stops working.
 pub async fn rotate_key(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
     admin_only(app, request)?;
@@ -338,7 +464,11 @@ pub async fn rotate_key(app: &Routing, request: &Request) -> Result<Response<Bod
             tracing::info!(association = slug, "association key rotated");
             Ok(http::json(
                 StatusCode::OK,
-                &json!({"slug": slug, "api_key": api_key, "message": "Nouvelle clé créée ; l'ancienne ne fonctionne plus. Conservez-la : elle ne sera plus affichée."}),
+                &AssociationKey {
+                    slug,
+                    api_key,
+                    message: "Nouvelle clé créée ; l'ancienne ne fonctionne plus. Conservez-la : elle ne sera plus affichée.",
+                },
             ))
         }
         Err(error) if shared::store::condition_failed(&error) => Err(ApiError::not_found()),
@@ -346,6 +476,22 @@ pub async fn rotate_key(app: &Routing, request: &Request) -> Result<Response<Bod
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/requests/{id}/routing",
+    tag = "annuaire",
+    operation_id = "directory_request_routing",
+    summary = "Le routage d'une demande",
+    description = "Où en est une demande (jeune ou mentor) : son statut, la décision en cours avec les trois meilleures associations et leurs points, les associations qui l'ont eue avant. Aucune coordonnée de la personne.",
+    security(("admin" = [])),
+    params(
+        ("id" = String, Path, description = "Identifiant de la demande (lettres et chiffres, 64 au plus).", pattern = "^[A-Za-z0-9]{1,64}$"),
+    ),
+    responses(
+        (status = 200, description = "La demande et son routage.", body = RequestRouting),
+        (status = 404, description = "Demande inconnue ou identifiant invalide (`not_found`).", body = shared::http::ApiError),
+    )
+)]
 /// `GET /v1/admin/requests/{id}/routing`: where a request stands, each
 /// decision's candidates and points, and its hand-overs; no contact detail.
 pub async fn routing_of(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -360,13 +506,13 @@ pub async fn routing_of(app: &Routing, request: &Request) -> Result<Response<Bod
     match crate::route::read_request(app, id).await? {
         Some(found) => Ok(http::json(
             StatusCode::OK,
-            &json!({
-                "id": found.id,
-                "role": found.role,
-                "status": found.status,
-                "departement": found.departement,
-                "routing": found.routing,
-            }),
+            &RequestRouting {
+                id: found.id,
+                role: found.role,
+                status: found.status,
+                departement: found.departement,
+                routing: found.routing,
+            },
         )),
         None => Err(ApiError::not_found()),
     }

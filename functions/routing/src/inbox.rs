@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use shared::{
     directory::{AssociationRecord, authenticate},
     http::{self, ApiError},
@@ -31,6 +31,7 @@ use crate::{
     Routing,
     request::{Cause, RequestItem},
     route::{Outcome, read_request, route},
+    rules::Decision,
 };
 
 /// Requests per page, by default and at most.
@@ -38,74 +39,214 @@ const PAGE: i32 = 25;
 const MAX_PAGE: i32 = 100;
 
 /// What an association sees of a person it holds.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(
+    description = "La personne de la demande : ses coordonnées, puis les champs d'un jeune ou ceux d'un mentor selon `role`."
+)]
 pub struct PersonView {
+    /// Identifiant de la demande.
     pub id: String,
     pub role: Role,
     pub status: ProfileStatus,
     pub first_name: String,
     pub last_name: String,
+    #[schema(format = Email)]
     pub email: String,
+    /// Téléphone au format E.164, s'il a été donné.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "+33612345678")]
     pub phone: Option<PhoneNumber>,
+    #[schema(value_type = String, pattern = "^[0-9]{5}$", example = "93200")]
     pub postal_code: PostalCode,
+    #[schema(value_type = String, example = "93")]
     pub departement: Departement,
     pub mode: Mode,
+    /// Langues parlées (codes ISO 639-1).
     #[serde(default)]
     pub languages: Vec<String>,
+    /// Date de l'inscription.
+    #[schema(format = DateTime)]
     pub created_at: String,
+    /// Date de la confirmation de l'adresse e-mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_at: Option<DateTime<Utc>>,
-    /// `{reason, at}` once their address bounced or complained: mails no
-    /// longer reach them, call them or ask for another address.
+    // `{reason, at}` once their address bounced or complained: mails no
+    // longer reach them, call them or ask for another address.
+    /// Présent quand les e-mails ne lui parviennent plus : `{"reason", "at"}`, `reason` valant
+    /// `hard_bounce` ou `complaint`. Appelez la personne ou demandez-lui une autre adresse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unreachable: Option<Value>,
     #[serde(flatten)]
+    #[schema(value_type = RoleFields)]
     pub mentee: Option<MenteeView>,
     #[serde(flatten)]
+    #[schema(ignore)]
     pub mentor: Option<MentorView>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// The contract's view of [`PersonView`]'s flattened `mentee` or `mentor`
+/// fields: one or the other, as its role says. Never built.
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(untagged)]
+/// Les champs propres au rôle de la personne.
+pub enum RoleFields {
+    Mentee(MenteeView),
+    Mentor(MentorView),
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Ce qu'un jeune a indiqué.")]
 pub struct MenteeView {
     pub birth_date: NaiveDate,
     pub situation: Situation,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub study_level: Option<StudyLevel>,
+    /// Domaine d'études ou de métier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub needs: Vec<Need>,
+    /// Publics prioritaires non sensibles (les autres sont dans `sensitive_data`).
     pub priority_groups: Vec<PriorityGroup>,
+    /// Moins de 15 ans : le consentement du représentant légal est nécessaire (voir `guardian`).
     pub guardian_required: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Ce qu'un mentor a indiqué.")]
 pub struct MentorView {
     pub job_title: String,
     pub sector: Sector,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employer: Option<String>,
     pub years_experience: u8,
+    /// Besoins qu'il peut accompagner.
     pub expertise: Vec<Need>,
+    /// Situations des jeunes qu'il veut accompagner.
     pub audiences: Vec<Situation>,
+    /// Ses domaines.
     pub fields: Vec<String>,
+    /// Nombre de jeunes qu'il peut accompagner à la fois.
     pub capacity: u8,
     pub hours_per_month: u8,
+    /// Binômes proposés ou actifs qu'il a.
     #[serde(default)]
     pub pairs_held: u8,
 }
 
 /// The special-category groups, shown only to the association holding the request.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(
+    description = "Données sensibles (RGPD art. 9), montrées à la seule association qui a la demande."
+)]
 pub struct SensitiveView {
+    /// Publics prioritaires sensibles (`refugie`, `handicap`).
     pub priority_groups: Vec<PriorityGroup>,
 }
 
 /// The guardian of a mentee under 15: who to contact.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Le représentant légal d'un jeune de moins de 15 ans : qui contacter.")]
 pub struct GuardianView {
     pub name: String,
+    #[schema(format = Email)]
     pub email: String,
+}
+
+/// A request in a list: enough to sort and choose, no contact detail.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "Une demande dans la liste : de quoi trier et choisir, sans coordonnées.")]
+pub struct ListedRequest {
+    /// Identifiant de la demande.
+    pub id: String,
+    pub role: Role,
+    pub status: ProfileStatus,
+    /// Quand elle a été routée à l'association.
+    #[schema(format = DateTime)]
+    pub routed_at: String,
+    pub cause: Cause,
+    #[schema(value_type = String, example = "93")]
+    pub departement: Departement,
+    pub mode: Mode,
+    /// Situation du jeune ; `null` pour un mentor.
+    #[schema(required = true)]
+    pub situation: Option<Situation>,
+    /// Besoins du jeune ; vide pour un mentor.
+    pub needs: Vec<Need>,
+    /// Âge du jeune aujourd'hui ; `null` pour un mentor.
+    #[schema(required = true)]
+    pub age: Option<u32>,
+    /// Quand l'association a été relancée ; `null` sinon.
+    #[schema(required = true, format = DateTime)]
+    pub reminded_at: Option<String>,
+    /// Si les e-mails ne parviennent plus à la personne.
+    pub unreachable: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "Une page des demandes de l'association, la plus ancienne d'abord.")]
+pub struct RequestPage {
+    pub requests: Vec<ListedRequest>,
+    /// À passer en `cursor` pour la page suivante ; `null` après la dernière.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+}
+
+/// One request as its association sees it; a section is absent when its
+/// item is.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = "Une demande avec les coordonnées de la personne, ses données sensibles et son représentant légal s'il y en a, et la décision de routage."
+)]
+pub struct RequestDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<PersonView>,
+    /// Absent quand la personne n'a pas donné de données sensibles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sensitive_data: Option<SensitiveView>,
+    /// Présent pour un jeune de moins de 15 ans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guardian: Option<GuardianView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RoutingView>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "Pourquoi et quand la demande est arrivée à l'association.")]
+pub struct RoutingView {
+    pub cause: Cause,
+    /// Quand elle a été routée à l'association.
+    #[schema(format = DateTime)]
+    pub routed_at: String,
+    /// Quand l'association a été relancée ; `null` sinon.
+    #[schema(required = true, format = DateTime)]
+    pub reminded_at: Option<String>,
+    /// Quand l'association l'a prise en charge ; `null` sinon.
+    #[schema(required = true, format = DateTime)]
+    pub acknowledged_at: Option<String>,
+    /// La décision, avec les associations candidates et leurs points.
+    pub decision: Decision,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "La demande est prise en charge par l'association.")]
+pub struct RequestAcknowledged {
+    /// Identifiant de la demande.
+    pub id: String,
+    /// Toujours `acknowledged`.
+    #[schema(example = "acknowledged")]
+    pub status: &'static str,
+    pub message: &'static str,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "La demande est déclinée et passe à une autre association.")]
+pub struct RequestDeclined {
+    /// Identifiant de la demande.
+    pub id: String,
+    /// Toujours `declined`.
+    #[schema(example = "declined")]
+    pub status: &'static str,
+    pub message: &'static str,
 }
 
 fn request_id(request: &Request) -> String {
@@ -139,7 +280,7 @@ async fn held_request(
     association: &AssociationRecord,
     id: &str,
 ) -> Result<RequestItem, ApiError> {
-    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if !is_request_id(id) {
         return Err(ApiError::not_found());
     }
     match read_request(app, id).await? {
@@ -148,24 +289,34 @@ async fn held_request(
     }
 }
 
+/// Whether `id` can name a request: checked before any key is built from it.
+fn is_request_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// What a list shows of a request: enough to sort and choose, no contact detail.
-fn listed(item: &HashMap<String, AttributeValue>) -> Option<Value> {
+fn listed(item: &HashMap<String, AttributeValue>) -> Option<ListedRequest> {
     let request: RequestItem = serde_dynamo::from_item(item.clone()).ok()?;
     let routing = request.routing.as_ref()?;
-    Some(json!({
-        "id": request.id,
-        "role": request.role,
-        "status": request.status,
-        "routed_at": timestamp(routing.decided_at),
-        "cause": routing.cause,
-        "departement": request.departement,
-        "mode": request.mode,
-        "situation": request.situation,
-        "needs": request.needs,
-        "age": request.birth_date.map(|_| request.age_on(Utc::now().date_naive())),
-        "reminded_at": routing.reminded_at.map(timestamp),
-        "unreachable": item.contains_key("unreachable"),
-    }))
+    let (routed_at, cause) = (timestamp(routing.decided_at), routing.cause);
+    let reminded_at = routing.reminded_at.map(timestamp);
+    let age = request
+        .birth_date
+        .map(|_| request.age_on(Utc::now().date_naive()));
+    Some(ListedRequest {
+        id: request.id,
+        role: request.role,
+        status: request.status,
+        routed_at,
+        cause,
+        departement: request.departement,
+        mode: request.mode,
+        situation: request.situation,
+        needs: request.needs,
+        age,
+        reminded_at,
+        unreachable: item.contains_key("unreachable"),
+    })
 }
 
 /// Page positions are handed out as opaque hex; only the sort keys are
@@ -195,6 +346,24 @@ fn bad_parameter(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code, message)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/association/requests",
+    tag = "demandes",
+    operation_id = "inbox_list_requests",
+    summary = "Les demandes de l'association",
+    description = "Les demandes routées à l'association (à traiter ou prises en charge), la plus ancienne d'abord, par pages ; sans coordonnées (voir une demande pour les avoir).",
+    security(("association" = [])),
+    params(
+        ("status" = Option<String>, Query, description = "`routed` : à traiter ; `acknowledged` : prises en charge ; absent ou vide : les deux.", pattern = "^(routed|acknowledged)?$", example = "routed"),
+        ("limit" = Option<i32>, Query, description = "Demandes par page, de 1 à 100 (par défaut : 25).", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "Le `next_cursor` de la page précédente (opaque)."),
+    ),
+    responses(
+        (status = 200, description = "Une page de demandes.", body = RequestPage),
+        (status = 400, description = "Paramètre invalide : `invalid_status`, `invalid_limit`, `invalid_cursor` (un curseur qui ne vient pas de la page précédente).", body = shared::http::ApiError),
+    )
+)]
 /// `GET /v1/association/requests?status=&cursor=&limit=`: oldest first.
 pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
     let association = authenticate(&app.store, request).await?;
@@ -246,16 +415,31 @@ pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
             StoreError::from(error).into()
         }
     })?;
-    let requests: Vec<Value> = page.items().iter().filter_map(listed).collect();
     Ok(http::json(
         StatusCode::OK,
-        &json!({
-            "requests": requests,
-            "next_cursor": page.last_evaluated_key().map(encode_cursor),
-        }),
+        &RequestPage {
+            requests: page.items().iter().filter_map(listed).collect(),
+            next_cursor: page.last_evaluated_key().map(encode_cursor),
+        },
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/association/requests/{id}",
+    tag = "demandes",
+    operation_id = "inbox_get_request",
+    summary = "Une demande, avec les coordonnées",
+    description = "La personne et ses coordonnées, ses données sensibles et son représentant légal s'il y en a, et la décision de routage. Seulement pour une demande que l'association a (à traiter, prise en charge, ou dans un de ses binômes).",
+    security(("association" = [])),
+    params(
+        ("id" = String, Path, description = "Identifiant de la demande (lettres et chiffres, 64 au plus).", pattern = "^[A-Za-z0-9]{1,64}$"),
+    ),
+    responses(
+        (status = 200, description = "La demande.", body = RequestDetails),
+        (status = 404, description = "Demande inconnue, d'une autre association, ou identifiant invalide (`not_found`).", body = shared::http::ApiError),
+    )
+)]
 /// `GET /v1/association/requests/{id}`: the contact details, the request,
 /// the sensitive data and the guardian, and the routing decision.
 pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -276,50 +460,59 @@ pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
         .send()
         .await
         .map_err(StoreError::from)?;
-    let mut answer = Map::new();
+    let mut answer = RequestDetails::default();
     for item in page.items() {
         let sk = item
             .get("sk")
             .and_then(|s| s.as_s().ok())
             .map(String::as_str);
-        let (section, view) = match sk {
+        match sk {
             Some(sort::PROFILE) => {
                 // Checked again on the same read as the data shown.
                 let current: Option<RequestItem> = serde_dynamo::from_item(item.clone()).ok();
                 if !current.is_some_and(|c| holds(&association, &c)) {
                     return Err(ApiError::not_found());
                 }
-                ("request", view::<PersonView>(item)?)
+                answer.request = Some(view(item)?);
             }
-            Some(sort::SENSITIVE) => ("sensitive_data", view::<SensitiveView>(item)?),
-            Some(sort::GUARDIAN) => ("guardian", view::<GuardianView>(item)?),
-            _ => continue,
-        };
-        answer.insert(section.into(), view);
+            Some(sort::SENSITIVE) => answer.sensitive_data = Some(view(item)?),
+            Some(sort::GUARDIAN) => answer.guardian = Some(view(item)?),
+            _ => {}
+        }
     }
-    if let Some(routing) = &held.routing {
-        answer.insert(
-            "routing".into(),
-            json!({
-                "cause": routing.cause,
-                "routed_at": timestamp(routing.decided_at),
-                "reminded_at": routing.reminded_at.map(timestamp),
-                "acknowledged_at": routing.acknowledged_at.map(timestamp),
-                "decision": routing.decision,
-            }),
-        );
-    }
-    Ok(http::json(StatusCode::OK, &Value::Object(answer)))
+    answer.routing = held.routing.map(|routing| RoutingView {
+        cause: routing.cause,
+        routed_at: timestamp(routing.decided_at),
+        reminded_at: routing.reminded_at.map(timestamp),
+        acknowledged_at: routing.acknowledged_at.map(timestamp),
+        decision: routing.decision,
+    });
+    Ok(http::json(StatusCode::OK, &answer))
 }
 
 /// An item as one of the association's views: only the view's fields.
-fn view<V: Serialize + for<'de> Deserialize<'de>>(
+fn view<V: for<'de> Deserialize<'de>>(
     item: &HashMap<String, AttributeValue>,
-) -> Result<Value, StoreError> {
-    let view: V = serde_dynamo::from_item(item.clone())?;
-    Ok(serde_json::to_value(view).expect("views serialize"))
+) -> Result<V, StoreError> {
+    serde_dynamo::from_item(item.clone()).map_err(StoreError::from)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/association/requests/{id}/acknowledge",
+    tag = "demandes",
+    operation_id = "inbox_acknowledge_request",
+    summary = "Prendre en charge une demande",
+    description = "L'association prend la demande en charge : les relances s'arrêtent et elle ne passe plus à une autre association faute de réponse. La prendre en charge deux fois revient à une seule ; une demande déjà passée en binôme répond de même. Aucun corps de requête.",
+    security(("association" = [])),
+    params(
+        ("id" = String, Path, description = "Identifiant de la demande (lettres et chiffres, 64 au plus).", pattern = "^[A-Za-z0-9]{1,64}$"),
+    ),
+    responses(
+        (status = 200, description = "Demande prise en charge.", body = RequestAcknowledged),
+        (status = 404, description = "Demande inconnue, d'une autre association (ou qui l'a quittée entre-temps), ou identifiant invalide (`not_found`).", body = shared::http::ApiError),
+    )
+)]
 /// `POST /v1/association/requests/{id}/acknowledge`: the association takes
 /// the request on; reminders stop. Acknowledging twice is the same as once.
 pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -328,7 +521,11 @@ pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Bo
     let acknowledged = || {
         http::json(
             StatusCode::OK,
-            &json!({"id": held.id, "status": "acknowledged", "message": "Demande prise en charge. Contactez la personne dans les meilleurs délais."}),
+            &RequestAcknowledged {
+                id: held.id.clone(),
+                status: "acknowledged",
+                message: "Demande prise en charge. Contactez la personne dans les meilleurs délais.",
+            },
         )
     };
     if held.status != ProfileStatus::Routed {
@@ -388,12 +585,35 @@ pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Bo
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DeclineForm {
+/// Pourquoi l'association décline la demande.
+pub struct DeclineForm {
+    /// En quelques mots, pourquoi l'association ne peut pas accompagner cette personne (3 à 500
+    /// caractères, espaces autour retirés).
+    #[schema(value_type = String, min_length = 3, max_length = 500)]
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/association/requests/{id}/decline",
+    tag = "demandes",
+    operation_id = "inbox_decline_request",
+    summary = "Décliner une demande",
+    description = "La demande passe à la meilleure association suivante (ou attend qu'une place se libère) et la place du mois est rendue à l'association. L'association qui l'a déclinée ne la reçoit plus jamais ; décliner à nouveau répond de même.",
+    security(("association" = [])),
+    params(
+        ("id" = String, Path, description = "Identifiant de la demande (lettres et chiffres, 64 au plus).", pattern = "^[A-Za-z0-9]{1,64}$"),
+    ),
+    request_body(content = DeclineForm, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Demande déclinée.", body = RequestDeclined),
+        (status = 400, description = "Motif manquant ou de longueur invalide (`invalid_fields`), corps illisible (`malformed_json`, `unknown_field`, `invalid_type`).", body = shared::http::ApiError),
+        (status = 404, description = "Demande inconnue, d'une autre association, ou identifiant invalide (`not_found`).", body = shared::http::ApiError),
+        (status = 409, description = "Un binôme est proposé ou formé pour cette demande (`request_paired`), ou elle a changé entre-temps (`request_changed`).", body = shared::http::ApiError),
+    )
+)]
 /// `POST /v1/association/requests/{id}/decline {"reason"}`: the request goes
 /// to the next best association (or waits), and the counter is given back.
 pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -402,7 +622,11 @@ pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>,
     let declined = || {
         http::json(
             StatusCode::OK,
-            &json!({"id": id, "status": "declined", "message": "Demande déclinée : elle est transmise à une autre association."}),
+            &RequestDeclined {
+                id: id.clone(),
+                status: "declined",
+                message: "Demande déclinée : elle est transmise à une autre association.",
+            },
         )
     };
     let form: DeclineForm = http::parse_json(request)?;
@@ -419,6 +643,7 @@ pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>,
     let held = match held_request(app, &association, &id).await {
         Ok(held) => held,
         // A retried decline: already passed on by this association.
+        Err(not_found) if !is_request_id(&id) => return Err(not_found),
         Err(not_found) => {
             return match read_request(app, &id).await? {
                 Some(r) if r.declined_by().contains(&association.slug) => Ok(declined()),

@@ -7,7 +7,8 @@
 //! - `route`: one request routed in one transaction;
 //! - `stream`: verified profiles from the table's stream;
 //! - `inbox`: the associations' routes;
-//! - `sweep`: the daily reminders, hand-overs, retries and digests.
+//! - `sweep`: the daily reminders, hand-overs, retries and digests;
+//! - `contract`: the HTTP routes in the API contract (OpenAPI).
 //!
 //! Two Lambda functions run this crate: `routing` (HTTP) and
 //! `routing-events` (the stream and the daily schedule).
@@ -22,6 +23,7 @@
 //! | `POST /v1/association/requests/{id}/acknowledge`     | taken on: reminders stop                   |
 //! | `POST /v1/association/requests/{id}/decline`         | passed to the next best association        |
 
+pub mod contract;
 pub mod directory;
 pub mod inbox;
 pub mod request;

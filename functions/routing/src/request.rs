@@ -17,8 +17,10 @@ use crate::rules::{
 const NO_SITUATION: u8 = 127;
 
 /// Why a request is being (re)routed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+/// Pourquoi la demande a été routée : `verified` (adresse confirmée), `declined` (déclinée par l'association précédente), `sla_expired` (sans réponse de l'association précédente dans le double de son délai), `retry` (elle attendait ; nouvel essai quotidien).
+#[schema(as = RoutingCause)]
 pub enum Cause {
     /// The person confirmed their address (and the guardian agreed).
     Verified,
@@ -31,46 +33,63 @@ pub enum Cause {
 }
 
 /// A past association of the request, and why it left.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Une association qui a eu la demande avant, et pourquoi elle l'a quittée.")]
 pub struct Handover {
+    /// Identifiant de l'association.
     pub association: String,
+    /// Quand la demande lui a été routée.
     pub routed_at: DateTime<Utc>,
+    /// Quand elle l'a quittée.
     pub ended_at: DateTime<Utc>,
+    /// Pourquoi : `declined` (elle l'a déclinée) ou `sla_expired` (sans réponse à temps).
     pub outcome: Cause,
+    /// Le motif donné en déclinant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Whether (and when) it had taken the request on, and been reminded:
-    /// its figures keep the answer after it let the request go.
+    // Whether (and when) it had taken the request on, and been reminded:
+    // its figures keep the answer after it let the request go.
+    /// Quand elle l'avait prise en charge, si elle l'avait fait.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_at: Option<DateTime<Utc>>,
+    /// Quand elle avait été relancée, si elle l'avait été.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminded_at: Option<DateTime<Utc>>,
 }
 
 /// The `routing` map of a profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Le routage d'une demande : la décision en cours et les passages de main.")]
 pub struct RoutingState {
-    /// Incremented by every routing write, which is conditioned on the
-    /// previous value: two deliveries of the same change cannot both apply.
+    // Incremented by every routing write, which is conditioned on the
+    // previous value: two deliveries of the same change cannot both apply.
+    /// Nombre de décisions de routage écrites pour la demande.
     pub attempt: u32,
-    /// The association holding the request; `None` while waiting.
+    /// L'association qui a la demande ; absente tant qu'elle attend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub association: Option<String>,
+    /// La dernière décision, avec ses candidates et leurs points.
     pub decision: Decision,
+    /// Pourquoi elle a été prise.
     pub cause: Cause,
+    /// Quand elle a été prise.
     pub decided_at: DateTime<Utc>,
-    /// The month (`YYYY_MM`) whose counter this request takes at its association.
+    /// Le mois (`AAAA_MM`) dont la demande occupe le compteur de son association.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counted_month: Option<String>,
+    /// Depuis quand elle attend une association, si elle attend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_since: Option<DateTime<Utc>>,
+    /// Quand l'association a été relancée.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminded_at: Option<DateTime<Utc>>,
+    /// Quand l'association l'a prise en charge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_at: Option<DateTime<Utc>>,
-    /// Associations that declined it or let it expire: never chosen again.
+    /// Les associations qui l'ont déclinée ou laissée sans réponse : plus jamais choisies.
     #[serde(default)]
     pub declined_by: Vec<String>,
+    /// Ses associations précédentes, la plus ancienne d'abord.
     #[serde(default)]
     pub history: Vec<Handover>,
 }

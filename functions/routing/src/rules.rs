@@ -184,16 +184,22 @@ pub struct MentorCase<'a> {
 
 /// Points per criterion, in thousandths of a point (the mentee criteria,
 /// then the mentor ones; a criterion that does not apply counts 0).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Points d'une association par critère, en millièmes de point (un critère qui ne s'applique pas compte 0).", as = RoutingPoints)]
 pub struct Points {
+    /// Spécialités de l'association parmi les publics prioritaires de la personne.
     pub specialities: u32,
+    /// Part des besoins de la personne que l'association accompagne.
     pub needs: u32,
+    /// L'association sert le département de la personne (pas seulement au niveau national).
     pub local: u32,
+    /// Situation de la personne parmi celles que l'association accueille.
     pub situation: u32,
+    /// Part de la capacité du mois encore libre.
     pub capacity: u32,
-    /// Waiting mentees per free mentor place (+1).
+    /// Mentors : jeunes en attente de l'association par place de mentor libre (places libres + 1).
     pub mentor_shortage: u32,
-    /// The mentor's own choice: outweighs everything else.
+    /// Mentors : l'association choisie par le mentor (l'emporte sur tout le reste).
     pub preferred: u32,
 }
 
@@ -213,20 +219,27 @@ impl Points {
 const PREFERRED: u32 = 1 << 30;
 
 /// One eligible association with its points.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Une association qui pouvait prendre la demande, avec ses points.", as = RoutingCandidate)]
 pub struct Candidate {
+    /// Identifiant de l'association.
     pub slug: String,
+    /// Ses points par critère.
     pub points: Points,
+    /// La somme de ses points.
     pub total: u32,
+    /// Les demandes qu'elle pouvait encore recevoir ce mois-ci.
     pub remaining: u32,
 }
 
 /// The outcome for one request: the chosen association (the first
 /// candidate), or none when no association is eligible.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Une décision de routage : l'association choisie est la première candidate ; aucune candidate quand aucune association ne peut prendre la demande.", as = RoutingDecision)]
 pub struct Decision {
-    /// The best three, best first.
+    /// Les trois meilleures candidates, la meilleure d'abord.
     pub candidates: Vec<Candidate>,
+    /// Version des règles de routage qui ont décidé.
     pub rule_version: String,
 }
 

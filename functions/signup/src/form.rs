@@ -10,10 +10,15 @@ use shared::{
     email::EmailAddress,
     http::FieldError,
     people::{
-        Mode, Need, PriorityGroup, Sector, Situation, StudyLevel, language_index, parse_term,
+        LANGUAGES, Mode, Need, PriorityGroup, Sector, Situation, StudyLevel, language_index,
+        parse_term,
     },
     phone::PhoneNumber,
     place::{Departement, PostalCode},
+};
+use utoipa::openapi::{
+    RefOr,
+    schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type},
 };
 
 /// Ages the programme serves, on the day of the request.
@@ -23,61 +28,230 @@ pub const GUARDIAN_BELOW_AGE: u32 = 15;
 
 /// The mentee form as sent. Every field is optional here so that all the
 /// missing ones are reported at once.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+/// La demande d'un ou une jeune de 11 à 30 ans qui cherche un mentor. Tous les champs invalides sont signalés ensemble (`invalid_fields`), chacun avec un message en français.
 pub struct MenteeForm {
+    /// Prénom : 1 à 80 caractères (les espaces répétés sont réduits), lettres de toute langue, espaces, tirets ou apostrophes.
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 80,
+        examples("Inès")
+    )]
     pub first_name: Option<String>,
+    /// Nom : 1 à 80 caractères (les espaces répétés sont réduits), lettres de toute langue, espaces, tirets ou apostrophes.
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 80,
+        examples("Benali")
+    )]
     pub last_name: Option<String>,
+    /// Adresse e-mail, où arrive le lien de confirmation ; le domaine doit contenir un point. Mise en minuscules.
+    #[schema(required = true, nullable = false, format = Email, max_length = 254, examples("ines.benali@exemple.fr"))]
     pub email: Option<String>,
+    /// Numéro de téléphone, facultatif (vide : aucun) : un numéro français sous toute forme courante, ou étranger avec son indicatif. Enregistré au format E.164.
+    #[schema(examples("06 12 34 56 78"))]
     pub phone: Option<String>,
+    /// Date de naissance (AAAA-MM-JJ) : le ou la jeune doit avoir de 11 à 30 ans le jour de la demande ; avant 15 ans, `guardian` est obligatoire.
+    #[schema(required = true, nullable = false, format = Date, examples("2008-05-14"))]
     pub birth_date: Option<String>,
+    /// Code postal français à 5 chiffres (métropole, Corse ou départements d'outre-mer 971 à 976) : il donne le département.
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = r"^\s*(0[1-9][0-9]{3}|[1-8][0-9]{4}|9[0-5][0-9]{3}|97[1-6][0-9]{2})\s*$",
+        examples("75011")
+    )]
     pub postal_code: Option<String>,
+    /// Situation actuelle.
+    #[schema(value_type = Option<shared::people::Situation>, required = true, nullable = false)]
     pub situation: Option<String>,
+    /// Niveau d'études, facultatif.
+    #[schema(value_type = Option<shared::people::StudyLevel>)]
     pub study_level: Option<String>,
+    /// Domaine d'études ou d'intérêt, facultatif : 120 caractères au plus, sans caractère de contrôle (vide : aucun).
+    #[schema(max_length = 120, examples("Informatique"))]
     pub field: Option<String>,
+    /// Ce pour quoi un mentor est demandé : de 1 à 4 besoins distincts (les doublons ne comptent qu'une fois).
+    #[schema(value_type = Option<Vec<shared::people::Need>>, required = true, nullable = false, min_items = 1)]
     pub needs: Option<Vec<String>>,
+    /// Mode de rencontre souhaité.
+    #[schema(value_type = Option<shared::people::Mode>, required = true, nullable = false)]
     pub mode: Option<String>,
+    #[schema(schema_with = languages_schema)]
     pub languages: Option<Vec<String>>,
+    /// Publics prioritaires dont le ou la jeune relève, facultatif. `refugie` et `handicap` sont des données sensibles : elles demandent `sensitive_consent: true`.
+    #[schema(value_type = Option<Vec<shared::people::PriorityGroup>>)]
     pub priority_groups: Option<Vec<String>>,
+    /// Accord pour que les données sensibles (`refugie`, `handicap`) soient transmises à l'association : obligatoire (`true`) quand `priority_groups` en contient.
     pub sensitive_consent: Option<bool>,
+    #[schema(schema_with = consent_schema, required = true)]
     pub consent: Option<bool>,
+    /// Le parent ou responsable légal : obligatoire avant 15 ans (il ou elle reçoit aussi un e-mail pour donner son accord), ignoré ensuite.
     pub guardian: Option<GuardianForm>,
+    /// Code de campagne, facultatif (vide : aucun) : 64 caractères au plus parmi les lettres sans accent, les chiffres, « - » et « _ ».
+    #[schema(pattern = r"^\s*[A-Za-z0-9_-]{0,64}\s*$", examples("tv-2026"))]
     pub source: Option<String>,
+    /// Réservé : laissez ce champ absent ou vide.
     pub website: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+/// The guardian of a mentee under 15.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+/// Le parent ou responsable légal d'un ou une jeune de moins de 15 ans : ses trois champs sont alors obligatoires et vérifiés. À partir de 15 ans, cet objet est ignoré.
 pub struct GuardianForm {
+    /// Nom du responsable légal : 1 à 80 caractères (les espaces répétés sont réduits), lettres de toute langue, espaces, tirets ou apostrophes.
+    #[schema(examples("Nadia Haddad"))]
     pub name: Option<String>,
+    /// Adresse e-mail du responsable légal, différente de celle du ou de la jeune : il ou elle y reçoit son propre lien pour confirmer son accord.
+    #[schema(examples("nadia.haddad@exemple.fr"))]
     pub email: Option<String>,
+    /// Accord du responsable légal pour le mentorat : doit valoir `true` (il ou elle le confirme aussi par e-mail).
+    #[schema(examples(true))]
     pub consent: Option<bool>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+/// L'inscription d'un ou une mentor bénévole. Tous les champs invalides sont signalés ensemble (`invalid_fields`), chacun avec un message en français.
 pub struct MentorForm {
+    /// Prénom : 1 à 80 caractères (les espaces répétés sont réduits), lettres de toute langue, espaces, tirets ou apostrophes.
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 80,
+        examples("Claire")
+    )]
     pub first_name: Option<String>,
+    /// Nom : 1 à 80 caractères (les espaces répétés sont réduits), lettres de toute langue, espaces, tirets ou apostrophes.
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 80,
+        examples("Martin")
+    )]
     pub last_name: Option<String>,
+    /// Adresse e-mail, où arrive le lien de confirmation ; le domaine doit contenir un point. Mise en minuscules.
+    #[schema(required = true, nullable = false, format = Email, max_length = 254, examples("claire.martin@exemple.fr"))]
     pub email: Option<String>,
+    /// Numéro de téléphone, facultatif (vide : aucun) : un numéro français sous toute forme courante, ou étranger avec son indicatif. Enregistré au format E.164.
+    #[schema(examples("06 12 34 56 78"))]
     pub phone: Option<String>,
+    /// Code postal français à 5 chiffres (métropole, Corse ou départements d'outre-mer 971 à 976) : il donne le département.
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = r"^\s*(0[1-9][0-9]{3}|[1-8][0-9]{4}|9[0-5][0-9]{3}|97[1-6][0-9]{2})\s*$",
+        examples("69003")
+    )]
     pub postal_code: Option<String>,
+    /// Métier : 1 à 120 caractères, sans caractère de contrôle.
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 120,
+        examples("Développeuse")
+    )]
     pub job_title: Option<String>,
+    /// Secteur d'activité.
+    #[schema(value_type = Option<shared::people::Sector>, required = true, nullable = false)]
     pub sector: Option<String>,
+    /// Employeur, facultatif : 120 caractères au plus, sans caractère de contrôle (vide : aucun).
+    #[schema(max_length = 120)]
     pub employer: Option<String>,
+    /// Années d'expérience professionnelle, de 0 à 60.
+    #[schema(
+        required = true,
+        nullable = false,
+        minimum = 0,
+        maximum = 60,
+        examples(8)
+    )]
     pub years_experience: Option<i64>,
+    /// Sujets sur lesquels le ou la mentor peut aider : au moins un (les doublons ne comptent qu'une fois).
+    #[schema(value_type = Option<Vec<shared::people::Need>>, required = true, nullable = false, min_items = 1)]
     pub expertise: Option<Vec<String>>,
+    /// Publics que le ou la mentor souhaite accompagner : au moins un (les doublons ne comptent qu'une fois).
+    #[schema(value_type = Option<Vec<shared::people::Situation>>, required = true, nullable = false, min_items = 1)]
     pub audiences: Option<Vec<String>>,
+    /// Domaines de compétence, facultatifs : 5 au plus, chacun de 120 caractères au plus sans caractère de contrôle (les vides et les doublons sont retirés).
+    #[schema(max_items = 5)]
     pub fields: Option<Vec<String>>,
+    /// Nombre de jeunes accompagnés en même temps, de 1 à 3.
+    #[schema(
+        required = true,
+        nullable = false,
+        minimum = 1,
+        maximum = 3,
+        examples(1)
+    )]
     pub capacity: Option<i64>,
+    /// Mode de rencontre possible.
+    #[schema(value_type = Option<shared::people::Mode>, required = true, nullable = false)]
     pub mode: Option<String>,
+    #[schema(schema_with = languages_schema)]
     pub languages: Option<Vec<String>>,
+    /// Temps donné, de 1 à 20 heures par mois ; 3 si absent.
+    #[schema(minimum = 1, maximum = 20, examples(3))]
     pub hours_per_month: Option<i64>,
+    /// Identifiant de l'association du réseau préférée, facultatif (vide : aucune) : 2 à 64 caractères parmi les minuscules sans accent, les chiffres et « - ».
+    #[schema(pattern = r"^\s*([a-z0-9-]{2,64})?\s*$", examples("article-1"))]
     pub preferred_association: Option<String>,
+    #[schema(schema_with = charter_schema, required = true)]
     pub charter_accepted: Option<bool>,
+    #[schema(schema_with = consent_schema, required = true)]
     pub consent: Option<bool>,
+    /// Code de campagne, facultatif (vide : aucun) : 64 caractères au plus parmi les lettres sans accent, les chiffres, « - » et « _ ».
+    #[schema(pattern = r"^\s*[A-Za-z0-9_-]{0,64}\s*$", examples("tv-2026"))]
     pub source: Option<String>,
+    /// Réservé : laissez ce champ absent ou vide.
     pub website: Option<String>,
+}
+
+/// The most languages a form may give.
+const LANGUAGES_MAX: usize = 10;
+
+/// `languages` in the contract: the ISO 639-1 codes of [`LANGUAGES`], 1 to 10.
+fn languages_schema() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .schema_type(SchemaType::Array(vec![Type::Array, Type::Null]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(LANGUAGES.split(' '))),
+        )
+        .min_items(Some(1))
+        .max_items(Some(LANGUAGES_MAX))
+        .description(Some(
+            "Langues parlées : de 1 à 10 codes ISO 639-1 à deux lettres, par exemple `[\"fr\", \"ar\"]`. Absent : le français seul.",
+        ))
+        .examples([serde_json::json!(["fr", "ar"])])
+        .into()
+}
+
+/// A consent that must be given: `true` is the only value accepted.
+fn consent_schema() -> RefOr<Schema> {
+    must_be_true("Accord pour le traitement des données personnelles : doit valoir `true`.")
+}
+
+fn charter_schema() -> RefOr<Schema> {
+    must_be_true("Acceptation de la charte du mentor : doit valoir `true`.")
+}
+
+fn must_be_true(description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .enum_values(Some([true]))
+        .description(Some(description))
+        .into()
 }
 
 /// What both roles give.
@@ -216,7 +390,7 @@ fn languages(raw: Option<Vec<String>>, problems: &mut Problems) -> Vec<String> {
     };
     let codes: Vec<String> = raw.iter().map(|code| code.trim().to_lowercase()).collect();
     let known = |code: &String| language_index(code).is_some();
-    if codes.is_empty() || codes.len() > 10 || !codes.iter().all(known) {
+    if codes.is_empty() || codes.len() > LANGUAGES_MAX || !codes.iter().all(known) {
         problems.add("languages", "Indiquez de 1 à 10 langues par leur code ISO 639-1 à deux lettres, par exemple [\"fr\", \"ar\"].");
         return Vec::new();
     }
@@ -348,9 +522,9 @@ pub fn validate_mentee(
     form: MenteeForm,
     today: NaiveDate,
 ) -> Result<Submission<MenteeRequest>, Vec<FieldError>> {
-    if honeypot(&form.website) {
-        return Ok(Submission::Honeypot);
-    }
+    // A filled honeypot is a bot: it gets the answer a valid form gets, and
+    // the refusals an invalid one gets, so that nothing tells it apart.
+    let bot = honeypot(&form.website);
     let mut problems = Problems::default();
     let contact = contact(&mut problems, contact_form!(form));
     let birth_date = problems.check(
@@ -439,7 +613,7 @@ pub fn validate_mentee(
         }
     };
 
-    match (contact, birth_date, situation, needs) {
+    let submission = match (contact, birth_date, situation, needs) {
         (Some(contact), Some(birth_date), Some(situation), Some(needs))
             if problems.0.is_empty() =>
         {
@@ -456,15 +630,16 @@ pub fn validate_mentee(
             }))
         }
         _ => Err(problems.0),
-    }
+    };
+    submission.map(|genuine| if bot { Submission::Honeypot } else { genuine })
 }
 
 pub fn validate_mentor(
     form: MentorForm,
 ) -> Result<Submission<MentorRegistration>, Vec<FieldError>> {
-    if honeypot(&form.website) {
-        return Ok(Submission::Honeypot);
-    }
+    // A filled honeypot is a bot: it gets the answer a valid form gets, and
+    // the refusals an invalid one gets, so that nothing tells it apart.
+    let bot = honeypot(&form.website);
     let mut problems = Problems::default();
     let contact = contact(&mut problems, contact_form!(form));
     let job_title = problems
@@ -565,7 +740,7 @@ pub fn validate_mentor(
         "Acceptez le traitement de vos données (consent: true) pour vous inscrire.",
     );
 
-    match (
+    let submission = match (
         contact,
         job_title,
         sector,
@@ -596,7 +771,8 @@ pub fn validate_mentor(
             preferred_association,
         })),
         _ => Err(problems.0),
-    }
+    };
+    submission.map(|genuine| if bot { Submission::Honeypot } else { genuine })
 }
 
 #[cfg(test)]
@@ -641,6 +817,20 @@ mod tests {
             consent: Some(true),
             ..MenteeForm::default()
         }
+    }
+
+    #[test]
+    fn a_filled_honeypot_is_refused_like_anyone_when_the_form_is_wrong() {
+        let bot = |birth_date: &str| MenteeForm {
+            website: Some("http://spam.example".into()),
+            ..mentee_born(birth_date)
+        };
+        assert_eq!(
+            validate_mentee(bot("2008-05-14"), today()),
+            Ok(Submission::Honeypot)
+        );
+        let refused = validate_mentee(bot("0141-06-11"), today()).unwrap_err();
+        assert_eq!(refused[0].field, "birth_date");
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //! | `GET`, `POST /ma-demande`   | « Où en est ma demande ? »: a mailed link, then the request in words |
 //! | `GET  /charte`, `/mentions-legales`, `/donnees-personnelles`, `/accessibilite`, `/plan-du-site` | text pages |
 
-mod form;
+pub mod contract;
+pub mod form;
 mod my_request;
 mod personal_data;
 mod register;

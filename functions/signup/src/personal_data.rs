@@ -6,8 +6,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{Duration, SecondsFormat, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use shared::{
     email::EmailAddress,
     erasure::{self, Erasure, ErasureCause},
@@ -33,12 +33,40 @@ use crate::Signup;
 /// Links to one's data work this long.
 pub(crate) const ACCESS_LINK_LIFETIME: Duration = Duration::hours(24);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LinkRequest {
+/// L'adresse à laquelle envoyer le lien vers ses données.
+#[schema(as = PersonalDataLinkRequest)]
+pub struct LinkRequest {
+    /// Adresse e-mail donnée à l'inscription ; le domaine doit contenir un point.
+    #[schema(format = Email, max_length = 254, examples("ines.benali@exemple.fr"))]
     email: String,
 }
 
+/// The answer to `POST /v1/me/link`, the same whether the address is known or not.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "La même réponse, que l'adresse soit connue ou non : si elle l'est, un e-mail part avec les liens vers ses données (valables 24 heures).", as = PersonalDataLinkRequested)]
+pub struct LinkRequested {
+    /// Message à montrer à la personne.
+    #[schema(examples(
+        "Si cette adresse est connue, un e-mail avec un lien vers vos données vient d'y être envoyé."
+    ))]
+    message: &'static str,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/me/link",
+    tag = "donnees-personnelles",
+    operation_id = "signup_me_link",
+    summary = "Recevoir un lien vers ses données",
+    description = "Envoie à l'adresse donnée, si elle a une demande ou une inscription, un e-mail avec les liens pour suivre sa demande, télécharger ses données (`GET /v1/me`) et les effacer (`/v1/me/erase`), valables 24 heures. La réponse est la même, et prend au moins le même temps, que l'adresse soit connue ou non.",
+    request_body(content = LinkRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Demande reçue ; un e-mail part si l'adresse est connue.", body = LinkRequested),
+        (status = 400, description = "Corps invalide : JSON mal formé (`malformed_json`), champ inconnu (`unknown_field`), `email` absent (`missing_field`) ou du mauvais type (`invalid_type`), adresse invalide (`invalid_fields`).", body = shared::http::ApiError),
+    )
+)]
 /// `POST /v1/me/link {"email"}`: 202 whatever the address; a mail with the
 /// links goes to it if it has a sign-up.
 pub async fn link(app: &Signup, request: &Request) -> Response<Body> {
@@ -63,7 +91,9 @@ pub async fn link(app: &Signup, request: &Request) -> Response<Body> {
     match result {
         Ok(()) => http::json(
             StatusCode::ACCEPTED,
-            &json!({"message": "Si cette adresse est connue, un e-mail avec un lien vers vos données vient d'y être envoyé."}),
+            &LinkRequested {
+                message: "Si cette adresse est connue, un e-mail avec un lien vers vos données vient d'y être envoyé.",
+            },
         ),
         Err(error) => error.respond(),
     }
@@ -135,6 +165,23 @@ fn invalid_link() -> ApiError {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "donnees-personnelles",
+    operation_id = "signup_me_export",
+    summary = "Télécharger ses données",
+    description = "Tout ce que le réseau conserve sur la personne du lien (RGPD, article 15), en un fichier JSON à télécharger : son profil, ses données sensibles et son responsable légal s'il y en a, l'orientation de sa demande, les e-mails envoyés, ses binômes. Le lien vient de `POST /v1/me/link` et vaut 24 heures.",
+    params(
+        ("token" = String, Query, description = "Jeton signé reçu dans l'e-mail « Votre demande et vos données »."),
+    ),
+    responses(
+        (status = 200, description = "Les données, en pièce jointe `mes-donnees-binome.json`.", body = PersonalDataExport,
+            headers(("content-disposition" = String, description = "`attachment; filename=\"mes-donnees-binome.json\"`"))),
+        (status = 400, description = "Lien absent, invalide ou expiré (`invalid_link`).", body = shared::http::ApiError),
+        (status = 404, description = "Plus aucune donnée n'est liée à ce lien, par exemple après un effacement (`no_data`).", body = shared::http::ApiError),
+    )
+)]
 /// `GET /v1/me?token=`: everything stored about the person, as JSON.
 pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
     let Some((_, subject)) = verified(app, request) else {
@@ -152,9 +199,7 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
         )
         .respond();
     }
-    let mut export = Map::new();
-    let mut mails = Vec::new();
-    let mut pairs = Vec::new();
+    let mut export = PersonalDataExport::default();
     for item in items {
         let Ok(mut value) = serde_dynamo::from_item::<_, Map<String, Value>>(item) else {
             continue;
@@ -165,15 +210,15 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
             .unwrap_or_default();
         value.remove("pk");
         if sort_key.starts_with(PAIR_REFERENCE_PREFIX) {
-            pairs.push(Value::Object(value));
+            export.pairs.push(value);
             continue;
         }
         if sort_key.starts_with(OUTBOX_PREFIX) {
-            mails.push(json!({
-                "template": value.get("mail").and_then(|m| m.get("template")),
-                "status": value.get("status"),
-                "created_at": value.get("created_at"),
-            }));
+            export.mails.push(ExportedMail {
+                template: value.get("mail").and_then(|m| m.get("template")).cloned(),
+                status: value.get("status").cloned(),
+                created_at: value.get("created_at").cloned(),
+            });
             continue;
         }
         // Index keys are the table's bookkeeping, not data about the person.
@@ -181,25 +226,21 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
             value.remove(internal);
         }
         if let Some(routing) = value.remove("routing") {
-            export.insert("routing".into(), routing);
+            export.routing = Some(routing);
         }
-        let section = match sort_key.as_str() {
-            PROFILE => "profile".to_owned(),
-            SENSITIVE => "sensitive_data".to_owned(),
-            GUARDIAN => "guardian".to_owned(),
-            other => other.to_lowercase(),
-        };
-        export.insert(section, Value::Object(value));
+        match sort_key.as_str() {
+            PROFILE => export.profile = Some(value),
+            SENSITIVE => export.sensitive_data = Some(value),
+            GUARDIAN => export.guardian = Some(value),
+            other => {
+                export
+                    .other
+                    .insert(other.to_lowercase(), Value::Object(value));
+            }
+        }
     }
-    export.insert("mails".into(), Value::Array(mails));
-    export.insert("pairs".into(), Value::Array(pairs));
-    // Absent until routing writes it.
-    export.entry("routing").or_insert(Value::Null);
-    export.insert(
-        "exported_at".into(),
-        json!(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),
-    );
-    let mut response = http::json(StatusCode::OK, &Value::Object(export));
+    export.exported_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut response = http::json(StatusCode::OK, &export);
     response.headers_mut().insert(
         "content-disposition",
         "attachment; filename=\"mes-donnees-binome.json\""
@@ -209,6 +250,72 @@ pub async fn export(app: &Signup, request: &Request) -> Response<Body> {
     response
 }
 
+/// What `GET /v1/me` answers: one section per item of the person's
+/// partition (named from its sort key), their mails and pairs.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = "Tout ce qui est conservé sur la personne. Chaque section est l'enregistrement tel qu'il est stocké, sans les clés internes de la base. D'autres sections peuvent s'ajouter, nommées d'après l'enregistrement (par exemple `retention`, la date du prochain examen de la durée de conservation)."
+)]
+pub struct PersonalDataExport {
+    /// Le profil : coordonnées, situation, besoins ou compétences, consentements, statut de la demande. Absent quand il n'existe plus, par exemple pour une demande non confirmée à temps (les e-mails restent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, nullable = false)]
+    profile: Option<Map<String, Value>>,
+    /// Les données sensibles (`refugie`, `handicap`) et leur consentement, s'il y en a.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, nullable = false)]
+    sensitive_data: Option<Map<String, Value>>,
+    /// Le responsable légal d'un ou une jeune de moins de 15 ans, et son accord, s'il y en a un.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, nullable = false)]
+    guardian: Option<Map<String, Value>>,
+    /// L'orientation de la demande vers une association et ses raisons ; `null` tant qu'elle n'a pas été orientée.
+    #[schema(value_type = Option<Object>)]
+    routing: Option<Value>,
+    /// Les e-mails envoyés ou à envoyer à la personne (sans leur contenu).
+    mails: Vec<ExportedMail>,
+    /// Les binômes dont la personne fait ou a fait partie.
+    #[schema(value_type = Vec<Object>)]
+    pairs: Vec<Map<String, Value>>,
+    /// Date et heure de l'export (UTC, RFC 3339).
+    #[schema(format = DateTime, examples("2026-11-26T10:15:00Z"))]
+    exported_at: String,
+    /// Une autre section, nommée d'après son enregistrement.
+    #[serde(flatten)]
+    other: Map<String, Value>,
+}
+
+/// One mail of the export: what it was, where it stands, not its content.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "Un e-mail envoyé ou à envoyer à la personne, sans son contenu.", as = PersonalDataMail)]
+pub struct ExportedMail {
+    /// Le modèle de l'e-mail, par exemple `signup_verification`.
+    #[schema(value_type = Option<String>, examples("signup_verification"))]
+    template: Option<Value>,
+    /// Où en est l'envoi : `queued`, `sending`, `sent`, `dropped` (destinataire disparu), `suppressed` (adresse en échec ou plainte) ou `failed`.
+    #[schema(value_type = Option<String>, examples("sent"))]
+    status: Option<Value>,
+    /// Date et heure de création (UTC, RFC 3339).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    created_at: Option<Value>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/me/erase",
+    tag = "donnees-personnelles",
+    operation_id = "signup_me_erase_page",
+    summary = "Page d'effacement de ses données",
+    description = "Le lien d'effacement reçu par e-mail ouvre une page qui dit ce qui sera effacé, avec un bouton qui envoie `POST /v1/me/erase`. L'ouvrir ne change rien.",
+    params(
+        ("token" = String, Query, description = "Jeton signé reçu dans l'e-mail « Votre demande et vos données » (valable 24 heures)."),
+    ),
+    responses(
+        (status = 200, description = "Page avec le bouton d'effacement, ou page disant que les données sont déjà effacées.", content_type = "text/html", body = String),
+        (status = 400, description = "Page : lien absent, invalide ou expiré.", content_type = "text/html", body = String),
+        (status = 503, description = "Stockage momentanément indisponible : page d'erreur, avec l'en-tête `Retry-After`.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn erase_page(app: &Signup, request: &Request) -> Response<Body> {
     let Some((token, subject)) = verified(app, request) else {
         return erase_refused();
@@ -254,6 +361,22 @@ fn erase_refused() -> Response<Body> {
     .respond(StatusCode::BAD_REQUEST)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/me/erase",
+    tag = "donnees-personnelles",
+    operation_id = "signup_me_erase",
+    summary = "Effacer ses données",
+    description = "Efface définitivement tout ce qui est conservé sur la personne du lien (RGPD, article 17) : sa demande, ses coordonnées, ses e-mails ; si un mentorat est en cours, l'association et le binôme ne voient plus ses informations. Seule reste une trace de l'effacement, sans donnée personnelle. Le corps de la requête, s'il y en a un, est ignoré. Recommencer ne change rien.",
+    params(
+        ("token" = String, Query, description = "Jeton signé reçu dans l'e-mail « Votre demande et vos données » (valable 24 heures)."),
+    ),
+    responses(
+        (status = 200, description = "Page : données effacées, ou déjà effacées.", content_type = "text/html", body = String),
+        (status = 400, description = "Page : lien absent, invalide ou expiré.", content_type = "text/html", body = String),
+        (status = 503, description = "Stockage momentanément indisponible : page d'erreur, avec l'en-tête `Retry-After`.", content_type = "text/html", body = String),
+    )
+)]
 /// `POST /v1/me/erase?token=`: deletes the person's partition and e-mail
 /// guard; an audit record without personal data stays.
 pub async fn erase(app: &Signup, request: &Request) -> Response<Body> {
@@ -290,6 +413,21 @@ fn keep_refused() -> Response<Body> {
     .respond(StatusCode::BAD_REQUEST)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/keep",
+    tag = "donnees-personnelles",
+    operation_id = "signup_me_keep_page",
+    summary = "Page pour garder son compte",
+    description = "Un compte qui n'a pas servi depuis longtemps est supprimé après un avertissement par e-mail. Le lien de cet e-mail ouvre une page avec un bouton « Garder mon compte », qui envoie `POST /v1/me/keep`. L'ouvrir ne change rien.",
+    params(
+        ("token" = String, Query, description = "Jeton signé reçu dans l'e-mail prévenant de la suppression du compte."),
+    ),
+    responses(
+        (status = 200, description = "Page avec le bouton.", content_type = "text/html", body = String),
+        (status = 400, description = "Page : lien absent, invalide ou expiré.", content_type = "text/html", body = String),
+    )
+)]
 /// `GET /v1/me/keep?token=`: the warned person keeps their account with a
 /// button; opening the link changes nothing.
 pub fn keep_page(app: &Signup, request: &Request) -> Response<Body> {
@@ -309,6 +447,23 @@ pub fn keep_page(app: &Signup, request: &Request) -> Response<Body> {
     .respond(StatusCode::OK)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/me/keep",
+    tag = "donnees-personnelles",
+    operation_id = "signup_me_keep",
+    summary = "Garder son compte",
+    description = "Le compte compte comme actif à partir de maintenant : sa durée de conservation repart de zéro et l'avertissement est retiré. Le corps de la requête, s'il y en a un, est ignoré.",
+    params(
+        ("token" = String, Query, description = "Jeton signé reçu dans l'e-mail prévenant de la suppression du compte."),
+    ),
+    responses(
+        (status = 200, description = "Page : compte conservé.", content_type = "text/html", body = String),
+        (status = 400, description = "Page : lien absent, invalide ou expiré.", content_type = "text/html", body = String),
+        (status = 410, description = "Page : le compte a déjà été supprimé.", content_type = "text/html", body = String),
+        (status = 503, description = "Stockage momentanément indisponible : page d'erreur, avec l'en-tête `Retry-After`.", content_type = "text/html", body = String),
+    )
+)]
 /// `POST /v1/me/keep?token=`: the account counts as active from now; its
 /// retention period starts again and the warning is withdrawn.
 pub async fn keep(app: &Signup, request: &Request) -> Response<Body> {

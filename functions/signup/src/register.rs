@@ -53,15 +53,24 @@ const SAME_SIGNUP_WITHIN: Duration = Duration::minutes(1);
 
 type Item = HashMap<String, AttributeValue>;
 
-#[derive(Serialize)]
-struct Accepted<'a> {
-    id: &'a str,
-    status: &'static str,
+/// The answer to a sign-up, also replayed for its `Idempotency-Key`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "La demande est reçue : un e-mail de confirmation part vers l'adresse donnée. La même réponse est donnée quand l'adresse a déjà une demande en cours dans ce rôle (un rappel lui est alors envoyé), afin de ne pas révéler si elle est connue.", as = SignupAccepted)]
+pub struct Accepted {
+    /// Identifiant de la demande.
+    #[schema(
+        pattern = "^[0-9a-f]{32}$",
+        examples("0192f3a4b5c67d8e9f0a1b2c3d4e5f60")
+    )]
+    pub id: String,
+    /// Toujours `pending_verification` : la demande attend la confirmation de l'adresse e-mail (et, avant 15 ans, l'accord du responsable légal). Sans confirmation, elle est effacée au bout de 7 jours.
+    #[schema(examples("pending_verification"))]
+    pub status: &'static str,
 }
 
 fn accepted(person_id: &str) -> (StatusCode, String) {
     let body = serde_json::to_string(&Accepted {
-        id: person_id,
+        id: person_id.to_owned(),
         status: "pending_verification",
     })
     .expect("a plain struct serializes");
@@ -306,6 +315,25 @@ fn idempotency(request: &Request, route: &str) -> Result<Option<Idempotency>, Ap
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/mentees",
+    tag = "inscription",
+    operation_id = "signup_register_mentee",
+    summary = "Demander un mentor",
+    description = "Un ou une jeune de 11 à 30 ans demande un mentor. La demande est enregistrée en attente : elle n'est transmise à une association qu'une fois l'adresse e-mail confirmée par le lien envoyé (et, avant 15 ans, l'accord du responsable légal donné par le sien). Une adresse n'a qu'une demande en cours : la renvoyer donne la même réponse et un rappel par e-mail. La réponse prend toujours au moins le même temps, que l'adresse soit connue ou non.",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[\\t -~]*[!-~][\\t -~]*$",
+            description = "Clé choisie par le client (1 à 255 caractères ASCII imprimables) : la même demande renvoyée avec la même clé dans les 24 heures reçoit la première réponse, sans rien écrire de plus. La même clé avec un autre corps est refusée (422).",
+            example = "5f0c2d1e-7a9b-4c3d-8e6f-1a2b3c4d5e6f"),
+    ),
+    request_body(content = crate::MenteeForm, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Demande reçue, en attente de confirmation de l'adresse.", body = Accepted),
+        (status = 400, description = "Corps invalide : JSON mal formé (`malformed_json`), champ inconnu (`unknown_field`), champ du mauvais type (`invalid_type`), champs invalides (`invalid_fields`, chacun nommé dans `fields` avec un message en français), ou en-tête `Idempotency-Key` vide ou trop long (`invalid_idempotency_key`).", body = shared::http::ApiError),
+        (status = 422, description = "Cette clé `Idempotency-Key` a déjà servi avec un autre corps (`idempotency_key_reused`).", body = shared::http::ApiError),
+    )
+)]
 pub async fn mentee(app: &Signup, request: &Request) -> Response<Body> {
     sign_up(
         app,
@@ -317,6 +345,25 @@ pub async fn mentee(app: &Signup, request: &Request) -> Response<Body> {
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/mentors",
+    tag = "inscription",
+    operation_id = "signup_register_mentor",
+    summary = "S'inscrire comme mentor",
+    description = "Une personne en activité s'inscrit comme mentor bénévole, après avoir accepté la charte. L'inscription est enregistrée en attente jusqu'à la confirmation de l'adresse e-mail par le lien envoyé ; une association du réseau prend ensuite contact. Une adresse n'a qu'une inscription en cours : la renvoyer donne la même réponse et un rappel par e-mail. La réponse prend toujours au moins le même temps, que l'adresse soit connue ou non.",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[\\t -~]*[!-~][\\t -~]*$",
+            description = "Clé choisie par le client (1 à 255 caractères ASCII imprimables) : la même demande renvoyée avec la même clé dans les 24 heures reçoit la première réponse, sans rien écrire de plus. La même clé avec un autre corps est refusée (422).",
+            example = "5f0c2d1e-7a9b-4c3d-8e6f-1a2b3c4d5e6f"),
+    ),
+    request_body(content = crate::form::MentorForm, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Inscription reçue, en attente de confirmation de l'adresse.", body = Accepted),
+        (status = 400, description = "Corps invalide : JSON mal formé (`malformed_json`), champ inconnu (`unknown_field`), champ du mauvais type (`invalid_type`), champs invalides (`invalid_fields`, chacun nommé dans `fields` avec un message en français), ou en-tête `Idempotency-Key` vide ou trop long (`invalid_idempotency_key`).", body = shared::http::ApiError),
+        (status = 422, description = "Cette clé `Idempotency-Key` a déjà servi avec un autre corps (`idempotency_key_reused`).", body = shared::http::ApiError),
+    )
+)]
 pub async fn mentor(app: &Signup, request: &Request) -> Response<Body> {
     sign_up(
         app,

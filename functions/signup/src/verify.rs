@@ -143,6 +143,23 @@ fn outcome_page(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/verify",
+    tag = "inscription",
+    operation_id = "signup_verify_address",
+    summary = "Confirmer son adresse e-mail",
+    description = "Le lien envoyé à l'inscription (valable 7 jours) confirme l'adresse et répond par une page. La demande est confirmée, puis transmise, dès que l'adresse l'est et, avant 15 ans, que le responsable légal a donné son accord. Suivre le lien de nouveau ne change rien.",
+    params(
+        ("token" = String, Query, description = "Jeton signé reçu dans l'e-mail de confirmation."),
+    ),
+    responses(
+        (status = 200, description = "Page : demande confirmée, déjà confirmée, en attente de l'accord du responsable légal, ou arrêtée par son refus.", content_type = "text/html", body = String),
+        (status = 400, description = "Page : lien absent, incomplet ou invalide.", content_type = "text/html", body = String),
+        (status = 410, description = "Page : lien expiré, ou demande effacée (non confirmée à temps, ou à la demande de la personne).", content_type = "text/html", body = String),
+        (status = 503, description = "Stockage momentanément indisponible : page d'erreur, avec l'en-tête `Retry-After`.", content_type = "text/html", body = String),
+    )
+)]
 pub async fn address(app: &Signup, request: &Request) -> Response<Body> {
     match subject(app, request, Purpose::SignupVerify) {
         Ok((_, subject)) => outcome_page(
@@ -176,6 +193,23 @@ async fn child(app: &Signup, subject: &SignupSubject) -> Result<Option<Child>, S
     Ok(item.map(serde_dynamo::from_item).transpose()?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/guardian/consent",
+    tag = "inscription",
+    operation_id = "signup_guardian_consent_page",
+    summary = "Lire la demande d'accord du responsable légal",
+    description = "Le responsable légal d'un ou une jeune de moins de 15 ans ouvre le lien reçu par e-mail (valable 7 jours) : la page dit à quoi il ou elle consent, avec deux boutons, « J'accepte » et « Je refuse ». L'ouvrir ne change rien.",
+    params(
+        ("token" = String, Query, description = "Jeton signé reçu dans l'e-mail envoyé au responsable légal."),
+    ),
+    responses(
+        (status = 200, description = "Page avec les deux boutons.", content_type = "text/html", body = String),
+        (status = 400, description = "Page : lien absent, incomplet ou invalide.", content_type = "text/html", body = String),
+        (status = 410, description = "Page : lien expiré, ou demande effacée.", content_type = "text/html", body = String),
+        (status = 503, description = "Stockage momentanément indisponible : page d'erreur, avec l'en-tête `Retry-After`.", content_type = "text/html", body = String),
+    )
+)]
 /// `GET /v1/guardian/consent?token=`: what the guardian agrees to, for the
 /// child named, with « J'accepte » and « Je refuse »; opening it changes nothing.
 pub async fn guardian_page(app: &Signup, request: &Request) -> Response<Body> {
@@ -216,6 +250,24 @@ pub async fn guardian_page(app: &Signup, request: &Request) -> Response<Body> {
     .respond(StatusCode::OK)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/guardian/consent",
+    tag = "inscription",
+    operation_id = "signup_guardian_consent_answer",
+    summary = "Accepter ou refuser, pour le responsable légal",
+    description = "Le bouton de la page : le responsable légal accepte le mentorat (la demande est confirmée si l'adresse du ou de la jeune l'est aussi) ou le refuse (la demande s'arrête, le ou la jeune est prévenu·e, ses informations sont effacées d'ici 7 jours). Le corps de la requête, s'il y en a un, est ignoré. Répondre de nouveau ne change rien.",
+    params(
+        ("token" = String, Query, description = "Jeton signé reçu dans l'e-mail envoyé au responsable légal."),
+        ("answer" = Option<String>, Query, pattern = "^(accept|refuse)$", description = "`accept` (par défaut) ou `refuse`."),
+    ),
+    responses(
+        (status = 200, description = "Page : accord enregistré (demande confirmée, ou en attente de la confirmation de l'adresse du ou de la jeune), demande déjà confirmée, ou refus enregistré.", content_type = "text/html", body = String),
+        (status = 400, description = "Page : lien absent, incomplet ou invalide, lien d'une demande sans responsable légal, ou `answer` autre que `accept` ou `refuse`.", content_type = "text/html", body = String),
+        (status = 410, description = "Page : lien expiré, ou demande effacée.", content_type = "text/html", body = String),
+        (status = 503, description = "Stockage momentanément indisponible : page d'erreur, avec l'en-tête `Retry-After`.", content_type = "text/html", body = String),
+    )
+)]
 /// `POST /v1/guardian/consent?token=&answer=accept|refuse`
 pub async fn guardian_consent(app: &Signup, request: &Request) -> Response<Body> {
     // The page's two buttons; a form from before the refusal existed posts no answer.

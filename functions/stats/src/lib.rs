@@ -12,6 +12,7 @@
 
 pub mod backfill;
 pub mod cells;
+pub mod contract;
 pub mod facts;
 pub mod report;
 pub mod stream;

@@ -9,7 +9,8 @@ use lambda_http::{
     Body, Request, Response,
     http::{StatusCode, header},
 };
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use shared::{
     campaign_store,
     directory::authenticate,
@@ -27,8 +28,9 @@ const MAX_MONTHS: u32 = 36;
 /// How long the public impact figures may be cached.
 const IMPACT_MAX_AGE_SECONDS: u32 = 3600;
 
-/// How the months of a report are summed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Le regroupement des lignes : par mois, par département ou par association.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum By {
     #[default]
     Month,
@@ -42,6 +44,24 @@ impl By {
             By::Month => "month",
             By::Departement => "departement",
             By::Association => "association",
+        }
+    }
+}
+
+/// Le format du tableau : JSON ou CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ReportFormat {
+    Json,
+    Csv,
+}
+
+impl ReportFormat {
+    fn named(raw: &str) -> Option<Self> {
+        match raw {
+            "json" => Some(ReportFormat::Json),
+            "csv" => Some(ReportFormat::Csv),
+            _ => None,
         }
     }
 }
@@ -120,9 +140,10 @@ pub fn parse_query(request: &Request, today: NaiveDate) -> Result<ReportQuery, A
         .is_some_and(|accept| accept.contains("text/csv"));
     let csv = match http::query_parameter(request, "format").as_deref() {
         None => accept_csv,
-        Some("csv") => true,
-        Some("json") => false,
-        Some(_) => return Err(invalid("« format » vaut json ou csv.")),
+        Some(raw) => match ReportFormat::named(raw) {
+            Some(format) => format == ReportFormat::Csv,
+            None => return Err(invalid("« format » vaut json ou csv.")),
+        },
     };
     let association = http::query_parameter(request, "association");
     if let Some(slug) = &association
@@ -142,6 +163,29 @@ pub fn parse_query(request: &Request, today: NaiveDate) -> Result<ReportQuery, A
 }
 
 /// `GET /v1/admin/stats`: the network's figures (network admins).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/stats",
+    tag = "chiffres",
+    operation_id = "stats_network",
+    summary = "Chiffres du réseau",
+    description = "Les compteurs du réseau par mois, département ou association, les chiffres du moment et les lettres envoyées dans la période. Aucune donnée personnelle.",
+    security(("admin" = [])),
+    params(
+        ("from" = Option<String>, Query, description = "Premier mois (AAAA-MM) ; par défaut onze mois avant `to`.", example = "2026-01", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        ("to" = Option<String>, Query, description = "Dernier mois (AAAA-MM), au plus 36 mois après `from` ; par défaut le mois en cours.", example = "2026-12", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        ("by" = Option<By>, Query, description = "Regroupement des lignes ; par défaut `month`."),
+        ("format" = Option<ReportFormat>, Query, description = "`csv` pour un tableur (ou l'en-tête `Accept: text/csv`) ; par défaut `json`."),
+        ("association" = Option<String>, Query, description = "Les chiffres d'une seule association (son identifiant).", pattern = "^[a-z0-9-]+$"),
+    ),
+    responses(
+        (status = 200, description = "Les chiffres, en JSON ou en CSV (séparateur virgule, UTF-8).", content(
+            (StatsReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Paramètre invalide (`invalid_stats_query`) : le message dit lequel et comment le corriger.", body = shared::http::ApiError),
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn network(app: &Stats, request: &Request) -> Result<Response<Body>, ApiError> {
     app.admin_key.check(request)?;
@@ -155,6 +199,30 @@ pub async fn network(app: &Stats, request: &Request) -> Result<Response<Body>, A
 }
 
 /// `GET /v1/association/stats`: an association's own figures.
+#[utoipa::path(
+    get,
+    path = "/v1/association/stats",
+    tag = "chiffres",
+    operation_id = "stats_association",
+    summary = "Chiffres de votre association",
+    description = "Les mêmes compteurs, pour votre association seulement ; les réponses aux questionnaires d'une ligne sont masquées (`null`) sous cinq réponses.",
+    security(("association" = [])),
+    params(
+        ("from" = Option<String>, Query, description = "Premier mois (AAAA-MM) ; par défaut onze mois avant `to`.", example = "2026-01", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        ("to" = Option<String>, Query, description = "Dernier mois (AAAA-MM), au plus 36 mois après `from` ; par défaut le mois en cours.", example = "2026-12", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        ("by" = Option<By>, Query, description = "Regroupement des lignes ; par défaut `month`."),
+        ("format" = Option<ReportFormat>, Query, description = "`csv` pour un tableur (ou l'en-tête `Accept: text/csv`) ; par défaut `json`."),
+        ("association" = Option<String>, Query, description = "Les chiffres d'une seule association (son identifiant).", pattern = "^[a-z0-9-]+$"),
+    ),
+    responses(
+        (status = 200, description = "Les chiffres, en JSON ou en CSV (séparateur virgule, UTF-8).", content(
+            (StatsReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Paramètre invalide (`invalid_stats_query`).", body = shared::http::ApiError),
+        (status = 403, description = "`association` nomme une autre association (`other_association`).", body = shared::http::ApiError),
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn association(app: &Stats, request: &Request) -> Result<Response<Body>, ApiError> {
     let association = authenticate(&app.store, request).await?;
@@ -176,6 +244,15 @@ pub async fn association(app: &Stats, request: &Request) -> Result<Response<Body
 }
 
 /// `GET /v1/stats/impact`: the network's totals this year and last, public.
+#[utoipa::path(
+    get,
+    path = "/v1/stats/impact",
+    tag = "chiffres",
+    operation_id = "stats_impact",
+    summary = "Chiffres d'impact publics",
+    description = "Les totaux du réseau pour l'année en cours et la précédente : binômes formés, jeunes accompagné·es, part des binômes encore actifs six mois après leur début (calculée sur les binômes commencés il y a plus de six mois). Mis en cache une heure.",
+    responses((status = 200, description = "Les deux années, la plus récente d'abord.", body = Impact))
+)]
 #[tracing::instrument(skip_all)]
 pub async fn impact(app: &Stats) -> Result<Response<Body>, ApiError> {
     let today = Utc::now().date_naive();
@@ -191,7 +268,7 @@ pub async fn impact(app: &Stats) -> Result<Response<Body>, ApiError> {
     // Pairs that started less than six months ago cannot have lasted six
     // months yet: only older cohorts tell the share.
     let known_cohorts = (today - Months::new(6)).format("%Y-%m").to_string();
-    let years: Vec<Value> = [year, year - 1]
+    let years: Vec<ImpactYear> = [year, year - 1]
         .into_iter()
         .map(|year| {
             let prefix = format!("{year}-");
@@ -211,21 +288,74 @@ pub async fn impact(app: &Stats) -> Result<Response<Body>, ApiError> {
                 }
             }
             let get = |name| totals.get(name).copied().unwrap_or(0);
-            json!({
-                "year": year,
-                "pairs_created": get(metric::PAIRS_ACCEPTED),
-                "young_people_accompanied": get(metric::REQUESTS_ACKNOWLEDGED),
-                "share_still_paired_at_6_months": share(lasted, lasted + ended),
-            })
+            ImpactYear {
+                year,
+                pairs_created: get(metric::PAIRS_ACCEPTED),
+                young_people_accompanied: get(metric::REQUESTS_ACKNOWLEDGED),
+                share_still_paired_at_6_months: share(lasted, lasted + ended),
+            }
         })
         .collect();
-    let mut response = http::json(StatusCode::OK, &json!({ "years": years }));
+    let mut response = http::json(StatusCode::OK, &Impact { years });
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_str(&format!("public, max-age={IMPACT_MAX_AGE_SECONDS}"))
             .expect("a valid header"),
     );
     Ok(response)
+}
+
+/// Les chiffres d'impact publics, par année.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Impact {
+    pub years: Vec<ImpactYear>,
+}
+
+/// Les chiffres d'une année civile.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImpactYear {
+    #[schema(example = 2026)]
+    pub year: i32,
+    /// Binômes acceptés par les deux personnes dans l'année.
+    pub pairs_created: i64,
+    /// Demandes de jeunes prises en charge par une association dans l'année.
+    pub young_people_accompanied: i64,
+    /// Part des binômes de l'année encore actifs six mois après leur début, sur ceux commencés il y a plus de six mois (trois décimales) ; absente tant qu'aucun ne l'est.
+    pub share_still_paired_at_6_months: Option<f64>,
+}
+
+/// Un tableau de chiffres, de `from` à `to` inclus.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StatsReport {
+    #[schema(example = "2026-01")]
+    pub from: String,
+    #[schema(example = "2026-12")]
+    pub to: String,
+    pub by: By,
+    /// L'association dont ce sont les chiffres ; absente pour tout le réseau.
+    pub association: Option<String>,
+    /// Une ligne par mois, département ou association : la clé de regroupement (`month`, `departement` ou `association` ; `null` pour « non renseigné »), chaque compteur du mois (demandes créées, vérifiées, orientées, déclinées, prises en charge, délais de prise en charge par tranche, mentor·es inscrit·es, binômes proposés, acceptés, refusés, expirés, clos par motif, réponses aux questionnaires — `null` quand trop peu de réponses pour les montrer à une association), `acknowledged_median` (la tranche du délai médian de prise en charge), `acknowledged_within_sla_share` (part prise en charge dans le délai) et, hors regroupement par mois, les chiffres du moment et `waiting_per_free_place`.
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<Map<String, Value>>,
+    /// Les chiffres du moment : jeunes en attente dans un vivier ou sans association, places offertes et tenues, binômes actifs.
+    pub now: BTreeMap<String, i64>,
+    /// Pour le réseau seulement : les lettres dont l'envoi a commencé dans la période.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaigns: Option<Vec<CampaignFigures>>,
+}
+
+/// Ce qu'est devenue une lettre d'information envoyée dans la période.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CampaignFigures {
+    pub id: String,
+    pub subject: String,
+    pub started_at: Option<chrono::DateTime<Utc>>,
+    pub recipients: u64,
+    pub sent: u64,
+    pub delivered: u64,
+    pub bounced: u64,
+    pub complained: u64,
+    pub unsubscribed: u64,
 }
 
 /// `part / whole`, rounded to three decimals; `None` without a whole.
@@ -239,7 +369,7 @@ pub struct Report {
     by: By,
     rows: BTreeMap<String, BTreeMap<&'static str, i64>>,
     now: BTreeMap<&'static str, i64>,
-    campaigns: Option<Vec<Value>>,
+    campaigns: Option<Vec<CampaignFigures>>,
     /// Survey answers shown only where enough people answered that none
     /// can be told apart (an association knows who its few pairs are).
     hide_few_outcomes: bool,
@@ -344,22 +474,23 @@ impl Report {
         if query.csv {
             return self.csv();
         }
-        let rows: Vec<Value> = self
+        let rows = self
             .rows
             .iter()
-            .map(|(key, counts)| Value::Object(self.row(key, counts)))
+            .map(|(key, counts)| self.row(key, counts))
             .collect();
-        let mut answer = json!({
-            "from": query.from.format("%Y-%m").to_string(),
-            "to": query.to.format("%Y-%m").to_string(),
-            "by": query.by.as_str(),
-            "association": query.association,
-            "rows": rows,
-            "now": metric::NOW.iter().map(|name| (name.to_string(), Value::from(self.now.get(name).copied().unwrap_or(0)))).collect::<Map<_, _>>(),
-        });
-        if let Some(campaigns) = &self.campaigns {
-            answer["campaigns"] = Value::from(campaigns.clone());
-        }
+        let answer = StatsReport {
+            from: query.from.format("%Y-%m").to_string(),
+            to: query.to.format("%Y-%m").to_string(),
+            by: query.by,
+            association: query.association.clone(),
+            rows,
+            now: metric::NOW
+                .iter()
+                .map(|name| (name.to_string(), self.now.get(name).copied().unwrap_or(0)))
+                .collect(),
+            campaigns: self.campaigns.clone(),
+        };
         http::json(StatusCode::OK, &answer)
     }
 
@@ -416,7 +547,7 @@ fn median_bucket(counts: &BTreeMap<&'static str, i64>) -> Option<&'static str> {
 
 /// The issues whose sending started in the range, with their counts.
 #[tracing::instrument(skip_all)]
-async fn campaigns(app: &Stats, query: &ReportQuery) -> Result<Vec<Value>, StoreError> {
+async fn campaigns(app: &Stats, query: &ReportQuery) -> Result<Vec<CampaignFigures>, StoreError> {
     let after = query.to + Months::new(1);
     let listed = shared::store::query_all(
         app.store
@@ -440,17 +571,17 @@ async fn campaigns(app: &Stats, query: &ReportQuery) -> Result<Vec<Value>, Store
             continue;
         };
         let counts = campaign_store::counts(&app.store, &campaign).await?;
-        campaigns.push(json!({
-            "id": campaign.id,
-            "subject": campaign.subject,
-            "started_at": campaign.started_at,
-            "recipients": counts.recipients,
-            "sent": counts.sent,
-            "delivered": counts.delivered,
-            "bounced": counts.bounced,
-            "complained": counts.complained,
-            "unsubscribed": counts.unsubscribed,
-        }));
+        campaigns.push(CampaignFigures {
+            id: campaign.id,
+            subject: campaign.subject,
+            started_at: campaign.started_at,
+            recipients: counts.recipients,
+            sent: counts.sent,
+            delivered: counts.delivered,
+            bounced: counts.bounced,
+            complained: counts.complained,
+            unsubscribed: counts.unsubscribed,
+        });
     }
     Ok(campaigns)
 }

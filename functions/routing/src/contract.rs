@@ -1,0 +1,20 @@
+//! The crate's routes in the API contract (OpenAPI 3.1), merged with the other
+//! functions' into `/v1/openapi.json`.
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        crate::directory::put,
+        crate::directory::rotate_key,
+        crate::directory::routing_of,
+        crate::inbox::list,
+        crate::inbox::show,
+        crate::inbox::acknowledge,
+        crate::inbox::decline,
+    ),
+    tags(
+        (name = "annuaire", description = "L'annuaire des associations, tenu par les administrateurs du réseau : créer ou mettre à jour une association, renouveler sa clé d'API, suivre le routage d'une demande."),
+        (name = "demandes", description = "Les demandes qu'une association reçoit, avec sa clé d'API : les lister, en voir une avec les coordonnées de la personne, la prendre en charge ou la décliner."),
+    )
+)]
+pub struct Contract;
