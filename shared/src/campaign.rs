@@ -322,22 +322,23 @@ pub struct SendBatch {
 
 /// The figures of a campaign, as admins read them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Les chiffres d'une lettre envoyée.")]
 pub struct Counts {
-    /// Confirmed subscribers when the sending started.
+    /// Abonné·es confirmé·es au début de l'envoi.
     pub recipients: u64,
-    /// Recipients a send was started for.
+    /// Destinataires dont l'envoi a commencé.
     pub queued: u64,
     pub sent: u64,
-    /// Refused by the mail service, or failing after every attempt.
+    /// Refusés par le service d'envoi, ou en échec après chaque tentative.
     pub failed: u64,
-    /// Not sent: the address was suppressed or unsubscribed before its turn.
+    /// Non envoyés : adresse bloquée ou désabonnée avant son tour.
     pub suppressed: u64,
-    /// Attempts that failed and were tried again.
+    /// Tentatives échouées puis reprises.
     pub retried: u64,
     pub delivered: u64,
     pub bounced: u64,
     pub complained: u64,
-    /// Readers who unsubscribed through this link.
+    /// Lecteur·rices désabonné·es par le lien de cette lettre.
     pub unsubscribed: u64,
 }
 

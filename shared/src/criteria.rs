@@ -4,13 +4,21 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The largest weight of a criterion.
+pub const MAX_WEIGHT: u32 = 1000;
+/// The most weeks of waiting that count.
+pub const MAX_WAITING_CAP_WEEKS: u32 = 104;
+
 /// How one criterion counts for an association.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "Comment un critère compte : filtre obligatoire (`must`), poids de 0 à 1000 (`{\"weight\": 5}`) ou ignoré (`off`)."
+)]
 pub enum Rule {
-    /// A hard filter: pairs that fail it are never proposed.
+    /// Filtre obligatoire : un binôme qui n'y répond pas n'est jamais proposé.
     Must,
-    /// Points when it holds (per need covered, per week waited).
+    /// Des points quand il est rempli (par besoin couvert, par semaine d'attente), de 0 à 1000.
     Weight(u32),
     Off,
 }
@@ -31,21 +39,26 @@ impl Rule {
 /// The criteria of an association; the defaults are the network's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(
+    description = "Les critères de l'association pour former ses binômes ; par défaut ceux du réseau."
+)]
 pub struct Criteria {
-    /// The mentee's situation is among the mentor's audiences.
+    /// La situation du ou de la jeune fait partie des publics du ou de la mentor.
     pub situation: Rule,
-    /// A way to meet both accept: at a distance, or in person in the same département.
+    /// Une façon de se voir qui convient aux deux : à distance, ou en personne dans le même département.
     pub mode: Rule,
-    /// A common language.
+    /// Une langue en commun.
     pub language: Rule,
-    /// Each of the mentee's needs in the mentor's expertise (must: at least one).
+    /// Chaque besoin du ou de la jeune parmi les sujets du ou de la mentor (`must` : au moins un).
     pub needs: Rule,
-    /// The mentee's field shares a word with the mentor's fields or job.
+    /// Le domaine du ou de la jeune a un mot en commun avec les domaines ou le métier du ou de la mentor.
     pub field: Rule,
-    /// Same département, and both can meet in person.
+    /// Même département, et les deux peuvent se voir en personne.
     pub proximity: Rule,
-    /// Per full week the mentee has waited (never a must).
+    /// Par semaine entière d'attente du ou de la jeune (jamais `must`).
     pub waiting: Rule,
+    /// Au-delà, les semaines d'attente ne comptent plus (au plus 104).
+    #[schema(maximum = 104)]
     pub waiting_cap_weeks: u32,
 }
 
@@ -67,8 +80,58 @@ impl Default for Criteria {
 impl Criteria {
     /// What cannot be: waiting time as a hard filter.
     pub fn problem(&self) -> Option<&'static str> {
+        let rules = [
+            self.situation,
+            self.mode,
+            self.language,
+            self.needs,
+            self.field,
+            self.proximity,
+            self.waiting,
+        ];
+        // Bounded so that no pair's points can overflow, however many
+        // needs it covers or weeks it waited.
+        if rules
+            .iter()
+            .any(|rule| matches!(rule, Rule::Weight(weight) if *weight > MAX_WEIGHT))
+        {
+            return Some("Un poids vaut de 0 à 1000.");
+        }
+        if self.waiting_cap_weeks > MAX_WAITING_CAP_WEEKS {
+            return Some("Le temps d'attente compte au plus 104 semaines (waiting_cap_weeks).");
+        }
         self.waiting
             .is_must()
             .then_some("Le temps d'attente ne peut être qu'un poids ou off, pas must.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_and_the_waiting_cap_are_bounded_so_points_cannot_overflow() {
+        assert_eq!(Criteria::default().problem(), None);
+        let heavy = Criteria {
+            needs: Rule::Weight(MAX_WEIGHT + 1),
+            ..Criteria::default()
+        };
+        assert!(heavy.problem().is_some());
+        let long_wait = Criteria {
+            waiting_cap_weeks: MAX_WAITING_CAP_WEEKS + 1,
+            ..Criteria::default()
+        };
+        assert!(long_wait.problem().is_some());
+        let heaviest = Criteria {
+            needs: Rule::Weight(MAX_WEIGHT),
+            waiting: Rule::Weight(MAX_WEIGHT),
+            waiting_cap_weeks: MAX_WAITING_CAP_WEEKS,
+            ..Criteria::default()
+        };
+        assert_eq!(heaviest.problem(), None);
+        // Four needs and the longest wait, at the heaviest weights.
+        let points = heaviest.needs.points(4) + heaviest.waiting.points(MAX_WAITING_CAP_WEEKS);
+        assert_eq!(points, 108_000);
     }
 }

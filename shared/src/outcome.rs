@@ -16,6 +16,7 @@ use crate::{
 /// Where the young person stands six months in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "Où en est le ou la jeune six mois après le début du binôme.")]
 pub enum SituationNow {
     Emploi,
     Formation,

@@ -369,6 +369,7 @@ pub fn next_follow_up(progress: &Progress) -> Option<(DateTime<Utc>, FollowUp)> 
 /// Whether they go on at the programme's end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "Si le binôme continue à la fin du programme.")]
 pub enum GoingOn {
     /// « Nous souhaitons continuer »
     Continue,
@@ -396,8 +397,9 @@ impl GoingOn {
 
 /// The question asked at the end of a programme, and each side's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "La question posée à la fin du programme, et la réponse de chacun·e.")]
 pub struct ProgrammeEndQuestion {
-    /// The programme length it was asked for (an extension asks again).
+    /// La durée du programme pour laquelle la question a été posée (une prolongation la repose).
     pub months: u32,
     pub asked_at: DateTime<Utc>,
     pub ends_on: NaiveDate,
@@ -409,6 +411,7 @@ pub struct ProgrammeEndQuestion {
 
 /// An answer to the programme's end, and its date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Une réponse à la fin du programme, et sa date.")]
 pub struct GoingOnAnswered {
     pub answer: GoingOn,
     pub at: DateTime<Utc>,
@@ -457,6 +460,7 @@ impl CheckInAnswer {
 
 /// One check-in as kept on the pair: when it went, and each side's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Un point d'étape : sa date d'envoi et la réponse de chaque côté.")]
 pub struct CheckInRound {
     pub round: u32,
     pub sent_at: DateTime<Utc>,
@@ -468,6 +472,7 @@ pub struct CheckInRound {
 
 /// An answer and its date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Une réponse et sa date.")]
 pub struct Answered {
     pub answer: CheckInAnswer,
     pub at: DateTime<Utc>,
@@ -482,6 +487,7 @@ impl CheckInRound {
 /// Why a pair needs the association's attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "Pourquoi un binôme demande l'attention de l'association.")]
 pub enum RiskReason {
     /// Someone asked for the association's help.
     NeedsHelp,
@@ -534,6 +540,7 @@ pub fn risk(rounds: &[CheckInRound]) -> Option<RiskReason> {
 
 /// Points of one pair per criterion (the matching algorithm's, kept with the pair).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Les points du binôme par critère, tels que l'appariement les a comptés.")]
 pub struct Points {
     pub situation: u32,
     pub mode: u32,

@@ -171,6 +171,9 @@ pub enum Mode {
     utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "Publics prioritaires des politiques publiques ; `refugie` et `handicap` sont des données sensibles (RGPD art. 9), enregistrées à part avec leur propre consentement."
+)]
 pub enum PriorityGroup {
     Qpv,
     Zrr,

@@ -125,12 +125,7 @@ pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, 
         Some("GET /v1/pairs/programme") => Ok(programme::page(app, &request)),
         Some("POST /v1/pairs/programme") => Ok(programme::answer(app, &request).await),
         Some("POST /v1/association/pairs/{id}/programme") => {
-            let id = path_id(&request);
-            if plausible_id(&id) {
-                programme::set_length(app, &request, &id).await
-            } else {
-                Err(ApiError::not_found())
-            }
+            programme::set_length(app, &request, &path_id(&request)).await
         }
         _ => Err(ApiError::not_found()),
     };

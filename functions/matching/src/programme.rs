@@ -284,6 +284,9 @@ pub async fn set_length(
     pair_id: &str,
 ) -> Result<Response<Body>, ApiError> {
     let association = authenticate(&app.store, request).await?;
+    if !crate::plausible_id(pair_id) {
+        return Err(ApiError::not_found());
+    }
     let form: ProgrammeLengthBody = http::parse_json(request)?;
     let months = form
         .months

@@ -84,11 +84,11 @@ pub struct PersonView {
     pub mentor: Option<MentorView>,
 }
 
-/// The contract's view of [`PersonView`]'s flattened `mentee` or `mentor`
-/// fields: one or the other, as its role says. Never built.
+// The contract's view of `PersonView`'s flattened `mentee` or `mentor`
+// fields: one or the other, as its role says. Never built.
 #[derive(Debug, utoipa::ToSchema)]
 #[serde(untagged)]
-/// Les champs propres au rôle de la personne.
+#[schema(description = "Les champs propres au rôle de la personne.")]
 pub enum RoleFields {
     Mentee(MenteeView),
     Mentor(MentorView),
