@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the stack and the tests need besides Rust: the Python test
 # tools into the project's own .venv (moto, cfn-lint, the SAM translator),
-# checkov into .venv-checkov,
+# checkov into .venv-checkov, schemathesis into .venv-schemathesis,
 # the site's npm packages from web/package-lock.json (the State's design
 # system, the browser-test tools) and Debian's Chromium for the browser
 # tests. Idempotent: a second run with unchanged requirements does nothing.
@@ -37,6 +37,18 @@ checkov_tool() {
   cp local/requirements-checkov.txt "$stamp"
 }
 
+# schemathesis, the contract's request generator, in .venv-schemathesis.
+schemathesis_tool() {
+  local python=${PYTHON:-python3} stamp=.venv-schemathesis/.requirements
+  if [ -x .venv-schemathesis/bin/schemathesis ] && cmp -s local/requirements-schemathesis.txt "$stamp"; then
+    return
+  fi
+  echo "setup: installing schemathesis into .venv-schemathesis"
+  "$python" -m venv .venv-schemathesis
+  .venv-schemathesis/bin/python -m pip install --quiet --disable-pip-version-check -r local/requirements-schemathesis.txt
+  cp local/requirements-schemathesis.txt "$stamp"
+}
+
 web_packages() {
   local stamp=web/node_modules/.installed-lock.json
   command -v npm >/dev/null || { echo "setup: npm is missing (Node.js 20 or later)" >&2; exit 1; }
@@ -62,7 +74,7 @@ browser() {
 }
 
 # `local/setup.sh web` installs only what the stack itself serves.
-for part in "${@:-python_tools checkov_tool web_packages browser}"; do
+for part in "${@:-python_tools checkov_tool schemathesis_tool web_packages browser}"; do
   case $part in
     web) web_packages ;;
     *) for step in $part; do "$step"; done ;;

@@ -18,5 +18,9 @@ step .venv-checkov/bin/checkov --quiet --compact --skip-download --framework clo
 step cargo fmt --all --check
 step cargo clippy --workspace --all-targets --locked -- -D warnings
 step cargo test --workspace --locked
+# The running stack against its published contract (web/openapi.json).
+step bash local/contract.sh
+# The parsers of outside input, 60 s per target.
+step bash fuzz/run.sh 60
 echo
 echo "all checks passed in $SECONDS s"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Checks the running code against its published contract (web/openapi.json):
+# starts the local stack on a fresh data folder, creates an association key,
+# then lets schemathesis generate requests for every operation, valid and
+# invalid, and check that no answer is a 5xx or outside the contract.
+# EXAMPLES (per operation, default 25) and SECONDS_BUDGET (whole run) size it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash local/setup.sh schemathesis_tool web_packages
+
+port=${PORT:-3917}
+data=$(mktemp -d)
+cargo build --quiet --locked -p local
+target/debug/local --port "$port" --data "$data" >"$data/stack.log" 2>&1 &
+stack=$!
+trap 'status=$?; kill $stack 2>/dev/null; wait $stack 2>/dev/null || true; rm -rf "$data"; exit $status' EXIT
+base="http://127.0.0.1:$port"
+BINOME_ASSOCIATION_KEY=$(python3 - "$base" "$data" "$stack" <<'PY'
+import json, os, sys, time, urllib.request
+base, data, stack = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for _ in range(300):
+    try:
+        urllib.request.urlopen(f"{base}/v1/health", timeout=1)
+        break
+    except OSError:
+        os.kill(stack, 0)  # the stack exited: stop waiting
+        time.sleep(0.2)
+admin = open(f"{data}/admin-key").read().strip()
+request = urllib.request.Request(f"{base}/v1/admin/associations/tremplin-93/keys", method="POST",
+                                 headers={"Authorization": f"Bearer {admin}"})
+print(json.load(urllib.request.urlopen(request, timeout=10))["api_key"])
+PY
+) || { cat "$data/stack.log"; echo "contract: the stack did not start" >&2; exit 1; }
+BINOME_ADMIN_KEY=$(cat "$data/admin-key")
+export BINOME_ADMIN_KEY BINOME_ASSOCIATION_KEY
+
+.venv-schemathesis/bin/schemathesis --config-file local/schemathesis.toml run "$base/v1/openapi.json" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection \
+  --max-examples "${EXAMPLES:-25}" --max-time "${SECONDS_BUDGET:-150}" --workers 2 --seed 1 \
+  --no-color --suppress-health-check all --report junit --report-dir "$data/report"
