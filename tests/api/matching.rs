@@ -319,11 +319,16 @@ async fn both_accept_by_the_mailed_links_and_the_pair_starts_then_closes() {
             &key,
         )
     };
-    let (status, body) = call(&app, close("finished")).await;
-    assert_eq!(
-        (status, body["fields"][0]["field"].as_str()),
-        (400, Some("reason"))
-    );
+    // Only the association's own reasons: expiry and erasure close by themselves.
+    for reason in ["finished", "expired", "erased"] {
+        let (status, body) = call(&app, close(reason)).await;
+        assert_eq!(
+            (status, body["fields"][0]["field"].as_str()),
+            (400, Some("reason")),
+            "{reason}"
+        );
+    }
+    assert_eq!(pairs(&table).await[0]["status"], "active");
     let (status, closed) = call(&app, close("completed")).await;
     assert_eq!(status, 200);
     assert_eq!(closed["status"], "closed");
@@ -334,6 +339,52 @@ async fn both_accept_by_the_mailed_links_and_the_pair_starts_then_closes() {
         "the place is freed"
     );
     assert_eq!(profile(&table, "jeune1").await["status"], "closed");
+}
+
+#[tokio::test]
+async fn a_pair_link_says_whether_it_expired_or_was_never_valid() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let app = app(&table);
+    let page = |token: Option<&str>, sample: &str| {
+        let mut request = event(sample);
+        match token {
+            Some(token) => request = with_token(request, token),
+            None => {
+                request["rawQueryString"] = "".into();
+                request["queryStringParameters"] = json!({});
+            }
+        }
+        request
+    };
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(60);
+    let expired = keyring().tokens.issue(
+        shared::tokens::Purpose::PairAnswer,
+        "pair1:mentee",
+        long_ago,
+        chrono::Duration::days(14),
+    );
+    for sample in ["pair-answer-page.json", "pair-answer.json"] {
+        let (status, body) = call(&app, page(Some(&expired), sample)).await;
+        assert_eq!(status, 410, "{sample}");
+        assert!(body.as_str().unwrap().contains("Lien expiré"));
+        let (status, body) = call(&app, page(None, sample)).await;
+        assert_eq!(status, 400, "{sample}: no token");
+        assert!(body.as_str().unwrap().contains("Lien invalide"));
+        let last = if expired.ends_with('A') { 'B' } else { 'A' };
+        let damaged = format!("{}{last}", &expired[..expired.len() - 1]);
+        let (status, _) = call(&app, page(Some(&damaged), sample)).await;
+        assert_eq!(status, 400, "{sample}: a damaged token");
+    }
+    // A token made for another use is not valid here, even unexpired.
+    let other = keyring().tokens.issue(
+        shared::tokens::Purpose::PersonalData,
+        "pair1:mentee",
+        chrono::Utc::now(),
+        chrono::Duration::days(14),
+    );
+    let (status, _) = call(&app, page(Some(&other), "pair-check-in-page.json")).await;
+    assert_eq!(status, 400);
+    assert!(table.items().await.is_empty(), "nothing stored");
 }
 
 #[tokio::test]

@@ -448,6 +448,11 @@ async fn a_decline_passes_the_request_on_and_gives_the_place_back() {
         "premiere"
     );
 
+    // An id no request can have is refused before any key is built from it.
+    let too_long = with_key(event("association-decline.json"), &first, &"a".repeat(5000));
+    let (status, body) = call(&app, too_long).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+
     let decline = with_key(event("association-decline.json"), &first, "p1");
     assert_eq!(call(&app, decline.clone()).await.0, 200);
     let moved = profile(&table, "p1").await;
