@@ -131,13 +131,34 @@ pub fn apply(
     }
 }
 
-/// An issue as an admin writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An issue as an admin writes it (the limits in the schema are those
+/// [`validate`] enforces).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    description = "Le contenu d'une lettre, à sa création ou à sa modification.",
+    as = NewsletterIssueDraft
+)]
 pub struct Draft {
+    /// L'objet de l'e-mail : une ligne de 1 à 150 caractères (espaces autour retirés).
+    #[schema(
+        pattern = "^\\s*\\S([^\\r\\n]{0,148}\\S)?\\s*$",
+        example = "Lettre de décembre : 1 jeune, 1 mentor !"
+    )]
     pub subject: String,
+    /// Le texte d'aperçu affiché après l'objet par les messageries : une ligne de 200
+    /// caractères au plus (espaces autour retirés ; vide, `null` ou absent : pas d'aperçu).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^\\s*(\\S([^\\r\\n]{0,198}\\S)?)?\\s*$")]
     pub preheader: Option<String>,
+    /// Le contenu en Markdown (CommonMark, tableaux, texte barré ; le HTML est nettoyé) : non
+    /// vide, 60 000 octets au plus (la requête entière : 64 Ko).
+    #[schema(
+        min_length = 1,
+        max_length = 60000,
+        pattern = "\\S",
+        example = "# Les nouvelles du réseau\n\nUn binôme sur deux continue après six mois."
+    )]
     pub body_markdown: String,
 }
 

@@ -285,7 +285,7 @@ pub const OUTCOME_AFTER: Duration = Duration::days(182);
 pub const PROGRAMME_END_NOTICE: Duration = Duration::days(14);
 
 /// A piece of the follow-up of a pair, due at a date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "round")]
 pub enum FollowUp {
     /// The side that has not answered a proposal is reminded.
@@ -420,6 +420,9 @@ pub struct GoingOnAnswered {
 /// The four answers to a check-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "Les quatre réponses à un point d'étape : `all_good` (« Tout va bien »), `not_met_yet` (« Nous ne nous sommes pas encore vus »), `need_help` (« J'ai besoin d'aide de l'association »), `stopped` (« Nous avons arrêté »)."
+)]
 pub enum CheckInAnswer {
     /// « Tout va bien »
     AllGood,
@@ -564,7 +567,7 @@ impl Points {
 }
 
 /// Why a pair is at risk, and since when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Risk {
     pub reason: RiskReason,
     pub since: DateTime<Utc>,

@@ -212,6 +212,9 @@ pub enum Sector {
 /// Where a request stands. Routing picks up profiles that become `Verified`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "Où en est une demande : `pending_verification` (adresse à confirmer), `verified`, `routed` (transmise à une association, sans réponse encore), `acknowledged` (prise en charge), `waiting` (aucune association ne peut la prendre pour l'instant ; nouvel essai chaque jour), `proposed` (binôme proposé), `paired` (binôme actif), `closed` (mentorat terminé)."
+)]
 pub enum ProfileStatus {
     PendingVerification,
     Verified,

@@ -15,7 +15,9 @@ use utoipa::{
         self, ContentBuilder, HttpMethod, InfoBuilder, Ref, RefOr, Response, ResponseBuilder,
         Server,
         header::HeaderBuilder,
+        link::LinkBuilder,
         path::Operation,
+        schema::{AnyOfBuilder, ObjectBuilder},
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
 };
@@ -44,7 +46,214 @@ fn generate() -> openapi::OpenApi {
         merge(&mut contract, part);
     }
     add_shared_answers(&mut contract);
+    add_links(&mut contract);
     contract
+}
+
+/// Where an answer leads: (operation, status, link name, next operation,
+/// its parameter, where the value comes from). Clients (and schemathesis's
+/// stateful phase) follow them from what they created to what acts on it.
+const LINKS: &[(&str, &str, &str, &str, &str, &str)] = {
+    const ISSUE: &str = "$response.body#/id";
+    const SAME_ISSUE: &str = "$request.path.id";
+    &[
+        (
+            "newsletter_admin_create_issue",
+            "201",
+            "lire",
+            "newsletter_admin_get_issue",
+            "id",
+            ISSUE,
+        ),
+        (
+            "newsletter_admin_create_issue",
+            "201",
+            "modifier",
+            "newsletter_admin_edit_issue",
+            "id",
+            ISSUE,
+        ),
+        (
+            "newsletter_admin_create_issue",
+            "201",
+            "apercu",
+            "newsletter_admin_preview_issue",
+            "id",
+            ISSUE,
+        ),
+        (
+            "newsletter_admin_create_issue",
+            "201",
+            "essai",
+            "newsletter_admin_test_issue",
+            "id",
+            ISSUE,
+        ),
+        (
+            "newsletter_admin_create_issue",
+            "201",
+            "envoyer",
+            "newsletter_admin_send_issue",
+            "id",
+            ISSUE,
+        ),
+        (
+            "newsletter_admin_create_issue",
+            "201",
+            "annuler",
+            "newsletter_admin_cancel_issue",
+            "id",
+            ISSUE,
+        ),
+        (
+            "newsletter_admin_send_issue",
+            "200",
+            "suspendre",
+            "newsletter_admin_pause_issue",
+            "id",
+            SAME_ISSUE,
+        ),
+        (
+            "newsletter_admin_send_issue",
+            "200",
+            "annuler",
+            "newsletter_admin_cancel_issue",
+            "id",
+            SAME_ISSUE,
+        ),
+        (
+            "newsletter_admin_pause_issue",
+            "200",
+            "reprendre",
+            "newsletter_admin_resume_issue",
+            "id",
+            SAME_ISSUE,
+        ),
+        (
+            "matching_request_run",
+            "202",
+            "suivre",
+            "matching_show_run",
+            "id",
+            "$response.body#/id",
+        ),
+        (
+            "matching_propose_pair",
+            "201",
+            "clore",
+            "matching_close_pair",
+            "id",
+            "$response.body#/id",
+        ),
+        (
+            "matching_propose_pair",
+            "201",
+            "duree",
+            "matching_set_programme_length",
+            "id",
+            "$response.body#/id",
+        ),
+        (
+            "matching_list_pairs",
+            "200",
+            "clore",
+            "matching_close_pair",
+            "id",
+            "$response.body#/pairs/0/id",
+        ),
+        (
+            "inbox_list_requests",
+            "200",
+            "lire",
+            "inbox_get_request",
+            "id",
+            "$response.body#/requests/0/id",
+        ),
+        (
+            "inbox_list_requests",
+            "200",
+            "prendre_en_charge",
+            "inbox_acknowledge_request",
+            "id",
+            "$response.body#/requests/0/id",
+        ),
+        (
+            "inbox_list_requests",
+            "200",
+            "decliner",
+            "inbox_decline_request",
+            "id",
+            "$response.body#/requests/0/id",
+        ),
+        (
+            "inbox_list_requests",
+            "200",
+            "suggestions",
+            "matching_mentee_suggestions",
+            "id",
+            "$response.body#/requests/0/id",
+        ),
+        (
+            "directory_put_association",
+            "201",
+            "nouvelle_cle",
+            "directory_rotate_key",
+            "slug",
+            "$request.path.slug",
+        ),
+        (
+            "signup_register_mentee",
+            "202",
+            "routage",
+            "directory_request_routing",
+            "id",
+            "$response.body#/id",
+        ),
+    ]
+};
+
+fn add_links(contract: &mut openapi::OpenApi) {
+    let known: Vec<String> = contract
+        .paths
+        .paths
+        .values()
+        .flat_map(|item| [&item.get, &item.post, &item.put, &item.delete])
+        .flatten()
+        .filter_map(|operation| operation.operation_id.clone())
+        .collect();
+    for &(from, status, name, to, parameter, value) in LINKS {
+        assert!(
+            known.iter().any(|id| id == to),
+            "a link leads to {to}, which is not an operation"
+        );
+        let answer = contract
+            .paths
+            .paths
+            .values_mut()
+            .flat_map(|item| {
+                [
+                    &mut item.get,
+                    &mut item.post,
+                    &mut item.put,
+                    &mut item.delete,
+                ]
+            })
+            .flatten()
+            .find(|operation| operation.operation_id.as_deref() == Some(from))
+            .and_then(|operation| operation.responses.responses.get_mut(status));
+        let Some(RefOr::T(answer)) = answer else {
+            panic!("{from} has no {status} answer to link from");
+        };
+        answer.links.insert(
+            name.into(),
+            RefOr::T(
+                LinkBuilder::new()
+                    .operation_id(to)
+                    .parameter(parameter, value)
+                    .build(),
+            ),
+        );
+    }
 }
 
 /// Merges `part` into `contract`, refusing two routes or two schemas of the
@@ -99,7 +308,7 @@ fn add_shared_answers(contract: &mut openapi::OpenApi) {
         (
             "PayloadTooLarge",
             ResponseBuilder::new()
-                .description("Corps de plus de 16 Ko (`payload_too_large`).")
+                .description("Corps trop long (`payload_too_large`) : 16 Ko au plus, 64 Ko pour le texte d'une lettre.")
                 .content("application/json", error())
                 .build(),
         ),
@@ -113,9 +322,22 @@ fn add_shared_answers(contract: &mut openapi::OpenApi) {
         (
             "TooManyRequests",
             ResponseBuilder::new()
-                .description("Trop de requêtes en même temps (`too_many_requests`) : réessayez après `Retry-After`.")
+                .description("Trop de requêtes en même temps : réessayez après `Retry-After` s'il est donné, sinon après quelques secondes. Le corps est l'erreur `too_many_requests`, ou, quand API Gateway refuse lui-même la requête, `{\"message\": \"Too Many Requests\"}`.")
                 .header("Retry-After", retry_after())
-                .content("application/json", error())
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(
+                            AnyOfBuilder::new()
+                                .item(Ref::from_schema_name("ApiError"))
+                                .item(
+                                    ObjectBuilder::new()
+                                        .property("message", String::schema())
+                                        .required("message"),
+                                ),
+                        ))
+                        .build(),
+                )
                 .build(),
         ),
         (
@@ -194,7 +416,12 @@ fn refer_shared_answers(operation: &mut Operation) {
     if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
         shared.push(("401", "Unauthorized"));
     }
-    if operation.request_body.is_some() {
+    // The JSON body checks; a form posted by a page has its own answers.
+    let takes_json = operation
+        .request_body
+        .as_ref()
+        .is_some_and(|body| body.content.contains_key("application/json"));
+    if takes_json {
         shared.push(("413", "PayloadTooLarge"));
         shared.push(("415", "UnsupportedMediaType"));
     }
@@ -207,9 +434,47 @@ fn refer_shared_answers(operation: &mut Operation) {
     }
 }
 
+/// The contract as published. utoipa 5.5 writes a link's fields in
+/// snake_case, where OpenAPI names them in camelCase: renamed here.
+fn published() -> String {
+    let mut contract = serde_json::to_value(generate()).expect("a contract serialises");
+    for item in contract["paths"]
+        .as_object_mut()
+        .expect("paths")
+        .values_mut()
+    {
+        for operation in item.as_object_mut().expect("a path item").values_mut() {
+            let Some(answers) = operation
+                .get_mut("responses")
+                .and_then(|r| r.as_object_mut())
+            else {
+                continue;
+            };
+            for answer in answers.values_mut() {
+                let Some(links) = answer.get_mut("links").and_then(|l| l.as_object_mut()) else {
+                    continue;
+                };
+                for link in links.values_mut() {
+                    let link = link.as_object_mut().expect("a link");
+                    for (snake, camel) in [
+                        ("operation_id", "operationId"),
+                        ("operation_ref", "operationRef"),
+                        ("request_body", "requestBody"),
+                    ] {
+                        if let Some(value) = link.remove(snake) {
+                            link.insert(camel.into(), value);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    serde_json::to_string_pretty(&contract).expect("JSON serialises") + "\n"
+}
+
 #[test]
 fn the_committed_contract_is_the_one_the_types_describe() {
-    let generated = generate().to_pretty_json().expect("a contract serialises") + "\n";
+    let generated = published();
     let path = committed_path();
     if std::env::var_os("UPDATE_CONTRACT").is_some() {
         std::fs::write(&path, &generated).expect("web/openapi.json is writable");
@@ -271,8 +536,11 @@ fn every_json_route_is_in_the_contract_and_nothing_else() {
 #[test]
 fn what_clients_may_send_lists_every_value() {
     let contract: serde_json::Value =
-        serde_json::from_str(&generate().to_json().expect("a contract serialises"))
-            .expect("the contract is JSON");
+        serde_json::from_str(&published()).expect("the contract is JSON");
+    // Every link names an operation the contract has, in OpenAPI's spelling.
+    let text = published();
+    assert!(text.contains("\"operationId\": \"newsletter_admin_get_issue\""));
+    assert!(!text.contains("\"operation_id\""));
     let values = |schema: &str| -> Vec<String> {
         contract["components"]["schemas"][schema]["enum"]
             .as_array()

@@ -45,7 +45,9 @@ pub struct Contract;
 /// reported as an invalid field).
 #[derive(Debug, Clone, Copy, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-/// Pourquoi l'association clôt un binôme : `completed` (mentorat mené à son terme), `no_contact` (le contact ne s'est pas fait : le jeune retourne dans le vivier), `moved` (déménagement), `other`.
+#[schema(
+    description = "Pourquoi l'association clôt un binôme : `completed` (mentorat mené à son terme), `no_contact` (le contact ne s'est pas fait : le jeune retourne dans le vivier), `moved` (déménagement), `other`."
+)]
 pub enum PairCloseReason {
     Completed,
     NoContact,

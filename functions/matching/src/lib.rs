@@ -22,7 +22,7 @@
 //! | `POST /v1/association/pairs`                       | a manual proposal                             |
 //! | `POST /v1/association/pairs/{id}/close`            | the pair ends; the place is freed             |
 //! | `GET`, `POST /v1/pairs/answer?token=`              | a person accepts or declines a proposal       |
-//! | `GET  /v1/association/pairs?status=&at_risk=`      | the association's pairs, with their follow-up |
+//! | `GET  /v1/association/pairs?status&at_risk`        | the association's pairs, with their follow-up |
 //! | `GET`, `POST /v1/pairs/check-in?token=&answer=`    | a person answers a monthly check-in           |
 //! | `GET`, `POST /v1/pairs/outcome?token=`             | a person answers the six-month survey         |
 //! | `GET`, `POST /v1/pairs/programme?token=&answer=`   | a person says whether they go on at the programme's end |
@@ -474,10 +474,20 @@ async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>
 #[serde(deny_unknown_fields)]
 struct PairProposalBody {
     /// Identifiant d'un jeune de l'association qui attend un mentor.
-    #[schema(required = true, max_length = 80, pattern = "^[A-Za-z0-9-]+$")]
+    #[schema(
+        required = true,
+        nullable = false,
+        max_length = 80,
+        pattern = "^[A-Za-z0-9-]+$"
+    )]
     mentee_id: Option<String>,
     /// Identifiant d'un mentor de l'association qui a encore une place.
-    #[schema(required = true, max_length = 80, pattern = "^[A-Za-z0-9-]+$")]
+    #[schema(
+        required = true,
+        nullable = false,
+        max_length = 80,
+        pattern = "^[A-Za-z0-9-]+$"
+    )]
     mentor_id: Option<String>,
 }
 
@@ -599,7 +609,7 @@ struct PairCloseBody {
     /// Pourquoi le binôme s'arrête : `completed` (mentorat mené à son terme), `no_contact`
     /// (le contact ne s'est pas fait : le jeune retourne dans le vivier), `moved`
     /// (déménagement) ou `other`.
-    #[schema(required = true, value_type = Option<contract::PairCloseReason>)]
+    #[schema(required = true, nullable = false, value_type = Option<contract::PairCloseReason>)]
     reason: Option<String>,
 }
 
@@ -775,7 +785,7 @@ fn answer_page(app: &Matching, request: &Request) -> Response<Body> {
 /// A person's answer to a proposal, as the page's buttons send it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-/// La réponse à une proposition de binôme : `accept` ou `decline`.
+#[schema(description = "La réponse à une proposition de binôme : `accept` ou `decline`.")]
 enum ProposalAnswer {
     Accept,
     Decline,
@@ -790,7 +800,7 @@ enum ProposalAnswer {
     description = "Le bouton de la page de réponse. Accepter attend l'autre personne ; quand les deux ont accepté, le binôme commence et chacun reçoit les coordonnées de l'autre par e-mail. Décliner renvoie le jeune dans le vivier de l'association. Répondre deux fois ne change rien ; une proposition déjà close le dit. Pas de corps.",
     params(
         ("token" = String, Query, description = "Jeton signé du lien reçu par e-mail (proposition de binôme, pour un des deux côtés)."),
-        ("answer" = Option<ProposalAnswer>, Query, description = "`accept` ou `decline` (la page l'ajoute à chaque bouton)."),
+        ("answer" = ProposalAnswer, Query, description = "`accept` ou `decline` (la page l'ajoute à chaque bouton)."),
     ),
     responses(
         (status = 200, description = "Réponse enregistrée (ou déjà donnée, ou proposition close entre-temps) : page HTML qui le dit.", content_type = "text/html", body = String),
@@ -917,7 +927,7 @@ struct PairProgramme {
     description = "Tous les binômes de l'association avec leur suivi : points d'étape mensuels et réponses, binômes à risque (demande d'aide, arrêt signalé, pas encore vus deux mois de suite, silence à deux points d'étape), durée du programme et réponses à la question de fin de programme. Aucune coordonnée n'y figure.",
     security(("association" = [])),
     params(
-        ("status" = Option<PairStatus>, Query, description = "Seulement les binômes dans cet état (vide : tous)."),
+        ("status" = Option<PairStatus>, Query, description = "Seulement les binômes dans cet état (absent : tous)."),
         ("at_risk" = Option<bool>, Query, description = "`true` : seulement les binômes en cours qui demandent l'attention de l'association."),
     ),
     responses(
@@ -925,7 +935,7 @@ struct PairProgramme {
         (status = 400, description = "`status` inconnu (`invalid_status`) ou `at_risk` autre que `true` / `false` (`invalid_at_risk`).", body = shared::http::ApiError),
     )
 )]
-/// `GET /v1/association/pairs?status=&at_risk=true`: the association's
+/// `GET /v1/association/pairs?status=active&at_risk=true`: the association's
 /// pairs with their follow-up (check-ins and their answers, risk).
 async fn list_pairs(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
     let association = authenticate(&app.store, request).await?;

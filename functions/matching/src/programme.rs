@@ -231,7 +231,13 @@ pub async fn answer(app: &Matching, request: &Request) -> Response<Body> {
 struct ProgrammeLengthBody {
     /// Durée totale du programme, en mois depuis le début du binôme (de 1 à 36) ; elle doit
     /// finir après aujourd'hui.
-    #[schema(required = true, minimum = 1, maximum = 36, example = 12)]
+    #[schema(
+        required = true,
+        nullable = false,
+        minimum = 1,
+        maximum = 36,
+        example = 12
+    )]
     months: Option<u32>,
 }
 

@@ -87,48 +87,9 @@ fn web_url(app: &Newsletter, slug: &str) -> String {
     campaign::web_url(&app.links, slug)
 }
 
-/// A draft as the admin routes take it: the shape of [`Draft`], with the
-/// limits [`campaign::validate`] enforces written out for the API contract.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-/// Le contenu d'une lettre, à sa création ou à sa modification.
-#[schema(as = NewsletterIssueDraft)]
-struct DraftBody {
-    /// L'objet de l'e-mail : une ligne de 1 à 150 caractères (espaces autour retirés).
-    #[schema(
-        pattern = "^\\s*\\S([^\\r\\n]{0,148}\\S)?\\s*$",
-        example = "Lettre de décembre : 1 jeune, 1 mentor !"
-    )]
-    subject: String,
-    /// Le texte d'aperçu affiché après l'objet par les messageries : une ligne de 200
-    /// caractères au plus (espaces autour retirés ; vide, `null` ou absent : pas d'aperçu).
-    #[serde(default)]
-    #[schema(pattern = "^\\s*(\\S([^\\r\\n]{0,198}\\S)?)?\\s*$")]
-    preheader: Option<String>,
-    /// Le contenu en Markdown (CommonMark, tableaux, texte barré ; le HTML est nettoyé) : non
-    /// vide, 60 000 octets au plus (la requête entière : 64 Ko).
-    #[schema(
-        min_length = 1,
-        max_length = 60000,
-        pattern = "\\S",
-        example = "# Les nouvelles du réseau\n\nUn binôme sur deux continue après six mois."
-    )]
-    body_markdown: String,
-}
-
-impl From<DraftBody> for Draft {
-    fn from(body: DraftBody) -> Self {
-        Draft {
-            subject: body.subject,
-            preheader: body.preheader,
-            body_markdown: body.body_markdown,
-        }
-    }
-}
-
 fn draft_of(request: &Request) -> Result<Draft, ApiError> {
-    let draft: DraftBody = http::parse_json_up_to(request, campaign::MAX_REQUEST_BYTES)?;
-    campaign::validate(draft.into()).map_err(ApiError::invalid_fields)
+    let draft: Draft = http::parse_json_up_to(request, campaign::MAX_REQUEST_BYTES)?;
+    campaign::validate(draft).map_err(ApiError::invalid_fields)
 }
 
 fn id_of(request: &Request) -> Result<String, ApiError> {
@@ -174,7 +135,7 @@ async fn respond(
     summary = "Créer une lettre (brouillon)",
     description = "Enregistre une nouvelle lettre à l'état de brouillon ; rien n'est envoyé. La requête peut faire jusqu'à 64 Ko.",
     security(("admin" = [])),
-    request_body(content = DraftBody, content_type = "application/json"),
+    request_body(content = Draft, content_type = "application/json"),
     responses(
         (status = 201, description = "Le brouillon créé, avec son identifiant.", body = View),
         (status = 400, description = "Champs invalides (`invalid_fields` : `subject`, `preheader`, `body_markdown`, chacun nommé dans `fields`), ou corps illisible (`malformed_json`, `unknown_field`, `missing_field`, `invalid_type`).", body = shared::http::ApiError),
@@ -217,7 +178,7 @@ pub async fn create(app: &Newsletter, request: &Request) -> Result<Response<Body
     params(
         ("id" = String, Path, description = "L'identifiant de la lettre, renvoyé à sa création (12 chiffres hexadécimaux).", pattern = "^[0-9a-f]{12}$", example = "0a1b2c3d4e5f"),
     ),
-    request_body(content = DraftBody, content_type = "application/json"),
+    request_body(content = Draft, content_type = "application/json"),
     responses(
         (status = 200, description = "La lettre modifiée.", body = View),
         (status = 400, description = "Champs invalides (`invalid_fields` : `subject`, `preheader`, `body_markdown`, chacun nommé dans `fields`), ou corps illisible (`malformed_json`, `unknown_field`, `missing_field`, `invalid_type`).", body = shared::http::ApiError),

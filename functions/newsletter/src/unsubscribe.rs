@@ -89,7 +89,7 @@ pub fn page(app: &Newsletter, request: &Request) -> Response<Body> {
     description = "Désinscrit l'adresse du lien et l'efface de la liste (il ne reste qu'un identifiant opaque avec les dates de l'accord et de son retrait). Sert le bouton de la page de désinscription comme la désinscription en un clic des messageries (RFC 8058, corps `List-Unsubscribe=One-Click`) : le corps n'est pas lu. Idempotent : un second envoi, ou une adresse déjà effacée, répond la même page. Répond une page HTML.",
     params(
         ("token" = String, Query, description = "Le jeton signé du lien de désinscription (valable un an)."),
-        ("campaign" = Option<String>, Query, description = "La lettre d'où vient le lien (12 chiffres hexadécimaux) : la désinscription d'un·e abonné·e confirmé·e y est comptée une fois ; une autre valeur est ignorée.", example = "0a1b2c3d4e5f"),
+        ("campaign" = Option<String>, Query, description = "La lettre d'où vient le lien (12 chiffres hexadécimaux) : la désinscription d'une personne abonnée et confirmée y est comptée une fois ; une autre valeur est ignorée.", example = "0a1b2c3d4e5f"),
     ),
     responses(
         (status = 200, description = "Désinscription faite (ou déjà faite).", content_type = "text/html", body = String),

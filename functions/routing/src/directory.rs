@@ -29,7 +29,9 @@ const DEFAULT_SPECIALITY_WEIGHT: u32 = 30;
 // In the contract, the fields the validation requires have a non-optional `value_type`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-/// Une association de l'annuaire, telle que les administrateurs du réseau la déclarent. Les valeurs des listes sont prises sans les espaces autour.
+#[schema(
+    description = "Une association de l'annuaire, telle que les administrateurs du réseau la déclarent. Les valeurs des listes sont prises sans les espaces autour."
+)]
 pub struct AssociationForm {
     /// Nom de l'association (1 à 120 caractères, espaces autour retirés).
     #[schema(value_type = String, min_length = 1, max_length = 120, example = "Article 1")]

@@ -19,8 +19,7 @@ const NO_SITUATION: u8 = 127;
 /// Why a request is being (re)routed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-/// Pourquoi la demande a été routée : `verified` (adresse confirmée), `declined` (déclinée par l'association précédente), `sla_expired` (sans réponse de l'association précédente dans le double de son délai), `retry` (elle attendait ; nouvel essai quotidien).
-#[schema(as = RoutingCause)]
+#[schema(description = "Pourquoi la demande a été routée : `verified` (adresse confirmée), `declined` (déclinée par l'association précédente), `sla_expired` (sans réponse de l'association précédente dans le double de son délai), `retry` (elle attendait ; nouvel essai quotidien).", as = RoutingCause)]
 pub enum Cause {
     /// The person confirmed their address (and the guardian agreed).
     Verified,

@@ -30,7 +30,9 @@ pub const GUARDIAN_BELOW_AGE: u32 = 15;
 /// missing ones are reported at once.
 #[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-/// La demande d'un ou une jeune de 11 à 30 ans qui cherche un mentor. Tous les champs invalides sont signalés ensemble (`invalid_fields`), chacun avec un message en français.
+#[schema(
+    description = "La demande d'un ou une jeune de 11 à 30 ans qui cherche un mentor. Tous les champs invalides sont signalés ensemble (`invalid_fields`), chacun avec un message en français."
+)]
 pub struct MenteeForm {
     /// Prénom : 1 à 80 caractères (les espaces répétés sont réduits), lettres de toute langue, espaces, tirets ou apostrophes.
     #[schema(
@@ -103,7 +105,9 @@ pub struct MenteeForm {
 /// The guardian of a mentee under 15.
 #[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-/// Le parent ou responsable légal d'un ou une jeune de moins de 15 ans : ses trois champs sont alors obligatoires et vérifiés. À partir de 15 ans, cet objet est ignoré.
+#[schema(
+    description = "Le parent ou responsable légal d'un ou une jeune de moins de 15 ans : ses trois champs sont alors obligatoires et vérifiés. À partir de 15 ans, cet objet est ignoré."
+)]
 pub struct GuardianForm {
     /// Nom du responsable légal : 1 à 80 caractères (les espaces répétés sont réduits), lettres de toute langue, espaces, tirets ou apostrophes.
     #[schema(examples("Nadia Haddad"))]
@@ -118,7 +122,9 @@ pub struct GuardianForm {
 
 #[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-/// L'inscription d'un ou une mentor bénévole. Tous les champs invalides sont signalés ensemble (`invalid_fields`), chacun avec un message en français.
+#[schema(
+    description = "L'inscription d'un ou une mentor bénévole. Tous les champs invalides sont signalés ensemble (`invalid_fields`), chacun avec un message en français."
+)]
 pub struct MentorForm {
     /// Prénom : 1 à 80 caractères (les espaces répétés sont réduits), lettres de toute langue, espaces, tirets ou apostrophes.
     #[schema(

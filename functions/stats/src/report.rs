@@ -173,7 +173,7 @@ pub fn parse_query(request: &Request, today: NaiveDate) -> Result<ReportQuery, A
     security(("admin" = [])),
     params(
         ("from" = Option<String>, Query, description = "Premier mois (AAAA-MM) ; par défaut onze mois avant `to`.", example = "2026-01", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"),
-        ("to" = Option<String>, Query, description = "Dernier mois (AAAA-MM), au plus 36 mois après `from` ; par défaut le mois en cours.", example = "2026-12", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        ("to" = Option<String>, Query, description = "Dernier mois (AAAA-MM) ; la période, `from` et `to` compris, couvre au plus 36 mois ; par défaut le mois en cours.", example = "2026-12", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"),
         ("by" = Option<By>, Query, description = "Regroupement des lignes ; par défaut `month`."),
         ("format" = Option<ReportFormat>, Query, description = "`csv` pour un tableur (ou l'en-tête `Accept: text/csv`) ; par défaut `json`."),
         ("association" = Option<String>, Query, description = "Les chiffres d'une seule association (son identifiant).", pattern = "^[a-z0-9-]+$"),
@@ -209,7 +209,7 @@ pub async fn network(app: &Stats, request: &Request) -> Result<Response<Body>, A
     security(("association" = [])),
     params(
         ("from" = Option<String>, Query, description = "Premier mois (AAAA-MM) ; par défaut onze mois avant `to`.", example = "2026-01", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"),
-        ("to" = Option<String>, Query, description = "Dernier mois (AAAA-MM), au plus 36 mois après `from` ; par défaut le mois en cours.", example = "2026-12", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        ("to" = Option<String>, Query, description = "Dernier mois (AAAA-MM) ; la période, `from` et `to` compris, couvre au plus 36 mois ; par défaut le mois en cours.", example = "2026-12", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"),
         ("by" = Option<By>, Query, description = "Regroupement des lignes ; par défaut `month`."),
         ("format" = Option<ReportFormat>, Query, description = "`csv` pour un tableur (ou l'en-tête `Accept: text/csv`) ; par défaut `json`."),
         ("association" = Option<String>, Query, description = "Les chiffres d'une seule association (son identifiant).", pattern = "^[a-z0-9-]+$"),
@@ -320,7 +320,7 @@ pub struct ImpactYear {
     pub pairs_created: i64,
     /// Demandes de jeunes prises en charge par une association dans l'année.
     pub young_people_accompanied: i64,
-    /// Part des binômes de l'année encore actifs six mois après leur début, sur ceux commencés il y a plus de six mois (trois décimales) ; absente tant qu'aucun ne l'est.
+    /// Part des binômes de l'année encore actifs six mois après leur début, sur ceux commencés il y a plus de six mois (trois décimales) ; `null` tant qu'aucun ne l'est.
     pub share_still_paired_at_6_months: Option<f64>,
 }
 
@@ -332,7 +332,7 @@ pub struct StatsReport {
     #[schema(example = "2026-12")]
     pub to: String,
     pub by: By,
-    /// L'association dont ce sont les chiffres ; absente pour tout le réseau.
+    /// L'association dont ce sont les chiffres ; `null` pour tout le réseau.
     pub association: Option<String>,
     /// Une ligne par mois, département ou association : la clé de regroupement (`month`, `departement` ou `association` ; `null` pour « non renseigné »), chaque compteur du mois (demandes créées, vérifiées, orientées, déclinées, prises en charge, délais de prise en charge par tranche, mentor·es inscrit·es, binômes proposés, acceptés, refusés, expirés, clos par motif, réponses aux questionnaires — `null` quand trop peu de réponses pour les montrer à une association), `acknowledged_median` (la tranche du délai médian de prise en charge), `acknowledged_within_sla_share` (part prise en charge dans le délai) et, hors regroupement par mois, les chiffres du moment et `waiting_per_free_place`.
     #[schema(value_type = Vec<Object>)]

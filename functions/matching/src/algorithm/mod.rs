@@ -25,8 +25,7 @@ use shared::people::{Mode, Need, Situation};
 /// What the solver optimises.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-/// Ce qu'un run optimise : `most_pairs` (le plus de binômes, puis le meilleur score total) ou `score_only` (le meilleur score total, quitte à former moins de binômes).
-#[schema(as = MatchingObjective)]
+#[schema(description = "Ce qu'un run optimise : `most_pairs` (le plus de binômes, puis le meilleur score total) ou `score_only` (le meilleur score total, quitte à former moins de binômes).", as = MatchingObjective)]
 pub enum Objective {
     /// The most pairs, then the highest total score.
     #[default]
