@@ -105,6 +105,14 @@ pub fn route_key(request: &Request) -> Option<&str> {
     }
 }
 
+/// The client's address as API Gateway saw it (for rate limits only: never logged or stored as is).
+pub fn source_ip(request: &Request) -> Option<&str> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref(),
+        _ => None,
+    }
+}
+
 /// One query-string parameter.
 pub fn query_parameter(request: &Request, name: &str) -> Option<String> {
     request

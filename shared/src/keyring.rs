@@ -80,6 +80,16 @@ impl AddressKey {
     }
 }
 
+impl AddressKey {
+    /// The opaque id of a client's IP address, for its rate limits.
+    pub fn id_of_client(&self, ip: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(b"client-ip:");
+        mac.update(ip.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+}
+
 impl AddressId {
     /// An id read back from a verified token or a key.
     pub fn from_trusted(id: String) -> Self {

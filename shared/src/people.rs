@@ -110,6 +110,22 @@ pub enum StudyLevel {
     Autre,
 }
 
+impl StudyLevel {
+    pub fn label(self) -> &'static str {
+        match self {
+            StudyLevel::College => "collège",
+            StudyLevel::Lycee => "lycée",
+            StudyLevel::Bac => "bac",
+            StudyLevel::Bac1 => "bac +1",
+            StudyLevel::Bac2 => "bac +2",
+            StudyLevel::Bac3 => "bac +3",
+            StudyLevel::Bac4 => "bac +4",
+            StudyLevel::Bac5 => "bac +5 ou plus",
+            StudyLevel::Autre => "autre",
+        }
+    }
+}
+
 #[derive(
     Debug,
     Clone,
@@ -155,6 +171,16 @@ pub enum Mode {
     Indifferent,
 }
 
+impl Mode {
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Presentiel => "en personne",
+            Mode::Distance => "à distance",
+            Mode::Indifferent => "en personne ou à distance",
+        }
+    }
+}
+
 /// Groups the public policies give priority to. `Refugie` and `Handicap` are
 /// special-category data (GDPR art. 9): stored apart, with their own consent.
 #[derive(
@@ -184,6 +210,18 @@ pub enum PriorityGroup {
 }
 
 impl PriorityGroup {
+    /// As association staff read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            PriorityGroup::Qpv => "habite un quartier prioritaire (QPV)",
+            PriorityGroup::Zrr => "habite une zone rurale (ZRR)",
+            PriorityGroup::Boursier => "boursier·ère",
+            PriorityGroup::Decrochage => "en décrochage scolaire",
+            PriorityGroup::Refugie => "réfugié·e",
+            PriorityGroup::Handicap => "en situation de handicap",
+        }
+    }
+
     pub fn is_sensitive(self) -> bool {
         matches!(self, PriorityGroup::Refugie | PriorityGroup::Handicap)
     }
@@ -207,6 +245,28 @@ pub enum Sector {
     SanteSocial,
     TransportLogistique,
     Autre,
+}
+
+impl Sector {
+    pub fn label(self) -> &'static str {
+        match self {
+            Sector::AgricultureEnvironnement => "agriculture, environnement",
+            Sector::Associatif => "associatif",
+            Sector::BtpImmobilier => "BTP, immobilier",
+            Sector::CommerceDistribution => "commerce, distribution",
+            Sector::CultureMedias => "culture, médias",
+            Sector::DroitConseil => "droit, conseil",
+            Sector::EducationRecherche => "éducation, recherche",
+            Sector::FinanceAssurance => "finance, assurance",
+            Sector::FonctionPublique => "fonction publique",
+            Sector::HotellerieRestauration => "hôtellerie, restauration",
+            Sector::Industrie => "industrie",
+            Sector::Numerique => "numérique",
+            Sector::SanteSocial => "santé, social",
+            Sector::TransportLogistique => "transport, logistique",
+            Sector::Autre => "autre secteur",
+        }
+    }
 }
 
 /// Where a request stands. Routing picks up profiles that become `Verified`.
@@ -233,6 +293,20 @@ pub enum ProfileStatus {
 }
 
 impl ProfileStatus {
+    /// As association staff read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProfileStatus::PendingVerification => "Adresse à confirmer",
+            ProfileStatus::Verified => "Confirmée",
+            ProfileStatus::Routed => "À traiter",
+            ProfileStatus::Acknowledged => "Prise en charge",
+            ProfileStatus::Waiting => "En attente",
+            ProfileStatus::Proposed => "Binôme proposé",
+            ProfileStatus::Paired => "En binôme",
+            ProfileStatus::Closed => "Terminée",
+        }
+    }
+
     /// The wire name, as stored and as used in key segments.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -360,3 +360,85 @@ impl IssuePage {
         html(status, self.render())
     }
 }
+
+/// The staff space's header on each of its pages: who is signed in, for
+/// which association, its sections, and the sign-out button.
+#[derive(Debug, Clone)]
+pub struct SpaceNav {
+    pub association_name: String,
+    pub staff_name: String,
+    pub role: &'static str,
+    /// The session's CSRF token, carried by every form of the page.
+    pub csrf: String,
+    /// The section shown: `demandes`, `equipe` or `journal`.
+    pub current: &'static str,
+    /// Association admins also see the team's management and the journal.
+    pub admin: bool,
+}
+
+impl SpaceNav {
+    pub fn new(
+        signed_in: &crate::staff::SignedIn,
+        association_name: &str,
+        current: &'static str,
+    ) -> Self {
+        Self {
+            association_name: association_name.to_owned(),
+            staff_name: signed_in.account.name.clone(),
+            role: signed_in.account.role.label(),
+            csrf: signed_in.csrf().to_owned(),
+            current,
+            admin: signed_in.account.is_admin(),
+        }
+    }
+}
+
+/// A message inside the staff space: an action done, or refused.
+#[derive(Debug, Clone, Template)]
+#[template(path = "space/notice.html")]
+pub struct SpaceNotice {
+    pub nav: SpaceNav,
+    pub heading: String,
+    pub paragraphs: Vec<String>,
+    /// Where to go next (href, label).
+    pub next: (String, String),
+}
+
+impl SpaceNotice {
+    pub fn respond(&self, status: StatusCode) -> Response<Body> {
+        unindexed(html(status, self.render()))
+    }
+}
+
+/// A posted form (`application/x-www-form-urlencoded`, at most
+/// [`crate::http::MAX_BODY_BYTES`]); `None` when it cannot be read.
+pub fn posted<T: serde::de::DeserializeOwned>(request: &lambda_http::Request) -> Option<T> {
+    let body = request.body().as_ref();
+    if body.len() > crate::http::MAX_BODY_BYTES {
+        return None;
+    }
+    serde_html_form::from_bytes(body).ok()
+}
+
+/// An instant as read in France: « 01/12/2026 à 23:05 », Paris time.
+pub fn paris_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::Paris)
+        .format("%d/%m/%Y à %H:%M")
+        .to_string()
+}
+
+/// `303 See Other` to `location` (after a form's POST, or to sign in).
+pub fn see_other(location: &str) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header("location", location)
+        .header("cache-control", "no-store")
+        .body(Body::Empty)
+        .expect("a location from our own paths is a valid header")
+}
+
+/// To the sign-in page, coming back to `path` once signed in.
+pub fn sign_in_first(path: &str) -> Response<Body> {
+    let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+    see_other(&format!("/connexion?suite={next}"))
+}

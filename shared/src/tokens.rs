@@ -34,6 +34,8 @@ pub enum Purpose {
     PairProgrammeEnd,
     /// A person keeps their idle account from erasure.
     KeepAccount,
+    /// A staff member signs in to their association's space (single use).
+    StaffSignIn,
 }
 
 impl Purpose {
@@ -49,6 +51,7 @@ impl Purpose {
             Purpose::OutcomeSurvey => "ocs",
             Purpose::PairProgrammeEnd => "ppe",
             Purpose::KeepAccount => "kpa",
+            Purpose::StaffSignIn => "ssi",
         }
     }
 }

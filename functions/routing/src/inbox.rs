@@ -15,11 +15,13 @@ use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::{
-    directory::{AssociationRecord, authenticate},
+    directory::{AssociationRecord, authenticate, read_association},
+    journal::{Action, Actor, Entry},
     http::{self, ApiError},
     people::{Mode, Need, PriorityGroup, ProfileStatus, Role, Sector, Situation, StudyLevel},
     phone::PhoneNumber,
     place::{Departement, PostalCode},
+    staff,
     store::{
         Key, StoreError,
         keys::{index, sort},
@@ -366,7 +368,7 @@ fn bad_parameter(code: &'static str, message: &str) -> ApiError {
 )]
 /// `GET /v1/association/requests?status=&cursor=&limit=`: oldest first.
 pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(&app.store, request).await?;
+    let (association, _) = authorise(&app.store, request, Utc::now()).await?;
     let status = match http::query_parameter(request, "status").as_deref() {
         None | Some("") => None,
         Some(s @ ("routed" | "acknowledged")) => Some(s.to_owned()),
@@ -385,20 +387,35 @@ pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
             .filter(|n| (1..=MAX_PAGE).contains(n))
             .ok_or_else(|| bad_parameter("invalid_limit", "Le paramètre limit va de 1 à 100."))?,
     };
-    let start = match http::query_parameter(request, "cursor") {
+    let cursor = http::query_parameter(request, "cursor");
+    let page = requests_page(app, &association, status.as_deref(), limit, cursor.as_deref()).await?;
+    Ok(http::json(StatusCode::OK, &page))
+}
+
+/// One page of the association's requests in `status` (both when `None`),
+/// oldest first, from `cursor` (a `next_cursor` handed out before).
+pub(crate) async fn requests_page(
+    app: &Routing,
+    association: &AssociationRecord,
+    status: Option<&str>,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<RequestPage, ApiError> {
+    let invalid_cursor = || {
+        bad_parameter(
+            "invalid_cursor",
+            "Le paramètre cursor n'est pas valide : reprenez celui de la page précédente.",
+        )
+    };
+    let start = match cursor {
         None => None,
-        Some(cursor) => Some(decode_cursor(&cursor, &association.slug).ok_or_else(|| {
-            bad_parameter(
-                "invalid_cursor",
-                "Le paramètre cursor n'est pas valide : reprenez celui de la page précédente.",
-            )
-        })?),
+        Some(cursor) => Some(decode_cursor(cursor, &association.slug).ok_or_else(invalid_cursor)?),
     };
     let query = app
         .store
         .by_association(
             index::association_requests(&association.slug),
-            status.as_deref().map(index::association_request_status),
+            status.map(index::association_request_status),
         )
         .limit(limit)
         .set_exclusive_start_key(start);
@@ -407,21 +424,42 @@ pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
             .as_service_error()
             .is_some_and(|e| e.meta().code() == Some("ValidationException"))
         {
-            bad_parameter(
-                "invalid_cursor",
-                "Le paramètre cursor n'est pas valide : reprenez celui de la page précédente.",
-            )
+            invalid_cursor()
         } else {
             StoreError::from(error).into()
         }
     })?;
-    Ok(http::json(
-        StatusCode::OK,
-        &RequestPage {
-            requests: page.items().iter().filter_map(listed).collect(),
-            next_cursor: page.last_evaluated_key().map(encode_cursor),
-        },
-    ))
+    Ok(RequestPage {
+        requests: page.items().iter().filter_map(listed).collect(),
+        next_cursor: page.last_evaluated_key().map(encode_cursor),
+    })
+}
+
+/// How many of the association's requests are in `status`.
+pub(crate) async fn count(
+    app: &Routing,
+    association: &AssociationRecord,
+    status: ProfileStatus,
+) -> Result<usize, StoreError> {
+    let mut total = 0;
+    let mut start = None;
+    loop {
+        let page = app
+            .store
+            .by_association(
+                index::association_requests(&association.slug),
+                Some(index::association_request_status(status.as_str())),
+            )
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        total += usize::try_from(page.count()).unwrap_or_default();
+        match page.last_evaluated_key() {
+            Some(key) => start = Some(key.clone()),
+            None => return Ok(total),
+        }
+    }
 }
 
 #[utoipa::path(
@@ -443,8 +481,18 @@ pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
 /// `GET /v1/association/requests/{id}`: the contact details, the request,
 /// the sensitive data and the guardian, and the routing decision.
 pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(&app.store, request).await?;
-    let held = held_request(app, &association, &request_id(request)).await?;
+    let (association, _) = authorise(&app.store, request, Utc::now()).await?;
+    let details = details(app, &association, &request_id(request)).await?;
+    Ok(http::json(StatusCode::OK, &details))
+}
+
+/// A request the association holds, with everything it may see of it.
+pub(crate) async fn details(
+    app: &Routing,
+    association: &AssociationRecord,
+    id: &str,
+) -> Result<RequestDetails, ApiError> {
+    let held = held_request(app, association, id).await?;
     // The request's items but its mails, in one consistent read:
     // GUARDIAN < MAIL#… < PROFILE < SENSITIVE.
     let page = app
@@ -470,7 +518,7 @@ pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
             Some(sort::PROFILE) => {
                 // Checked again on the same read as the data shown.
                 let current: Option<RequestItem> = serde_dynamo::from_item(item.clone()).ok();
-                if !current.is_some_and(|c| holds(&association, &c)) {
+                if !current.is_some_and(|c| holds(association, &c)) {
                     return Err(ApiError::not_found());
                 }
                 answer.request = Some(view(item)?);
@@ -487,7 +535,7 @@ pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
         acknowledged_at: routing.acknowledged_at.map(timestamp),
         decision: routing.decision,
     });
-    Ok(http::json(StatusCode::OK, &answer))
+    Ok(answer)
 }
 
 /// An item as one of the association's views: only the view's fields.
@@ -516,28 +564,34 @@ fn view<V: for<'de> Deserialize<'de>>(
 /// `POST /v1/association/requests/{id}/acknowledge`: the association takes
 /// the request on; reminders stop. Acknowledging twice is the same as once.
 pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(&app.store, request).await?;
-    let held = held_request(app, &association, &request_id(request)).await?;
-    let acknowledged = || {
-        http::json(
-            StatusCode::OK,
-            &RequestAcknowledged {
-                id: held.id.clone(),
-                status: "acknowledged",
-                message: "Demande prise en charge. Contactez la personne dans les meilleurs délais.",
-            },
-        )
-    };
+    let (association, actor) = authorise(&app.store, request, Utc::now()).await?;
+    let id = take_on(app, &association, &request_id(request), actor).await?;
+    Ok(http::json(
+        StatusCode::OK,
+        &RequestAcknowledged {
+            id,
+            status: "acknowledged",
+            message: "Demande prise en charge. Contactez la personne dans les meilleurs délais.",
+        },
+    ))
+}
+
+/// The association takes the request on (twice is the same as once), with
+/// its journal entry in the same transaction; the request's id.
+pub(crate) async fn take_on(
+    app: &Routing,
+    association: &AssociationRecord,
+    id: &str,
+    actor: Actor,
+) -> Result<String, ApiError> {
+    let held = held_request(app, association, id).await?;
     if held.status != ProfileStatus::Routed {
         // Taken on already (and perhaps paired since).
-        return Ok(acknowledged());
+        return Ok(held.id);
     }
     let routing = held.routing.as_ref().ok_or_else(ApiError::not_found)?;
     let now = Utc::now();
-    let result = app
-        .store
-        .client
-        .update_item()
+    let update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(&app.store.table)
         .set_key(Some(Key::person_profile(&held.id).attributes()))
         .update_expression(
@@ -560,23 +614,26 @@ pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Bo
                 &held.id,
             )),
         )
-        .expression_attribute_values(":attempt", AttributeValue::N(routing.attempt.to_string()))
-        .send()
-        .await;
-    match result {
+        .expression_attribute_values(":attempt", AttributeValue::N(routing.attempt.to_string()));
+    let entry = Entry::new(actor, Action::RequestAcknowledged, &held.id, now);
+    let writes = vec![
+        shared::store::transact_update(update)?,
+        entry.transact_put(&app.store.table, &association.slug)?,
+    ];
+    match app.store.transact(writes).await {
         Ok(_) => {
             tracing::info!(
                 request = held.id,
                 association = association.slug,
                 "request acknowledged"
             );
-            Ok(acknowledged())
+            Ok(held.id)
         }
-        Err(error) if shared::store::condition_failed(&error) => {
+        Err(error) if shared::store::first_condition_failed(&error) => {
             // Moved meanwhile: acknowledged by a concurrent call, or gone.
-            let again = held_request(app, &association, &held.id).await?;
+            let again = held_request(app, association, &held.id).await?;
             if again.status == ProfileStatus::Acknowledged {
-                Ok(acknowledged())
+                Ok(held.id)
             } else {
                 Err(ApiError::not_found())
             }
@@ -617,21 +674,23 @@ pub struct DeclineForm {
 /// `POST /v1/association/requests/{id}/decline {"reason"}`: the request goes
 /// to the next best association (or waits), and the counter is given back.
 pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(&app.store, request).await?;
+    let (association, actor) = authorise(&app.store, request, Utc::now()).await?;
     let id = request_id(request);
-    let declined = || {
-        http::json(
-            StatusCode::OK,
-            &RequestDeclined {
-                id: id.clone(),
-                status: "declined",
-                message: "Demande déclinée : elle est transmise à une autre association.",
-            },
-        )
-    };
     let form: DeclineForm = http::parse_json(request)?;
-    let reason = form
-        .reason
+    pass_on(app, &association, &id, form.reason.as_deref(), actor).await?;
+    Ok(http::json(
+        StatusCode::OK,
+        &RequestDeclined {
+            id,
+            status: "declined",
+            message: "Demande déclinée : elle est transmise à une autre association.",
+        },
+    ))
+}
+
+/// The reason for declining, as typed, if it is one: 3 to 500 characters.
+pub(crate) fn decline_reason(reason: Option<&str>) -> Result<String, ApiError> {
+    reason
         .map(|r| r.trim().to_owned())
         .filter(|r| (3..=500).contains(&r.chars().count()))
         .ok_or_else(|| {
@@ -639,14 +698,27 @@ pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>,
                 field: "reason".into(),
                 message: "Indiquez en quelques mots pourquoi l'association ne peut pas accompagner cette personne (3 à 500 caractères).".into(),
             }])
-        })?;
-    let held = match held_request(app, &association, &id).await {
+        })
+}
+
+/// The association declines the request, which goes to the next best one
+/// (or waits); declining again is the same as once. The journal entry is
+/// written in the routing's transaction.
+pub(crate) async fn pass_on(
+    app: &Routing,
+    association: &AssociationRecord,
+    id: &str,
+    reason: Option<&str>,
+    actor: Actor,
+) -> Result<(), ApiError> {
+    let reason = decline_reason(reason)?;
+    let held = match held_request(app, association, id).await {
         Ok(held) => held,
         // A retried decline: already passed on by this association.
-        Err(not_found) if !is_request_id(&id) => return Err(not_found),
+        Err(not_found) if !is_request_id(id) => return Err(not_found),
         Err(not_found) => {
-            return match read_request(app, &id).await? {
-                Some(r) if r.declined_by().contains(&association.slug) => Ok(declined()),
+            return match read_request(app, id).await? {
+                Some(r) if r.declined_by().contains(&association.slug) => Ok(()),
                 _ => Err(not_found),
             };
         }
@@ -661,12 +733,48 @@ pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>,
             "Un binôme est proposé ou formé pour cette demande : clôturez-le avant de la décliner.",
         ));
     }
-    match route(app, &held, Cause::Declined, Some(&reason), Utc::now()).await? {
-        Outcome::Routed { .. } | Outcome::Waiting => Ok(declined()),
+    let now = Utc::now();
+    let entry = Entry::new(actor, Action::RequestDeclined, &held.id, now)
+        .transact_put(&app.store.table, &association.slug)?;
+    match route(app, &held, Cause::Declined, Some(&reason), Some(entry), now).await? {
+        Outcome::Routed { .. } | Outcome::Waiting => Ok(()),
         Outcome::Unchanged => Err(ApiError::new(
             StatusCode::CONFLICT,
             "request_changed",
             "La demande a changé entre-temps : rechargez-la avant de la décliner.",
         )),
     }
+}
+
+/// The association a JSON route acts for, and who acts: a program with the
+/// association's API key, or a signed-in staff member (whose writes carry
+/// the session's CSRF token in `X-CSRF-Token`).
+pub(crate) async fn authorise(
+    store: &shared::store::Store,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<(AssociationRecord, Actor), ApiError> {
+    if shared::directory::bearer(request).is_some() {
+        return Ok((authenticate(store, request).await?, Actor::api_key()));
+    }
+    let Some(signed_in) = staff::signed_in(store, request, now).await? else {
+        // Neither: the key's own refusal says what to send.
+        return Err(authenticate(store, request).await.err().unwrap_or_else(ApiError::not_found));
+    };
+    let safe = matches!(request.method().as_str(), "GET" | "HEAD");
+    let token = request
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|value| value.to_str().ok());
+    if !safe && !signed_in.csrf_matches(token) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_token",
+            "En-tête X-CSRF-Token manquant ou invalide : reprenez celui de la page de l'espace.",
+        ));
+    }
+    let association = read_association(store, &signed_in.account.association)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok((association, Actor::staff(&signed_in.account)))
 }

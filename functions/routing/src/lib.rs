@@ -22,6 +22,11 @@
 //! | `GET  /v1/association/requests/{id}`                 | one request with its contact details       |
 //! | `POST /v1/association/requests/{id}/acknowledge`     | taken on: reminders stop                   |
 //! | `POST /v1/association/requests/{id}/decline`         | passed to the next best association        |
+//! | `GET /association`, `GET /association/demandes`      | the inbox's page in the staff space        |
+//! | `GET /association/demandes/{id}`                     | a request's page                           |
+//! | `POST /association/demandes/{id}/prise-en-charge`, `…/refus` | acknowledge, decline (CSRF token)  |
+//!
+//! The association routes take the association's API key or a staff session.
 
 pub mod contract;
 pub mod directory;
@@ -29,6 +34,7 @@ pub mod inbox;
 pub mod request;
 pub mod route;
 pub mod rules;
+mod space;
 pub mod stream;
 pub mod sweep;
 
@@ -51,6 +57,11 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/association/requests/{id}",
     "POST /v1/association/requests/{id}/acknowledge",
     "POST /v1/association/requests/{id}/decline",
+    "GET /association",
+    "GET /association/demandes",
+    "GET /association/demandes/{id}",
+    "POST /association/demandes/{id}/prise-en-charge",
+    "POST /association/demandes/{id}/refus",
 ];
 
 pub struct Routing {
@@ -125,6 +136,13 @@ pub async fn handle(app: &Routing, request: Request) -> Result<Response<Body>, E
             inbox::acknowledge(app, &request).await
         }
         Some("POST /v1/association/requests/{id}/decline") => inbox::decline(app, &request).await,
+        Some("GET /association") => Ok(space::home()),
+        Some("GET /association/demandes") => Ok(space::requests(app, &request).await),
+        Some("GET /association/demandes/{id}") => Ok(space::request(app, &request).await),
+        Some("POST /association/demandes/{id}/prise-en-charge") => {
+            Ok(space::acknowledge(app, &request).await)
+        }
+        Some("POST /association/demandes/{id}/refus") => Ok(space::decline(app, &request).await),
         _ => Err(ApiError::not_found()),
     };
     Ok(answer.unwrap_or_else(|error| error.respond()))

@@ -141,13 +141,15 @@ fn decide(
 }
 
 /// Routes `request` (as read, with its status and routing attempt) for
-/// `cause`; `reason` is the association's word when it declined.
+/// `cause`; `reason` is the association's word when it declined, and
+/// `journal` its journal entry, written in the same transaction.
 #[tracing::instrument(skip_all, fields(request = request.id, ?cause))]
 pub async fn route(
     app: &Routing,
     request: &RequestItem,
     cause: Cause,
     reason: Option<&str>,
+    journal: Option<TransactWriteItem>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
     let month = month_of(now);
@@ -193,7 +195,9 @@ pub async fn route(
             declined_by: declined_by.clone(),
             history: history(previous, leaving.as_deref(), cause, reason, now),
         };
-        let writes = transaction(app, request, chosen, &state, leaving.as_deref())?;
+        let mut writes = transaction(app, request, chosen, &state, leaving.as_deref())?;
+        // Last: the request's update stays first, which tells a moved request apart.
+        writes.extend(journal.clone());
         match app.store.transact(writes).await {
             Ok(_) => {
                 return Ok(match chosen {

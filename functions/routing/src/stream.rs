@@ -41,7 +41,7 @@ pub async fn deliver(app: &Routing, event: &Event) -> DynamoDbEventResponse {
                 return Ok::<(), StoreError>(());
             }
         };
-        route(app, &request, Cause::Verified, None, Utc::now())
+        route(app, &request, Cause::Verified, None, None, Utc::now())
             .await
             .map(|_| ())
     })

@@ -91,7 +91,7 @@ pub async fn sweep(app: &Routing, now: DateTime<Utc>) -> Result<SweepReport, Sto
                 };
                 let sla = Duration::days(i64::from(listed.record.sla_days));
                 if now >= routing.decided_at + sla * 2 {
-                    if route(app, &request, Cause::SlaExpired, None, now).await?
+                    if route(app, &request, Cause::SlaExpired, None, None, now).await?
                         != Outcome::Unchanged
                     {
                         report.rerouted += 1;
@@ -105,7 +105,7 @@ pub async fn sweep(app: &Routing, now: DateTime<Utc>) -> Result<SweepReport, Sto
             }
             ProfileStatus::Waiting => {
                 report.retried += 1;
-                if route(app, &request, Cause::Retry, None, now).await? == Outcome::Waiting {
+                if route(app, &request, Cause::Retry, None, None, now).await? == Outcome::Waiting {
                     // Read again: the retry moved its attempt on.
                     if let Some(request) = crate::route::read_request(app, &request.id).await? {
                         still_waiting.push(request);

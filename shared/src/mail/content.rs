@@ -183,6 +183,19 @@ pub enum MailContent {
         erased_on: String,
         keep_url: String,
     },
+    /// To someone invited to an association's space, with their first sign-in link.
+    StaffInvitation {
+        name: String,
+        association_name: String,
+        /// Who invited them (a colleague's name, or the network's team).
+        invited_by: String,
+        sign_in_url: String,
+    },
+    /// A sign-in link to the staff space, asked for on the sign-in page.
+    StaffSignIn {
+        name: String,
+        sign_in_url: String,
+    },
 }
 
 fn default_sla_days() -> u32 {
@@ -452,6 +465,16 @@ mail_template!(
     "mail/programme_ending_association.txt",
     "mail/programme_ending_association.html",
     { association_name: &'a str, pair_id: &'a str, ends_on: &'a str });
+mail_template!(
+    staff_invitation,
+    "mail/staff_invitation.txt",
+    "mail/staff_invitation.html",
+    { name: &'a str, association_name: &'a str, invited_by: &'a str, sign_in_url: &'a str });
+mail_template!(
+    staff_sign_in,
+    "mail/staff_sign_in.txt",
+    "mail/staff_sign_in.html",
+    { name: &'a str, sign_in_url: &'a str });
 mail_template!(
     retention_warning,
     "mail/retention_warning.txt",
@@ -758,6 +781,23 @@ impl MailContent {
                 Transactional,
                 format!("Votre compte binome sera supprimé le {erased_on}"),
                 retention_warning::render(first_name, erased_on, keep_url)?,
+                None,
+            ),
+            MailContent::StaffInvitation {
+                name,
+                association_name,
+                invited_by,
+                sign_in_url,
+            } => (
+                Transactional,
+                format!("Votre accès à l'espace de {association_name} sur binome"),
+                staff_invitation::render(name, association_name, invited_by, sign_in_url)?,
+                None,
+            ),
+            MailContent::StaffSignIn { name, sign_in_url } => (
+                Transactional,
+                "Votre lien de connexion à binome".to_owned(),
+                staff_sign_in::render(name, sign_in_url)?,
                 None,
             ),
             MailContent::WaitingDigest { requests } => (

@@ -40,6 +40,12 @@
 //! | one association's figures of a month    | Query, `sk` begins | `STATS#<month>#<shard>` / `<association>#`       |
 //! | what removed items counted (recounts)   | Update ADD / Scan (backfill) | `STATS_KEPT#<month>#<shard>` / `<association>#<département>` |
 //! | a stream record counted once in the figures | conditional Put (TTL) | `STATS_RECORD#<event id>` / `STATS_RECORD` |
+//! | a staff member's account              | Get / Put / Update / Delete | `STAFF#<address id>` / `ACCOUNT`      |
+//! | an association's team                   | Query `by_association` | `assoc_pk` = `TEAM#<slug>`, `assoc_sk` = address id |
+//! | a session (its id only hashed)          | Get / Put / Update / Delete | `SESSION#<SHA-256 of the id>` / `SESSION` |
+//! | a sign-in link, usable once             | Put / conditional Delete | `SIGN_IN#<SHA-256 of its subject>` / `SIGN_IN` |
+//! | a rate limit's count in a time slot     | conditional Update ADD (TTL) | `QUOTA#<scope>#<opaque id>#<slot>` / `QUOTA` |
+//! | an association's journal, newest first  | Put / Query        | `JOURNAL#<slug>` / `<instant>#<random id>`    |
 
 use std::collections::HashMap;
 
@@ -92,6 +98,8 @@ pub mod sort {
     pub const CAMPAIGN: &str = "CAMPAIGN";
     pub const OUTCOME: &str = "OUTCOME";
     pub const STATS_RECORD: &str = "STATS_RECORD";
+    pub const ACCOUNT: &str = "ACCOUNT";
+    pub const SESSION: &str = "SESSION";
 }
 
 /// Attributes of an association item that count its requests and places.
@@ -357,6 +365,53 @@ impl Key {
         pk.strip_prefix(STATS_RECORD_PREFIX)
     }
 
+    /// A staff member's account, by the opaque id of their address.
+    pub fn staff_account(staff_id: &str) -> Self {
+        Self {
+            pk: format!("STAFF#{staff_id}"),
+            sk: sort::ACCOUNT.into(),
+        }
+    }
+
+    /// A staff session, by the hash of its id (the id itself is only in the cookie).
+    pub fn staff_session(session_hash: &str) -> Self {
+        Self {
+            pk: format!("SESSION#{session_hash}"),
+            sk: sort::SESSION.into(),
+        }
+    }
+
+    /// A sign-in link not used yet.
+    pub fn staff_sign_in(link_hash: &str) -> Self {
+        Self {
+            pk: format!("SIGN_IN#{link_hash}"),
+            sk: "SIGN_IN".into(),
+        }
+    }
+
+    /// The uses of `scope` by `subject` (an opaque id) in time slot `slot`.
+    pub fn quota(scope: &str, subject: &str, slot: i64) -> Self {
+        Self {
+            pk: format!("QUOTA#{scope}#{subject}#{slot}"),
+            sk: "QUOTA".into(),
+        }
+    }
+
+    pub fn journal_partition(slug: &str) -> String {
+        format!("JOURNAL#{slug}")
+    }
+
+    /// An entry of an association's journal, in time order.
+    pub fn journal_entry(slug: &str, at: chrono::DateTime<chrono::Utc>, entry_id: &str) -> Self {
+        Self {
+            pk: Self::journal_partition(slug),
+            sk: format!(
+                "{}#{entry_id}",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ),
+        }
+    }
+
     /// The key as the `Key` argument of a DynamoDB call.
     pub fn attributes(&self) -> HashMap<String, AttributeValue> {
         HashMap::from([
@@ -418,6 +473,11 @@ pub mod index {
     /// The `assoc_sk` prefix of an association's requests in one status.
     pub fn association_request_status(status: &str) -> String {
         format!("{status}#")
+    }
+
+    /// `assoc_pk` of an association's staff accounts.
+    pub fn team(slug: &str) -> String {
+        format!("TEAM#{slug}")
     }
 
     /// `assoc_pk` of the pairs an association proposed.

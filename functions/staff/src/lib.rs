@@ -1,0 +1,104 @@
+//! The staff space's doors and team: association staff sign in by a mailed
+//! link (single use, 15 minutes) and hold a session; association admins
+//! invite, change and remove members and read the journal; the network's
+//! admins invite an association's first admin. The session itself is
+//! `shared::staff`, read by every function that serves pages of the space.
+//!
+//! | route                                        | what it does                                     |
+//! |----------------------------------------------|--------------------------------------------------|
+//! | `GET`, `POST /connexion`                     | asks for a sign-in link (same answer for any address) |
+//! | `GET /connexion/lien`                        | a page with a button: following the link does nothing |
+//! | `POST /connexion/lien`                       | signs in: a new session, the link used up        |
+//! | `POST /deconnexion`                          | signs out                                        |
+//! | `GET`, `POST /association/equipe`            | the team; an admin invites                       |
+//! | `POST /association/equipe/{id}/role`, `…/retrait` | an admin changes a role, removes a member   |
+//! | `GET /association/journal`                   | who did what, newest first (admins)              |
+//! | `POST /v1/admin/associations/{slug}/admins`  | the network invites an association's first admin |
+
+pub mod contract;
+mod journal;
+mod sign_in;
+mod team;
+
+use std::time::Duration;
+
+use lambda_http::{Body, Error, Request, Response};
+use shared::{directory::AdminKey, http, keyring::Keyring, links::Links, store::Store};
+
+/// The routes this function serves, as API Gateway route keys.
+pub const ROUTES: &[&str] = &[
+    "GET /connexion",
+    "POST /connexion",
+    "GET /connexion/lien",
+    "POST /connexion/lien",
+    "POST /deconnexion",
+    "GET /association/equipe",
+    "POST /association/equipe",
+    "POST /association/equipe/{id}/role",
+    "POST /association/equipe/{id}/retrait",
+    "GET /association/journal",
+    "POST /v1/admin/associations/{slug}/admins",
+];
+
+/// The sign-in request answers no sooner than this, known address or not.
+pub const DEFAULT_RESPONSE_FLOOR_MS: u64 = 150;
+
+pub struct Staff {
+    pub store: Store,
+    keyring: Keyring,
+    links: Links,
+    admin_key: AdminKey,
+    response_floor: Duration,
+}
+
+impl Staff {
+    pub fn new(
+        store: Store,
+        keyring: Keyring,
+        links: Links,
+        admin_key: &str,
+        response_floor: Duration,
+    ) -> Self {
+        Self {
+            store,
+            keyring,
+            links,
+            admin_key: AdminKey::new(Some(admin_key)),
+            response_floor,
+        }
+    }
+}
+
+/// The function's start: configuration, the signing secret, the admin key,
+/// a warm connection.
+pub async fn start() -> Result<Staff, Error> {
+    let start = shared::aws::start_signing(|env| env.required("ADMIN_KEY_SECRET_ARN")).await?;
+    let admin_key = shared::aws::secret_string(&start.sdk, &start.settings).await?;
+    Ok(Staff::new(
+        start.store,
+        start.keyring,
+        start.links,
+        &admin_key,
+        Duration::from_millis(DEFAULT_RESPONSE_FLOOR_MS),
+    ))
+}
+
+pub async fn handle(app: &Staff, request: Request) -> Result<Response<Body>, Error> {
+    let response = match http::route_key(&request) {
+        Some("GET /connexion") => sign_in::page(&request),
+        Some("POST /connexion") => sign_in::asked(app, &request).await,
+        Some("GET /connexion/lien") => sign_in::link_page(app, &request),
+        Some("POST /connexion/lien") => sign_in::link_used(app, &request).await,
+        Some("POST /deconnexion") => sign_in::sign_out(app, &request).await,
+        Some("GET /association/equipe") => team::page(app, &request).await,
+        Some("POST /association/equipe") => team::invited(app, &request).await,
+        Some("POST /association/equipe/{id}/role") => team::role_changed(app, &request).await,
+        Some("POST /association/equipe/{id}/retrait") => team::removed(app, &request).await,
+        Some("GET /association/journal") => journal::page(app, &request).await,
+        Some("POST /v1/admin/associations/{slug}/admins") => team::first_admin(app, &request)
+            .await
+            .unwrap_or_else(|error| error.respond()),
+        _ => http::ApiError::not_found().respond(),
+    };
+    Ok(response)
+}

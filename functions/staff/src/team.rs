@@ -1,0 +1,576 @@
+//! The association's team: every member sees it; its admins invite,
+//! change a role and remove. An invitation makes the account and mails its
+//! first sign-in link in one transaction with its journal entry; a removed
+//! member's sessions stop at their next request (the account is read on
+//! every one). Nobody changes or removes themselves, so a team always
+//! keeps an admin.
+
+use askama::Template;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use shared::{
+    directory::{AssociationRecord, read_association, valid_slug},
+    email::EmailAddress,
+    http::{self, ApiError},
+    journal::{Action, Actor, Entry},
+    mail::{MailContent, OutboxMail},
+    pages::Page,
+    site::{SpaceNav, html, paris_time, posted, see_other, unindexed},
+    staff::{
+        INVITATION_LIFETIME, InSpace, SignInLink, StaffAccount, StaffRole, in_space,
+        is_account_id, read_account, read_team,
+    },
+    store::{StoreError, first_condition_failed, timestamp},
+};
+
+use crate::{Staff, sign_in::link_path};
+
+const TEAM: &str = "/association/equipe";
+
+#[derive(Template)]
+#[template(path = "space/team.html")]
+struct TeamPage {
+    nav: SpaceNav,
+    members: Vec<Member>,
+    invite: Invite,
+    errors: Vec<(&'static str, String)>,
+    done: Option<String>,
+}
+
+impl TeamPage {
+    fn error_of(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, message)| message.as_str())
+    }
+}
+
+struct Member {
+    id: String,
+    name: String,
+    email: String,
+    role: &'static str,
+    last_sign_in: String,
+    is_self: bool,
+    other_role: &'static str,
+    other_role_action: &'static str,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Invite {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn render(
+    app: &Staff,
+    space: &InSpace,
+    invite: Invite,
+    errors: Vec<(&'static str, String)>,
+    done: Option<String>,
+    status: StatusCode,
+) -> Result<Response<Body>, StoreError> {
+    let mut team = read_team(&app.store, &space.association.slug).await?;
+    team.sort_by(|a, b| a.name.cmp(&b.name));
+    let members = team
+        .into_iter()
+        .map(|account| {
+            let (other_role, other_role_action) = match account.role {
+                StaffRole::Admin => (StaffRole::Member, "Passer en membre"),
+                StaffRole::Member => (StaffRole::Admin, "Nommer administrateur·rice"),
+            };
+            Member {
+                is_self: account.id == space.account().id,
+                last_sign_in: account
+                    .signed_in_at
+                    .map_or_else(|| "Invitation pas encore utilisée".to_owned(), paris_time),
+                role: account.role.label(),
+                other_role: other_role.as_str(),
+                other_role_action,
+                id: account.id,
+                name: account.name,
+                email: account.email,
+            }
+        })
+        .collect();
+    let page = TeamPage {
+        nav: space.nav("equipe"),
+        members,
+        invite,
+        errors,
+        done,
+    };
+    Ok(unindexed(html(status, page.render())))
+}
+
+/// The page's answer, or the failure page when storage failed.
+fn page_or_unavailable(answer: Result<Response<Body>, StoreError>) -> Response<Body> {
+    answer.unwrap_or_else(|error| {
+        tracing::error!(%error, "team page failed");
+        Page::unavailable("Rien n'a été modifié")
+    })
+}
+
+/// `GET /association/equipe`
+pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let space = match in_space(&app.store, request, TEAM, Utc::now()).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let done = http::query_parameter(request, "fait").and_then(|done| done_text(&done));
+            render(app, &space, Invite::default(), Vec::new(), done, StatusCode::OK).await
+        }
+        .await,
+    )
+}
+
+fn done_text(code: &str) -> Option<String> {
+    Some(
+        match code {
+            "invitation" => "Invitation envoyée.",
+            "role" => "Rôle modifié.",
+            "retrait" => "Membre retiré·e de l'équipe : ses sessions sont fermées.",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+/// Why an invitation was not sent.
+enum Refused {
+    /// The address already has an account (here or in another association).
+    Taken { here: bool },
+}
+
+/// Makes the account and mails its first sign-in link, with the journal
+/// entry, in one transaction. `by`: the admin inviting, `None` for the
+/// network's admins.
+async fn invite(
+    app: &Staff,
+    association: &AssociationRecord,
+    by: Option<&StaffAccount>,
+    name: &str,
+    address: &EmailAddress,
+    role: StaffRole,
+    now: DateTime<Utc>,
+) -> Result<Result<StaffAccount, Refused>, StoreError> {
+    let id = app.keyring.addresses.id_of(address).as_str().to_owned();
+    if let Some(existing) = read_account(&app.store, &id).await? {
+        return Ok(Err(Refused::Taken {
+            here: existing.association == association.slug,
+        }));
+    }
+    let account = StaffAccount {
+        id,
+        association: association.slug.clone(),
+        role,
+        name: name.to_owned(),
+        email: address.as_str().to_owned(),
+        invited_at: now,
+        invited_by: by.map(|by| by.id.clone()),
+        signed_in_at: None,
+    };
+    let link = SignInLink::new(&app.keyring.tokens, &account, now, INVITATION_LIFETIME);
+    let mail = OutboxMail::new(
+        account.key(),
+        MailContent::StaffInvitation {
+            name: account.name.clone(),
+            association_name: association.name.clone(),
+            invited_by: by.map_or_else(|| "L'équipe du réseau binome".to_owned(), |by| by.name.clone()),
+            sign_in_url: app.links.site(&link_path(&link.token, None)),
+        },
+        now,
+    );
+    let actor = by.map_or_else(network_admins, Actor::staff);
+    let entry = Entry::new(actor, Action::MemberInvited, &account.id, now)
+        .with_detail(member_detail(&account));
+    let table = &app.store.table;
+    let put_account = TransactWriteItem::builder()
+        .put(
+            aws_sdk_dynamodb::types::Put::builder()
+                .table_name(table)
+                .set_item(Some(account.item()?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()?,
+        )
+        .build();
+    match app
+        .store
+        .transact(vec![
+            put_account,
+            link.transact_put(table)?,
+            mail.transact_put(table)?,
+            entry.transact_put(table, &association.slug)?,
+        ])
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(association = association.slug, "staff member invited");
+            Ok(Ok(account))
+        }
+        // Invited by someone else meanwhile.
+        Err(error) if first_condition_failed(&error) => Ok(Err(Refused::Taken { here: true })),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn network_admins() -> Actor {
+    Actor {
+        id: "network".into(),
+        name: "Réseau binome".into(),
+    }
+}
+
+/// What the journal says of a member: their name and role (staff data).
+fn member_detail(account: &StaffAccount) -> String {
+    format!("{} ({})", account.name, account.role.label())
+}
+
+/// The name as typed, if it is one: 2 to 100 characters.
+fn valid_name(name: &str) -> Option<&str> {
+    let name = name.trim();
+    ((2..=100).contains(&name.chars().count()) && !name.chars().any(char::is_control))
+        .then_some(name)
+}
+
+/// `POST /association/equipe`: an admin invites a member.
+pub async fn invited(app: &Staff, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let now = Utc::now();
+            let space = match in_space(&app.store, request, TEAM, now).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let form: Invite = posted(request).unwrap_or_default();
+            if let Err(refused) = space.check_csrf(form.csrf.as_deref(), TEAM) {
+                return Ok(refused);
+            }
+            if let Err(refused) = space.admins_only("equipe") {
+                return Ok(refused);
+            }
+            let mut errors = Vec::new();
+            let name = valid_name(&form.name);
+            if name.is_none() {
+                errors.push(("name", "Indiquez le prénom et le nom (2 à 100 caractères).".to_owned()));
+            }
+            let address = EmailAddress::parse(form.email.trim()).ok();
+            if address.is_none() {
+                errors.push((
+                    "email",
+                    "Indiquez une adresse e-mail valide, par exemple camille@association.fr.".to_owned(),
+                ));
+            }
+            let role = StaffRole::parse(&form.role).unwrap_or(StaffRole::Member);
+            let (Some(name), Some(address)) = (name, address) else {
+                return render(app, &space, form, errors, None, StatusCode::BAD_REQUEST).await;
+            };
+            let invited = invite(
+                app,
+                &space.association,
+                Some(space.account()),
+                name,
+                &address,
+                role,
+                now,
+            )
+            .await?;
+            match invited {
+                Ok(_) => Ok(see_other("/association/equipe?fait=invitation")),
+                Err(Refused::Taken { here }) => {
+                    let message = if here {
+                        "Cette personne fait déjà partie de l'équipe."
+                    } else {
+                        "Cette adresse a déjà un compte dans une autre association : une adresse n'appartient qu'à une association. Demandez-lui une autre adresse."
+                    };
+                    render(
+                        app,
+                        &space,
+                        form,
+                        vec![("email", message.to_owned())],
+                        None,
+                        StatusCode::CONFLICT,
+                    )
+                    .await
+                }
+            }
+        }
+        .await,
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MemberForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    role: String,
+}
+
+/// The member a team action is about, if they are in this team and not
+/// the admin acting; otherwise the page that says why not.
+async fn other_member(
+    app: &Staff,
+    space: &InSpace,
+    request: &Request,
+) -> Result<Result<StaffAccount, Response<Body>>, StoreError> {
+    let id = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .unwrap_or_default();
+    let member = if is_account_id(id) {
+        read_account(&app.store, id).await?
+    } else {
+        None
+    };
+    let Some(member) = member.filter(|m| m.association == space.association.slug) else {
+        return Ok(Err(space.notice(
+            "equipe",
+            StatusCode::NOT_FOUND,
+            "Membre introuvable",
+            &["Cette personne ne fait pas (ou plus) partie de l'équipe."],
+            (TEAM, "Revenir à l'équipe"),
+        )));
+    };
+    if member.id == space.account().id {
+        return Ok(Err(space.notice(
+            "equipe",
+            StatusCode::CONFLICT,
+            "Action impossible sur votre propre compte",
+            &["Pour que l'équipe garde toujours un·e administrateur·rice, un·e autre administrateur·rice doit changer votre rôle ou vous retirer."],
+            (TEAM, "Revenir à l'équipe"),
+        )));
+    }
+    Ok(Ok(member))
+}
+
+/// `POST /association/equipe/{id}/role {role}`
+pub async fn role_changed(app: &Staff, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let now = Utc::now();
+            let space = match in_space(&app.store, request, TEAM, now).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let form: MemberForm = posted(request).unwrap_or_default();
+            if let Err(refused) = space.check_csrf(form.csrf.as_deref(), TEAM) {
+                return Ok(refused);
+            }
+            if let Err(refused) = space.admins_only("equipe") {
+                return Ok(refused);
+            }
+            let mut member = match other_member(app, &space, request).await? {
+                Ok(member) => member,
+                Err(refused) => return Ok(refused),
+            };
+            let Some(role) = StaffRole::parse(&form.role) else {
+                return Ok(space.notice(
+                    "equipe",
+                    StatusCode::BAD_REQUEST,
+                    "Rôle inconnu",
+                    &["Choisissez « membre » ou « administrateur·rice »."],
+                    (TEAM, "Revenir à l'équipe"),
+                ));
+            };
+            if role == member.role {
+                return Ok(see_other("/association/equipe?fait=role"));
+            }
+            member.role = role;
+            let entry = Entry::new(
+                Actor::staff(space.account()),
+                Action::MemberRoleChanged,
+                &member.id,
+                now,
+            )
+            .with_detail(member_detail(&member));
+            let update = Update::builder()
+                .table_name(&app.store.table)
+                .set_key(Some(member.key().attributes()))
+                .update_expression("SET #role = :role")
+                .condition_expression("association = :association AND invited_at = :invited_at")
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":role", AttributeValue::S(role.as_str().into()))
+                .expression_attribute_values(
+                    ":association",
+                    AttributeValue::S(space.association.slug.clone()),
+                )
+                .expression_attribute_values(
+                    ":invited_at",
+                    AttributeValue::S(timestamp(member.invited_at)),
+                )
+                .build()?;
+            change(app, &space, TransactWriteItem::builder().update(update).build(), entry, "role")
+                .await
+        }
+        .await,
+    )
+}
+
+/// `POST /association/equipe/{id}/retrait`
+pub async fn removed(app: &Staff, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let now = Utc::now();
+            let space = match in_space(&app.store, request, TEAM, now).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let form: MemberForm = posted(request).unwrap_or_default();
+            if let Err(refused) = space.check_csrf(form.csrf.as_deref(), TEAM) {
+                return Ok(refused);
+            }
+            if let Err(refused) = space.admins_only("equipe") {
+                return Ok(refused);
+            }
+            let member = match other_member(app, &space, request).await? {
+                Ok(member) => member,
+                Err(refused) => return Ok(refused),
+            };
+            let entry = Entry::new(
+                Actor::staff(space.account()),
+                Action::MemberRemoved,
+                &member.id,
+                now,
+            )
+            .with_detail(member_detail(&member));
+            let delete = Delete::builder()
+                .table_name(&app.store.table)
+                .set_key(Some(member.key().attributes()))
+                .condition_expression("association = :association")
+                .expression_attribute_values(
+                    ":association",
+                    AttributeValue::S(space.association.slug.clone()),
+                )
+                .build()?;
+            change(app, &space, TransactWriteItem::builder().delete(delete).build(), entry, "retrait")
+                .await
+        }
+        .await,
+    )
+}
+
+/// A team change with its journal entry, then back to the team page.
+async fn change(
+    app: &Staff,
+    space: &InSpace,
+    write: TransactWriteItem,
+    entry: Entry,
+    done: &str,
+) -> Result<Response<Body>, StoreError> {
+    let table = &app.store.table;
+    match app
+        .store
+        .transact(vec![write, entry.transact_put(table, &space.association.slug)?])
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(association = space.association.slug, done, "team changed");
+            Ok(see_other(&format!("/association/equipe?fait={done}")))
+        }
+        // Removed (or invited again) by someone else meanwhile.
+        Err(error) if first_condition_failed(&error) => Ok(see_other(TEAM)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(description = "La personne invitée comme première administratrice ou premier administrateur de l'association.")]
+pub struct FirstAdminForm {
+    /// Prénom et nom (2 à 100 caractères).
+    #[schema(min_length = 2, max_length = 100)]
+    name: String,
+    /// Où l'invitation est envoyée.
+    #[schema(format = Email)]
+    email: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "L'invitation est envoyée : la personne reçoit un lien de connexion valable 7 jours.")]
+pub struct FirstAdminInvited {
+    /// Identifiant opaque du compte.
+    pub id: String,
+    /// Toujours `invited`.
+    #[schema(example = "invited")]
+    pub status: &'static str,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/admin/associations/{slug}/admins",
+    tag = "annuaire",
+    operation_id = "directory_invite_first_admin",
+    summary = "Inviter un·e administrateur·rice d'une association",
+    description = "Crée le compte et envoie par e-mail un lien de connexion à l'espace de l'association, valable 7 jours et à usage unique. Ensuite, les administrateur·rices de l'association invitent elles-mêmes et eux-mêmes leur équipe.",
+    security(("admin" = [])),
+    params(
+        ("slug" = String, Path, description = "Identifiant de l'association (minuscules, chiffres et tirets).", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"),
+    ),
+    request_body(content = FirstAdminForm, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Invitation envoyée.", body = FirstAdminInvited),
+        (status = 400, description = "Nom ou adresse invalide (`invalid_fields`), corps illisible (`malformed_json`, `unknown_field`, `invalid_type`).", body = shared::http::ApiError),
+        (status = 404, description = "Association inconnue (`not_found`).", body = shared::http::ApiError),
+        (status = 409, description = "L'adresse a déjà un compte (`staff_exists`).", body = shared::http::ApiError),
+    )
+)]
+/// `POST /v1/admin/associations/{slug}/admins {name, email}`
+pub async fn first_admin(app: &Staff, request: &Request) -> Result<Response<Body>, ApiError> {
+    app.admin_key.check(request)?;
+    let slug = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("slug"))
+        .unwrap_or_default()
+        .to_owned();
+    let form: FirstAdminForm = http::parse_json(request)?;
+    let mut fields = Vec::new();
+    let name = valid_name(&form.name);
+    if name.is_none() {
+        fields.push(http::FieldError {
+            field: "name".into(),
+            message: "Indiquez le prénom et le nom (2 à 100 caractères).".into(),
+        });
+    }
+    let address = EmailAddress::parse(form.email.trim()).ok();
+    if address.is_none() {
+        fields.push(http::FieldError {
+            field: "email".into(),
+            message: "Indiquez une adresse e-mail valide.".into(),
+        });
+    }
+    let (Some(name), Some(address)) = (name, address) else {
+        return Err(ApiError::invalid_fields(fields));
+    };
+    if !valid_slug(&slug) {
+        return Err(ApiError::not_found());
+    }
+    let association = read_association(&app.store, &slug)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    match invite(app, &association, None, name, &address, StaffRole::Admin, Utc::now()).await? {
+        Ok(account) => Ok(http::json(
+            StatusCode::ACCEPTED,
+            &FirstAdminInvited {
+                id: account.id,
+                status: "invited",
+            },
+        )),
+        Err(Refused::Taken { .. }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "staff_exists",
+            "Cette adresse a déjà un compte : une adresse n'appartient qu'à une association.",
+        )),
+    }
+}
