@@ -52,8 +52,8 @@ def main() -> int:
 
     problems = []
     functions = by_type.get("AWS::Lambda::Function", [])
-    if len(functions) != 12:
-        problems.append(f"expected 12 Lambda functions, got {functions}")
+    if len(functions) != 13:
+        problems.append(f"expected 13 Lambda functions, got {functions}")
     for name in functions:
         properties = resources[name]["Properties"]
         if properties.get("Architectures") != ["arm64"] or properties.get("Runtime") != "provided.al2023":

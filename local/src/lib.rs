@@ -212,8 +212,15 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         links.clone(),
         Retention::default(),
     ));
-    let matching = Arc::new(Matching::new(store.clone(), keyring, links));
+    let matching = Arc::new(Matching::new(store.clone(), keyring.clone(), links.clone()));
     let stats = Arc::new(Stats::new(store.clone(), Some(&admin_key)));
+    let staff = Arc::new(staff::Staff::new(
+        store.clone(),
+        keyring.clone(),
+        links.clone(),
+        &admin_key,
+        Duration::from_millis(staff::DEFAULT_RESPONSE_FLOOR_MS),
+    ));
     // Every HTTP route of every function, as in `infra/template.yaml`.
     let mut routes = function_routes(newsletter::ROUTES, newsletter, |app, request| async move {
         newsletter::handle(&app, request).await
@@ -237,6 +244,11 @@ pub async fn start(options: Options) -> anyhow::Result<Stack> {
         stats::ROUTES,
         stats.clone(),
         |app, request| async move { stats::handle(&app, request).await },
+    ));
+    routes.extend(function_routes(
+        staff::ROUTES,
+        staff,
+        |app, request| async move { staff::handle(&app, request).await },
     ));
     let routes = Arc::new(routes);
     let jobs = Arc::new(jobs::Jobs {

@@ -261,9 +261,10 @@ pub async fn sign_in(
                     .update_expression("SET signed_in_at = :now")
                     .condition_expression("invited_at = :invited_at")
                     .expression_attribute_values(":now", AttributeValue::S(timestamp(now)))
+                    // As stored: serde's full precision, not `timestamp`'s seconds.
                     .expression_attribute_values(
                         ":invited_at",
-                        AttributeValue::S(timestamp(account.invited_at)),
+                        serde_dynamo::to_attribute_value(account.invited_at)?,
                     )
                     .build()?,
             )
@@ -357,7 +358,9 @@ fn session_cookie(id: &str) -> String {
         .secure(true)
         .http_only(true)
         .same_site(cookie::SameSite::Lax)
-        .max_age(cookie::time::Duration::seconds(SESSION_ABSOLUTE.num_seconds()))
+        .max_age(cookie::time::Duration::seconds(
+            SESSION_ABSOLUTE.num_seconds(),
+        ))
         .build()
         .to_string()
 }
@@ -481,7 +484,9 @@ pub async fn sign_out(store: &Store, signed_in: &SignedIn) -> Result<(), StoreEr
         .client
         .delete_item()
         .table_name(&store.table)
-        .set_key(Some(Key::staff_session(&signed_in.session_hash).attributes()))
+        .set_key(Some(
+            Key::staff_session(&signed_in.session_hash).attributes(),
+        ))
         .send()
         .await?;
     Ok(())
@@ -525,15 +530,11 @@ impl InSpace {
 
     /// Refuses a form without this session's CSRF token (403): the page
     /// was opened in another session, or the form did not come from us.
-    pub fn check_csrf(
-        &self,
-        presented: Option<&str>,
-        back: &str,
-    ) -> Result<(), Response<Body>> {
+    pub fn csrf_refused(&self, presented: Option<&str>, back: &str) -> Option<Response<Body>> {
         if self.signed_in.csrf_matches(presented) {
-            return Ok(());
+            return None;
         }
-        Err(self.notice(
+        Some(self.notice(
             "demandes",
             StatusCode::FORBIDDEN,
             "Cette page a expiré",
@@ -543,11 +544,11 @@ impl InSpace {
     }
 
     /// 403 for a member on a page or action of the association's admins.
-    pub fn admins_only(&self, current: &'static str) -> Result<(), Response<Body>> {
+    pub fn unless_admin(&self, current: &'static str) -> Option<Response<Body>> {
         if self.account().is_admin() {
-            return Ok(());
+            return None;
         }
-        Err(self.notice(
+        Some(self.notice(
             current,
             StatusCode::FORBIDDEN,
             "Réservé aux administrateur·rices",
@@ -587,9 +588,9 @@ pub fn safe_destination(next: Option<&str>) -> &str {
         || next.starts_with("/association/")
         || next == "/admin"
         || next.starts_with("/admin/");
-    let plain = next.bytes().all(|b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'?' | b'=' | b'&')
-    });
+    let plain = next
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'?' | b'=' | b'&'));
     if in_space && plain && !next.contains("//") && next.len() <= 200 {
         next
     } else {
@@ -642,7 +643,13 @@ mod tests {
     fn the_cookie_is_host_only_http_only_secure_and_lax() {
         let cookie = session_cookie("abc");
         assert!(cookie.starts_with("__Host-binome_session=abc;"), "{cookie}");
-        for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax", "Max-Age=604800"] {
+        for attribute in [
+            "Path=/",
+            "Secure",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Max-Age=604800",
+        ] {
             assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
         }
         assert!(!cookie.contains("Domain"), "{cookie}");
@@ -651,7 +658,11 @@ mod tests {
 
     #[test]
     fn only_pages_of_the_space_are_destinations() {
-        for next in ["/association/demandes/abc", "/association", "/admin/annuaire"] {
+        for next in [
+            "/association/demandes/abc",
+            "/association",
+            "/admin/annuaire",
+        ] {
             assert_eq!(safe_destination(Some(next)), next);
         }
         for next in [
@@ -662,7 +673,11 @@ mod tests {
             "/association/\\evil",
             "/",
         ] {
-            assert_eq!(safe_destination(Some(next)), "/association/demandes", "{next}");
+            assert_eq!(
+                safe_destination(Some(next)),
+                "/association/demandes",
+                "{next}"
+            );
         }
     }
 

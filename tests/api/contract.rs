@@ -42,6 +42,7 @@ fn generate() -> openapi::OpenApi {
         routing::contract::Contract::openapi(),
         matching::contract::Contract::openapi(),
         stats::contract::Contract::openapi(),
+        staff::contract::Contract::openapi(),
     ] {
         merge(&mut contract, part);
     }
@@ -496,6 +497,7 @@ fn every_json_route_is_in_the_contract_and_nothing_else() {
         routing::ROUTES,
         matching::ROUTES,
         stats::ROUTES,
+        staff::ROUTES,
     ]
     .concat()
     .into_iter()

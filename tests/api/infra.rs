@@ -121,6 +121,7 @@ fn every_route_the_code_serves_is_declared_and_has_a_sample_event() {
     assert!(template_routes("campaigns").is_empty());
     assert!(template_routes("mail-events").is_empty());
     assert_eq!(template_routes("stats"), declared(stats::ROUTES));
+    assert_eq!(template_routes("staff"), declared(staff::ROUTES));
     assert!(template_routes("stats-events").is_empty());
     let routes: BTreeSet<String> = [
         newsletter::ROUTES,
@@ -128,6 +129,7 @@ fn every_route_the_code_serves_is_declared_and_has_a_sample_event() {
         routing::ROUTES,
         matching::ROUTES,
         stats::ROUTES,
+        staff::ROUTES,
     ]
     .into_iter()
     .flat_map(declared)

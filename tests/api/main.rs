@@ -17,5 +17,6 @@ mod routing;
 mod signup;
 mod site;
 mod spike;
+mod staff;
 mod stats;
 mod views;

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::{
     directory::{AssociationRecord, authenticate, read_association},
-    journal::{Action, Actor, Entry},
     http::{self, ApiError},
+    journal::{Action, Actor, Entry},
     people::{Mode, Need, PriorityGroup, ProfileStatus, Role, Sector, Situation, StudyLevel},
     phone::PhoneNumber,
     place::{Departement, PostalCode},
@@ -388,7 +388,14 @@ pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
             .ok_or_else(|| bad_parameter("invalid_limit", "Le paramètre limit va de 1 à 100."))?,
     };
     let cursor = http::query_parameter(request, "cursor");
-    let page = requests_page(app, &association, status.as_deref(), limit, cursor.as_deref()).await?;
+    let page = requests_page(
+        app,
+        &association,
+        status.as_deref(),
+        limit,
+        cursor.as_deref(),
+    )
+    .await?;
     Ok(http::json(StatusCode::OK, &page))
 }
 
@@ -759,7 +766,10 @@ pub(crate) async fn authorise(
     }
     let Some(signed_in) = staff::signed_in(store, request, now).await? else {
         // Neither: the key's own refusal says what to send.
-        return Err(authenticate(store, request).await.err().unwrap_or_else(ApiError::not_found));
+        return Err(authenticate(store, request)
+            .await
+            .err()
+            .unwrap_or_else(ApiError::not_found));
     };
     let safe = matches!(request.method().as_str(), "GET" | "HEAD");
     let token = request

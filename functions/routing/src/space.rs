@@ -76,7 +76,10 @@ fn page_or_unavailable(answer: Result<Response<Body>, StoreError>) -> Response<B
     })
 }
 
-async fn space(app: &Routing, request: &Request) -> Result<Result<InSpace, Response<Body>>, StoreError> {
+async fn space(
+    app: &Routing,
+    request: &Request,
+) -> Result<Result<InSpace, Response<Body>>, StoreError> {
     in_space(&app.store, request, request.uri().path(), Utc::now()).await
 }
 
@@ -94,7 +97,8 @@ pub async fn requests(app: &Routing, request: &Request) -> Response<Body> {
                 Ok(space) => space,
                 Err(sign_in) => return Ok(sign_in),
             };
-            let acknowledged = http::query_parameter(request, "statut").as_deref() == Some("prises-en-charge");
+            let acknowledged =
+                http::query_parameter(request, "statut").as_deref() == Some("prises-en-charge");
             let status = if acknowledged {
                 ProfileStatus::Acknowledged
             } else {
@@ -147,7 +151,9 @@ pub async fn requests(app: &Routing, request: &Request) -> Response<Body> {
                     "Demandes à traiter, la plus ancienne d'abord"
                 },
                 rows,
-                next: page.next_cursor.map(|cursor| format!("{base}suite={cursor}")),
+                next: page
+                    .next_cursor
+                    .map(|cursor| format!("{base}suite={cursor}")),
                 done: (http::query_parameter(request, "fait").as_deref() == Some("refus"))
                     .then_some("Demande déclinée : elle est transmise à une autre association."),
             };
@@ -208,12 +214,21 @@ pub async fn request(app: &Routing, request: &Request) -> Response<Body> {
                 Err(sign_in) => return Ok(sign_in),
             };
             let done = match http::query_parameter(request, "fait").as_deref() {
-                Some("prise-en-charge") => {
-                    Some("Demande prise en charge : contactez la personne dans les meilleurs délais.")
-                }
+                Some("prise-en-charge") => Some(
+                    "Demande prise en charge : contactez la personne dans les meilleurs délais.",
+                ),
                 _ => None,
             };
-            show(app, &space, &request_id(request), String::new(), None, done, StatusCode::OK).await
+            show(
+                app,
+                &space,
+                &request_id(request),
+                String::new(),
+                None,
+                done,
+                StatusCode::OK,
+            )
+            .await
         }
         .await,
     )
@@ -258,7 +273,10 @@ fn request_page(
         asked.push(("Langues", person.languages.join(", ")));
     }
     if let Some(mentee) = &person.mentee {
-        asked.push(("Date de naissance", mentee.birth_date.format("%d/%m/%Y").to_string()));
+        asked.push((
+            "Date de naissance",
+            mentee.birth_date.format("%d/%m/%Y").to_string(),
+        ));
         asked.push(("Situation", mentee.situation.label().to_owned()));
         if let Some(level) = mentee.study_level {
             asked.push(("Niveau d'études", level.label().to_owned()));
@@ -281,13 +299,22 @@ fn request_page(
             asked.push(("Employeur", employer.clone()));
         }
         asked.push(("Années d'expérience", mentor.years_experience.to_string()));
-        asked.push(("Peut accompagner", words(mentor.expertise.iter().map(|n| n.label()))));
+        asked.push((
+            "Peut accompagner",
+            words(mentor.expertise.iter().map(|n| n.label())),
+        ));
         if !mentor.audiences.is_empty() {
-            asked.push(("Jeunes qu'il ou elle veut accompagner", words(mentor.audiences.iter().map(|s| s.label()))));
+            asked.push((
+                "Jeunes qu'il ou elle veut accompagner",
+                words(mentor.audiences.iter().map(|s| s.label())),
+            ));
         }
         asked.push((
             "Places",
-            format!("{} jeune(s) à la fois, {} occupée(s)", mentor.capacity, mentor.pairs_held),
+            format!(
+                "{} jeune(s) à la fois, {} occupée(s)",
+                mentor.capacity, mentor.pairs_held
+            ),
         ));
         asked.push(("Heures par mois", mentor.hours_per_month.to_string()));
     }
@@ -304,7 +331,10 @@ fn request_page(
     if let Some(guardian) = &details.guardian {
         sections.push((
             "Représentant légal (moins de 15 ans)",
-            vec![("Nom", guardian.name.clone()), ("Adresse e-mail", guardian.email.clone())],
+            vec![
+                ("Nom", guardian.name.clone()),
+                ("Adresse e-mail", guardian.email.clone()),
+            ],
         ));
     }
     if let Some(routing) = &details.routing {
@@ -374,7 +404,7 @@ pub async fn acknowledge(app: &Routing, request: &Request) -> Response<Body> {
             let id = request_id(request);
             let back = format!("{INBOX}/{id}");
             let form: ActionForm = posted(request).unwrap_or_default();
-            if let Err(refused) = space.check_csrf(form.csrf.as_deref(), &back) {
+            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), &back) {
                 return Ok(refused);
             }
             let actor = Actor::staff(space.account());
@@ -398,13 +428,22 @@ pub async fn decline(app: &Routing, request: &Request) -> Response<Body> {
             let id = request_id(request);
             let back = format!("{INBOX}/{id}");
             let form: ActionForm = posted(request).unwrap_or_default();
-            if let Err(refused) = space.check_csrf(form.csrf.as_deref(), &back) {
+            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), &back) {
                 return Ok(refused);
             }
             let reason = form.reason.unwrap_or_default();
             if let Err(error) = inbox::decline_reason(Some(&reason)) {
                 let message = error.fields.first().map(|f| f.message.clone());
-                return show(app, &space, &id, reason, message, None, StatusCode::BAD_REQUEST).await;
+                return show(
+                    app,
+                    &space,
+                    &id,
+                    reason,
+                    message,
+                    None,
+                    StatusCode::BAD_REQUEST,
+                )
+                .await;
             }
             let actor = Actor::staff(space.account());
             match inbox::pass_on(app, &space.association, &id, Some(&reason), actor).await {

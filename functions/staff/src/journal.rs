@@ -40,7 +40,7 @@ pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
             return Page::unavailable("Le journal n'est pas disponible");
         }
     };
-    if let Err(refused) = space.admins_only("journal") {
+    if let Some(refused) = space.unless_admin("journal") {
         return refused;
     }
     let entries = match journal::latest(&app.store, &space.association.slug, SHOWN).await {

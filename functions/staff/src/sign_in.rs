@@ -129,7 +129,15 @@ async fn mail_link(
         .addresses
         .id_of_client(http::source_ip(request).unwrap_or("unknown"));
     let store = &app.store;
-    if !staff::take_quota(store, "sign_in_client", &client, PER_CLIENT, QUOTA_WINDOW, now).await?
+    if !staff::take_quota(
+        store,
+        "sign_in_client",
+        &client,
+        PER_CLIENT,
+        QUOTA_WINDOW,
+        now,
+    )
+    .await?
         || !staff::take_quota(
             store,
             "sign_in_address",

@@ -19,10 +19,10 @@ use shared::{
     pages::Page,
     site::{SpaceNav, html, paris_time, posted, see_other, unindexed},
     staff::{
-        INVITATION_LIFETIME, InSpace, SignInLink, StaffAccount, StaffRole, in_space,
-        is_account_id, read_account, read_team,
+        INVITATION_LIFETIME, InSpace, SignInLink, StaffAccount, StaffRole, in_space, is_account_id,
+        read_account, read_team,
     },
-    store::{StoreError, first_condition_failed, timestamp},
+    store::{StoreError, first_condition_failed},
 };
 
 use crate::{Staff, sign_in::link_path};
@@ -129,7 +129,15 @@ pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
                 Err(sign_in) => return Ok(sign_in),
             };
             let done = http::query_parameter(request, "fait").and_then(|done| done_text(&done));
-            render(app, &space, Invite::default(), Vec::new(), done, StatusCode::OK).await
+            render(
+                app,
+                &space,
+                Invite::default(),
+                Vec::new(),
+                done,
+                StatusCode::OK,
+            )
+            .await
         }
         .await,
     )
@@ -187,7 +195,10 @@ async fn invite(
         MailContent::StaffInvitation {
             name: account.name.clone(),
             association_name: association.name.clone(),
-            invited_by: by.map_or_else(|| "L'équipe du réseau binome".to_owned(), |by| by.name.clone()),
+            invited_by: by.map_or_else(
+                || "L'équipe du réseau binome".to_owned(),
+                |by| by.name.clone(),
+            ),
             sign_in_url: app.links.site(&link_path(&link.token, None)),
         },
         now,
@@ -254,10 +265,10 @@ pub async fn invited(app: &Staff, request: &Request) -> Response<Body> {
                 Err(sign_in) => return Ok(sign_in),
             };
             let form: Invite = posted(request).unwrap_or_default();
-            if let Err(refused) = space.check_csrf(form.csrf.as_deref(), TEAM) {
+            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), TEAM) {
                 return Ok(refused);
             }
-            if let Err(refused) = space.admins_only("equipe") {
+            if let Some(refused) = space.unless_admin("equipe") {
                 return Ok(refused);
             }
             let mut errors = Vec::new();
@@ -365,10 +376,10 @@ pub async fn role_changed(app: &Staff, request: &Request) -> Response<Body> {
                 Err(sign_in) => return Ok(sign_in),
             };
             let form: MemberForm = posted(request).unwrap_or_default();
-            if let Err(refused) = space.check_csrf(form.csrf.as_deref(), TEAM) {
+            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), TEAM) {
                 return Ok(refused);
             }
-            if let Err(refused) = space.admins_only("equipe") {
+            if let Some(refused) = space.unless_admin("equipe") {
                 return Ok(refused);
             }
             let mut member = match other_member(app, &space, request).await? {
@@ -408,11 +419,17 @@ pub async fn role_changed(app: &Staff, request: &Request) -> Response<Body> {
                 )
                 .expression_attribute_values(
                     ":invited_at",
-                    AttributeValue::S(timestamp(member.invited_at)),
+                    serde_dynamo::to_attribute_value(member.invited_at)?,
                 )
                 .build()?;
-            change(app, &space, TransactWriteItem::builder().update(update).build(), entry, "role")
-                .await
+            change(
+                app,
+                &space,
+                TransactWriteItem::builder().update(update).build(),
+                entry,
+                "role",
+            )
+            .await
         }
         .await,
     )
@@ -428,10 +445,10 @@ pub async fn removed(app: &Staff, request: &Request) -> Response<Body> {
                 Err(sign_in) => return Ok(sign_in),
             };
             let form: MemberForm = posted(request).unwrap_or_default();
-            if let Err(refused) = space.check_csrf(form.csrf.as_deref(), TEAM) {
+            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), TEAM) {
                 return Ok(refused);
             }
-            if let Err(refused) = space.admins_only("equipe") {
+            if let Some(refused) = space.unless_admin("equipe") {
                 return Ok(refused);
             }
             let member = match other_member(app, &space, request).await? {
@@ -454,8 +471,14 @@ pub async fn removed(app: &Staff, request: &Request) -> Response<Body> {
                     AttributeValue::S(space.association.slug.clone()),
                 )
                 .build()?;
-            change(app, &space, TransactWriteItem::builder().delete(delete).build(), entry, "retrait")
-                .await
+            change(
+                app,
+                &space,
+                TransactWriteItem::builder().delete(delete).build(),
+                entry,
+                "retrait",
+            )
+            .await
         }
         .await,
     )
@@ -472,7 +495,10 @@ async fn change(
     let table = &app.store.table;
     match app
         .store
-        .transact(vec![write, entry.transact_put(table, &space.association.slug)?])
+        .transact(vec![
+            write,
+            entry.transact_put(table, &space.association.slug)?,
+        ])
         .await
     {
         Ok(_) => {
@@ -487,7 +513,9 @@ async fn change(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(description = "La personne invitée comme première administratrice ou premier administrateur de l'association.")]
+#[schema(
+    description = "La personne invitée comme première administratrice ou premier administrateur de l'association."
+)]
 pub struct FirstAdminForm {
     /// Prénom et nom (2 à 100 caractères).
     #[schema(min_length = 2, max_length = 100)]
@@ -498,7 +526,9 @@ pub struct FirstAdminForm {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(description = "L'invitation est envoyée : la personne reçoit un lien de connexion valable 7 jours.")]
+#[schema(
+    description = "L'invitation est envoyée : la personne reçoit un lien de connexion valable 7 jours."
+)]
 pub struct FirstAdminInvited {
     /// Identifiant opaque du compte.
     pub id: String,
@@ -559,7 +589,17 @@ pub async fn first_admin(app: &Staff, request: &Request) -> Result<Response<Body
     let association = read_association(&app.store, &slug)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    match invite(app, &association, None, name, &address, StaffRole::Admin, Utc::now()).await? {
+    match invite(
+        app,
+        &association,
+        None,
+        name,
+        &address,
+        StaffRole::Admin,
+        Utc::now(),
+    )
+    .await?
+    {
         Ok(account) => Ok(http::json(
             StatusCode::ACCEPTED,
             &FirstAdminInvited {

@@ -1,0 +1,851 @@
+//! The staff space on the embedded emulator: invitation and sign-in by a
+//! single-use link, sessions (fixation, removal, CSRF), the team's roles,
+//! the inbox as pages, its journal, and the isolation between associations.
+
+use std::time::Duration;
+
+use binome_tests::Backend;
+use binome_tests::{
+    TestTable, api_request, keyring, status_and_json, store_verified, verified_profile,
+};
+use lambda_http::{Body, Response};
+use routing::{
+    Routing,
+    directory::{self, AssociationForm},
+    stream,
+};
+use serde_json::{Value, json};
+use shared::{links::Links, staff::SESSION_COOKIE, store::keys::Key, tokens::Purpose};
+use staff::Staff;
+
+const ADMIN_KEY: &str = "cle-admin-de-test";
+
+struct Space {
+    table: TestTable,
+    staff: Staff,
+    routing: Routing,
+}
+
+impl Space {
+    async fn new() -> Self {
+        let table = TestTable::new(Backend::Embedded).await;
+        let links = Links::new("https://api.binome.test", "https://binome.test");
+        let staff = Staff::new(
+            table.store.clone(),
+            keyring(),
+            links.clone(),
+            ADMIN_KEY,
+            Duration::ZERO,
+        );
+        let routing = Routing::new(table.store.clone(), links, Some(ADMIN_KEY), None);
+        Self {
+            table,
+            staff,
+            routing,
+        }
+    }
+
+    /// Sends `event` to whichever function serves its route.
+    async fn call(&self, event: Value) -> Response<Body> {
+        let request = api_request(&event);
+        if staff::ROUTES.contains(&event["routeKey"].as_str().unwrap()) {
+            staff::handle(&self.staff, request).await.unwrap()
+        } else {
+            routing::handle(&self.routing, request).await.unwrap()
+        }
+    }
+
+    async fn association(&self, slug: &str, changes: Value) {
+        let mut form = json!({
+            "name": format!("Association {slug}"),
+            "contact_email": format!("contact@{slug}.example"),
+            "departements": ["93"],
+            "modes": ["presentiel", "distance"],
+            "needs": ["orientation", "stage_alternance", "insertion_pro", "reussite_etudes", "confiance_reseau", "creation_entreprise"],
+            "situations": [],
+            "monthly_capacity": 10,
+        });
+        for (name, value) in changes.as_object().unwrap() {
+            form[name] = value.clone();
+        }
+        let form: AssociationForm = serde_json::from_value(form).unwrap();
+        let record = directory::validate(slug, form).unwrap();
+        directory::save(&self.routing, &record).await.unwrap();
+    }
+
+    /// The network invites `email` as the first admin of `slug`.
+    async fn invite_first_admin(&self, slug: &str, email: &str) -> (u16, Value) {
+        let response = self
+            .call(json_event(
+                "POST /v1/admin/associations/{slug}/admins",
+                &format!("/v1/admin/associations/{slug}/admins"),
+                json!({"slug": slug}),
+                &json!({"name": "Camille Martin", "email": email}),
+            ))
+            .await;
+        status_and_json(&response)
+    }
+
+    /// The newest sign-in link mailed to `email`'s account, as its token.
+    async fn link_for(&self, email: &str) -> String {
+        let id = keyring()
+            .addresses
+            .id_of(&shared::email::EmailAddress::parse(email).unwrap());
+        let partition = Key::staff_account(id.as_str()).pk;
+        let mut mails: Vec<Value> = self
+            .table
+            .outbox()
+            .await
+            .into_iter()
+            .filter(|mail| mail["pk"] == partition.as_str())
+            .collect();
+        mails.sort_by_key(|m| m["sk"].as_str().unwrap().to_owned());
+        let url = mails.last().expect("a mail to the account")["mail"]["params"]["sign_in_url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let query = url.split_once('?').unwrap().1;
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == "token")
+            .unwrap()
+            .1
+            .into_owned()
+    }
+
+    /// Uses a sign-in link (with `cookie` as the browser's cookie header);
+    /// the response.
+    async fn use_link(&self, token: &str, cookie: Option<&str>) -> Response<Body> {
+        let body = format!("token={}&suite=%2Fassociation%2Fequipe", encode(token));
+        self.call(page_event(
+            "POST /connexion/lien",
+            "/connexion/lien",
+            json!({}),
+            "",
+            &body,
+            cookie,
+        ))
+        .await
+    }
+
+    /// Signs `email` in from their newest link; their cookie header.
+    async fn sign_in(&self, email: &str) -> String {
+        let response = self.use_link(&self.link_for(email).await, None).await;
+        assert_eq!(response.status(), 303, "{}", text(&response));
+        session_cookie(&response)
+    }
+
+    /// A page of the space, as `cookie` sees it: (status, HTML).
+    async fn page(&self, route: &str, path: &str, params: Value, cookie: &str) -> (u16, String) {
+        let response = self
+            .call(page_event(route, path, params, "", "", Some(cookie)))
+            .await;
+        (response.status().as_u16(), text(&response))
+    }
+
+    /// Posts a form of the space.
+    async fn post(
+        &self,
+        route: &str,
+        path: &str,
+        params: Value,
+        body: &str,
+        cookie: &str,
+    ) -> Response<Body> {
+        self.call(page_event(route, path, params, "", body, Some(cookie)))
+            .await
+    }
+
+    /// The session's CSRF token, read from a page's forms.
+    async fn csrf(&self, cookie: &str) -> String {
+        let (status, html) = self
+            .page(
+                "GET /association/equipe",
+                "/association/equipe",
+                json!({}),
+                cookie,
+            )
+            .await;
+        assert_eq!(status, 200, "{html}");
+        html.split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a CSRF field")
+            .to_owned()
+    }
+
+    async fn staff_mails(&self) -> usize {
+        self.table
+            .outbox()
+            .await
+            .iter()
+            .filter(|mail| mail["pk"].as_str().unwrap().starts_with("STAFF#"))
+            .count()
+    }
+
+    async fn journal(&self, slug: &str) -> Vec<Value> {
+        self.table
+            .items()
+            .await
+            .into_iter()
+            .filter(|item| item["pk"] == Key::journal_partition(slug).as_str())
+            .collect()
+    }
+}
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+fn text(response: &Response<Body>) -> String {
+    String::from_utf8_lossy(response.body().as_ref()).into_owned()
+}
+
+/// The `Cookie` header a browser sends back after this response.
+fn session_cookie(response: &Response<Body>) -> String {
+    let set = response
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// An API Gateway payload v2 event for a page of the site.
+fn page_event(
+    route: &str,
+    path: &str,
+    params: Value,
+    query: &str,
+    body: &str,
+    cookie: Option<&str>,
+) -> Value {
+    let mut event = base_event(route, path, params, query, body);
+    event["headers"]["content-type"] = "application/x-www-form-urlencoded".into();
+    if let Some(cookie) = cookie {
+        event["headers"]["cookie"] = cookie.into();
+    }
+    event
+}
+
+fn json_event(route: &str, path: &str, params: Value, body: &Value) -> Value {
+    let mut event = base_event(route, path, params, "", &body.to_string());
+    event["headers"]["content-type"] = "application/json".into();
+    event["headers"]["authorization"] = format!("Bearer {ADMIN_KEY}").into();
+    event
+}
+
+fn base_event(route: &str, path: &str, params: Value, query: &str, body: &str) -> Value {
+    let method = route.split_once(' ').unwrap().0;
+    let parameters: serde_json::Map<String, Value> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned().into()))
+        .collect();
+    json!({
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"host": "binome.test"},
+        "queryStringParameters": parameters,
+        "pathParameters": params,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "test",
+            "domainName": "binome.test",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.10", "userAgent": "test"},
+            "requestId": "test",
+            "routeKey": route,
+            "stage": "$default",
+            "time": "01/Dec/2026:10:00:00 +0000",
+            "timeEpoch": 1796119200000_i64,
+        },
+        "body": body,
+        "isBase64Encoded": false,
+    })
+}
+
+#[tokio::test]
+async fn an_invited_admin_signs_in_once_from_the_mailed_link() {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    let (status, body) = space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (202, Some("invited")),
+        "{body}"
+    );
+    assert_eq!(
+        space.invite_first_admin("nobody", "x@y.example").await.0,
+        404
+    );
+
+    // Following the link only shows a button (a mail scanner uses nothing).
+    let token = space.link_for("camille@mine.example").await;
+    let query = format!("token={}", encode(&token));
+    let page = space
+        .call(page_event(
+            "GET /connexion/lien",
+            "/connexion/lien",
+            json!({}),
+            &query,
+            "",
+            None,
+        ))
+        .await;
+    assert_eq!(page.status(), 200);
+    assert!(text(&page).contains("Me connecter"));
+
+    // An attacker's cookie from before sign-in is not kept (fixation).
+    let planted = format!("{SESSION_COOKIE}=planted-by-someone-else");
+    let signed_in = space.use_link(&token, Some(&planted)).await;
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(signed_in.headers()["location"], "/association/equipe");
+    let set = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in [
+        "__Host-binome_session=",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+    ] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    let cookie = session_cookie(&signed_in);
+    assert_ne!(cookie, planted);
+    let (status, html) = space
+        .page(
+            "GET /association/equipe",
+            "/association/equipe",
+            json!({}),
+            &cookie,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Camille Martin") && html.contains("Inviter un membre"),
+        "{html}"
+    );
+    let (status, _) = space
+        .page(
+            "GET /association/equipe",
+            "/association/equipe",
+            json!({}),
+            &planted,
+        )
+        .await;
+    assert_eq!(status, 303, "the planted id is no session");
+
+    // The same link again: refused, and nothing opened.
+    let again = space.use_link(&token, None).await;
+    assert_eq!(again.status(), 410);
+    assert!(text(&again).contains("déjà utilisé"));
+    assert!(again.headers().get("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn tampered_expired_and_foreign_links_are_refused() {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let token = space.link_for("camille@mine.example").await;
+
+    let mut tampered = token.clone();
+    tampered.replace_range(5..6, if &token[5..6] == "A" { "B" } else { "A" });
+    assert_eq!(space.use_link(&tampered, None).await.status(), 400);
+
+    let subject = keyring()
+        .tokens
+        .verify(&token, Purpose::StaffSignIn, chrono::Utc::now())
+        .unwrap()
+        .subject;
+    let expired = keyring().tokens.issue(
+        Purpose::StaffSignIn,
+        &subject,
+        chrono::Utc::now() - chrono::Duration::minutes(16),
+        chrono::Duration::minutes(15),
+    );
+    let refused = space.use_link(&expired, None).await;
+    assert_eq!(refused.status(), 410);
+    assert!(text(&refused).contains("expiré"));
+
+    // A token signed for another purpose, on the same subject.
+    let foreign = keyring().tokens.issue(
+        Purpose::PairAnswer,
+        &subject,
+        chrono::Utc::now(),
+        chrono::Duration::minutes(15),
+    );
+    assert_eq!(space.use_link(&foreign, None).await.status(), 400);
+    // The genuine link still works after all that.
+    assert_eq!(space.use_link(&token, None).await.status(), 303);
+}
+
+#[tokio::test]
+async fn asking_for_a_link_answers_the_same_for_any_address() {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let before = space.staff_mails().await;
+    let ask = |email: &str| {
+        page_event(
+            "POST /connexion",
+            "/connexion",
+            json!({}),
+            "",
+            &format!("email={}", encode(email)),
+            None,
+        )
+    };
+    let known = space.call(ask("Camille@Mine.example")).await;
+    let unknown = space.call(ask("personne@ailleurs.example")).await;
+    assert_eq!(known.status(), 200);
+    assert_eq!(
+        (unknown.status(), text(&unknown)),
+        (known.status(), text(&known))
+    );
+    assert_eq!(
+        space.staff_mails().await,
+        before + 1,
+        "a link for the known address only"
+    );
+    assert_eq!(space.call(ask("pas une adresse")).await.status(), 400);
+
+    // Five a quarter of an hour per address, then the same refusal for any.
+    for _ in 0..4 {
+        assert_eq!(space.call(ask("camille@mine.example")).await.status(), 200);
+    }
+    assert_eq!(space.call(ask("camille@mine.example")).await.status(), 429);
+    assert_eq!(space.staff_mails().await, before + 5);
+}
+
+#[tokio::test]
+async fn forms_without_the_session_s_csrf_token_change_nothing() {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let cookie = space.sign_in("camille@mine.example").await;
+    let invite = "name=Lou+Bernard&email=lou%40mine.example&role=member";
+    for body in [invite.to_owned(), format!("csrf=forged&{invite}")] {
+        let response = space
+            .post(
+                "POST /association/equipe",
+                "/association/equipe",
+                json!({}),
+                &body,
+                &cookie,
+            )
+            .await;
+        assert_eq!(response.status(), 403, "{body}");
+    }
+    assert_eq!(space.staff_mails().await, 1, "no invitation sent");
+    // With the token, the invitation goes.
+    let csrf = space.csrf(&cookie).await;
+    let response = space
+        .post(
+            "POST /association/equipe",
+            "/association/equipe",
+            json!({}),
+            &format!("csrf={csrf}&{invite}"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(space.staff_mails().await, 2);
+    // Signing out needs it too; then the session is over.
+    let out = space
+        .post(
+            "POST /deconnexion",
+            "/deconnexion",
+            json!({}),
+            "csrf=forged",
+            &cookie,
+        )
+        .await;
+    assert_eq!(out.status(), 403);
+    let out = space
+        .post(
+            "POST /deconnexion",
+            "/deconnexion",
+            json!({}),
+            &format!("csrf={csrf}"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(out.status(), 303);
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let (status, _) = space
+        .page(
+            "GET /association/equipe",
+            "/association/equipe",
+            json!({}),
+            &cookie,
+        )
+        .await;
+    assert_eq!(status, 303);
+}
+
+#[tokio::test]
+async fn members_work_the_inbox_but_only_admins_manage_the_team_and_a_removed_member_is_out_at_once()
+ {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let admin = space.sign_in("camille@mine.example").await;
+    let admin_csrf = space.csrf(&admin).await;
+    let invite = format!("csrf={admin_csrf}&name=Lou+Bernard&email=lou%40mine.example&role=member");
+    assert_eq!(
+        space
+            .post(
+                "POST /association/equipe",
+                "/association/equipe",
+                json!({}),
+                &invite,
+                &admin
+            )
+            .await
+            .status(),
+        303
+    );
+    let member = space.sign_in("lou@mine.example").await;
+    let member_csrf = space.csrf(&member).await;
+
+    // The member sees the team, cannot invite, change roles or read the journal.
+    let (_, html) = space
+        .page(
+            "GET /association/equipe",
+            "/association/equipe",
+            json!({}),
+            &member,
+        )
+        .await;
+    assert!(
+        html.contains("Lou Bernard") && !html.contains("Envoyer l'invitation"),
+        "{html}"
+    );
+    let by_member =
+        format!("csrf={member_csrf}&name=Sam+Petit&email=sam%40mine.example&role=admin");
+    assert_eq!(
+        space
+            .post(
+                "POST /association/equipe",
+                "/association/equipe",
+                json!({}),
+                &by_member,
+                &member
+            )
+            .await
+            .status(),
+        403
+    );
+    let camille = keyring()
+        .addresses
+        .id_of(&shared::email::EmailAddress::parse("camille@mine.example").unwrap());
+    let path = format!("/association/equipe/{}/retrait", camille.as_str());
+    let response = space
+        .post(
+            "POST /association/equipe/{id}/retrait",
+            &path,
+            json!({"id": camille.as_str()}),
+            &format!("csrf={member_csrf}"),
+            &member,
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        space
+            .page(
+                "GET /association/journal",
+                "/association/journal",
+                json!({}),
+                &member
+            )
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        space.staff_mails().await,
+        2,
+        "the two invitations, nothing from the member"
+    );
+
+    // The admin removes the member: their session stops at the next request.
+    let lou = keyring()
+        .addresses
+        .id_of(&shared::email::EmailAddress::parse("lou@mine.example").unwrap());
+    let path = format!("/association/equipe/{}/retrait", lou.as_str());
+    let removed = space
+        .post(
+            "POST /association/equipe/{id}/retrait",
+            &path,
+            json!({"id": lou.as_str()}),
+            &format!("csrf={admin_csrf}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(removed.status(), 303);
+    let (status, _) = space
+        .page(
+            "GET /association/demandes",
+            "/association/demandes",
+            json!({}),
+            &member,
+        )
+        .await;
+    assert_eq!(status, 303, "a removed member is signed out");
+    // Invited again later, the old session still does not come back.
+    assert_eq!(
+        space
+            .post(
+                "POST /association/equipe",
+                "/association/equipe",
+                json!({}),
+                &invite,
+                &admin
+            )
+            .await
+            .status(),
+        303
+    );
+    let (status, _) = space
+        .page(
+            "GET /association/demandes",
+            "/association/demandes",
+            json!({}),
+            &member,
+        )
+        .await;
+    assert_eq!(status, 303);
+    // The admin cannot remove themselves (a team keeps an admin).
+    let path = format!("/association/equipe/{}/retrait", camille.as_str());
+    let response = space
+        .post(
+            "POST /association/equipe/{id}/retrait",
+            &path,
+            json!({"id": camille.as_str()}),
+            &format!("csrf={admin_csrf}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+
+    let (status, html) = space
+        .page(
+            "GET /association/journal",
+            "/association/journal",
+            json!({}),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Membre retiré·e") && html.contains("Lou Bernard (Membre)"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn staff_see_and_answer_their_own_requests_only_and_each_answer_is_in_the_journal() {
+    let space = Space::new().await;
+    space
+        .association("mine", json!({"specialities": [{"group": "qpv"}]}))
+        .await;
+    space
+        .association("other", json!({"departements": ["13"]}))
+        .await;
+    let batch = store_verified(
+        &space.table,
+        &[
+            verified_profile("p1", json!({})),
+            verified_profile("p2", json!({})),
+            verified_profile("p3", json!({"departement": "13", "postal_code": "13001"})),
+        ],
+    )
+    .await;
+    stream::deliver(&space.routing, &batch).await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    space
+        .invite_first_admin("other", "alex@other.example")
+        .await;
+    let mine = space.sign_in("camille@mine.example").await;
+    let other = space.sign_in("alex@other.example").await;
+    let csrf = space.csrf(&mine).await;
+
+    // The mail's link, signed out: to sign-in, then back to the request.
+    let (status, _) = space
+        .page(
+            "GET /association/demandes/{id}",
+            "/association/demandes/p1",
+            json!({"id": "p1"}),
+            "",
+        )
+        .await;
+    assert_eq!(status, 303);
+
+    let (status, html) = space
+        .page(
+            "GET /association/demandes",
+            "/association/demandes",
+            json!({}),
+            &mine,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("À traiter (2)") && html.contains("/association/demandes/p1"),
+        "{html}"
+    );
+    assert!(!html.contains("/association/demandes/p3"));
+    let (status, html) = space
+        .page(
+            "GET /association/demandes/{id}",
+            "/association/demandes/p1",
+            json!({"id": "p1"}),
+            &mine,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Prendre en charge") && html.contains("Coordonnées"),
+        "{html}"
+    );
+
+    // Another association's staff: 404 on the page, the actions and the JSON route.
+    for (route, path) in [
+        ("GET /association/demandes/{id}", "/association/demandes/p1"),
+        (
+            "POST /association/demandes/{id}/prise-en-charge",
+            "/association/demandes/p1/prise-en-charge",
+        ),
+    ] {
+        let other_csrf = space.csrf(&other).await;
+        let response = space
+            .post(
+                route,
+                path,
+                json!({"id": "p1"}),
+                &format!("csrf={other_csrf}"),
+                &other,
+            )
+            .await;
+        assert_eq!(response.status(), 404, "{route}");
+    }
+    let mut json_route = page_event(
+        "GET /v1/association/requests/{id}",
+        "/v1/association/requests/p1",
+        json!({"id": "p1"}),
+        "",
+        "",
+        Some(&other),
+    );
+    json_route["headers"]["content-type"] = "application/json".into();
+    assert_eq!(space.call(json_route.clone()).await.status(), 404);
+    json_route["headers"]["cookie"] = mine.clone().into();
+    assert_eq!(
+        space.call(json_route).await.status(),
+        200,
+        "the JSON route takes a session"
+    );
+
+    // Acknowledge from the page, twice (the same as once); decline another with a reason.
+    for _ in 0..2 {
+        let response = space
+            .post(
+                "POST /association/demandes/{id}/prise-en-charge",
+                "/association/demandes/p1/prise-en-charge",
+                json!({"id": "p1"}),
+                &format!("csrf={csrf}"),
+                &mine,
+            )
+            .await;
+        assert_eq!(response.status(), 303);
+    }
+    let response = space
+        .post(
+            "POST /association/demandes/{id}/refus",
+            "/association/demandes/p2/refus",
+            json!({"id": "p2"}),
+            &format!("csrf={csrf}&reason=no"),
+            &mine,
+        )
+        .await;
+    assert_eq!(response.status(), 400, "a reason of 3 characters at least");
+    assert!(text(&response).contains("3 à 500 caractères"));
+    let response = space
+        .post(
+            "POST /association/demandes/{id}/refus",
+            "/association/demandes/p2/refus",
+            json!({"id": "p2"}),
+            &format!("csrf={csrf}&reason=Pas+de+mentor+disponible"),
+            &mine,
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let taken = space
+        .call(page_event(
+            "GET /association/demandes",
+            "/association/demandes",
+            json!({}),
+            "statut=prises-en-charge",
+            "",
+            Some(&mine),
+        ))
+        .await;
+    let html = text(&taken);
+    assert!(
+        html.contains("À traiter (0)") && html.contains("Prises en charge (1)"),
+        "{html}"
+    );
+
+    let journal = space.journal("mine").await;
+    let actions: Vec<&str> = journal
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "request_acknowledged")
+            .count(),
+        1,
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.iter().filter(|a| **a == "request_declined").count(),
+        1,
+        "{actions:?}"
+    );
+    let text_of_journal = serde_json::to_string(&journal).unwrap();
+    assert!(
+        !text_of_journal.contains("Pas de mentor"),
+        "no decline reason in the journal"
+    );
+    assert!(journal.iter().all(|e| e["actor"]["name"] != "Clé d'API"));
+    assert!(
+        space
+            .journal("other")
+            .await
+            .iter()
+            .all(|e| e["action"] == "member_invited")
+    );
+}
