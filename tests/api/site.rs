@@ -16,11 +16,13 @@ async fn people_use_the_site_in_a_browser_with_and_without_javascript() {
     let script = root().join("web/tests/run.mjs");
     let outbox = stack.outbox_dir.clone();
     let base = stack.base_url.clone();
+    let admin_key = stack.admin_key.clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg(script)
             .env("BINOME_URL", base)
             .env("BINOME_OUTBOX", outbox)
+            .env("BINOME_ADMIN_KEY", admin_key)
             .output()
     })
     .await

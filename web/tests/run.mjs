@@ -57,6 +57,20 @@ function mailedLinks(address, path) {
     .flatMap((text) => text.match(pattern) ?? []);
 }
 
+// Every mail of the outbox, newest first, as {to, text} with its
+// quoted-printable undone.
+function mails() {
+  return readdirSync(outbox)
+    .filter((name) => name.endsWith(".eml"))
+    .map((name) => ({ path: join(outbox, name), at: statSync(join(outbox, name)).mtimeMs }))
+    .sort((a, b) => b.at - a.at)
+    .map(({ path }) => readFileSync(path, "utf8"))
+    .map((raw) => ({
+      to: (raw.match(/^To: (?:.*<)?([^<>\s]+@[^<>\s]+?)>?\r?$/m) ?? [])[1],
+      text: raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))),
+    }));
+}
+
 // The newest link to `path` mailed to `address` that is not in `seen`.
 async function waitForMail(address, path, seen = new Set()) {
   for (let attempt = 0; attempt < 50; attempt++) {
@@ -386,6 +400,86 @@ async function everyPage(browser) {
   await context.close();
 }
 
+// Association staff: the network invites an association's first admin,
+// who opens a request from the association's mail, signs in by a mailed
+// link, takes the request on, invites a member, reads the journal and
+// signs out. Every page of the space audited.
+async function staffJourney(browser) {
+  const directory = JSON.parse(readFileSync(join(here, "../../local/src/directory.json"), "utf8"));
+  let notice = null;
+  for (let attempt = 0; attempt < 50 && !notice; attempt++) {
+    notice = mails()
+      .map(({ to, text }) => ({ to, link: (text.match(/https?:\/\/[^\s"<>]*\/association\/demandes\/[A-Za-z0-9]+/) ?? [])[0] }))
+      .find(({ to, link }) => link && directory.some((a) => a.contact_email === to));
+    if (!notice) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  if (!check(notice, "staff: an association was told of a request")) return;
+  const slug = directory.find((a) => a.contact_email === notice.to).slug;
+  const admin = "camille.admin@exemple.fr";
+  const invited = await fetch(`${base}/v1/admin/associations/${slug}/admins`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${process.env.BINOME_ADMIN_KEY}` },
+    body: JSON.stringify({ name: "Camille Martin", email: admin }),
+  });
+  check(invited.status === 202, `staff: the first admin is invited (202), got ${invited.status}`);
+  const context = await newContext(browser, {});
+  const page = await context.newPage();
+
+  // The mail's link, signed out: the sign-in page, which comes back to it.
+  await page.goto(notice.link);
+  check(new URL(page.url()).pathname === "/connexion", `staff: signed out, the request opens the sign-in page, got ${page.url()}`);
+  await audit(page, "connexion");
+  await page.locator("#email").fill(admin);
+  await page.getByRole("button", { name: "Recevoir un lien de connexion" }).click();
+  check((await page.locator("h1").innerText()).includes("Vérifiez votre boîte mail"), "staff: the link is on its way");
+  await audit(page, "connexion-envoyee");
+  let signIn = null;
+  for (let attempt = 0; attempt < 50 && !signIn; attempt++) {
+    signIn = mails()
+      .filter(({ to }) => to === admin)
+      .map(({ text }) => (text.match(/https?:\/\/[^\s"<>]*\/connexion\/lien\?token=[A-Za-z0-9._~%-]+&suite=[A-Za-z0-9._~%-]+/) ?? [])[0])
+      .find(Boolean);
+    if (!signIn) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  if (!check(signIn, "staff: a sign-in link coming back to the request")) return;
+  await page.goto(signIn);
+  await audit(page, "connexion-lien");
+  await page.getByRole("button", { name: "Me connecter" }).click();
+  check(page.url() === notice.link, `staff: signed in, back on the request, got ${page.url()}`);
+  const cookie = (await context.cookies()).find((c) => c.name === "__Host-binome_session");
+  check(cookie && cookie.httpOnly && cookie.secure && cookie.sameSite === "Lax", "staff: the session cookie is HttpOnly, Secure, SameSite=Lax");
+  await audit(page, "association-demande");
+  await page.getByRole("button", { name: "Prendre en charge" }).click();
+  check((await page.locator(".fr-alert--success").innerText()).includes("Demande prise en charge"), "staff: the request is taken on");
+  await audit(page, "association-demande-prise-en-charge");
+  await page.goto(`${base}/association/demandes?statut=prises-en-charge`);
+  check((await page.locator("tbody tr").count()) >= 1, "staff: the request is listed as taken on");
+  await audit(page, "association-demandes");
+
+  await page.goto(`${base}/association/equipe`);
+  await audit(page, "association-equipe");
+  await page.getByRole("button", { name: "Envoyer l'invitation" }).click();
+  check((await page.locator("#erreurs li").count()) === 2, "staff: an empty invitation names its two fields");
+  await audit(page, "association-equipe-erreurs");
+  await page.locator("#name").fill("Lou Bernard");
+  await page.locator("#email").fill("lou.membre@exemple.fr");
+  await page.getByRole("button", { name: "Envoyer l'invitation" }).click();
+  check((await page.locator(".fr-alert--success").innerText()).includes("Invitation envoyée"), "staff: the member is invited");
+  check(await waitForMail("lou.membre@exemple.fr", "/connexion/lien"), "staff: the member's invitation is mailed");
+  await audit(page, "association-equipe-invitation");
+
+  await page.goto(`${base}/association/journal`);
+  const journal = await page.locator("tbody").innerText();
+  check(journal.includes("Demande prise en charge") && journal.includes("Membre invité·e"), `staff: the journal lists both actions, got ${journal}`);
+  await audit(page, "association-journal");
+
+  await page.getByRole("button", { name: "Se déconnecter" }).click();
+  check((await page.locator("main").innerText()).includes("Vous êtes déconnecté·e"), "staff: signed out");
+  await page.goto(`${base}/association/demandes`);
+  check(new URL(page.url()).pathname === "/connexion", "staff: after signing out the space asks to sign in again");
+  await context.close();
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -399,6 +493,7 @@ try {
   await menteeJourney(browser, false);
   await mentorJourney(browser);
   await newsletterJourney(browser);
+  await staffJourney(browser);
 } catch (error) {
   failures.push(`the browser tests stopped: ${error.stack ?? error}`);
 } finally {
