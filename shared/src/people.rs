@@ -269,6 +269,35 @@ impl Sector {
     }
 }
 
+/// A mentee under this age is proposed only mentors whose honorability
+/// their association has checked.
+pub const ADULT_AGE: u32 = 18;
+
+/// Whether someone born on `birth_date` is a minor on `day`.
+pub fn minor_on(birth_date: NaiveDate, day: NaiveDate) -> bool {
+    day.years_since(birth_date)
+        .is_none_or(|age| age < ADULT_AGE)
+}
+
+/// The association's record that it checked a mentor's honorability (the
+/// bulletin n° 3 of the criminal record and the FIJAIS, as the law asks of
+/// volunteers with minors): the date and who recorded it; no document is
+/// stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(
+    description = "La vérification d'honorabilité d'un mentor enregistrée par l'association (aucun document n'est conservé) : nécessaire pour qu'il soit proposé à un jeune de moins de 18 ans."
+)]
+pub struct Honorability {
+    /// L'association qui l'a vérifiée : une autre association qui reçoit ce mentor vérifie à son tour.
+    pub association: String,
+    /// Date de la vérification.
+    pub checked_on: NaiveDate,
+    /// Qui l'a enregistrée : identifiant du compte, ou `api_key`.
+    pub by: String,
+    /// Son nom.
+    pub by_name: String,
+}
+
 /// Where a request stands. Routing picks up profiles that become `Verified`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -47,7 +47,8 @@ async fn association(routing: &Routing) -> String {
     directory::save(routing, &record).await.unwrap().unwrap()
 }
 
-/// A verified mentor offering `capacity` places, who can mentor the sample mentees.
+/// A verified mentor offering `capacity` places, who can mentor the sample
+/// mentees (minors: the association checked the mentor's honorability).
 fn mentor(id: &str, capacity: u8) -> Value {
     let mut profile = verified_profile(
         id,
@@ -58,6 +59,7 @@ fn mentor(id: &str, capacity: u8) -> Value {
             "expertise": ["orientation", "stage_alternance", "insertion_pro"],
             "audiences": ["lyceen", "etudiant"], "fields": ["informatique"],
             "hours_per_month": 3, "charter_accepted_at": "2026-11-26T09:12:03Z",
+            "honorability": {"association": SLUG, "checked_on": "2026-11-20", "by": "api_key", "by_name": "Clé d'API"},
         }),
     );
     let fields = profile.as_object_mut().unwrap();

@@ -135,6 +135,9 @@ fn generate(seed: u64, mentees: usize, mentors: usize) -> Instance {
                 Vec::new()
             },
             waiting_weeks: (rng.random::<f64>().powi(2) * 20.0) as u32,
+            // The honorability rule only removes pairs: the bench measures
+            // the solver on the full problem.
+            minor: false,
         })
         .collect();
     let mentors = (0..mentors)
@@ -156,6 +159,7 @@ fn generate(seed: u64, mentees: usize, mentors: usize) -> Instance {
                 50..85 => 2,
                 _ => 3,
             },
+            cleared_for_minors: true,
         })
         .collect();
     Instance {

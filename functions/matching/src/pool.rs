@@ -10,7 +10,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use shared::{
     criteria::Criteria,
-    people::{Mode, Need, ProfileStatus, Role, Sector, Situation, language_index},
+    people::{
+        Honorability, Mode, Need, ProfileStatus, Role, Sector, Situation, language_index, minor_on,
+    },
     phone::PhoneNumber,
     place::Departement,
     store::{Store, StoreError, keys::index, query_all},
@@ -68,6 +70,9 @@ pub struct Member {
     /// Their address bounced or complained (mail events): nobody could reach them.
     #[serde(default)]
     pub unreachable: Option<serde_json::Value>,
+    /// A mentor's honorability check, as their association recorded it.
+    #[serde(default)]
+    pub honorability: Option<Honorability>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -86,6 +91,18 @@ impl Member {
             )
             && (self.role == Role::Mentee || self.room() > 0)
             && self.unreachable.is_none()
+    }
+
+    /// Whether `association` recorded this mentor's honorability check.
+    pub fn cleared_by(&self, association: &str) -> bool {
+        self.honorability
+            .as_ref()
+            .is_some_and(|check| check.association == association)
+    }
+
+    /// A mentee under 18 (or of unknown age: treated as one).
+    pub fn is_minor(&self, today: NaiveDate) -> bool {
+        self.role == Role::Mentee && self.birth_date.is_none_or(|birth| minor_on(birth, today))
     }
 
     /// Places a mentor has left.
@@ -164,6 +181,8 @@ pub fn words(text: &str) -> Vec<String> {
 pub struct Pool {
     pub mentees: Vec<Member>,
     pub mentors: Vec<Member>,
+    /// The association's mentors with no place left (not in `mentors`).
+    pub full_mentors: usize,
     /// The (mentee, mentor) ids already proposed to each other.
     pub tried: HashSet<(String, String)>,
     pub instance: Instance,
@@ -240,6 +259,7 @@ fn languages(codes: &[String]) -> Languages {
 
 /// The algorithm's view of mentees and mentors.
 pub fn instance(
+    association: &str,
     mentees: &[Member],
     mentors: &[Member],
     criteria: Criteria,
@@ -260,6 +280,7 @@ pub fn instance(
             waiting_weeks: m
                 .verified_at
                 .map_or(0, |at| (now - at).num_weeks().max(0) as u32),
+            minor: m.is_minor(now.date_naive()),
         })
         .collect();
     let algorithm_mentors = mentors
@@ -272,6 +293,7 @@ pub fn instance(
             expertise: algorithm::needs_mask(&m.expertise),
             fields: vocabulary.ids(m.words()),
             capacity: m.room(),
+            cleared_for_minors: m.cleared_by(association),
         })
         .collect();
     let mentor_index: HashMap<&str, u32> = mentors
@@ -314,15 +336,20 @@ impl Pool {
             &[ProfileStatus::Routed, ProfileStatus::Acknowledged],
         )
         .await?;
+        let full_mentors = members
+            .iter()
+            .filter(|m| m.role == Role::Mentor && m.room() == 0)
+            .count();
         let (mentees, mentors): (Vec<Member>, Vec<Member>) = members
             .into_iter()
             .filter(|m| m.in_pool_of(slug))
             .partition(|m| m.role == Role::Mentee);
         let tried = tried_pairs(store, slug).await?;
-        let instance = instance(&mentees, &mentors, criteria, objective, &tried, now);
+        let instance = instance(slug, &mentees, &mentors, criteria, objective, &tried, now);
         Ok(Self {
             mentees,
             mentors,
+            full_mentors,
             tried,
             instance,
         })

@@ -34,6 +34,20 @@ pub enum Objective {
     ScoreOnly,
 }
 
+impl Objective {
+    /// What the run aims at, as staff read it.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Objective::MostPairs => {
+                "Former le plus de binômes possible, puis, parmi ces solutions, celle dont le total des points est le plus haut."
+            }
+            Objective::ScoreOnly => {
+                "Obtenir le total de points le plus haut, quitte à former moins de binômes : seuls les binômes les mieux assortis sont retenus."
+            }
+        }
+    }
+}
+
 /// Up to 256 languages (ISO 639-1 codes, by index), as bits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Languages([u64; 4]);
@@ -75,6 +89,8 @@ pub struct Mentee {
     pub needs: u8,
     pub fields: Vec<u32>,
     pub waiting_weeks: u32,
+    /// Under 18: only mentors cleared for minors.
+    pub minor: bool,
 }
 
 /// A mentor as the algorithm sees it. `fields`: the ids of the words of
@@ -89,6 +105,8 @@ pub struct Mentor {
     pub fields: Vec<u32>,
     /// Places left: capacity minus proposed and active pairs.
     pub capacity: u8,
+    /// Their association recorded their honorability check.
+    pub cleared_for_minors: bool,
 }
 
 pub use shared::pair::Points;
@@ -115,6 +133,10 @@ pub(crate) fn share_a_word(a: &[u32], b: &[u32]) -> bool {
 
 /// The points of a pair, or `None` when a `must` criterion fails.
 pub fn evaluate(mentee: &Mentee, mentor: &Mentor, criteria: &Criteria) -> Option<Points> {
+    // The law's rule, not a criterion an association may weigh.
+    if mentee.minor && !mentor.cleared_for_minors {
+        return None;
+    }
     let mut points = Points::default();
     let same_departement = mentee.departement == mentor.departement;
     let in_person = accepts_presentiel(mentee.mode) && accepts_presentiel(mentor.mode);

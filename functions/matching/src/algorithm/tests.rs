@@ -37,6 +37,7 @@ fn random_instance(seed: u64, mentees: usize, mentors: usize) -> Instance {
             needs: rng.random_range(1..16),
             fields: words(&mut rng),
             waiting_weeks: rng.random_range(0..12),
+            minor: rng.random_bool(0.2),
         })
         .collect();
     let mentors = (0..mentors)
@@ -48,6 +49,7 @@ fn random_instance(seed: u64, mentees: usize, mentors: usize) -> Instance {
             expertise: rng.random_range(0..16),
             fields: words(&mut rng),
             capacity: rng.random_range(0..4),
+            cleared_for_minors: rng.random_bool(0.5),
         })
         .collect();
     Instance {
@@ -187,6 +189,7 @@ fn the_optimum_is_not_greedy() {
         needs: 0b11,
         fields: Vec::new(),
         waiting_weeks: 0,
+        minor: false,
     };
     let mentor = Mentor {
         departement: 1,
@@ -196,6 +199,7 @@ fn the_optimum_is_not_greedy() {
         expertise: 0b11,
         fields: Vec::new(),
         capacity: 1,
+        cleared_for_minors: false,
     };
     let instance = Instance {
         mentees: vec![
@@ -267,4 +271,54 @@ proptest! {
             );
         }
     }
+}
+
+#[test]
+fn a_minor_is_paired_only_with_a_mentor_whose_honorability_is_checked() {
+    let mentee = Mentee {
+        departement: 1,
+        mode: Mode::Distance,
+        situation: Situation::Lyceen,
+        languages: Languages::of([0]),
+        needs: 0b1,
+        fields: Vec::new(),
+        waiting_weeks: 0,
+        minor: true,
+    };
+    let unchecked = Mentor {
+        departement: 1,
+        mode: Mode::Distance,
+        audiences: situations_mask(&[Situation::Lyceen]),
+        languages: Languages::of([0]),
+        expertise: 0b1,
+        fields: Vec::new(),
+        capacity: 1,
+        cleared_for_minors: false,
+    };
+    let criteria = Criteria::default();
+    assert_eq!(evaluate(&mentee, &unchecked, &criteria), None);
+    let adult = Mentee {
+        minor: false,
+        ..mentee.clone()
+    };
+    assert!(evaluate(&adult, &unchecked, &criteria).is_some());
+    let checked = Mentor {
+        cleared_for_minors: true,
+        ..unchecked.clone()
+    };
+    assert!(evaluate(&mentee, &checked, &criteria).is_some());
+    // Whatever the criteria: no weight or switch lets the pair through.
+    let lenient = Criteria {
+        situation: Rule::Off,
+        mode: Rule::Off,
+        ..Criteria::default()
+    };
+    assert_eq!(evaluate(&mentee, &unchecked, &lenient), None);
+    let instance = Instance {
+        mentees: vec![mentee],
+        mentors: vec![unchecked],
+        ..Instance::default()
+    };
+    assert!(solve(&instance, None).pairs.is_empty());
+    assert!(solve(&instance, Some(4)).pairs.is_empty());
 }
