@@ -88,6 +88,10 @@ pub struct AssociationRecord {
     /// Whether the nightly schedule pairs its pool.
     #[serde(default)]
     pub auto_matching: bool,
+    /// Whether a run proposes its pairs at once; otherwise they wait as
+    /// drafts until staff approve them.
+    #[serde(default)]
+    pub auto_publish: bool,
 }
 
 /// The programme length of the plan « 1 jeune, 1 mentor ».

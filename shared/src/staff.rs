@@ -24,7 +24,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::{
-    directory::{AssociationRecord, read_association},
+    directory::{AssociationRecord, authenticate, read_association},
+    http::ApiError,
+    journal::Actor,
     site::{SpaceNav, SpaceNotice, sign_in_first},
     store::{Item, Key, Store, StoreError, keys::index, timestamp},
     tokens::{Purpose, TokenError, TokenKey},
@@ -577,6 +579,43 @@ pub async fn in_space(
         signed_in,
         association,
     }))
+}
+
+/// The association a JSON route acts for, and who acts: a program with the
+/// association's API key, or a signed-in staff member (whose writes carry
+/// the session's CSRF token in `X-CSRF-Token`).
+#[tracing::instrument(skip_all)]
+pub async fn authorise(
+    store: &Store,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<(AssociationRecord, Actor), ApiError> {
+    if crate::directory::bearer(request).is_some() {
+        return Ok((authenticate(store, request).await?, Actor::api_key()));
+    }
+    let Some(signed_in) = signed_in(store, request, now).await? else {
+        // Neither: the key's own refusal says what to send.
+        return Err(authenticate(store, request)
+            .await
+            .err()
+            .unwrap_or_else(ApiError::not_found));
+    };
+    let safe = matches!(request.method().as_str(), "GET" | "HEAD");
+    let token = request
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|value| value.to_str().ok());
+    if !safe && !signed_in.csrf_matches(token) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_token",
+            "En-tête X-CSRF-Token manquant ou invalide : reprenez celui de la page de l'espace.",
+        ));
+    }
+    let association = read_association(store, &signed_in.account.association)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok((association, Actor::staff(&signed_in.account)))
 }
 
 /// Where to go after signing in: only a page of the staff space, so that a

@@ -470,6 +470,40 @@ async fn from_sign_up_to_an_active_pair_by_following_the_mailed_links() {
         .unwrap();
     assert_eq!(run.status(), 202);
     let run: serde_json::Value = run.json().await.unwrap();
+    let run_url = format!(
+        "{}/v1/association/matching-runs/{}",
+        stack.base_url,
+        run["id"].as_str().unwrap()
+    );
+
+    // Its pairs wait as drafts; a member approves them all.
+    let mut drafted = serde_json::Value::Null;
+    for _ in 0..100 {
+        drafted = http
+            .get(&run_url)
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if drafted["status"] == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(drafted["summary"]["drafts"], 1, "{drafted}");
+    let approved = http
+        .post(format!("{run_url}/approve"))
+        .header("authorization", format!("Bearer {key}"))
+        .json(&serde_json::json!({"all": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 200);
+    let approved: serde_json::Value = approved.json().await.unwrap();
+    assert_eq!(approved["approved"], 1, "{approved}");
 
     // Each opens the proposal, sees two buttons, accepts.
     for to in ["ines.paire@exemple.fr", "thomas.paire@exemple.fr"] {
@@ -517,11 +551,7 @@ async fn from_sign_up_to_an_active_pair_by_following_the_mailed_links() {
     assert!(String::from_utf8_lossy(&to_mentor).contains("ines.paire@exemple.fr"));
 
     let summary: serde_json::Value = http
-        .get(format!(
-            "{}/v1/association/matching-runs/{}",
-            stack.base_url,
-            run["id"].as_str().unwrap()
-        ))
+        .get(&run_url)
         .header("authorization", format!("Bearer {key}"))
         .send()
         .await
@@ -530,7 +560,7 @@ async fn from_sign_up_to_an_active_pair_by_following_the_mailed_links() {
         .await
         .unwrap();
     assert_eq!(summary["status"], "done");
-    assert_eq!(summary["summary"]["pairs"], 1);
+    assert_eq!(summary["drafts"][0]["status"], "approved");
 
     // The young person erases their data: the pair keeps no trace of them
     // and ends, and the mentor's place is given back.

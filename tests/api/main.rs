@@ -13,6 +13,7 @@ mod mailer;
 mod matching;
 mod newsletter;
 mod reminders;
+mod review;
 mod routing;
 mod signup;
 mod site;

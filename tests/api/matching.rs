@@ -23,7 +23,8 @@ pub(crate) fn app(table: &TestTable) -> Matching {
     Matching::new(table.store.clone(), keyring(), links())
 }
 
-/// An association in 93; returns its key.
+/// An association in 93 that publishes its runs without review (unless
+/// `changes` say otherwise); returns its key.
 pub(crate) async fn association(table: &TestTable, slug: &str, changes: Value) -> String {
     let routing = Routing::new(table.store.clone(), links(), None, None);
     let mut form = json!({
@@ -33,6 +34,7 @@ pub(crate) async fn association(table: &TestTable, slug: &str, changes: Value) -
         "modes": ["presentiel", "distance"],
         "needs": ["orientation", "stage_alternance", "insertion_pro"],
         "monthly_capacity": 100,
+        "auto_publish": true,
     });
     for (name, value) in changes.as_object().unwrap() {
         form[name] = value.clone();
@@ -42,7 +44,9 @@ pub(crate) async fn association(table: &TestTable, slug: &str, changes: Value) -
     directory::save(&routing, &record).await.unwrap().unwrap()
 }
 
-/// A person the association holds (routed to it and acknowledged).
+/// A person the association holds (routed to it and acknowledged): by
+/// default a 17-year-old mentee, or a mentor whose honorability the
+/// association checked.
 pub(crate) async fn held(table: &TestTable, slug: &str, id: &str, role: &str, changes: Value) {
     let key = Key::person_profile(id);
     let mut profile = json!({
@@ -66,7 +70,8 @@ pub(crate) async fn held(table: &TestTable, slug: &str, id: &str, role: &str, ch
         json!({"job_title": "Ingénieure logiciel", "sector": "numerique", "years_experience": 10,
                "expertise": ["orientation", "stage_alternance"], "audiences": ["lyceen", "etudiant"],
                "fields": ["informatique"], "capacity": 1, "hours_per_month": 4,
-               "charter_accepted_at": "2026-11-01T09:00:00Z"})
+               "charter_accepted_at": "2026-11-01T09:00:00Z",
+               "honorability": {"association": slug, "checked_on": "2026-11-01", "by": "api_key", "by_name": "Clé d'API"}})
     };
     for (name, value) in details
         .as_object()

@@ -849,3 +849,125 @@ async fn staff_see_and_answer_their_own_requests_only_and_each_answer_is_in_the_
             .all(|e| e["action"] == "member_invited")
     );
 }
+
+#[tokio::test]
+async fn an_admin_sets_the_association_s_criteria_and_a_member_cannot() {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let admin = space.sign_in("camille@mine.example").await;
+    let csrf = space.csrf(&admin).await;
+    let (status, html) = space
+        .page(
+            "GET /association/reglages",
+            "/association/reglages",
+            json!({}),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("value=\"contact@mine.example\""), "{html}");
+
+    let form = |changes: &str| {
+        format!(
+            "csrf={csrf}&contact_email=demandes%40mine.example&monthly_capacity=40&sla_days=10&mentor_intake=closed\
+             &situation_rule=must&mode_rule=must&language_rule=off&needs_rule=weight&needs_weight=5\
+             &field_rule=weight&field_weight=3&proximity_rule=weight&proximity_weight=3\
+             &waiting_rule=weight&waiting_weight=1&waiting_cap_weeks=8&auto_publish=on{changes}"
+        )
+    };
+    let stored = |table: &TestTable| {
+        let table = table.store.clone();
+        async move {
+            shared::directory::read_association(&table, "mine")
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    // A weight out of bounds, waiting as a must: 400, nothing stored.
+    let refused = space
+        .post(
+            "POST /association/reglages",
+            "/association/reglages",
+            json!({}),
+            &form("&needs_weight=5000&waiting_rule=must"),
+            &admin,
+        )
+        .await;
+    assert_eq!(refused.status(), 400);
+    assert!(text(&refused).contains("de 0 à 1000"));
+    assert_eq!(
+        stored(&space.table).await.contact_email,
+        "contact@mine.example"
+    );
+
+    let saved = space
+        .post(
+            "POST /association/reglages",
+            "/association/reglages",
+            json!({}),
+            &form(""),
+            &admin,
+        )
+        .await;
+    assert_eq!(saved.status(), 303, "{}", text(&saved));
+    let record = stored(&space.table).await;
+    assert_eq!(
+        (
+            record.contact_email.as_str(),
+            record.monthly_capacity,
+            record.sla_days,
+            record.auto_publish
+        ),
+        ("demandes@mine.example", 40, 10, true)
+    );
+    assert_eq!(record.matching.language, shared::criteria::Rule::Off);
+    assert_eq!(record.mentor_intake, shared::directory::Intake::Closed);
+    assert!(
+        space
+            .journal("mine")
+            .await
+            .iter()
+            .any(|e| e["action"] == "settings_changed")
+    );
+
+    // A member reads neither the page nor saves.
+    let invite = format!("csrf={csrf}&name=Lou+Bernard&email=lou%40mine.example&role=member");
+    space
+        .post(
+            "POST /association/equipe",
+            "/association/equipe",
+            json!({}),
+            &invite,
+            &admin,
+        )
+        .await;
+    let member = space.sign_in("lou@mine.example").await;
+    let member_csrf = space.csrf(&member).await;
+    assert_eq!(
+        space
+            .page(
+                "GET /association/reglages",
+                "/association/reglages",
+                json!({}),
+                &member
+            )
+            .await
+            .0,
+        403
+    );
+    let body = form("").replace(&csrf, &member_csrf);
+    let refused = space
+        .post(
+            "POST /association/reglages",
+            "/association/reglages",
+            json!({}),
+            &body,
+            &member,
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+}

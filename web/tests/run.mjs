@@ -400,6 +400,87 @@ async function everyPage(browser) {
   await context.close();
 }
 
+// A sign-up through the JSON API, confirmed from its mail.
+async function signUp(kind, changes) {
+  const sample = JSON.parse(JSON.parse(readFileSync(join(here, `../../events/signup-${kind}.json`), "utf8")).body);
+  const body = { ...sample, ...changes };
+  const response = await fetch(`${base}/v1/${kind}s`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  check(response.status === 202, `${kind} ${body.email}: signed up (202), got ${response.status}`);
+  const link = await waitForMail(body.email, "/v1/verify");
+  if (check(link, `${kind} ${body.email}: a verification mail`)) await fetch(link);
+}
+
+// The pair a mailed answer link is about (its token's payload names it).
+function pairOf(link) {
+  const token = new URL(link).searchParams.get("token");
+  return Buffer.from(token.split(".")[0], "base64url").toString().split(".")[2].split(":")[0];
+}
+
+// The invited member signs in from the invitation, runs matching, approves
+// two drafts and rejects one; both people of an approved pair accept from
+// their mails; the member closes the pair.
+async function memberJourney(browser) {
+  const mentees = ["lina", "yanis", "sarah"].map((name) => `${name}.vivier@exemple.fr`);
+  for (const email of mentees) await signUp("mentee", { email, first_name: email.split(".")[0] });
+  await signUp("mentor", { email: "marc.vivier@exemple.fr", first_name: "Marc", postal_code: "93200", capacity: 3 });
+  const context = await newContext(browser, {});
+  const page = await context.newPage();
+  const invitation = await waitForMail("lou.membre@exemple.fr", "/connexion/lien");
+  if (!check(invitation, "member: the invitation link")) return;
+  await page.goto(invitation);
+  await page.getByRole("button", { name: "Me connecter" }).click();
+  check(new URL(page.url()).pathname === "/association/demandes", `member: signed in on the inbox, got ${page.url()}`);
+
+  await page.goto(`${base}/association/appariement`);
+  await audit(page, "association-appariement");
+  await page.getByRole("button", { name: "Lancer un run" }).click();
+  for (let attempt = 0; attempt < 50 && (await page.getByText("Le run est en cours").count()) > 0; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await page.reload();
+  }
+  const drafts = page.locator("tbody input[type=checkbox]");
+  check((await drafts.count()) >= 3, `member: the run found three drafts or more, got ${await drafts.count()}`);
+  check(mails().every(({ text }) => !text.includes("Une proposition de binôme")), "member: nobody is told before review");
+  await audit(page, "association-run");
+  await drafts.nth(0).check({ force: true });
+  await drafts.nth(1).check({ force: true });
+  await page.getByRole("button", { name: "Approuver la sélection" }).click();
+  check((await page.locator(".fr-alert--success").innerText()).includes("2 binôme(s) proposé(s)"), "member: two drafts approved");
+  await page.locator("tbody input[type=checkbox]").first().check({ force: true });
+  await page.locator("#reason").fill("Le mentor a déjà deux jeunes de ce lycée");
+  await page.getByRole("button", { name: "Rejeter la sélection" }).click();
+  check((await page.locator(".fr-alert--success").innerText()).includes("1 binôme(s) rejeté(s)"), "member: one draft rejected");
+  await audit(page, "association-run-relu");
+
+  // The mentor and one of the approved mentees accept the same pair.
+  let answers = [];
+  for (let attempt = 0; attempt < 50 && answers.length < 4; attempt++) {
+    answers = mails().flatMap(({ to, text }) => (text.match(/https?:\/\/[^\s"<>]*\/v1\/pairs\/answer\?token=[A-Za-z0-9._~%-]+/g) ?? []).map((link) => ({ to, link })));
+    answers = answers.filter((a, i) => answers.findIndex((b) => b.link === a.link) === i);
+    if (answers.length < 4) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  check(answers.length === 4, `member: two pairs proposed, four answer links, got ${answers.length}`);
+  const forMentor = answers.find((a) => a.to === "marc.vivier@exemple.fr");
+  const forMentee = forMentor && answers.find((a) => a.to !== forMentor.to && pairOf(a.link) === pairOf(forMentor.link));
+  if (!check(forMentee, "member: both sides of one pair were mailed")) return;
+  const answering = await context.browser().newContext({ viewport: phone, locale: "fr-FR" });
+  const person = await answering.newPage();
+  for (const { link } of [forMentee, forMentor]) {
+    await person.goto(link);
+    await person.getByRole("button", { name: "J'accepte ce binôme" }).click();
+  }
+  await answering.close();
+
+  await page.goto(`${base}/association/binomes`);
+  check((await page.getByRole("link", { name: "En cours (1)" }).count()) === 1, "member: one pair active");
+  await audit(page, "association-binomes");
+  await page.locator("tbody select").first().selectOption("completed");
+  await page.getByRole("button", { name: /Clore le binôme/ }).first().click();
+  check((await page.locator(".fr-alert--success").innerText()).includes("Binôme clos"), "member: the pair is closed");
+  await audit(page, "association-binomes-clos");
+  await context.close();
+}
+
 // Association staff: the network invites an association's first admin,
 // who opens a request from the association's mail, signs in by a mailed
 // link, takes the request on, invites a member, reads the journal and
@@ -468,10 +549,18 @@ async function staffJourney(browser) {
   check(await waitForMail("lou.membre@exemple.fr", "/connexion/lien"), "staff: the member's invitation is mailed");
   await audit(page, "association-equipe-invitation");
 
+  await memberJourney(browser);
+
   await page.goto(`${base}/association/journal`);
   const journal = await page.locator("tbody").innerText();
-  check(journal.includes("Demande prise en charge") && journal.includes("Membre invité·e"), `staff: the journal lists both actions, got ${journal}`);
+  for (const action of ["Demande prise en charge", "Membre invité·e", "Binôme approuvé et proposé", "Binôme rejeté", "Binôme clos"]) {
+    check(journal.includes(action), `staff: the journal lists « ${action} », got ${journal}`);
+  }
   await audit(page, "association-journal");
+  const csv = await page.request.get(`${base}/association/binomes/export`);
+  check(csv.status() === 200 && csv.headers()["content-type"].startsWith("text/csv"), `staff: the pairs export as CSV, got ${csv.status()}`);
+  const lines = (await csv.text()).trim().split("\n");
+  check(lines[0].startsWith("binome,statut,jeune,mentor") && lines.length >= 3, `staff: the CSV lists the pairs, got ${lines.length} lines`);
 
   await page.getByRole("button", { name: "Se déconnecter" }).click();
   check((await page.locator("main").innerText()).includes("Vous êtes déconnecté·e"), "staff: signed out");

@@ -6,6 +6,8 @@
     paths(
         crate::request_run,
         crate::show_run,
+        crate::approve_drafts,
+        crate::reject_drafts,
         crate::suggestions,
         crate::propose,
         crate::list_pairs,

@@ -27,13 +27,21 @@
 //! | `GET`, `POST /v1/pairs/outcome?token=`             | a person answers the six-month survey         |
 //! | `GET`, `POST /v1/pairs/programme?token=&answer=`   | a person says whether they go on at the programme's end |
 //! | `POST /v1/association/pairs/{id}/programme`        | the association sets a longer (or shorter) programme |
+//! | `POST /v1/association/matching-runs/{id}/approve`, `…/reject` | a run's drafts approved (proposed) or rejected |
+//! | `GET`, `POST /association/appariement`             | the staff space: runs, start one              |
+//! | `GET /association/appariement/{id}`, `POST …/relecture` | a run's page: its drafts reviewed        |
+//! | `GET /association/binomes`, `POST …/{id}/cloture`, `GET …/export` | the pairs, closed, exported as CSV |
+//!
+//! The association routes take the association's API key or a staff session.
 
 pub mod algorithm;
 pub mod contract;
+pub mod drafts;
 pub mod pairs;
 pub mod pool;
 pub mod programme;
 pub mod runs;
+mod space;
 
 use aws_lambda_events::event::{dynamodb, streams::DynamoDbEventResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -41,8 +49,9 @@ use lambda_http::{Body, Error, Request, RequestExt, Response, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::{
-    directory::{AssociationRecord, authenticate},
+    directory::AssociationRecord,
     http::{self, ApiError, FieldError},
+    journal::{Action, Entry},
     keyring::Keyring,
     links::Links,
     outcome::{OutcomeAnswers, SituationNow},
@@ -52,6 +61,7 @@ use shared::{
         RiskReason,
     },
     people::Role,
+    staff,
     store::{
         Key, Store, StoreError,
         keys::{PAIR_REFERENCE_PREFIX, sort},
@@ -84,6 +94,15 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/pairs/programme",
     "POST /v1/pairs/programme",
     "POST /v1/association/pairs/{id}/programme",
+    "POST /v1/association/matching-runs/{id}/approve",
+    "POST /v1/association/matching-runs/{id}/reject",
+    "GET /association/appariement",
+    "POST /association/appariement",
+    "GET /association/appariement/{id}",
+    "POST /association/appariement/{id}/relecture",
+    "GET /association/binomes",
+    "POST /association/binomes/{id}/cloture",
+    "GET /association/binomes/export",
 ];
 
 pub struct Matching {
@@ -124,6 +143,21 @@ pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, 
         Some("POST /v1/pairs/outcome") => Ok(survey_answer(app, &request).await),
         Some("GET /v1/pairs/programme") => Ok(programme::page(app, &request)),
         Some("POST /v1/pairs/programme") => Ok(programme::answer(app, &request).await),
+        Some("POST /v1/association/matching-runs/{id}/approve") => {
+            approve_drafts(app, &request).await
+        }
+        Some("POST /v1/association/matching-runs/{id}/reject") => {
+            reject_drafts(app, &request).await
+        }
+        Some("GET /association/appariement") => Ok(space::runs(app, &request).await),
+        Some("POST /association/appariement") => Ok(space::start(app, &request).await),
+        Some("GET /association/appariement/{id}") => Ok(space::run(app, &request).await),
+        Some("POST /association/appariement/{id}/relecture") => {
+            Ok(space::review(app, &request).await)
+        }
+        Some("GET /association/binomes") => Ok(space::pairs(app, &request).await),
+        Some("POST /association/binomes/{id}/cloture") => Ok(space::close(app, &request).await),
+        Some("GET /association/binomes/export") => Ok(space::export(app, &request).await),
         Some("POST /v1/association/pairs/{id}/programme") => {
             programme::set_length(app, &request, &path_id(&request)).await
         }
@@ -234,6 +268,38 @@ struct MatchingRun {
     /// Le bilan du run ; `null` tant qu'il n'est pas terminé.
     #[schema(required = true)]
     summary: Option<Summary>,
+    /// Ce que le run optimise, en mots.
+    objective_text: &'static str,
+    /// Les binômes trouvés, en brouillon ou déjà relus (vide quand l'association publie ses
+    /// runs sans relecture : voir `summary.pair_ids`).
+    drafts: Vec<drafts::Draft>,
+}
+
+/// Asks for a run of the association's pool; the id of the run still in
+/// review instead, if there is one.
+pub(crate) async fn start_run(
+    app: &Matching,
+    association: &AssociationRecord,
+    objective: Objective,
+) -> Result<Result<Run, String>, StoreError> {
+    if let Some(in_review) = drafts::in_review(&app.store, &association.slug).await? {
+        return Ok(Err(in_review));
+    }
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let run = Run::new(
+        id,
+        &association.slug,
+        objective,
+        RunSource::Request,
+        Utc::now(),
+    );
+    runs::request(&app.store, &run).await?;
+    tracing::info!(
+        run = run.id,
+        association = association.slug,
+        "matching run requested"
+    );
+    Ok(Ok(run))
 }
 
 /// The JSON body if there is one (a run may be asked for with none).
@@ -251,7 +317,7 @@ fn optional_json<T: for<'de> Deserialize<'de> + Default>(request: &Request) -> R
     tag = "binomes",
     operation_id = "matching_request_run",
     summary = "Lancer un appariement",
-    description = "Cherche le meilleur ensemble de binômes pour tout le vivier de l'association (les jeunes qui attendent un mentor, les mentors qui ont encore une place), en respectant ses critères obligatoires, puis propose chaque binôme trouvé : les deux personnes reçoivent un e-mail pour accepter ou décliner. La réponse arrive aussitôt avec l'identifiant du run ; le run se déroule en arrière-plan et son bilan se lit avec `GET /v1/association/matching-runs/{id}`. Le corps est facultatif.",
+    description = "Cherche le meilleur ensemble de binômes pour tout le vivier de l'association (les jeunes qui attendent un mentor, les mentors qui ont encore une place), en respectant ses critères obligatoires, puis garde chaque binôme trouvé en brouillon jusqu'à ce qu'un membre de l'équipe l'approuve (`POST …/approve`) ou le rejette (`POST …/reject`) ; une association qui publie ses runs sans relecture (`auto_publish`) voit ses binômes proposés aussitôt. Une fois proposé, chaque personne reçoit un e-mail pour accepter ou décliner. La réponse arrive aussitôt avec l'identifiant du run ; le run se déroule en arrière-plan et son bilan se lit avec `GET /v1/association/matching-runs/{id}`. Le corps est facultatif.",
     security(("association" = [])),
     request_body(
         content = Option<MatchingRunBody>,
@@ -260,28 +326,26 @@ fn optional_json<T: for<'de> Deserialize<'de> + Default>(request: &Request) -> R
     ),
     responses(
         (status = 202, description = "Run enregistré ; il se déroule en arrière-plan.", body = MatchingRunRequested),
+        (status = 409, description = "Un run précédent a encore des binômes en brouillon à relire (`run_in_review`).", body = shared::http::ApiError),
         (status = 400, description = "Corps invalide : JSON mal formé (`malformed_json`, ou corps qui n'est pas un objet), champ inconnu (`unknown_field`), champ du mauvais type (`invalid_type`), par exemple un objectif inconnu.", body = shared::http::ApiError),
     )
 )]
 /// `POST /v1/association/matching-runs` `{"objective"?: "most_pairs" | "score_only"}`
 async fn request_run(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(&app.store, request).await?;
+    let (association, _) = staff::authorise(&app.store, request, Utc::now()).await?;
     let form: MatchingRunBody = optional_json(request)?;
-    let now = Utc::now();
-    let id = uuid::Uuid::now_v7().simple().to_string();
-    let run = Run::new(
-        id,
-        &association.slug,
-        form.objective.unwrap_or_default(),
-        RunSource::Request,
-        now,
-    );
-    runs::request(&app.store, &run).await?;
-    tracing::info!(
-        run = run.id,
-        association = association.slug,
-        "matching run requested"
-    );
+    let run = match start_run(app, &association, form.objective.unwrap_or_default()).await? {
+        Ok(run) => run,
+        Err(in_review) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "run_in_review",
+                format!(
+                    "Le run {in_review} a encore des binômes à relire : approuvez-les ou rejetez-les avant d'en lancer un autre."
+                ),
+            ));
+        }
+    };
     Ok(http::json(
         StatusCode::ACCEPTED,
         &MatchingRunRequested {
@@ -310,24 +374,183 @@ async fn request_run(app: &Matching, request: &Request) -> Result<Response<Body>
 )]
 /// `GET /v1/association/matching-runs/{id}`
 async fn show_run(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(&app.store, request).await?;
+    let (association, _) = staff::authorise(&app.store, request, Utc::now()).await?;
     let id = path_id(request);
     if !plausible_id(&id) {
         return Err(ApiError::not_found());
     }
     match runs::read(&app.store, &id).await? {
-        Some(run) if run.association == association.slug => Ok(http::json(
-            StatusCode::OK,
-            &MatchingRun {
-                id: run.id,
-                status: run.status,
-                objective: run.objective,
-                source: run.source,
-                requested_at: run.requested_at,
-                finished_at: run.finished_at,
-                summary: run.summary,
-            },
-        )),
+        Some(run) if run.association == association.slug => {
+            let drafts = drafts::of_run(&app.store, &run.id).await?;
+            Ok(http::json(
+                StatusCode::OK,
+                &MatchingRun {
+                    id: run.id,
+                    status: run.status,
+                    objective: run.objective,
+                    source: run.source,
+                    requested_at: run.requested_at,
+                    finished_at: run.finished_at,
+                    summary: run.summary,
+                    objective_text: run.objective.in_words(),
+                    drafts,
+                },
+            ))
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// Which way a review goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Review {
+    Approve,
+    Reject,
+}
+
+/// Les binômes en brouillon relus : tous, ou ceux des jeunes nommés.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    /// `true` : tous les brouillons encore à relire (approbation seulement).
+    #[serde(default)]
+    all: bool,
+    /// Les jeunes dont le binôme en brouillon est relu (au plus 1000).
+    #[serde(default)]
+    #[schema(max_items = 1000, value_type = Vec<String>)]
+    mentee_ids: Vec<String>,
+    /// Pour un rejet : pourquoi (3 à 500 caractères), gardé avec le brouillon.
+    #[serde(default)]
+    #[schema(min_length = 3, max_length = 500)]
+    reason: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/association/matching-runs/{id}/approve",
+    tag = "binomes",
+    operation_id = "matching_approve_drafts",
+    summary = "Approuver des binômes en brouillon",
+    description = "Approuve les binômes en brouillon d'un run, tous (`all`) ou ceux des jeunes nommés (`mentee_ids`) : chacun est proposé, et les deux personnes reçoivent un e-mail pour accepter ou décliner. Un brouillon dont l'une des personnes n'est plus disponible (mentor complet, jeune déjà en binôme, données effacées) est compté dans `skipped`. Approuver à nouveau ne propose rien deux fois.",
+    security(("association" = [])),
+    params(
+        ("id" = String, Path, description = "Identifiant du run.", max_length = 80, pattern = "^[A-Za-z0-9-]+$"),
+    ),
+    request_body(content = ReviewBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Ce que l'approbation a fait.", body = drafts::Reviewed),
+        (status = 400, description = "Ni `all` ni `mentee_ids`, plus de 1000 jeunes (`invalid_fields`), corps illisible (`malformed_json`, `unknown_field`, `invalid_type`).", body = shared::http::ApiError),
+        (status = 404, description = "Run inconnu ou d'une autre association (`not_found`).", body = shared::http::ApiError),
+    )
+)]
+/// `POST /v1/association/matching-runs/{id}/approve {"all" | "mentee_ids"}`
+async fn approve_drafts(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
+    review(app, request, Review::Approve).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/association/matching-runs/{id}/reject",
+    tag = "binomes",
+    operation_id = "matching_reject_drafts",
+    summary = "Rejeter des binômes en brouillon",
+    description = "Rejette les binômes en brouillon des jeunes nommés (`mentee_ids`), avec un motif : personne n'est prévenu, et ces deux personnes ne seront plus jamais proposées l'une à l'autre. Le jeune reste dans le vivier pour un autre mentor.",
+    security(("association" = [])),
+    params(
+        ("id" = String, Path, description = "Identifiant du run.", max_length = 80, pattern = "^[A-Za-z0-9-]+$"),
+    ),
+    request_body(content = ReviewBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Ce que le rejet a fait.", body = drafts::Reviewed),
+        (status = 400, description = "`mentee_ids` vide ou de plus de 1000, motif manquant ou de longueur invalide (`invalid_fields`), corps illisible (`malformed_json`, `unknown_field`, `invalid_type`).", body = shared::http::ApiError),
+        (status = 404, description = "Run inconnu ou d'une autre association (`not_found`).", body = shared::http::ApiError),
+    )
+)]
+/// `POST /v1/association/matching-runs/{id}/reject {"mentee_ids", "reason"}`
+async fn reject_drafts(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
+    review(app, request, Review::Reject).await
+}
+
+/// The reason given for rejecting, if it is one: 3 to 500 characters.
+pub(crate) fn rejection_reason(reason: Option<&str>) -> Result<String, ApiError> {
+    reason
+        .map(str::trim)
+        .filter(|r| (3..=500).contains(&r.chars().count()))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::invalid_fields(vec![FieldError {
+                field: "reason".into(),
+                message: "Indiquez en quelques mots pourquoi ce binôme ne convient pas (3 à 500 caractères).".into(),
+            }])
+        })
+}
+
+/// A review of a run's drafts, from the JSON routes.
+async fn review(
+    app: &Matching,
+    request: &Request,
+    way: Review,
+) -> Result<Response<Body>, ApiError> {
+    let now = Utc::now();
+    let (association, actor) = staff::authorise(&app.store, request, now).await?;
+    let id = path_id(request);
+    let body: ReviewBody = http::parse_json(request)?;
+    let chosen = chosen_drafts(way, body.all, &body.mentee_ids)?;
+    let reason = match way {
+        Review::Reject => Some(rejection_reason(body.reason.as_deref())?),
+        Review::Approve => None,
+    };
+    let run = own_run(app, &association, &id).await?;
+    let reviewed = match reason {
+        Some(reason) => {
+            drafts::reject(
+                app,
+                &association,
+                &run.id,
+                chosen.unwrap_or_default(),
+                &reason,
+                &actor,
+                now,
+            )
+            .await?
+        }
+        None => drafts::approve(app, &association, &run.id, chosen, &actor, now).await?,
+    };
+    Ok(http::json(StatusCode::OK, &reviewed))
+}
+
+/// The drafts a review names: `None` for all (approval only).
+pub(crate) fn chosen_drafts(
+    way: Review,
+    all: bool,
+    mentee_ids: &[String],
+) -> Result<Option<&[String]>, ApiError> {
+    let named = !mentee_ids.is_empty() && mentee_ids.len() <= 1000;
+    match (way, all, named) {
+        (Review::Approve, true, _) => Ok(None),
+        (_, false, true) => Ok(Some(mentee_ids)),
+        _ => Err(ApiError::invalid_fields(vec![FieldError {
+            field: "mentee_ids".into(),
+            message: match way {
+                Review::Approve => "Indiquez \"all\": true, ou les identifiants des jeunes dont le binôme est approuvé (1 à 1000).",
+                Review::Reject => "Indiquez les identifiants des jeunes dont le binôme est rejeté (1 à 1000).",
+            }
+            .into(),
+        }])),
+    }
+}
+
+/// The association's run of this id, or 404.
+pub(crate) async fn own_run(
+    app: &Matching,
+    association: &AssociationRecord,
+    id: &str,
+) -> Result<Run, ApiError> {
+    if !plausible_id(id) {
+        return Err(ApiError::not_found());
+    }
+    match runs::read(&app.store, id).await? {
+        Some(run) if run.association == association.slug => Ok(run),
         _ => Err(ApiError::not_found()),
     }
 }
@@ -365,6 +588,63 @@ struct MentorSuggestions {
     mentee_id: String,
     /// Les mentors proposés, du meilleur score au moins bon (au plus `limit`).
     suggestions: Vec<MentorSuggestion>,
+    /// Quand la liste est plus courte que `limit` : pourquoi les autres mentors de
+    /// l'association n'y sont pas, par motif (vide sinon).
+    held_back: Vec<HeldBack>,
+}
+
+/// Des mentors de l'association écartés pour ce jeune, et pourquoi.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct HeldBack {
+    /// `full` (plus de place), `honorability` (jeune de moins de 18 ans, honorabilité du mentor
+    /// pas encore vérifiée), `criteria` (un critère obligatoire n'est pas rempli), `tried` (déjà
+    /// proposés l'un à l'autre).
+    #[schema(example = "honorability")]
+    reason: &'static str,
+    /// Combien de mentors.
+    mentors: usize,
+    /// Le motif en une phrase.
+    text: String,
+}
+
+/// Why the pool's other mentors are not suggested for `mentee` (index 0 of `instance`).
+fn held_back(
+    pool: &pool::Pool,
+    mentee: &Member,
+    instance: &Instance,
+    slug: &str,
+    today: NaiveDate,
+) -> Vec<HeldBack> {
+    let (mut honorability, mut criteria, mut tried) = (0, 0, 0);
+    for (index, mentor) in pool.mentors.iter().enumerate() {
+        if pool.tried.contains(&(mentee.id.clone(), mentor.id.clone())) {
+            tried += 1;
+        } else if mentee.is_minor(today) && !mentor.cleared_by(slug) {
+            honorability += 1;
+        } else if evaluate(
+            &instance.mentees[0],
+            &instance.mentors[index],
+            &instance.criteria,
+        )
+        .is_none()
+        {
+            criteria += 1;
+        }
+    }
+    [
+        ("full", pool.full_mentors, "n'ont plus de place : ils accompagnent déjà autant de jeunes que leur capacité."),
+        ("honorability", honorability, "ne peuvent pas être proposés à un ou une jeune de moins de 18 ans : votre association n'a pas encore enregistré la vérification de leur honorabilité."),
+        ("criteria", criteria, "ne remplissent pas l'un de vos critères obligatoires (public, mode de rencontre, langue ou besoins)."),
+        ("tried", tried, "ont déjà été proposés à ce jeune."),
+    ]
+    .into_iter()
+    .filter(|(_, count, _)| *count > 0)
+    .map(|(reason, mentors, why)| HeldBack {
+        reason,
+        mentors,
+        text: format!("{mentors} mentor(s) {why}"),
+    })
+    .collect()
 }
 
 /// Un mentor proposé pour un jeune, et pourquoi.
@@ -406,7 +686,7 @@ struct MentorSuggestion {
 )]
 /// `GET /v1/association/mentees/{id}/suggestions?limit=5`
 async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(&app.store, request).await?;
+    let (association, _) = staff::authorise(&app.store, request, Utc::now()).await?;
     let mentee = held_member(app, &association, &path_id(request), Role::Mentee).await?;
     let limit = match http::query_parameter(request, "limit") {
         None => 5,
@@ -432,6 +712,7 @@ async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>
     )
     .await?;
     let instance: Instance = pool::instance(
+        &association.slug,
         std::slice::from_ref(&mentee),
         &pool.mentors,
         association.matching,
@@ -460,11 +741,23 @@ async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>
             })
         })
         .collect();
+    let held_back = if suggestions.len() < limit {
+        held_back(
+            &pool,
+            &mentee,
+            &instance,
+            &association.slug,
+            now.date_naive(),
+        )
+    } else {
+        Vec::new()
+    };
     Ok(http::json(
         StatusCode::OK,
         &MentorSuggestions {
             mentee_id: mentee.id,
             suggestions,
+            held_back,
         },
     ))
 }
@@ -526,12 +819,12 @@ fn conflict(code: &'static str, message: &str) -> ApiError {
         (status = 400, description = "Corps invalide : JSON mal formé (`malformed_json`, ou corps qui n'est pas un objet), champ inconnu (`unknown_field`), champ du mauvais type (`invalid_type`), ou `mentee_id` / `mentor_id` manquant (`invalid_fields`, sur `mentee_id`).", body = shared::http::ApiError),
         (status = 404, description = "Jeune ou mentor inconnu, du mauvais rôle, ou qui n'est pas confié à cette association (`not_found`).", body = shared::http::ApiError),
         (status = 409, description = "Proposition impossible : ces deux personnes ont déjà été proposées l'une à l'autre (`pair_already_tried`), le mentor n'a plus de place (`mentor_full`), le jeune n'attend plus de mentor (`mentee_unavailable`).", body = shared::http::ApiError),
-        (status = 422, description = "Le binôme ne respecte pas un critère obligatoire de l'association : public, mode de rencontre, langue ou besoins (`criteria_not_met`).", body = shared::http::ApiError),
+        (status = 422, description = "Le binôme ne respecte pas un critère obligatoire de l'association : public, mode de rencontre, langue ou besoins (`criteria_not_met`) ; ou le jeune a moins de 18 ans et l'association n'a pas enregistré la vérification d'honorabilité du mentor (`honorability_unchecked`).", body = shared::http::ApiError),
     )
 )]
 /// `POST /v1/association/pairs {"mentee_id", "mentor_id"}`: a manual proposal.
 async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(&app.store, request).await?;
+    let (association, _) = staff::authorise(&app.store, request, Utc::now()).await?;
     let form: PairProposalBody = http::parse_json(request)?;
     let (Some(mentee_id), Some(mentor_id)) = (form.mentee_id, form.mentor_id) else {
         return Err(ApiError::invalid_fields(vec![FieldError {
@@ -542,7 +835,15 @@ async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, Ap
     let mentee = held_member(app, &association, &mentee_id, Role::Mentee).await?;
     let mentor = held_member(app, &association, &mentor_id, Role::Mentor).await?;
     let now = Utc::now();
+    if mentee.is_minor(now.date_naive()) && !mentor.cleared_by(&association.slug) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "honorability_unchecked",
+            "Ce mentor ne peut pas être proposé à un ou une jeune de moins de 18 ans tant que votre association n'a pas enregistré la vérification de son honorabilité (sur la page du mentor).",
+        ));
+    }
     let instance = pool::instance(
+        &association.slug,
         std::slice::from_ref(&mentee),
         std::slice::from_ref(&mentor),
         association.matching,
@@ -650,40 +951,13 @@ struct PairClosed {
 )]
 /// `POST /v1/association/pairs/{id}/close {"reason"}`
 async fn close(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(&app.store, request).await?;
+    let (association, actor) = staff::authorise(&app.store, request, Utc::now()).await?;
     let id = path_id(request);
     if !plausible_id(&id) {
         return Err(ApiError::not_found());
     }
     let form: PairCloseBody = http::parse_json(request)?;
-    let reason = form
-        .reason
-        .as_deref()
-        .and_then(shared::people::parse_term::<CloseReason>)
-        // Erasure and expiry close pairs by themselves, never by a person.
-        .filter(|reason| !matches!(reason, CloseReason::Erased | CloseReason::Expired))
-        .ok_or_else(|| {
-            ApiError::invalid_fields(vec![FieldError {
-                field: "reason".into(),
-                message: "Indiquez completed, no_contact, moved ou other.".into(),
-            }])
-        })?;
-    let pair = match pairs::read(&app.store, &id).await? {
-        Some(pair) if pair.association == association.slug => pair,
-        _ => return Err(ApiError::not_found()),
-    };
-    let closed = match pair.status {
-        PairStatus::Closed | PairStatus::Declined => pair,
-        PairStatus::Proposed | PairStatus::Active => pairs::close(app, &pair, reason, Utc::now())
-            .await
-            .map_err(|error| {
-                tracing::warn!(%error, pair = id, "pair close failed");
-                conflict(
-                    "pair_changed",
-                    "Le binôme a changé entre-temps : rechargez-le avant de le clore.",
-                )
-            })?,
-    };
+    let closed = close_pair(app, &association, &id, form.reason.as_deref(), actor).await?;
     Ok(http::json(
         StatusCode::OK,
         &PairClosed {
@@ -693,6 +967,64 @@ async fn close(app: &Matching, request: &Request) -> Result<Response<Body>, ApiE
             duration_days: closed.duration_days,
         },
     ))
+}
+
+/// The association closes its pair `id` for `reason` (as sent); a pair
+/// already over is answered as it is.
+pub(crate) async fn close_pair(
+    app: &Matching,
+    association: &AssociationRecord,
+    id: &str,
+    reason: Option<&str>,
+    actor: shared::journal::Actor,
+) -> Result<shared::pair::Pair, ApiError> {
+    let reason = reason
+        .and_then(shared::people::parse_term::<CloseReason>)
+        // Erasure and expiry close pairs by themselves, never by a person.
+        .filter(|reason| !matches!(reason, CloseReason::Erased | CloseReason::Expired))
+        .ok_or_else(|| {
+            ApiError::invalid_fields(vec![FieldError {
+                field: "reason".into(),
+                message: "Indiquez completed, no_contact, moved ou other.".into(),
+            }])
+        })?;
+    if !plausible_id(id) {
+        return Err(ApiError::not_found());
+    }
+    let pair = match pairs::read(&app.store, id).await? {
+        Some(pair) if pair.association == association.slug => pair,
+        _ => return Err(ApiError::not_found()),
+    };
+    match pair.status {
+        PairStatus::Closed | PairStatus::Declined => Ok(pair),
+        PairStatus::Proposed | PairStatus::Active => {
+            let now = Utc::now();
+            let entry = Entry::new(actor, Action::PairClosed, &pair.id, now)
+                .with_detail(close_reason_label(reason))
+                .transact_put(&app.store.table, &association.slug)?;
+            pairs::close(app, &pair, reason, &association.name, Some(entry), now)
+                .await
+                .map_err(|error| {
+                    tracing::warn!(%error, pair = id, "pair close failed");
+                    conflict(
+                        "pair_changed",
+                        "Le binôme a changé entre-temps : rechargez-le avant de le clore.",
+                    )
+                })
+        }
+    }
+}
+
+/// A close reason in the journal's words.
+fn close_reason_label(reason: CloseReason) -> &'static str {
+    match reason {
+        CloseReason::Completed => "mentorat terminé",
+        CloseReason::NoContact => "pas de contact",
+        CloseReason::Moved => "déménagement",
+        CloseReason::Other => "autre raison",
+        CloseReason::Erased => "données effacées",
+        CloseReason::Expired => "sans réponse",
+    }
 }
 
 /// The pair and side a valid answer link names.
@@ -938,7 +1270,7 @@ struct PairProgramme {
 /// `GET /v1/association/pairs?status=active&at_risk=true`: the association's
 /// pairs with their follow-up (check-ins and their answers, risk).
 async fn list_pairs(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
-    let association = authenticate(&app.store, request).await?;
+    let (association, _) = staff::authorise(&app.store, request, Utc::now()).await?;
     let status = match http::query_parameter(request, "status").as_deref() {
         None => None,
         Some(raw) => Some(

@@ -23,7 +23,8 @@ use shared::{
     people::{ProfileStatus, Role},
     store::{
         Key, Store, StoreError, cancellation_reasons, first_condition_failed, is_condition_failure,
-        keys::index, timestamp, transact_update,
+        keys::{index, sort},
+        timestamp, transact_update,
     },
 };
 
@@ -556,13 +557,16 @@ pub async fn decline(
 }
 
 /// The association closes a pair (active or still proposed): the duration
-/// is recorded and the mentor's place freed. A mentee who never heard from
-/// the mentor goes back to the pool. A pair already over is left as it is.
+/// is recorded, the mentor's place freed, both people told (and `journal`
+/// written) in the same transaction. A mentee who never heard from the
+/// mentor goes back to the pool. A pair already over is left as it is.
 #[tracing::instrument(skip_all, fields(pair = pair.id, ?reason))]
 pub async fn close(
     app: &Matching,
     pair: &Pair,
     reason: CloseReason,
+    association_name: &str,
+    journal: Option<aws_sdk_dynamodb::types::TransactWriteItem>,
     now: DateTime<Utc>,
 ) -> Result<Pair, StoreError> {
     let transition = match pair::apply(pair.state(), PairEvent::Close(reason)) {
@@ -594,6 +598,28 @@ pub async fn close(
             .expression_attribute_values(":days", AttributeValue::N(duration_days.to_string())),
     )?];
     writes.extend(people_moves(table, sides(pair, &people), &transition, now)?);
+    // Both are told, in the transaction that closes it.
+    for (role, id) in [
+        (Role::Mentee, &pair.mentee_id),
+        (Role::Mentor, &pair.mentor_id),
+    ] {
+        let Some(person) = people.get(id) else {
+            continue;
+        };
+        let mail = OutboxMail::new(
+            Key::person_profile(id),
+            MailContent::PairClosed {
+                role,
+                first_name: person.first_name.clone(),
+                association_name: association_name.to_owned(),
+                paired_again: transition.mentee == pair::MenteeMove::BackToPool,
+                new_request_url: app.links.site("/demande"),
+            },
+            now,
+        );
+        writes.push(mail.transact_put(table)?);
+    }
+    writes.extend(journal);
     app.store.transact(writes).await?;
     tracing::info!(pair = pair.id, ?reason, "pair closed");
     Ok(Pair {
@@ -673,8 +699,15 @@ pub async fn of_association(store: &Store, slug: &str) -> Result<Vec<Pair>, Stor
     let items =
         shared::store::query_all(store.by_association(index::association_pairs(slug), None))
             .await?;
+    // The index also lists the pairs rejected in review (not pairs: never shown).
     Ok(items
         .into_iter()
+        .filter(|item| {
+            item.get("sk")
+                .and_then(|sk| sk.as_s().ok())
+                .map(String::as_str)
+                == Some(sort::PAIR)
+        })
         .filter_map(|item| serde_dynamo::from_item(item).ok())
         .collect())
 }

@@ -1,6 +1,8 @@
 //! Matching runs. A run is an item (`RUN#<id>` / `RUN`); its INSERT on the
 //! table's stream starts it, so a request answers at once and a large pool
-//! is paired in the background. A run proposes each pair in its own
+//! is paired in the background. Its pairs wait as drafts for staff to
+//! review (`drafts`), or, for an association that publishes its runs
+//! without review (`auto_publish`), are proposed at once, each in its own
 //! transaction (a pair of two people exists once), so a redelivered run
 //! proposes nothing twice; it ends with its summary.
 
@@ -12,12 +14,13 @@ use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use shared::{
     directory::{self, month_of, read_association},
-    store::{Key, Store, StoreError, timestamp},
+    store::{Key, Store, StoreError, keys::index, timestamp},
 };
 
 use crate::{
     Matching,
     algorithm::{self, DEFAULT_CANDIDATES, Objective},
+    drafts::{self, Draft},
     pairs::{self, Proposal, Proposer, Refused},
     pool::{self, Pool},
 };
@@ -55,9 +58,16 @@ pub struct Summary {
     pub mentees: usize,
     /// Mentors qui avaient encore une place au début du run.
     pub mentors: usize,
-    /// Binômes proposés par ce run.
+    /// Binômes proposés par ce run (0 tant que ses brouillons attendent la relecture).
     pub pairs: usize,
-    /// Jeunes restés sans proposition.
+    /// Binômes trouvés qui attendent en brouillon qu'un membre de l'équipe les approuve (0 quand
+    /// l'association publie ses runs sans relecture).
+    #[serde(default)]
+    pub drafts: usize,
+    /// Identifiants des binômes proposés par ce run.
+    #[serde(default)]
+    pub pair_ids: Vec<String>,
+    /// Jeunes restés sans binôme trouvé.
     pub unmatched: usize,
     /// Total des points des binômes proposés.
     pub objective: u64,
@@ -82,6 +92,11 @@ pub struct Run {
     pub finished_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Summary>,
+    /// In the association's list of runs (`by_association`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assoc_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assoc_sk: Option<String>,
 }
 
 impl Run {
@@ -93,15 +108,18 @@ impl Run {
         now: DateTime<Utc>,
     ) -> Self {
         let key = Key::matching_run(&id);
+        let requested_at = timestamp(now);
         Self {
             pk: key.pk,
             sk: key.sk,
+            assoc_pk: Some(index::association_runs(association)),
+            assoc_sk: Some(index::association_run_sort(&requested_at, &id)),
             id,
             association: association.to_owned(),
             objective,
             source,
             status: RunStatus::Requested,
-            requested_at: timestamp(now),
+            requested_at,
             finished_at: None,
             summary: None,
         }
@@ -138,6 +156,22 @@ pub async fn read(store: &Store, run_id: &str) -> Result<Option<Run>, StoreError
     Ok(item.map(serde_dynamo::from_item).transpose()?)
 }
 
+/// The association's latest runs, newest first.
+#[tracing::instrument(skip_all, fields(association = slug))]
+pub async fn latest(store: &Store, slug: &str, limit: i32) -> Result<Vec<Run>, StoreError> {
+    let page = store
+        .by_association(index::association_runs(slug), None)
+        .scan_index_forward(false)
+        .limit(limit)
+        .send()
+        .await?;
+    Ok(page
+        .items()
+        .iter()
+        .filter_map(|item| serde_dynamo::from_item(item.clone()).ok())
+        .collect())
+}
+
 /// Executes a run, unless it is done already.
 #[tracing::instrument(skip_all, fields(run = run_id))]
 pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -160,53 +194,77 @@ pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result
     )
     .await?;
     let solution = algorithm::solve(&pool.instance, Some(DEFAULT_CANDIDATES));
-    let proposer = Proposer {
-        slug: &record.slug,
-        name: &record.name,
-        programme_months: record.programme_months,
-    };
     let run_id = run.id.as_str();
-    let outcomes: Vec<Result<u32, Refused>> = stream::iter(solution.pairs.iter().copied())
-        .map(|pair| {
-            let mentee = &pool.mentees[pair.mentee as usize];
-            let mentor = &pool.mentors[pair.mentor as usize];
-            let reasons = pool::reasons(mentee, mentor, &pair.points);
-            let proposer = &proposer;
-            async move {
-                let proposal = Proposal {
-                    mentee,
-                    mentor,
-                    points: pair.points,
-                    reasons,
-                    run_id: Some(run_id),
-                };
-                pairs::propose(app, proposer, proposal, now)
-                    .await
-                    .map(|proposed| proposed.score)
-            }
-        })
-        .buffer_unordered(CONCURRENT_PROPOSALS)
-        .collect()
-        .await;
-    let found = outcomes.len();
-    let mut proposed = Vec::new();
-    for outcome in outcomes {
-        match outcome {
-            Ok(score) => proposed.push(score),
-            // Transient: the redelivered run proposes the rest.
-            Err(Refused::Store(error)) => return Err(error),
-            Err(_) => {}
-        }
-    }
-    let summary = Summary {
+    let found = solution.pairs.len();
+    let mut summary = Summary {
         mentees: pool.mentees.len(),
         mentors: pool.mentors.len(),
-        pairs: proposed.len(),
-        unmatched: pool.mentees.len() - proposed.len(),
-        objective: proposed.iter().map(|s| u64::from(*s)).sum(),
-        skipped: found - proposed.len(),
-        duration_ms: started.elapsed().as_millis() as u64,
+        ..Summary::default()
     };
+    if record.auto_publish {
+        let proposer = Proposer {
+            slug: &record.slug,
+            name: &record.name,
+            programme_months: record.programme_months,
+        };
+        let outcomes: Vec<Result<(String, u32), Refused>> =
+            stream::iter(solution.pairs.iter().copied())
+                .map(|pair| {
+                    let mentee = &pool.mentees[pair.mentee as usize];
+                    let mentor = &pool.mentors[pair.mentor as usize];
+                    let reasons = pool::reasons(mentee, mentor, &pair.points);
+                    let proposer = &proposer;
+                    async move {
+                        let proposal = Proposal {
+                            mentee,
+                            mentor,
+                            points: pair.points,
+                            reasons,
+                            run_id: Some(run_id),
+                        };
+                        pairs::propose(app, proposer, proposal, now)
+                            .await
+                            .map(|proposed| (proposed.id, proposed.score))
+                    }
+                })
+                .buffer_unordered(CONCURRENT_PROPOSALS)
+                .collect()
+                .await;
+        for outcome in outcomes {
+            match outcome {
+                Ok((id, score)) => {
+                    summary.pair_ids.push(id);
+                    summary.objective += u64::from(score);
+                }
+                // Transient: the redelivered run proposes the rest.
+                Err(Refused::Store(error)) => return Err(error),
+                Err(_) => {}
+            }
+        }
+        summary.pairs = summary.pair_ids.len();
+        summary.pair_ids.sort();
+    } else {
+        let today = now.date_naive();
+        let drafts: Vec<Draft> = solution
+            .pairs
+            .iter()
+            .map(|pair| {
+                let mentee = &pool.mentees[pair.mentee as usize];
+                let mentor = &pool.mentors[pair.mentor as usize];
+                let reasons = pool::reasons(mentee, mentor, &pair.points);
+                Draft::new(mentee, mentor, pair.points, reasons, today)
+            })
+            .collect();
+        summary.drafts = drafts.len();
+        summary.objective = drafts.iter().map(|d| u64::from(d.score)).sum();
+        if !drafts.is_empty() {
+            drafts::write(&app.store, run_id, &record.slug, drafts).await?;
+        }
+    }
+    let kept = summary.pairs + summary.drafts;
+    summary.unmatched = pool.mentees.len() - kept;
+    summary.skipped = found - kept;
+    summary.duration_ms = started.elapsed().as_millis() as u64;
     app.store
         .client
         .update_item()
@@ -239,6 +297,13 @@ pub async fn nightly(app: &Matching, now: DateTime<Utc>) -> Result<usize, StoreE
         .iter()
         .filter(|a| a.record.active && a.record.auto_matching)
     {
+        if drafts::in_review(&app.store, &listed.record.slug)
+            .await?
+            .is_some()
+        {
+            // Last night's drafts are still to review: nobody is drafted twice.
+            continue;
+        }
         let id = format!("nightly-{}-{}", now.format("%Y%m%d"), listed.record.slug);
         let run = Run::new(
             id,

@@ -92,6 +92,9 @@ pub struct AssociationForm {
     pub matching: Option<Criteria>,
     /// Si la planification de nuit forme ses binômes (par défaut : non).
     pub auto_matching: Option<bool>,
+    /// Si les binômes d'un run sont proposés aussitôt, sans relecture par l'équipe (par défaut :
+    /// non : ils attendent en brouillon qu'un membre les approuve).
+    pub auto_publish: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -307,6 +310,7 @@ pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, 
         programme_months,
         matching,
         auto_matching: form.auto_matching.unwrap_or(false),
+        auto_publish: form.auto_publish.unwrap_or(false),
     })
 }
 
@@ -423,8 +427,43 @@ pub async fn save(app: &Routing, record: &AssociationRecord) -> Result<Option<St
         .update_expression(format!("SET {}", assignments.join(", ")))
         .send()
         .await?;
+    app.directory.clear().await;
     tracing::info!(association = record.slug, "association updated");
     Ok(None)
+}
+
+/// The association's own settings saved from its space, with the journal
+/// entry, in one transaction (every field but the key and the counters).
+#[tracing::instrument(skip_all, fields(association = record.slug))]
+pub async fn save_settings(
+    app: &Routing,
+    record: &AssociationRecord,
+    entry: shared::journal::Entry,
+) -> Result<(), StoreError> {
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut fields = serde_dynamo::to_item::<_, HashMap<String, AttributeValue>>(record)?;
+    fields.insert("updated_at".into(), AttributeValue::S(now));
+    let mut update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::association(&record.slug).attributes()))
+        .condition_expression("attribute_exists(pk)");
+    let mut assignments = Vec::new();
+    for (index, (name, value)) in fields.into_iter().enumerate() {
+        assignments.push(format!("#f{index} = :v{index}"));
+        update = update
+            .expression_attribute_names(format!("#f{index}"), name)
+            .expression_attribute_values(format!(":v{index}"), value);
+    }
+    let update = update.update_expression(format!("SET {}", assignments.join(", ")));
+    app.store
+        .transact(vec![
+            shared::store::transact_update(update)?,
+            entry.transact_put(&app.store.table, &record.slug)?,
+        ])
+        .await?;
+    app.directory.clear().await;
+    tracing::info!(association = record.slug, "association settings saved");
+    Ok(())
 }
 
 #[utoipa::path(

@@ -15,10 +15,12 @@ use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::{
-    directory::{AssociationRecord, authenticate, read_association},
+    directory::AssociationRecord,
     http::{self, ApiError},
     journal::{Action, Actor, Entry},
-    people::{Mode, Need, PriorityGroup, ProfileStatus, Role, Sector, Situation, StudyLevel},
+    people::{
+        Honorability, Mode, Need, PriorityGroup, ProfileStatus, Role, Sector, Situation, StudyLevel,
+    },
     phone::PhoneNumber,
     place::{Departement, PostalCode},
     staff,
@@ -133,6 +135,10 @@ pub struct MentorView {
     /// Binômes proposés ou actifs qu'il a.
     #[serde(default)]
     pub pairs_held: u8,
+    /// La vérification d'honorabilité enregistrée par l'association ; absente sinon : le mentor
+    /// n'est alors proposé à aucun jeune de moins de 18 ans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub honorability: Option<Honorability>,
 }
 
 /// The special-category groups, shown only to the association holding the request.
@@ -368,7 +374,7 @@ fn bad_parameter(code: &'static str, message: &str) -> ApiError {
 )]
 /// `GET /v1/association/requests?status=&cursor=&limit=`: oldest first.
 pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (association, _) = authorise(&app.store, request, Utc::now()).await?;
+    let (association, _) = staff::authorise(&app.store, request, Utc::now()).await?;
     let status = match http::query_parameter(request, "status").as_deref() {
         None | Some("") => None,
         Some(s @ ("routed" | "acknowledged")) => Some(s.to_owned()),
@@ -488,7 +494,7 @@ pub(crate) async fn count(
 /// `GET /v1/association/requests/{id}`: the contact details, the request,
 /// the sensitive data and the guardian, and the routing decision.
 pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (association, _) = authorise(&app.store, request, Utc::now()).await?;
+    let (association, _) = staff::authorise(&app.store, request, Utc::now()).await?;
     let details = details(app, &association, &request_id(request)).await?;
     Ok(http::json(StatusCode::OK, &details))
 }
@@ -528,7 +534,15 @@ pub(crate) async fn details(
                 if !current.is_some_and(|c| holds(association, &c)) {
                     return Err(ApiError::not_found());
                 }
-                answer.request = Some(view(item)?);
+                let mut person: PersonView = view(item)?;
+                // Another association's check is not this one's.
+                if let Some(mentor) = person.mentor.as_mut() {
+                    mentor.honorability = mentor
+                        .honorability
+                        .take()
+                        .filter(|check| check.association == association.slug);
+                }
+                answer.request = Some(person);
             }
             Some(sort::SENSITIVE) => answer.sensitive_data = Some(view(item)?),
             Some(sort::GUARDIAN) => answer.guardian = Some(view(item)?),
@@ -571,7 +585,7 @@ fn view<V: for<'de> Deserialize<'de>>(
 /// `POST /v1/association/requests/{id}/acknowledge`: the association takes
 /// the request on; reminders stop. Acknowledging twice is the same as once.
 pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (association, actor) = authorise(&app.store, request, Utc::now()).await?;
+    let (association, actor) = staff::authorise(&app.store, request, Utc::now()).await?;
     let id = take_on(app, &association, &request_id(request), actor).await?;
     Ok(http::json(
         StatusCode::OK,
@@ -681,7 +695,7 @@ pub struct DeclineForm {
 /// `POST /v1/association/requests/{id}/decline {"reason"}`: the request goes
 /// to the next best association (or waits), and the counter is given back.
 pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (association, actor) = authorise(&app.store, request, Utc::now()).await?;
+    let (association, actor) = staff::authorise(&app.store, request, Utc::now()).await?;
     let id = request_id(request);
     let form: DeclineForm = http::parse_json(request)?;
     pass_on(app, &association, &id, form.reason.as_deref(), actor).await?;
@@ -753,38 +767,124 @@ pub(crate) async fn pass_on(
     }
 }
 
-/// The association a JSON route acts for, and who acts: a program with the
-/// association's API key, or a signed-in staff member (whose writes carry
-/// the session's CSRF token in `X-CSRF-Token`).
-pub(crate) async fn authorise(
-    store: &shared::store::Store,
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+/// La vérification d'honorabilité d'un mentor par l'association.
+pub struct HonorabilityForm {
+    /// Date de la vérification (AAAA-MM-JJ) : ni dans le futur, ni plus de trois ans en arrière.
+    #[schema(value_type = String, format = Date, example = "2026-11-30")]
+    checked_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = "La vérification est enregistrée : le mentor peut être proposé à des jeunes de moins de 18 ans."
+)]
+pub struct HonorabilityRecorded {
+    /// Identifiant du mentor.
+    pub id: String,
+    pub honorability: Honorability,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/association/requests/{id}/honorability",
+    tag = "demandes",
+    operation_id = "inbox_record_honorability",
+    summary = "Enregistrer la vérification d'honorabilité d'un mentor",
+    description = "L'association a vérifié l'honorabilité du mentor (bulletin n° 3 du casier judiciaire et FIJAIS) : elle en enregistre la date, sans aucun document. Sans cette vérification, un mentor n'est proposé à aucun jeune de moins de 18 ans, ni par les runs, ni dans les suggestions, ni à la main. L'enregistrer à nouveau remplace la date.",
+    security(("association" = [])),
+    params(
+        ("id" = String, Path, description = "Identifiant du mentor (lettres et chiffres, 64 au plus).", pattern = "^[A-Za-z0-9]{1,64}$"),
+    ),
+    request_body(content = HonorabilityForm, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Vérification enregistrée.", body = HonorabilityRecorded),
+        (status = 400, description = "Date manquante, dans le futur ou trop ancienne (`invalid_fields`), corps illisible (`malformed_json`, `unknown_field`, `invalid_type`).", body = shared::http::ApiError),
+        (status = 404, description = "Demande inconnue, d'une autre association, ou identifiant invalide (`not_found`).", body = shared::http::ApiError),
+        (status = 409, description = "La demande est celle d'un jeune, pas d'un mentor (`not_a_mentor`).", body = shared::http::ApiError),
+    )
+)]
+/// `POST /v1/association/requests/{id}/honorability {"checked_on"}`
+pub async fn record_honorability(
+    app: &Routing,
     request: &Request,
-    now: DateTime<Utc>,
-) -> Result<(AssociationRecord, Actor), ApiError> {
-    if shared::directory::bearer(request).is_some() {
-        return Ok((authenticate(store, request).await?, Actor::api_key()));
-    }
-    let Some(signed_in) = staff::signed_in(store, request, now).await? else {
-        // Neither: the key's own refusal says what to send.
-        return Err(authenticate(store, request)
-            .await
-            .err()
-            .unwrap_or_else(ApiError::not_found));
-    };
-    let safe = matches!(request.method().as_str(), "GET" | "HEAD");
-    let token = request
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|value| value.to_str().ok());
-    if !safe && !signed_in.csrf_matches(token) {
+) -> Result<Response<Body>, ApiError> {
+    let now = Utc::now();
+    let (association, actor) = staff::authorise(&app.store, request, now).await?;
+    let form: HonorabilityForm = http::parse_json(request)?;
+    let checked_on = checked_on(form.checked_on, now.date_naive())?;
+    let id = request_id(request);
+    let honorability = clear_mentor(app, &association, &id, checked_on, actor).await?;
+    Ok(http::json(
+        StatusCode::OK,
+        &HonorabilityRecorded { id, honorability },
+    ))
+}
+
+/// The date of a check, if it is one: not after `today`, at most three years before.
+pub(crate) fn checked_on(date: Option<NaiveDate>, today: NaiveDate) -> Result<NaiveDate, ApiError> {
+    date.filter(|date| *date <= today && today.years_since(*date).is_some_and(|years| years < 3))
+        .ok_or_else(|| {
+            ApiError::invalid_fields(vec![http::FieldError {
+                field: "checked_on".into(),
+                message: "Indiquez la date de la vérification : aujourd'hui ou avant, et il y a moins de trois ans.".into(),
+            }])
+        })
+}
+
+/// Records that the association checked this mentor's honorability, with
+/// its journal entry in the same transaction.
+pub(crate) async fn clear_mentor(
+    app: &Routing,
+    association: &AssociationRecord,
+    id: &str,
+    checked_on: NaiveDate,
+    actor: Actor,
+) -> Result<Honorability, ApiError> {
+    let held = held_request(app, association, id).await?;
+    if held.role != Role::Mentor {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "csrf_token",
-            "En-tête X-CSRF-Token manquant ou invalide : reprenez celui de la page de l'espace.",
+            StatusCode::CONFLICT,
+            "not_a_mentor",
+            "Seuls les mentors ont une vérification d'honorabilité : cette demande est celle d'un ou d'une jeune.",
         ));
     }
-    let association = read_association(store, &signed_in.account.association)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok((association, Actor::staff(&signed_in.account)))
+    let now = Utc::now();
+    let honorability = Honorability {
+        association: association.slug.clone(),
+        checked_on,
+        by: actor.id.clone(),
+        by_name: actor.name.clone(),
+    };
+    let update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(&app.store.table)
+        .set_key(Some(Key::person_profile(&held.id).attributes()))
+        .update_expression("SET honorability = :honorability")
+        .condition_expression("#routing.association = :association")
+        .expression_attribute_names("#routing", "routing")
+        .expression_attribute_values(
+            ":honorability",
+            serde_dynamo::to_attribute_value(&honorability).map_err(StoreError::from)?,
+        )
+        .expression_attribute_values(":association", AttributeValue::S(association.slug.clone()));
+    let entry = Entry::new(actor, Action::HonorabilityRecorded, &held.id, now)
+        .with_detail(format!("vérifiée le {}", checked_on.format("%d/%m/%Y")));
+    let writes = vec![
+        shared::store::transact_update(update)?,
+        entry.transact_put(&app.store.table, &association.slug)?,
+    ];
+    match app.store.transact(writes).await {
+        Ok(_) => {
+            tracing::info!(
+                request = held.id,
+                association = association.slug,
+                "honorability recorded"
+            );
+            Ok(honorability)
+        }
+        // Left the association meanwhile.
+        Err(error) if shared::store::first_condition_failed(&error) => Err(ApiError::not_found()),
+        Err(error) => Err(StoreError::from(error).into()),
+    }
 }

@@ -24,7 +24,9 @@
 //! | `POST /v1/association/requests/{id}/decline`         | passed to the next best association        |
 //! | `GET /association`, `GET /association/demandes`      | the inbox's page in the staff space        |
 //! | `GET /association/demandes/{id}`                     | a request's page                           |
-//! | `POST /association/demandes/{id}/prise-en-charge`, `…/refus` | acknowledge, decline (CSRF token)  |
+//! | `POST /v1/association/requests/{id}/honorability`    | a mentor's honorability check recorded     |
+//! | `POST /association/demandes/{id}/prise-en-charge`, `…/refus`, `…/honorabilite` | the same from the pages (CSRF token) |
+//! | `GET`, `POST /association/reglages`                  | the association's settings (its admins)    |
 //!
 //! The association routes take the association's API key or a staff session.
 
@@ -34,6 +36,7 @@ pub mod inbox;
 pub mod request;
 pub mod route;
 pub mod rules;
+mod settings;
 mod space;
 pub mod stream;
 pub mod sweep;
@@ -57,11 +60,15 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/association/requests/{id}",
     "POST /v1/association/requests/{id}/acknowledge",
     "POST /v1/association/requests/{id}/decline",
+    "POST /v1/association/requests/{id}/honorability",
     "GET /association",
     "GET /association/demandes",
     "GET /association/demandes/{id}",
     "POST /association/demandes/{id}/prise-en-charge",
     "POST /association/demandes/{id}/refus",
+    "POST /association/demandes/{id}/honorabilite",
+    "GET /association/reglages",
+    "POST /association/reglages",
 ];
 
 pub struct Routing {
@@ -143,6 +150,14 @@ pub async fn handle(app: &Routing, request: Request) -> Result<Response<Body>, E
             Ok(space::acknowledge(app, &request).await)
         }
         Some("POST /association/demandes/{id}/refus") => Ok(space::decline(app, &request).await),
+        Some("POST /v1/association/requests/{id}/honorability") => {
+            inbox::record_honorability(app, &request).await
+        }
+        Some("POST /association/demandes/{id}/honorabilite") => {
+            Ok(space::honorability(app, &request).await)
+        }
+        Some("GET /association/reglages") => Ok(settings::page(app, &request).await),
+        Some("POST /association/reglages") => Ok(settings::posted_settings(app, &request).await),
         _ => Err(ApiError::not_found()),
     };
     Ok(answer.unwrap_or_else(|error| error.respond()))

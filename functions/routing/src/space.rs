@@ -65,7 +65,19 @@ struct RequestPage {
     can_decline: bool,
     reason: String,
     reason_error: Option<String>,
+    /// A mentor's honorability check in words; `None` when not recorded.
+    honorability: Option<String>,
+    mentor: bool,
+    honorability_error: Option<String>,
     done: Option<&'static str>,
+}
+
+/// What a request page shows again after a refused form: its values and error.
+#[derive(Default)]
+struct Kept {
+    reason: String,
+    reason_error: Option<String>,
+    honorability_error: Option<String>,
 }
 
 /// The page's answer, or the failure page when storage failed.
@@ -217,18 +229,13 @@ pub async fn request(app: &Routing, request: &Request) -> Response<Body> {
                 Some("prise-en-charge") => Some(
                     "Demande prise en charge : contactez la personne dans les meilleurs délais.",
                 ),
+                Some("honorabilite") => Some(
+                    "Vérification enregistrée : ce mentor peut être proposé à des jeunes de moins de 18 ans.",
+                ),
                 _ => None,
             };
-            show(
-                app,
-                &space,
-                &request_id(request),
-                String::new(),
-                None,
-                done,
-                StatusCode::OK,
-            )
-            .await
+            let id = request_id(request);
+            show(app, &space, &id, Kept::default(), done, StatusCode::OK).await
         }
         .await,
     )
@@ -238,8 +245,7 @@ async fn show(
     app: &Routing,
     space: &InSpace,
     id: &str,
-    reason: String,
-    reason_error: Option<String>,
+    kept: Kept,
     done: Option<&'static str>,
     status: StatusCode,
 ) -> Result<Response<Body>, StoreError> {
@@ -248,7 +254,7 @@ async fn show(
         Err(error) if error.status == StatusCode::NOT_FOUND => return Ok(not_found(space)),
         Err(_) => return Ok(Page::unavailable("La demande n'est pas disponible")),
     };
-    let Some(page) = request_page(space, details, reason, reason_error, done) else {
+    let Some(page) = request_page(space, details, kept, done) else {
         return Ok(not_found(space));
     };
     Ok(unindexed(html(status, page.render())))
@@ -257,8 +263,7 @@ async fn show(
 fn request_page(
     space: &InSpace,
     details: RequestDetails,
-    reason: String,
-    reason_error: Option<String>,
+    kept: Kept,
     done: Option<&'static str>,
 ) -> Option<RequestPage> {
     let person = details.request?;
@@ -351,7 +356,21 @@ fn request_page(
         sections.push(("Routage", facts));
     }
     let status = person.status;
+    let honorability = person
+        .mentor
+        .as_ref()
+        .and_then(|mentor| mentor.honorability.as_ref())
+        .map(|check| {
+            format!(
+                "Vérifiée le {}, enregistré par {}.",
+                check.checked_on.format("%d/%m/%Y"),
+                check.by_name
+            )
+        });
     Some(RequestPage {
+        mentor: person.mentor.is_some(),
+        honorability,
+        honorability_error: kept.honorability_error,
         nav: space.nav("demandes"),
         heading: format!("{} {}", person.first_name, person.last_name),
         id: person.id,
@@ -360,8 +379,8 @@ fn request_page(
         unreachable: person.unreachable.is_some(),
         can_acknowledge: status == ProfileStatus::Routed,
         can_decline: matches!(status, ProfileStatus::Routed | ProfileStatus::Acknowledged),
-        reason,
-        reason_error,
+        reason: kept.reason,
+        reason_error: kept.reason_error,
         done,
     })
 }
@@ -433,21 +452,63 @@ pub async fn decline(app: &Routing, request: &Request) -> Response<Body> {
             }
             let reason = form.reason.unwrap_or_default();
             if let Err(error) = inbox::decline_reason(Some(&reason)) {
-                let message = error.fields.first().map(|f| f.message.clone());
-                return show(
-                    app,
-                    &space,
-                    &id,
+                let kept = Kept {
                     reason,
-                    message,
-                    None,
-                    StatusCode::BAD_REQUEST,
-                )
-                .await;
+                    reason_error: error.fields.first().map(|f| f.message.clone()),
+                    ..Kept::default()
+                };
+                return show(app, &space, &id, kept, None, StatusCode::BAD_REQUEST).await;
             }
             let actor = Actor::staff(space.account());
             match inbox::pass_on(app, &space.association, &id, Some(&reason), actor).await {
                 Ok(()) => Ok(see_other("/association/demandes?fait=refus")),
+                Err(error) => Ok(refusal(&space, &error, &back)),
+            }
+        }
+        .await,
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct HonorabilityPosted {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    checked_on: String,
+}
+
+/// `POST /association/demandes/{id}/honorabilite {checked_on}`
+pub async fn honorability(app: &Routing, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let space = match space(app, request).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let id = request_id(request);
+            let back = format!("{INBOX}/{id}");
+            let form: HonorabilityPosted = posted(request).unwrap_or_default();
+            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), &back) {
+                return Ok(refused);
+            }
+            // A date field posts `YYYY-MM-DD`; typed by hand, `DD/MM/YYYY`.
+            let typed = form.checked_on.trim();
+            let date = chrono::NaiveDate::parse_from_str(typed, "%Y-%m-%d")
+                .or_else(|_| chrono::NaiveDate::parse_from_str(typed, "%d/%m/%Y"))
+                .ok();
+            let checked_on = match inbox::checked_on(date, Utc::now().date_naive()) {
+                Ok(checked_on) => checked_on,
+                Err(error) => {
+                    let kept = Kept {
+                        honorability_error: error.fields.first().map(|f| f.message.clone()),
+                        ..Kept::default()
+                    };
+                    return show(app, &space, &id, kept, None, StatusCode::BAD_REQUEST).await;
+                }
+            };
+            let actor = Actor::staff(space.account());
+            match inbox::clear_mentor(app, &space.association, &id, checked_on, actor).await {
+                Ok(_) => Ok(see_other(&format!("{back}?fait=honorabilite"))),
                 Err(error) => Ok(refusal(&space, &error, &back)),
             }
         }

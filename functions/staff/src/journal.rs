@@ -53,19 +53,40 @@ pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
     let entries = entries
         .into_iter()
         .map(|entry| {
-            let on_request = matches!(
-                entry.action,
-                Action::RequestAcknowledged | Action::RequestDeclined
-            );
+            let (href, target) = match entry.action {
+                Action::RequestAcknowledged
+                | Action::RequestDeclined
+                | Action::HonorabilityRecorded => (
+                    Some(format!("/association/demandes/{}", entry.target)),
+                    match entry.detail {
+                        Some(detail) => format!("Demande {} : {detail}", entry.target),
+                        None => format!("Demande {}", entry.target),
+                    },
+                ),
+                Action::DraftApproved | Action::DraftRejected | Action::DraftSkipped => {
+                    (None, format!("Binôme {}", entry.target))
+                }
+                Action::PairClosed => (
+                    None,
+                    match entry.detail {
+                        Some(detail) => format!("Binôme {} : {detail}", entry.target),
+                        None => format!("Binôme {}", entry.target),
+                    },
+                ),
+                Action::SettingsChanged => (
+                    Some("/association/reglages".to_owned()),
+                    "Réglages de l'association".to_owned(),
+                ),
+                Action::MemberInvited | Action::MemberRoleChanged | Action::MemberRemoved => {
+                    (None, entry.detail.unwrap_or(entry.target))
+                }
+            };
             Row {
                 at: paris_time(entry.at),
                 who: entry.actor.name,
                 what: entry.action.label(),
-                href: on_request.then(|| format!("/association/demandes/{}", entry.target)),
-                target: match entry.detail {
-                    Some(detail) => detail,
-                    None => format!("Demande {}", entry.target),
-                },
+                href,
+                target,
             }
         })
         .collect();

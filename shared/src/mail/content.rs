@@ -183,6 +183,16 @@ pub enum MailContent {
         erased_on: String,
         keep_url: String,
     },
+    /// To each of a pair its association closed: it is over, and what next.
+    PairClosed {
+        role: Role,
+        first_name: String,
+        association_name: String,
+        /// The mentee goes back to the association's pool (paired again).
+        paired_again: bool,
+        /// Where a young person asks for a new mentor.
+        new_request_url: String,
+    },
     /// To someone invited to an association's space, with their first sign-in link.
     StaffInvitation {
         name: String,
@@ -465,6 +475,11 @@ mail_template!(
     "mail/programme_ending_association.txt",
     "mail/programme_ending_association.html",
     { association_name: &'a str, pair_id: &'a str, ends_on: &'a str });
+mail_template!(
+    pair_closed,
+    "mail/pair_closed.txt",
+    "mail/pair_closed.html",
+    { first_name: &'a str, mentor: bool, association_name: &'a str, paired_again: bool, new_request_url: &'a str });
 mail_template!(
     staff_invitation,
     "mail/staff_invitation.txt",
@@ -781,6 +796,24 @@ impl MailContent {
                 Transactional,
                 format!("Votre compte binome sera supprimé le {erased_on}"),
                 retention_warning::render(first_name, erased_on, keep_url)?,
+                None,
+            ),
+            MailContent::PairClosed {
+                role,
+                first_name,
+                association_name,
+                paired_again,
+                new_request_url,
+            } => (
+                Transactional,
+                "Votre binôme est clos".to_owned(),
+                pair_closed::render(
+                    first_name,
+                    *role == Role::Mentor,
+                    association_name,
+                    *paired_again,
+                    new_request_url,
+                )?,
                 None,
             ),
             MailContent::StaffInvitation {

@@ -27,6 +27,10 @@
 //! | the pairs of a person (export, erasure) | Query / stream REMOVE | `PERSON#<person id>` / `PAIR#<pair id>`     |
 //! | an association's pairs (exclusions too) | Query `by_association` | `assoc_pk` = `PAIRS#<slug>`, `assoc_sk` = `<mentee id>#<mentor id>` |
 //! | a matching run (its stream INSERT runs it) | Put / Get / Update | `RUN#<run id>` / `RUN`                      |
+//! | an association's runs, newest first     | Query `by_association` | `assoc_pk` = `RUNS#<slug>`, `assoc_sk` = `<requested at>#<run id>` |
+//! | a run's pairs awaiting review (drafts)  | Put / Query / Update | `RUN#<run id>` / `DRAFT#<mentee id>`        |
+//! | the run an association is reviewing     | Put / Get / Delete | `RUN_REVIEW#<slug>` / `RUN_REVIEW`            |
+//! | a pair rejected in review (never again) | Put, in the pairs' index | `REJECTED#<mentee id>#<mentor id>` / `REJECTED`, `assoc_pk` = `PAIRS#<slug>` |
 //! | a newsletter issue (its stream MODIFY to `sending` starts it) | Put / Get / Update | `CAMPAIGN#<campaign id>` / `CAMPAIGN` |
 //! | an issue's counters, sharded            | Update ADD / BatchGet | `CAMPAIGN_COUNTS#<campaign id>#<shard>` / `COUNTS` |
 //! | one issue's send to one reader (exactly once) | conditional Put / Update | `NEWSLETTER#<address id>` / `ISSUE#<campaign id>` |
@@ -56,6 +60,8 @@ use crate::{keyring::AddressId, people::Role};
 
 /// Prefix of every outbox mail's sort key; the mailer's stream filter uses it.
 pub const OUTBOX_PREFIX: &str = "MAIL#";
+/// Prefix of a run's drafts in its partition.
+pub const DRAFT_PREFIX: &str = "DRAFT#";
 /// Prefix of a person's pair references; matching's stream filter uses it.
 pub const PAIR_REFERENCE_PREFIX: &str = "PAIR#";
 const NEWSLETTER_PREFIX: &str = "NEWSLETTER#";
@@ -240,6 +246,31 @@ impl Key {
         Self {
             pk: Self::person_partition(person_id),
             sk: format!("{PAIR_REFERENCE_PREFIX}{pair_id}"),
+        }
+    }
+
+    /// A pair a run found, awaiting review.
+    pub fn run_draft(run_id: &str, mentee_id: &str) -> Self {
+        Self {
+            pk: format!("RUN#{run_id}"),
+            sk: format!("{DRAFT_PREFIX}{mentee_id}"),
+        }
+    }
+
+    /// Which run of the association awaits review (one at a time).
+    pub fn run_review(slug: &str) -> Self {
+        Self {
+            pk: format!("RUN_REVIEW#{slug}"),
+            sk: "RUN_REVIEW".into(),
+        }
+    }
+
+    /// A pair staff rejected in review: listed with the association's
+    /// pairs, so that no run proposes it again.
+    pub fn rejected_pair(mentee_id: &str, mentor_id: &str) -> Self {
+        Self {
+            pk: format!("REJECTED#{mentee_id}#{mentor_id}"),
+            sk: "REJECTED".into(),
         }
     }
 
@@ -473,6 +504,16 @@ pub mod index {
     /// The `assoc_sk` prefix of an association's requests in one status.
     pub fn association_request_status(status: &str) -> String {
         format!("{status}#")
+    }
+
+    /// `assoc_pk` of an association's matching runs.
+    pub fn association_runs(slug: &str) -> String {
+        format!("RUNS#{slug}")
+    }
+
+    /// `assoc_sk` of a run: in the order they were asked for.
+    pub fn association_run_sort(requested_at: &str, run_id: &str) -> String {
+        format!("{requested_at}#{run_id}")
     }
 
     /// `assoc_pk` of an association's staff accounts.

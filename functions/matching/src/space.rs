@@ -1,0 +1,730 @@
+//! Matching in the staff space: start a run, then review its drafts —
+//! approve all, approve some, reject some with a reason. Only approved
+//! drafts are proposed, and only then are the two people mailed. Then the
+//! pairs: proposed, active and over, closed with a reason (both told), and
+//! exported as CSV.
+
+use askama::Template;
+use chrono::Utc;
+use lambda_http::{Body, Request, Response, http::StatusCode};
+use serde::Deserialize;
+use shared::{
+    http,
+    journal::Actor,
+    pages::Page,
+    site::{SpaceNav, html, paris_time, posted, see_other, unindexed},
+    staff::{InSpace, in_space},
+    store::StoreError,
+};
+
+use shared::pair::PairStatus;
+
+use crate::{
+    Matching, Review,
+    algorithm::Objective,
+    chosen_drafts,
+    drafts::{self, Draft, DraftStatus},
+    own_run, pairs, path_id, rejection_reason,
+    runs::{self, Run, RunSource, RunStatus},
+    start_run,
+};
+
+const RUNS: &str = "/association/appariement";
+/// Runs listed.
+const LISTED: i32 = 10;
+
+#[derive(Template)]
+#[template(path = "space/runs.html")]
+struct RunsPage {
+    nav: SpaceNav,
+    in_review: Option<String>,
+    runs: Vec<RunRow>,
+    objectives: [(&'static str, &'static str, &'static str); 2],
+}
+
+struct RunRow {
+    href: String,
+    when: String,
+    source: &'static str,
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "space/run.html")]
+struct RunPage {
+    nav: SpaceNav,
+    id: String,
+    when: String,
+    objective: &'static str,
+    finished: bool,
+    /// The summary in sentences.
+    summary: Vec<String>,
+    drafts: Vec<DraftRow>,
+    pending: usize,
+    reason: String,
+    error: Option<String>,
+    done: Option<String>,
+}
+
+struct DraftRow {
+    mentee_id: String,
+    mentee: String,
+    mentor: String,
+    score: u32,
+    reasons: String,
+    status: &'static str,
+    pending: bool,
+}
+
+/// The page's answer, or the failure page when storage failed.
+fn page_or_unavailable(answer: Result<Response<Body>, StoreError>) -> Response<Body> {
+    answer.unwrap_or_else(|error| {
+        tracing::error!(%error, "matching page failed");
+        Page::unavailable("Rien n'a été modifié")
+    })
+}
+
+async fn space(
+    app: &Matching,
+    request: &Request,
+) -> Result<Result<InSpace, Response<Body>>, StoreError> {
+    in_space(&app.store, request, request.uri().path(), Utc::now()).await
+}
+
+fn status_in_words(run: &Run, pending: usize) -> String {
+    match run.status {
+        RunStatus::Requested | RunStatus::Running => "En cours".to_owned(),
+        RunStatus::Done if pending > 0 => format!("{pending} binôme(s) à relire"),
+        RunStatus::Done => "Terminé".to_owned(),
+    }
+}
+
+/// `GET /association/appariement`
+pub async fn runs(app: &Matching, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let space = match space(app, request).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let slug = &space.association.slug;
+            let in_review = drafts::in_review(&app.store, slug).await?;
+            let mut rows = Vec::new();
+            for run in runs::latest(&app.store, slug, LISTED).await? {
+                let pending = if in_review.as_deref() == Some(run.id.as_str()) {
+                    pending_of(&drafts::of_run(&app.store, &run.id).await?)
+                } else {
+                    0
+                };
+                rows.push(RunRow {
+                    href: format!("{RUNS}/{}", run.id),
+                    when: when(&run),
+                    source: match run.source {
+                        RunSource::Request => "Lancé par l'équipe",
+                        RunSource::Schedule => "Nuit",
+                    },
+                    status: status_in_words(&run, pending),
+                });
+            }
+            let page = RunsPage {
+                nav: space.nav("appariement"),
+                in_review: in_review.map(|id| format!("{RUNS}/{id}")),
+                runs: rows,
+                objectives: [
+                    (
+                        "most_pairs",
+                        "Le plus de binômes",
+                        Objective::MostPairs.in_words(),
+                    ),
+                    (
+                        "score_only",
+                        "Les binômes les mieux assortis",
+                        Objective::ScoreOnly.in_words(),
+                    ),
+                ],
+            };
+            Ok(unindexed(html(StatusCode::OK, page.render())))
+        }
+        .await,
+    )
+}
+
+fn when(run: &Run) -> String {
+    chrono::DateTime::parse_from_rfc3339(&run.requested_at)
+        .map(|at| paris_time(at.with_timezone(&Utc)))
+        .unwrap_or_else(|_| run.requested_at.clone())
+}
+
+fn pending_of(drafts: &[Draft]) -> usize {
+    drafts
+        .iter()
+        .filter(|d| d.status == DraftStatus::Pending)
+        .count()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct StartForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    objective: String,
+}
+
+/// `POST /association/appariement {objective}`: a run, then its page.
+pub async fn start(app: &Matching, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let space = match space(app, request).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let form: StartForm = posted(request).unwrap_or_default();
+            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), RUNS) {
+                return Ok(refused);
+            }
+            let objective = match form.objective.as_str() {
+                "score_only" => Objective::ScoreOnly,
+                _ => Objective::MostPairs,
+            };
+            Ok(match start_run(app, &space.association, objective).await? {
+                Ok(run) => see_other(&format!("{RUNS}/{}", run.id)),
+                // Its drafts first: the page says so.
+                Err(in_review) => see_other(&format!("{RUNS}/{in_review}")),
+            })
+        }
+        .await,
+    )
+}
+
+/// `GET /association/appariement/{id}`
+pub async fn run(app: &Matching, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let space = match space(app, request).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let done = http::query_parameter(request, "fait");
+            show(
+                app,
+                &space,
+                &path_id(request),
+                String::new(),
+                None,
+                done,
+                StatusCode::OK,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+async fn show(
+    app: &Matching,
+    space: &InSpace,
+    id: &str,
+    reason: String,
+    error: Option<String>,
+    done: Option<String>,
+    status: StatusCode,
+) -> Result<Response<Body>, StoreError> {
+    let run = match own_run(app, &space.association, id).await {
+        Ok(run) => run,
+        Err(_) => {
+            return Ok(space.notice(
+                "appariement",
+                StatusCode::NOT_FOUND,
+                "Run introuvable",
+                &["Ce run n'existe pas, ou il n'est pas celui de votre association."],
+                (RUNS, "Revenir à l'appariement"),
+            ));
+        }
+    };
+    let drafts = drafts::of_run(&app.store, &run.id).await?;
+    let summary = run.summary.as_ref().map_or_else(Vec::new, |s| {
+        let mut lines = vec![format!(
+            "Au départ : {} jeune(s) qui attendaient un mentor, {} mentor(s) avec une place.",
+            s.mentees, s.mentors
+        )];
+        if s.drafts > 0 {
+            lines.push(format!(
+                "{} binôme(s) trouvé(s), pour un total de {} points : ils attendent votre relecture, personne n'a encore été prévenu.",
+                s.drafts, s.objective
+            ));
+        } else {
+            lines.push(format!(
+                "{} binôme(s) proposé(s), pour un total de {} points.",
+                s.pairs, s.objective
+            ));
+        }
+        lines.push(format!("{} jeune(s) restent sans binôme trouvé.", s.unmatched));
+        lines
+    });
+    let pending = pending_of(&drafts);
+    let page = RunPage {
+        nav: space.nav("appariement"),
+        id: run.id.clone(),
+        when: when(&run),
+        objective: run.objective.in_words(),
+        finished: run.status == RunStatus::Done,
+        summary,
+        pending,
+        drafts: drafts
+            .into_iter()
+            .map(|d| DraftRow {
+                pending: d.status == DraftStatus::Pending,
+                status: match d.status {
+                    DraftStatus::Pending => "À relire",
+                    DraftStatus::Approved => "Approuvé, proposé",
+                    DraftStatus::Rejected => "Rejeté",
+                    DraftStatus::Skipped => "Non proposé : une personne n'était plus disponible",
+                },
+                mentee: format!("{} — {}", d.mentee_first_name, d.about_mentee),
+                mentor: format!("{} — {}", d.mentor_first_name, d.about_mentor),
+                score: d.score,
+                reasons: d.reasons.join(" ; "),
+                mentee_id: d.mentee_id,
+            })
+            .collect(),
+        reason,
+        error,
+        done: done.and_then(|code| done_text(&code)),
+    };
+    Ok(unindexed(html(status, page.render())))
+}
+
+fn done_text(code: &str) -> Option<String> {
+    let (kind, counts) = code.split_once('-')?;
+    let numbers: Vec<usize> = counts.split('-').filter_map(|n| n.parse().ok()).collect();
+    match (kind, numbers.as_slice()) {
+        ("approbation", [approved, skipped]) => Some(if *skipped > 0 {
+            format!(
+                "{approved} binôme(s) proposé(s) : les deux personnes reçoivent un e-mail. {skipped} n'ont pas pu l'être : l'une des personnes n'était plus disponible."
+            )
+        } else {
+            format!("{approved} binôme(s) proposé(s) : les deux personnes reçoivent un e-mail.")
+        }),
+        ("rejet", [rejected]) => Some(format!(
+            "{rejected} binôme(s) rejeté(s) : ils ne seront plus proposés."
+        )),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ReviewForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    mentees: Vec<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /association/appariement/{id}/relecture {decision, mentees[], reason}`
+pub async fn review(app: &Matching, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let now = Utc::now();
+            let space = match space(app, request).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let id = path_id(request);
+            let back = format!("{RUNS}/{id}");
+            let form: ReviewForm = posted(request).unwrap_or_default();
+            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), &back) {
+                return Ok(refused);
+            }
+            let (way, all) = match form.decision.as_str() {
+                "approve_all" => (Review::Approve, true),
+                "reject" => (Review::Reject, false),
+                _ => (Review::Approve, false),
+            };
+            let chosen = match chosen_drafts(way, all, &form.mentees) {
+                Ok(chosen) => chosen,
+                Err(_) => {
+                    let message = "Cochez au moins un binôme.".to_owned();
+                    return show(
+                        app,
+                        &space,
+                        &id,
+                        form.reason.clone(),
+                        Some(message),
+                        None,
+                        StatusCode::BAD_REQUEST,
+                    )
+                    .await;
+                }
+            };
+            let run = match own_run(app, &space.association, &id).await {
+                Ok(run) => run,
+                Err(_) => {
+                    return show(
+                        app,
+                        &space,
+                        &id,
+                        String::new(),
+                        None,
+                        None,
+                        StatusCode::NOT_FOUND,
+                    )
+                    .await;
+                }
+            };
+            let actor = Actor::staff(space.account());
+            let association = &space.association;
+            let location = match way {
+                Review::Approve => {
+                    let reviewed =
+                        drafts::approve(app, association, &run.id, chosen, &actor, now).await?;
+                    format!(
+                        "{back}?fait=approbation-{}-{}",
+                        reviewed.approved, reviewed.skipped
+                    )
+                }
+                Review::Reject => {
+                    let reason = match rejection_reason(Some(&form.reason)) {
+                        Ok(reason) => reason,
+                        Err(error) => {
+                            let message = error.fields.first().map(|f| f.message.clone());
+                            return show(
+                                app,
+                                &space,
+                                &id,
+                                form.reason.clone(),
+                                message,
+                                None,
+                                StatusCode::BAD_REQUEST,
+                            )
+                            .await;
+                        }
+                    };
+                    let reviewed = drafts::reject(
+                        app,
+                        association,
+                        &run.id,
+                        chosen.unwrap_or_default(),
+                        &reason,
+                        &actor,
+                        now,
+                    )
+                    .await?;
+                    format!("{back}?fait=rejet-{}", reviewed.rejected)
+                }
+            };
+            Ok(see_other(&location))
+        }
+        .await,
+    )
+}
+
+const PAIRS: &str = "/association/binomes";
+
+#[derive(Template)]
+#[template(path = "space/pairs.html")]
+struct PairsPage {
+    nav: SpaceNav,
+    /// (label, href, count, shown)
+    tabs: Vec<(&'static str, &'static str, usize, bool)>,
+    rows: Vec<PairRow>,
+    closable: bool,
+    reasons: [(&'static str, &'static str); 4],
+    done: Option<&'static str>,
+    error: Option<String>,
+}
+
+struct PairRow {
+    id: String,
+    mentee: String,
+    mentor: String,
+    status: &'static str,
+    proposed_on: String,
+    started_on: String,
+    ended_on: String,
+    follow_up: String,
+}
+
+/// Which tab a pair is listed under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Proposed,
+    Active,
+    Over,
+}
+
+impl Shown {
+    fn of(status: PairStatus) -> Self {
+        match status {
+            PairStatus::Proposed => Shown::Proposed,
+            PairStatus::Active => Shown::Active,
+            PairStatus::Declined | PairStatus::Closed => Shown::Over,
+        }
+    }
+}
+
+const CLOSE_REASONS: [(&str, &str); 4] = [
+    ("completed", "Le mentorat est terminé"),
+    (
+        "no_contact",
+        "Le contact ne s'est pas fait (le jeune est proposé à un autre mentor)",
+    ),
+    ("moved", "Déménagement ou changement de situation"),
+    ("other", "Autre raison"),
+];
+
+fn day(instant: Option<&str>) -> String {
+    instant
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .map(|at| {
+            at.with_timezone(&chrono_tz::Europe::Paris)
+                .format("%d/%m/%Y")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn status_label(pair: &shared::pair::Pair) -> &'static str {
+    match pair.status {
+        PairStatus::Proposed => "Proposé, en attente des réponses",
+        PairStatus::Active => "En cours",
+        PairStatus::Declined => "Décliné",
+        PairStatus::Closed => "Clos",
+    }
+}
+
+fn follow_up(pair: &shared::pair::Pair) -> String {
+    match pair.status {
+        PairStatus::Proposed => format!(
+            "Jeune : {} ; mentor : {}",
+            if pair.mentee_accepted_at.is_some() {
+                "a accepté"
+            } else {
+                "pas encore répondu"
+            },
+            if pair.mentor_accepted_at.is_some() {
+                "a accepté"
+            } else {
+                "pas encore répondu"
+            },
+        ),
+        PairStatus::Active => pair.risk.as_ref().map_or_else(
+            || "Rien à signaler".to_owned(),
+            |risk| format!("À risque : {}", risk.reason.label()),
+        ),
+        PairStatus::Declined => "Une des deux personnes a décliné".to_owned(),
+        PairStatus::Closed => pair
+            .close_reason
+            .map(|reason| crate::close_reason_label(reason).to_owned())
+            .unwrap_or_default(),
+    }
+}
+
+/// `GET /association/binomes?statut=proposes|en-cours|termines`
+pub async fn pairs(app: &Matching, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let space = match space(app, request).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let done = (http::query_parameter(request, "fait").as_deref() == Some("cloture"))
+                .then_some("Binôme clos : les deux personnes reçoivent un e-mail.");
+            list(app, &space, request, done, None, StatusCode::OK).await
+        }
+        .await,
+    )
+}
+
+async fn list(
+    app: &Matching,
+    space: &InSpace,
+    request: &Request,
+    done: Option<&'static str>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response<Body>, StoreError> {
+    let shown = match http::query_parameter(request, "statut").as_deref() {
+        Some("proposes") => Shown::Proposed,
+        Some("termines") => Shown::Over,
+        _ => Shown::Active,
+    };
+    let mut all = pairs::of_association(&app.store, &space.association.slug).await?;
+    all.sort_by(|a, b| b.proposed_at.cmp(&a.proposed_at));
+    let count = |tab: Shown| all.iter().filter(|p| Shown::of(p.status) == tab).count();
+    let tabs = vec![
+        (
+            "En cours",
+            "/association/binomes",
+            count(Shown::Active),
+            shown == Shown::Active,
+        ),
+        (
+            "Proposés",
+            "/association/binomes?statut=proposes",
+            count(Shown::Proposed),
+            shown == Shown::Proposed,
+        ),
+        (
+            "Terminés",
+            "/association/binomes?statut=termines",
+            count(Shown::Over),
+            shown == Shown::Over,
+        ),
+    ];
+    let rows = all
+        .iter()
+        .filter(|p| Shown::of(p.status) == shown)
+        .map(|pair| PairRow {
+            id: pair.id.clone(),
+            mentee: pair.mentee_first_name.clone(),
+            mentor: pair.mentor_first_name.clone(),
+            status: status_label(pair),
+            proposed_on: day(Some(&pair.proposed_at)),
+            started_on: day(pair.started_at.as_deref()),
+            ended_on: day(pair.ended_at.as_deref()),
+            follow_up: follow_up(pair),
+        })
+        .collect();
+    let page = PairsPage {
+        nav: space.nav("binomes"),
+        tabs,
+        rows,
+        closable: shown != Shown::Over,
+        reasons: CLOSE_REASONS,
+        done,
+        error,
+    };
+    Ok(unindexed(html(status, page.render())))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CloseForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /association/binomes/{id}/cloture {reason}`: both people are told.
+pub async fn close(app: &Matching, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let space = match space(app, request).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let form: CloseForm = posted(request).unwrap_or_default();
+            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), PAIRS) {
+                return Ok(refused);
+            }
+            let actor = Actor::staff(space.account());
+            match crate::close_pair(
+                app,
+                &space.association,
+                &path_id(request),
+                Some(&form.reason),
+                actor,
+            )
+            .await
+            {
+                Ok(_) => Ok(see_other("/association/binomes?fait=cloture")),
+                Err(error) if error.status == StatusCode::BAD_REQUEST => {
+                    list(
+                        app,
+                        &space,
+                        request,
+                        None,
+                        Some("Choisissez pourquoi le binôme se termine.".into()),
+                        StatusCode::BAD_REQUEST,
+                    )
+                    .await
+                }
+                Err(error) if error.status == StatusCode::NOT_FOUND => Ok(space.notice(
+                    "binomes",
+                    StatusCode::NOT_FOUND,
+                    "Binôme introuvable",
+                    &["Ce binôme n'existe pas, ou il n'est pas celui de votre association."],
+                    (PAIRS, "Revenir aux binômes"),
+                )),
+                Err(error) => Ok(space.notice(
+                    "binomes",
+                    error.status,
+                    "Le binôme n'a pas été clos",
+                    &[&error.message],
+                    (PAIRS, "Revenir aux binômes"),
+                )),
+            }
+        }
+        .await,
+    )
+}
+
+/// `GET /association/binomes/export`: the association's pairs as CSV
+/// (first names, status, dates; no contact detail, nothing sensitive).
+pub async fn export(app: &Matching, request: &Request) -> Response<Body> {
+    page_or_unavailable(
+        async {
+            let space = match space(app, request).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let mut all = pairs::of_association(&app.store, &space.association.slug).await?;
+            all.sort_by(|a, b| a.proposed_at.cmp(&b.proposed_at));
+            let mut csv = csv::Writer::from_writer(Vec::new());
+            let header = [
+                "binome",
+                "statut",
+                "jeune",
+                "mentor",
+                "propose_le",
+                "commence_le",
+                "termine_le",
+                "motif_de_fin",
+                "duree_jours",
+            ];
+            let written = csv.write_record(header).and_then(|()| {
+                all.iter().try_for_each(|pair| {
+                    csv.write_record([
+                        pair.id.as_str(),
+                        pair.status.as_str(),
+                        &pair.mentee_first_name,
+                        &pair.mentor_first_name,
+                        &day(Some(&pair.proposed_at)),
+                        &day(pair.started_at.as_deref()),
+                        &day(pair.ended_at.as_deref()),
+                        pair.close_reason.map_or("", |r| r.as_str()),
+                        &pair
+                            .duration_days
+                            .map(|d| d.to_string())
+                            .unwrap_or_default(),
+                    ])
+                })
+            });
+            let bytes = written.ok().and_then(|()| csv.into_inner().ok());
+            let Some(bytes) = bytes else {
+                return Ok(Page::unavailable("L'export n'est pas disponible"));
+            };
+            let name = format!(
+                "binomes-{}-{}.csv",
+                space.association.slug,
+                Utc::now().format("%Y-%m-%d")
+            );
+            Ok(Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "text/csv; charset=utf-8")
+                .header(
+                    "content-disposition",
+                    format!("attachment; filename=\"{name}\""),
+                )
+                .header("cache-control", "no-store")
+                .header("x-content-type-options", "nosniff")
+                .body(Body::Text(String::from_utf8_lossy(&bytes).into_owned()))
+                .expect("the file name is made of the slug and a date"))
+        }
+        .await,
+    )
+}

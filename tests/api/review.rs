@@ -1,0 +1,292 @@
+//! A run's pairs reviewed before anyone is mailed, and the honorability
+//! rule for minors, on the embedded emulator.
+
+use binome_tests::{
+    Backend, TestTable, api_request, as_association, at, event, status_and_json, with_body,
+};
+use chrono::Utc;
+use routing::Routing;
+use serde_json::{Value, json};
+
+use crate::matching::{app, association, call, held, links};
+
+async fn proposal_mails(table: &TestTable) -> usize {
+    table
+        .outbox()
+        .await
+        .iter()
+        .filter(|m| m["mail"]["template"] == "pair_proposed")
+        .count()
+}
+
+async fn deliver_runs(app: &matching::Matching, table: &TestTable) {
+    let batch = table.run_insert_records().await;
+    assert!(
+        matching::deliver(app, &batch)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+}
+
+async fn run(app: &matching::Matching, table: &TestTable, key: &str) -> (u16, Value) {
+    let answer = call(app, as_association(event("matching-run-request.json"), key)).await;
+    deliver_runs(app, table).await;
+    answer
+}
+
+async fn show(app: &matching::Matching, key: &str, id: &str) -> Value {
+    let (status, body) = call(app, at(as_association(event("matching-run.json"), key), id)).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn review(
+    app: &matching::Matching,
+    key: &str,
+    sample: &str,
+    run: &str,
+    body: Value,
+) -> (u16, Value) {
+    call(
+        app,
+        with_body(at(as_association(event(sample), key), run), &body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_run_s_pairs_wait_as_drafts_and_only_approved_ones_are_mailed() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let app = app(&table);
+    let key = association(&table, "relue", json!({"auto_publish": false})).await;
+    for n in 1..=3 {
+        held(&table, "relue", &format!("jeune{n}"), "mentee", json!({})).await;
+        held(&table, "relue", &format!("mentor{n}"), "mentor", json!({})).await;
+    }
+
+    let (status, requested) = run(&app, &table, &key).await;
+    assert_eq!(status, 202);
+    let id = requested["id"].as_str().unwrap().to_owned();
+    let shown = show(&app, &key, &id).await;
+    assert_eq!(shown["summary"]["drafts"], 3, "{shown}");
+    assert_eq!(shown["summary"]["pairs"], 0);
+    assert!(
+        shown["objective_text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Former le plus de binômes")
+    );
+    let drafts = shown["drafts"].as_array().unwrap();
+    assert_eq!(drafts.len(), 3);
+    assert!(
+        drafts
+            .iter()
+            .all(|d| d["status"] == "pending" && !d["reasons"].as_array().unwrap().is_empty())
+    );
+    assert_eq!(
+        proposal_mails(&table).await,
+        0,
+        "nobody is told before review"
+    );
+
+    // Another run waits for the review.
+    let (status, refused) = call(
+        &app,
+        as_association(event("matching-run-request.json"), &key),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("run_in_review"))
+    );
+
+    let mentee = |n: usize| drafts[n]["mentee_id"].as_str().unwrap().to_owned();
+    let (status, reviewed) = review(
+        &app,
+        &key,
+        "matching-run-approve.json",
+        &id,
+        json!({"mentee_ids": [mentee(0), mentee(1)]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reviewed}");
+    assert_eq!(
+        (reviewed["approved"].as_u64(), reviewed["pending"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(
+        proposal_mails(&table).await,
+        4,
+        "both people of each approved pair"
+    );
+    // Approving again proposes nothing twice.
+    let (_, again) = review(
+        &app,
+        &key,
+        "matching-run-approve.json",
+        &id,
+        json!({"mentee_ids": [mentee(0)]}),
+    )
+    .await;
+    assert_eq!(again["approved"], 0);
+    assert_eq!(proposal_mails(&table).await, 4);
+
+    let (status, _) = review(
+        &app,
+        &key,
+        "matching-run-reject.json",
+        &id,
+        json!({"mentee_ids": [mentee(2)], "reason": "no"}),
+    )
+    .await;
+    assert_eq!(status, 400, "a reason is needed");
+    let rejected_mentor = drafts[2]["mentor_id"].as_str().unwrap().to_owned();
+    let (status, reviewed) = review(
+        &app,
+        &key,
+        "matching-run-reject.json",
+        &id,
+        json!({"mentee_ids": [mentee(2)], "reason": "Trop loin l'un de l'autre"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reviewed}");
+    assert_eq!(
+        (reviewed["rejected"].as_u64(), reviewed["pending"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        proposal_mails(&table).await,
+        4,
+        "a rejected draft mails nobody"
+    );
+
+    // Reviewed: a new run may start, and it never drafts the rejected pair again.
+    let (status, requested) = run(&app, &table, &key).await;
+    assert_eq!(status, 202);
+    let next = show(&app, &key, requested["id"].as_str().unwrap()).await;
+    assert!(
+        next["drafts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| !(d["mentee_id"] == mentee(2).as_str()
+                && d["mentor_id"] == rejected_mentor.as_str())),
+        "{next}"
+    );
+
+    // Another association's key sees none of it.
+    let other = association(&table, "autre", json!({})).await;
+    let (status, _) = call(
+        &app,
+        at(as_association(event("matching-run.json"), &other), &id),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = review(
+        &app,
+        &other,
+        "matching-run-approve.json",
+        &id,
+        json!({"all": true}),
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_mentor_without_a_recorded_honorability_check_is_never_proposed_to_a_minor() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let app = app(&table);
+    let key = association(&table, "mineurs", json!({"auto_matching": true})).await;
+    // A 17-year-old, and a mentor whose honorability nobody recorded.
+    held(&table, "mineurs", "jeune", "mentee", json!({})).await;
+    held(
+        &table,
+        "mineurs",
+        "mentor",
+        "mentor",
+        json!({"honorability": null}),
+    )
+    .await;
+
+    // Not by a run, nor by the nightly one, nor in the suggestions, nor by hand.
+    let (_, requested) = run(&app, &table, &key).await;
+    let shown = show(&app, &key, requested["id"].as_str().unwrap()).await;
+    assert_eq!(shown["summary"]["pairs"], 0, "{shown}");
+    assert_eq!(matching::runs::nightly(&app, Utc::now()).await.unwrap(), 1);
+    deliver_runs(&app, &table).await;
+    assert_eq!(proposal_mails(&table).await, 0);
+    let (status, suggestions) = call(
+        &app,
+        at(
+            as_association(event("matching-suggestions.json"), &key),
+            "jeune",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, suggestions["suggestions"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    assert_eq!(
+        suggestions["held_back"][0]["reason"], "honorability",
+        "{suggestions}"
+    );
+    assert_eq!(suggestions["held_back"][0]["mentors"], 1);
+    let (status, refused) = call(
+        &app,
+        with_body(
+            as_association(event("matching-pair.json"), &key),
+            &json!({"mentee_id": "jeune", "mentor_id": "mentor"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("honorability_unchecked")),
+        "{refused}"
+    );
+
+    // Another association's check does not count here.
+    let routing = Routing::new(table.store.clone(), links(), None, None);
+    let record = |key: &str, date: &str| {
+        with_body(
+            at(
+                as_association(event("association-honorability.json"), key),
+                "mentor",
+            ),
+            &json!({"checked_on": date}),
+        )
+    };
+    let other = association(&table, "ailleurs", json!({})).await;
+    let answer = routing::handle(&routing, api_request(&record(&other, "2026-11-30")))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404, "not its mentor");
+    let future = (Utc::now() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let answer = routing::handle(&routing, api_request(&record(&key, &future)))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400, "a check cannot be in the future");
+    let answer = routing::handle(&routing, api_request(&record(&key, "2026-11-30")))
+        .await
+        .unwrap();
+    let (status, recorded) = status_and_json(&answer);
+    assert_eq!(status, 200, "{recorded}");
+    assert_eq!(recorded["honorability"]["checked_on"], "2026-11-30");
+
+    // Checked: the mentor is proposed.
+    let (status, proposed) = call(
+        &app,
+        with_body(
+            as_association(event("matching-pair.json"), &key),
+            &json!({"mentee_id": "jeune", "mentor_id": "mentor"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{proposed}");
+    assert_eq!(proposal_mails(&table).await, 2);
+}
