@@ -551,9 +551,19 @@ async function staffJourney(browser) {
 
   await memberJourney(browser);
 
+  await page.goto(`${base}/association/reglages`);
+  await page.locator("#sla_days").fill("90");
+  await page.getByRole("button", { name: "Enregistrer les réglages" }).click();
+  check((await page.locator("#erreurs li").count()) === 1, "staff: a delay of 90 days is refused, named in the summary");
+  await audit(page, "association-reglages-erreurs");
+  await page.locator("#sla_days").fill("10");
+  await page.getByRole("button", { name: "Enregistrer les réglages" }).click();
+  check((await page.locator(".fr-alert--success").innerText()).includes("Réglages enregistrés"), "staff: the settings are saved");
+  await audit(page, "association-reglages");
+
   await page.goto(`${base}/association/journal`);
   const journal = await page.locator("tbody").innerText();
-  for (const action of ["Demande prise en charge", "Membre invité·e", "Binôme approuvé et proposé", "Binôme rejeté", "Binôme clos"]) {
+  for (const action of ["Demande prise en charge", "Membre invité·e", "Binôme approuvé et proposé", "Binôme rejeté", "Binôme clos", "Réglages modifiés"]) {
     check(journal.includes(action), `staff: the journal lists « ${action} », got ${journal}`);
   }
   await audit(page, "association-journal");

@@ -128,7 +128,7 @@ impl Member {
     pub fn about(&self, today: NaiveDate) -> String {
         match self.role {
             Role::Mentor => match (&self.job_title, self.sector) {
-                (Some(job), Some(sector)) => format!("{job} ({})", sector_label(sector)),
+                (Some(job), Some(sector)) => format!("{job} ({})", sector.label()),
                 (Some(job), None) => job.clone(),
                 _ => "un ou une professionnelle bénévole".to_owned(),
             },
@@ -151,13 +151,6 @@ impl Member {
             }
         }
     }
-}
-
-fn sector_label(sector: Sector) -> String {
-    serde_json::to_value(sector)
-        .ok()
-        .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-        .unwrap_or_default()
 }
 
 /// Words that say nothing about a field.
