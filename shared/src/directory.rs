@@ -451,14 +451,104 @@ pub async fn authenticate(store: &Store, request: &Request) -> Result<Associatio
     let item = association_item(store, slug)
         .await?
         .ok_or_else(unauthorized)?;
-    let hash = item
+    // The key the network made with the association, or one its admins
+    // created in their space (read afresh: a revoked key stops at once).
+    let original = item
         .get(counters::KEY_HASH)
         .and_then(|h| h.as_s().ok())
-        .ok_or_else(unauthorized)?;
-    if !key_matches(key, hash) {
+        .is_some_and(|hash| key_matches(key, hash));
+    if !original && !named_key_of(store, key, slug).await? {
         return Err(unauthorized());
     }
     Ok(serde_dynamo::from_item(item).map_err(StoreError::from)?)
+}
+
+/// A key an association's admins created in their space (`API_KEY#<hash>`
+/// / `API_KEY`), listed in the association's keys (`KEYS#<slug>`). The key
+/// itself is shown once, at creation; only its hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedKey {
+    /// The SHA-256 of the key, hex: its id in pages and routes.
+    pub id: String,
+    pub association: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// Who created it (a staff member's name).
+    pub created_by: String,
+}
+
+impl NamedKey {
+    /// A new key for `slug` named `name`: the key (shown once) and its record.
+    pub fn new(slug: &str, name: &str, created_by: &str, now: DateTime<Utc>) -> (String, Self) {
+        let (key, hash) = new_api_key(slug);
+        let record = Self {
+            id: hash,
+            association: slug.to_owned(),
+            name: name.to_owned(),
+            created_at: now,
+            created_by: created_by.to_owned(),
+        };
+        (key, record)
+    }
+
+    /// The record as stored, listed with the association's keys.
+    pub fn item(&self) -> Result<Item, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(self)?;
+        for (name, value) in Key::api_key(&self.id).attributes() {
+            item.insert(name, value);
+        }
+        item.insert(
+            "assoc_pk".into(),
+            AttributeValue::S(crate::store::keys::index::association_keys(
+                &self.association,
+            )),
+        );
+        item.insert(
+            "assoc_sk".into(),
+            AttributeValue::S(format!(
+                "{}#{}",
+                crate::store::timestamp(self.created_at),
+                self.id
+            )),
+        );
+        Ok(item)
+    }
+}
+
+/// Whether `key` is one of the association's named keys.
+async fn named_key_of(store: &Store, key: &str, slug: &str) -> Result<bool, StoreError> {
+    let item = store
+        .client
+        .get_item()
+        .table_name(&store.table)
+        .set_key(Some(Key::api_key(&key_hash(key)).attributes()))
+        .consistent_read(true)
+        .send()
+        .await?
+        .item;
+    Ok(item
+        .and_then(|item| item.get("association").and_then(|a| a.as_s().ok()).cloned())
+        .is_some_and(|association| association == slug))
+}
+
+/// The association's named keys, oldest first.
+#[tracing::instrument(skip_all, fields(association = slug))]
+pub async fn named_keys(store: &Store, slug: &str) -> Result<Vec<NamedKey>, StoreError> {
+    let items =
+        query_all(store.by_association(crate::store::keys::index::association_keys(slug), None))
+            .await?;
+    Ok(items
+        .into_iter()
+        .map(serde_dynamo::from_item)
+        .collect::<Result<_, _>>()?)
+}
+
+/// Whether the association still has the key the network made with it.
+#[tracing::instrument(skip_all, fields(association = slug))]
+pub async fn has_original_key(store: &Store, slug: &str) -> Result<bool, StoreError> {
+    Ok(association_item(store, slug)
+        .await?
+        .is_some_and(|item| item.contains_key(counters::KEY_HASH)))
 }
 
 #[cfg(test)]

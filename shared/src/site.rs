@@ -370,7 +370,8 @@ pub struct SpaceNav {
     pub role: &'static str,
     /// The session's CSRF token, carried by every form of the page.
     pub csrf: String,
-    /// The section shown: `demandes`, `appariement`, `binomes`, `equipe`, `reglages` or `journal`.
+    /// The section shown: `demandes`, `appariement`, `binomes`, `equipe`, `reglages`, `cles`
+    /// or `journal`.
     pub current: &'static str,
     /// Association admins also see the team's management and the journal.
     pub admin: bool,

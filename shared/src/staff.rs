@@ -554,7 +554,7 @@ impl InSpace {
             current,
             StatusCode::FORBIDDEN,
             "Réservé aux administrateur·rices",
-            &["Seul·es les administrateur·rices de l'association gèrent l'équipe et lisent le journal. Demandez à l'un·e d'entre elles ou eux."],
+            &["Seul·es les administrateur·rices de l'association gèrent l'équipe, les réglages et les clés d'API, et lisent le journal. Demandez à l'un·e d'entre elles ou eux."],
             ("/association/demandes", "Revenir aux demandes"),
         ))
     }

@@ -55,7 +55,8 @@ impl Space {
         }
     }
 
-    async fn association(&self, slug: &str, changes: Value) {
+    /// An association open to 93; its key (the one the network made).
+    async fn association(&self, slug: &str, changes: Value) -> String {
         let mut form = json!({
             "name": format!("Association {slug}"),
             "contact_email": format!("contact@{slug}.example"),
@@ -70,7 +71,10 @@ impl Space {
         }
         let form: AssociationForm = serde_json::from_value(form).unwrap();
         let record = directory::validate(slug, form).unwrap();
-        directory::save(&self.routing, &record).await.unwrap();
+        directory::save(&self.routing, &record)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     /// The network invites `email` as the first admin of `slug`.
@@ -970,4 +974,126 @@ async fn an_admin_sets_the_association_s_criteria_and_a_member_cannot() {
         )
         .await;
     assert_eq!(refused.status(), 403);
+}
+
+#[tokio::test]
+async fn admins_create_name_and_revoke_the_association_s_api_keys() {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let admin = space.sign_in("camille@mine.example").await;
+    let csrf = space.csrf(&admin).await;
+    let inbox = |key: &str| {
+        let mut event = base_event(
+            "GET /v1/association/requests",
+            "/v1/association/requests",
+            json!({}),
+            "",
+            "",
+        );
+        event["headers"]["authorization"] = format!("Bearer {key}").into();
+        event
+    };
+
+    let created = space
+        .post(
+            "POST /association/cles",
+            "/association/cles",
+            json!({}),
+            &format!("csrf={csrf}&name=Tableur+de+suivi"),
+            &admin,
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let html = text(&created);
+    let key = html
+        .split("<code class=\"site-key\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the key, shown once")
+        .to_owned();
+    assert!(key.starts_with("bnm_mine_"), "{key}");
+    assert_eq!(
+        space.call(inbox(&key)).await.status(),
+        200,
+        "the new key opens the API"
+    );
+    let (_, listed) = space
+        .page(
+            "GET /association/cles",
+            "/association/cles",
+            json!({}),
+            &admin,
+        )
+        .await;
+    assert!(
+        listed.contains("Tableur de suivi") && !listed.contains(&key),
+        "listed, never shown again"
+    );
+    let stored = serde_json::to_string(&space.table.items().await).unwrap();
+    assert!(!stored.contains(&key), "only the key's hash is stored");
+
+    let id = shared::directory::key_hash(&key);
+    let path = format!("/association/cles/{id}/revocation");
+    // Without the form's token, nothing is revoked.
+    let refused = space
+        .post(
+            "POST /association/cles/{id}/revocation",
+            &path,
+            json!({"id": id}),
+            "",
+            &admin,
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(space.call(inbox(&key)).await.status(), 200);
+    let revoked = space
+        .post(
+            "POST /association/cles/{id}/revocation",
+            &path,
+            json!({"id": id}),
+            &format!("csrf={csrf}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(revoked.status(), 303);
+    assert_eq!(
+        space.call(inbox(&key)).await.status(),
+        401,
+        "a revoked key stops at once"
+    );
+    assert!(
+        space
+            .journal("mine")
+            .await
+            .iter()
+            .any(|e| e["action"] == "api_key_revoked")
+    );
+
+    // A member sees none of it.
+    let invite = format!("csrf={csrf}&name=Lou+Bernard&email=lou%40mine.example&role=member");
+    space
+        .post(
+            "POST /association/equipe",
+            "/association/equipe",
+            json!({}),
+            &invite,
+            &admin,
+        )
+        .await;
+    let member = space.sign_in("lou@mine.example").await;
+    assert_eq!(
+        space
+            .page(
+                "GET /association/cles",
+                "/association/cles",
+                json!({}),
+                &member
+            )
+            .await
+            .0,
+        403
+    );
 }

@@ -77,6 +77,10 @@ pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
                     Some("/association/reglages".to_owned()),
                     "Réglages de l'association".to_owned(),
                 ),
+                Action::ApiKeyCreated | Action::ApiKeyRevoked => (
+                    Some("/association/cles".to_owned()),
+                    entry.detail.unwrap_or_else(|| "Une clé d'API".to_owned()),
+                ),
                 Action::MemberInvited | Action::MemberRoleChanged | Action::MemberRemoved => {
                     (None, entry.detail.unwrap_or(entry.target))
                 }

@@ -13,10 +13,12 @@
 //! | `GET`, `POST /association/equipe`            | the team; an admin invites                       |
 //! | `POST /association/equipe/{id}/role`, `…/retrait` | an admin changes a role, removes a member   |
 //! | `GET /association/journal`                   | who did what, newest first (admins)              |
+//! | `GET`, `POST /association/cles`, `POST …/{id}/revocation` | the API keys: create (shown once), list, revoke (admins) |
 //! | `POST /v1/admin/associations/{slug}/admins`  | the network invites an association's first admin |
 
 pub mod contract;
 mod journal;
+mod keys;
 mod sign_in;
 mod team;
 
@@ -37,6 +39,9 @@ pub const ROUTES: &[&str] = &[
     "POST /association/equipe/{id}/role",
     "POST /association/equipe/{id}/retrait",
     "GET /association/journal",
+    "GET /association/cles",
+    "POST /association/cles",
+    "POST /association/cles/{id}/revocation",
     "POST /v1/admin/associations/{slug}/admins",
 ];
 
@@ -95,6 +100,9 @@ pub async fn handle(app: &Staff, request: Request) -> Result<Response<Body>, Err
         Some("POST /association/equipe/{id}/role") => team::role_changed(app, &request).await,
         Some("POST /association/equipe/{id}/retrait") => team::removed(app, &request).await,
         Some("GET /association/journal") => journal::page(app, &request).await,
+        Some("GET /association/cles") => keys::page(app, &request).await,
+        Some("POST /association/cles") => keys::created(app, &request).await,
+        Some("POST /association/cles/{id}/revocation") => keys::revoked(app, &request).await,
         Some("POST /v1/admin/associations/{slug}/admins") => team::first_admin(app, &request)
             .await
             .unwrap_or_else(|error| error.respond()),

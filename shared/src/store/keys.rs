@@ -28,6 +28,8 @@
 //! | an association's pairs (exclusions too) | Query `by_association` | `assoc_pk` = `PAIRS#<slug>`, `assoc_sk` = `<mentee id>#<mentor id>` |
 //! | a matching run (its stream INSERT runs it) | Put / Get / Update | `RUN#<run id>` / `RUN`                      |
 //! | an association's runs, newest first     | Query `by_association` | `assoc_pk` = `RUNS#<slug>`, `assoc_sk` = `<requested at>#<run id>` |
+//! | an association's named API key, by its hash | Get / Put / Delete | `API_KEY#<SHA-256 of the key>` / `API_KEY` |
+//! | an association's named API keys          | Query `by_association` | `assoc_pk` = `KEYS#<slug>`, `assoc_sk` = `<created at>#<hash>` |
 //! | a run's pairs awaiting review (drafts)  | Put / Query / Update | `RUN#<run id>` / `DRAFT#<mentee id>`        |
 //! | the run an association is reviewing     | Put / Get / Delete | `RUN_REVIEW#<slug>` / `RUN_REVIEW`            |
 //! | a pair rejected in review (never again) | Put, in the pairs' index | `REJECTED#<mentee id>#<mentor id>` / `REJECTED`, `assoc_pk` = `PAIRS#<slug>` |
@@ -246,6 +248,14 @@ impl Key {
         Self {
             pk: Self::person_partition(person_id),
             sk: format!("{PAIR_REFERENCE_PREFIX}{pair_id}"),
+        }
+    }
+
+    /// A named API key of an association, by the SHA-256 of the key.
+    pub fn api_key(key_hash: &str) -> Self {
+        Self {
+            pk: format!("API_KEY#{key_hash}"),
+            sk: "API_KEY".into(),
         }
     }
 
@@ -504,6 +514,11 @@ pub mod index {
     /// The `assoc_sk` prefix of an association's requests in one status.
     pub fn association_request_status(status: &str) -> String {
         format!("{status}#")
+    }
+
+    /// `assoc_pk` of an association's named API keys.
+    pub fn association_keys(slug: &str) -> String {
+        format!("KEYS#{slug}")
     }
 
     /// `assoc_pk` of an association's matching runs.
