@@ -394,6 +394,25 @@ impl SpaceNav {
     }
 }
 
+/// The network admins' header on each of their pages.
+#[derive(Debug, Clone)]
+pub struct NetworkNav {
+    pub staff_name: String,
+    pub csrf: String,
+    /// The section shown: `annuaire`, `attente` or `equipe`.
+    pub current: &'static str,
+}
+
+impl NetworkNav {
+    pub fn new(signed_in: &crate::staff::SignedIn, current: &'static str) -> Self {
+        Self {
+            staff_name: signed_in.account.name.clone(),
+            csrf: signed_in.csrf().to_owned(),
+            current,
+        }
+    }
+}
+
 /// A message inside the staff space: an action done, or refused.
 #[derive(Debug, Clone, Template)]
 #[template(path = "space/notice.html")]

@@ -27,7 +27,7 @@ use crate::{
     directory::{AssociationRecord, authenticate, read_association},
     http::ApiError,
     journal::Actor,
-    site::{SpaceNav, SpaceNotice, sign_in_first},
+    site::{SpaceNav, SpaceNotice, see_other, sign_in_first},
     store::{Item, Key, Store, StoreError, keys::index, timestamp},
     tokens::{Purpose, TokenError, TokenKey},
 };
@@ -54,6 +54,8 @@ pub enum StaffRole {
     Admin,
     /// Works the inbox and the pairs.
     Member,
+    /// Runs the network: the directory, the waiting list; no association.
+    NetworkAdmin,
 }
 
 impl StaffRole {
@@ -61,6 +63,7 @@ impl StaffRole {
         match self {
             StaffRole::Admin => "Administrateur·rice",
             StaffRole::Member => "Membre",
+            StaffRole::NetworkAdmin => "Administrateur·rice du réseau",
         }
     }
 
@@ -68,6 +71,7 @@ impl StaffRole {
         match value {
             "admin" => Some(StaffRole::Admin),
             "member" => Some(StaffRole::Member),
+            // Only the network's admins make network admins: not a team's choice.
             _ => None,
         }
     }
@@ -76,17 +80,21 @@ impl StaffRole {
         match self {
             StaffRole::Admin => "admin",
             StaffRole::Member => "member",
+            StaffRole::NetworkAdmin => "network_admin",
         }
     }
 }
 
 /// A staff member's account (`STAFF#<address id>` / `ACCOUNT`), listed in
-/// its association's team (`by_association`, `TEAM#<slug>`).
+/// its association's team (`by_association`, `TEAM#<slug>`), or, for the
+/// network's admins, in the network's (`NETWORK_TEAM`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StaffAccount {
     /// The opaque id of the address.
     pub id: String,
-    pub association: String,
+    /// The association; `None` for the network's admins.
+    #[serde(default)]
+    pub association: Option<String>,
     pub role: StaffRole,
     pub name: String,
     /// Where sign-in links go (the attribute the mailer reads).
@@ -112,10 +120,11 @@ impl StaffAccount {
         for (name, value) in self.key().attributes() {
             item.insert(name, value);
         }
-        item.insert(
-            "assoc_pk".into(),
-            AttributeValue::S(index::team(&self.association)),
-        );
+        let team = match &self.association {
+            Some(slug) => index::team(slug),
+            None => index::NETWORK_TEAM.to_owned(),
+        };
+        item.insert("assoc_pk".into(), AttributeValue::S(team));
         item.insert("assoc_sk".into(), AttributeValue::S(self.id.clone()));
         Ok(item)
     }
@@ -144,6 +153,17 @@ pub async fn read_account(store: &Store, id: &str) -> Result<Option<StaffAccount
 #[tracing::instrument(skip_all, fields(association = slug))]
 pub async fn read_team(store: &Store, slug: &str) -> Result<Vec<StaffAccount>, StoreError> {
     let items = crate::store::query_all(store.by_association(index::team(slug), None)).await?;
+    Ok(items
+        .into_iter()
+        .map(serde_dynamo::from_item)
+        .collect::<Result<_, _>>()?)
+}
+
+/// The network admins' accounts.
+#[tracing::instrument(skip_all)]
+pub async fn read_network_team(store: &Store) -> Result<Vec<StaffAccount>, StoreError> {
+    let items =
+        crate::store::query_all(store.by_association(index::NETWORK_TEAM.to_owned(), None)).await?;
     Ok(items
         .into_iter()
         .map(serde_dynamo::from_item)
@@ -283,7 +303,10 @@ pub async fn sign_in(
     ];
     match store.transact(writes).await {
         Ok(_) => {
-            tracing::info!(association = account.association, "staff signed in");
+            tracing::info!(
+                association = account.association.as_deref(),
+                "staff signed in"
+            );
             Ok(Ok(Opened {
                 account,
                 set_cookie: session_cookie(&session_id),
@@ -572,13 +595,41 @@ pub async fn in_space(
     let Some(signed_in) = signed_in(store, request, now).await? else {
         return Ok(Err(sign_in_first(path)));
     };
-    let Some(association) = read_association(store, &signed_in.account.association).await? else {
+    let Some(slug) = signed_in.account.association.as_deref() else {
+        // A network admin: their pages are the network's.
+        return Ok(Err(see_other("/admin")));
+    };
+    let Some(association) = read_association(store, slug).await? else {
         return Ok(Err(sign_in_first(path)));
     };
     Ok(Ok(InSpace {
         signed_in,
         association,
     }))
+}
+
+/// The network admin signed in on this request; or the page that sends
+/// them to sign in first (and back to `path`), or that tells association
+/// staff these pages are not theirs.
+#[tracing::instrument(skip_all)]
+pub async fn in_network(
+    store: &Store,
+    request: &Request,
+    path: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<SignedIn, Response<Body>>, StoreError> {
+    let Some(signed_in) = signed_in(store, request, now).await? else {
+        return Ok(Err(sign_in_first(path)));
+    };
+    if signed_in.account.role != StaffRole::NetworkAdmin {
+        return Ok(Err(crate::pages::Page::new(
+            "Réservé au réseau",
+            &["Ces pages sont celles des administrateur·rices du réseau binome."],
+        )
+        .with_link("/association", "Revenir à l'espace de votre association")
+        .respond(StatusCode::FORBIDDEN)));
+    }
+    Ok(Ok(signed_in))
 }
 
 /// The association a JSON route acts for, and who acts: a program with the
@@ -612,7 +663,14 @@ pub async fn authorise(
             "En-tête X-CSRF-Token manquant ou invalide : reprenez celui de la page de l'espace.",
         ));
     }
-    let association = read_association(store, &signed_in.account.association)
+    let Some(slug) = signed_in.account.association.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_an_association",
+            "Cette route est celle d'une association : les administrateur·rices du réseau passent par /v1/admin avec la clé d'administration.",
+        ));
+    };
+    let association = read_association(store, slug)
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok((association, Actor::staff(&signed_in.account)))
@@ -725,7 +783,7 @@ mod tests {
         let now = Utc::now();
         let account = StaffAccount {
             id: "0".repeat(32),
-            association: "a".into(),
+            association: Some("a".into()),
             role: StaffRole::Member,
             name: "N".into(),
             email: "n@exemple.fr".into(),

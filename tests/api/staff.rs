@@ -1097,3 +1097,136 @@ async fn admins_create_name_and_revoke_the_association_s_api_keys() {
         403
     );
 }
+
+#[tokio::test]
+async fn network_admins_see_the_directory_the_waiting_list_and_a_decision_and_staff_do_not() {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    let batch = store_verified(
+        &space.table,
+        &[
+            verified_profile("p1", json!({})),
+            verified_profile("p2", json!({"departement": "13", "postal_code": "13001"})),
+        ],
+    )
+    .await;
+    stream::deliver(&space.routing, &batch).await;
+    let invited = space
+        .call(json_event(
+            "POST /v1/admin/network-admins",
+            "/v1/admin/network-admins",
+            json!({}),
+            &json!({"name": "Alex Durand", "email": "alex@reseau.example"}),
+        ))
+        .await;
+    assert_eq!(invited.status(), 202);
+    let network = space.sign_in("alex@reseau.example").await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let staff = space.sign_in("camille@mine.example").await;
+
+    let (status, html) = space
+        .page(
+            "GET /admin/annuaire",
+            "/admin/annuaire",
+            json!({}),
+            &network,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Association mine") && html.contains("Désactiver"),
+        "{html}"
+    );
+    let (status, html) = space
+        .page("GET /admin/attente", "/admin/attente", json!({}), &network)
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("/admin/demandes/p2") && !html.contains("/admin/demandes/p1"),
+        "{html}"
+    );
+    let (status, html) = space
+        .page(
+            "GET /admin/demandes/{id}",
+            "/admin/demandes/p1",
+            json!({"id": "p1"}),
+            &network,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Routée à mine"), "{html}");
+    assert!(
+        !html.contains("Benali") && !html.contains("@"),
+        "no contact detail: {html}"
+    );
+
+    // A network admin has no association space; association staff no network pages.
+    let (status, _) = space
+        .page(
+            "GET /association/demandes",
+            "/association/demandes",
+            json!({}),
+            &network,
+        )
+        .await;
+    assert_eq!(status, 303);
+    for (route, path) in [
+        ("GET /admin/annuaire", "/admin/annuaire"),
+        ("GET /admin/attente", "/admin/attente"),
+        ("GET /admin/equipe", "/admin/equipe"),
+    ] {
+        assert_eq!(
+            space.page(route, path, json!({}), &staff).await.0,
+            403,
+            "{route}"
+        );
+    }
+
+    // Deactivating takes the token of the network admin's session.
+    let (_, html) = space
+        .page(
+            "GET /admin/annuaire",
+            "/admin/annuaire",
+            json!({}),
+            &network,
+        )
+        .await;
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let path = "/admin/annuaire/mine/activation";
+    let refused = space
+        .post(
+            "POST /admin/annuaire/{slug}/activation",
+            path,
+            json!({"slug": "mine"}),
+            "active=false",
+            &network,
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    let done = space
+        .post(
+            "POST /admin/annuaire/{slug}/activation",
+            path,
+            json!({"slug": "mine"}),
+            &format!("csrf={csrf}&active=false"),
+            &network,
+        )
+        .await;
+    assert_eq!(done.status(), 303);
+    assert!(
+        !shared::directory::read_association(&space.table.store, "mine")
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+}

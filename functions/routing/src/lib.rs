@@ -27,12 +27,15 @@
 //! | `POST /v1/association/requests/{id}/honorability`    | a mentor's honorability check recorded     |
 //! | `POST /association/demandes/{id}/prise-en-charge`, `…/refus`, `…/honorabilite` | the same from the pages (CSRF token) |
 //! | `GET`, `POST /association/reglages`                  | the association's settings (its admins)    |
+//! | `GET /admin`, `/admin/annuaire`, `POST …/{slug}/activation` | the network's directory (network admins) |
+//! | `GET /admin/attente`, `/admin/demandes/{id}`         | the waiting list; a routing decision in words |
 //!
 //! The association routes take the association's API key or a staff session.
 
 pub mod contract;
 pub mod directory;
 pub mod inbox;
+mod network;
 pub mod request;
 pub mod route;
 pub mod rules;
@@ -69,6 +72,11 @@ pub const ROUTES: &[&str] = &[
     "POST /association/demandes/{id}/honorabilite",
     "GET /association/reglages",
     "POST /association/reglages",
+    "GET /admin",
+    "GET /admin/annuaire",
+    "POST /admin/annuaire/{slug}/activation",
+    "GET /admin/attente",
+    "GET /admin/demandes/{id}",
 ];
 
 pub struct Routing {
@@ -158,6 +166,13 @@ pub async fn handle(app: &Routing, request: Request) -> Result<Response<Body>, E
         }
         Some("GET /association/reglages") => Ok(settings::page(app, &request).await),
         Some("POST /association/reglages") => Ok(settings::posted_settings(app, &request).await),
+        Some("GET /admin") => Ok(network::home()),
+        Some("GET /admin/annuaire") => Ok(network::directory(app, &request).await),
+        Some("POST /admin/annuaire/{slug}/activation") => {
+            Ok(network::activation(app, &request).await)
+        }
+        Some("GET /admin/attente") => Ok(network::waiting(app, &request).await),
+        Some("GET /admin/demandes/{id}") => Ok(network::routing_decision(app, &request).await),
         _ => Err(ApiError::not_found()),
     };
     Ok(answer.unwrap_or_else(|error| error.respond()))

@@ -204,6 +204,27 @@ pub struct Points {
 }
 
 impl Points {
+    /// The criteria that counted, in words (points, not thousandths).
+    pub fn in_words(&self) -> String {
+        let parts: Vec<String> = [
+            ("spécialités", self.specialities),
+            ("besoins accompagnés", self.needs),
+            ("département servi", self.local),
+            ("situation accueillie", self.situation),
+            ("capacité libre", self.capacity),
+            ("jeunes en attente de mentor", self.mentor_shortage),
+        ]
+        .into_iter()
+        .filter(|(_, points)| *points > 0)
+        .map(|(label, points)| format!("{label} {:.1}", f64::from(points) / f64::from(MILLI)))
+        .collect();
+        match (self.preferred > 0, parts.is_empty()) {
+            (true, _) => "choisie par le mentor".to_owned(),
+            (false, true) => "aucun critère".to_owned(),
+            (false, false) => parts.join(", "),
+        }
+    }
+
     pub fn total(&self) -> u32 {
         self.specialities
             .saturating_add(self.needs)

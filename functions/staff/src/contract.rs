@@ -2,5 +2,5 @@
 //! functions' into `/v1/openapi.json`.
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(crate::team::first_admin))]
+#[openapi(paths(crate::team::first_admin, crate::network::invite_network_admin))]
 pub struct Contract;

@@ -15,10 +15,14 @@
 //! | `GET /association/journal`                   | who did what, newest first (admins)              |
 //! | `GET`, `POST /association/cles`, `POST …/{id}/revocation` | the API keys: create (shown once), list, revoke (admins) |
 //! | `POST /v1/admin/associations/{slug}/admins`  | the network invites an association's first admin |
+//! | `POST /v1/admin/network-admins`              | the first network admin (admin key)              |
+//! | `GET`, `POST /admin/equipe`                  | the network's team; a network admin invites      |
+//! | `POST /admin/annuaire/{slug}/administrateurs` | an association's first admin, from the directory |
 
 pub mod contract;
 mod journal;
 mod keys;
+mod network;
 mod sign_in;
 mod team;
 
@@ -43,6 +47,10 @@ pub const ROUTES: &[&str] = &[
     "POST /association/cles",
     "POST /association/cles/{id}/revocation",
     "POST /v1/admin/associations/{slug}/admins",
+    "POST /v1/admin/network-admins",
+    "GET /admin/equipe",
+    "POST /admin/equipe",
+    "POST /admin/annuaire/{slug}/administrateurs",
 ];
 
 /// The sign-in request answers no sooner than this, known address or not.
@@ -106,6 +114,14 @@ pub async fn handle(app: &Staff, request: Request) -> Result<Response<Body>, Err
         Some("POST /v1/admin/associations/{slug}/admins") => team::first_admin(app, &request)
             .await
             .unwrap_or_else(|error| error.respond()),
+        Some("POST /v1/admin/network-admins") => network::invite_network_admin(app, &request)
+            .await
+            .unwrap_or_else(|error| error.respond()),
+        Some("GET /admin/equipe") => network::page(app, &request).await,
+        Some("POST /admin/equipe") => network::invited(app, &request).await,
+        Some("POST /admin/annuaire/{slug}/administrateurs") => {
+            network::first_admin_page(app, &request).await
+        }
         _ => http::ApiError::not_found().respond(),
     };
     Ok(response)

@@ -86,7 +86,9 @@ async fn render(
         .map(|account| {
             let (other_role, other_role_action) = match account.role {
                 StaffRole::Admin => (StaffRole::Member, "Passer en membre"),
-                StaffRole::Member => (StaffRole::Admin, "Nommer administrateur·rice"),
+                StaffRole::Member | StaffRole::NetworkAdmin => {
+                    (StaffRole::Admin, "Nommer administrateur·rice")
+                }
             };
             Member {
                 is_self: account.id == space.account().id,
@@ -156,17 +158,17 @@ fn done_text(code: &str) -> Option<String> {
 }
 
 /// Why an invitation was not sent.
-enum Refused {
+pub(crate) enum Refused {
     /// The address already has an account (here or in another association).
     Taken { here: bool },
 }
 
 /// Makes the account and mails its first sign-in link, with the journal
-/// entry, in one transaction. `by`: the admin inviting, `None` for the
-/// network's admins.
-async fn invite(
+/// entry, in one transaction. `team`: the association, or `None` for the
+/// network's own admins; `by`: who invites, `None` for the admin key.
+pub(crate) async fn invite(
     app: &Staff,
-    association: &AssociationRecord,
+    team: Option<&AssociationRecord>,
     by: Option<&StaffAccount>,
     name: &str,
     address: &EmailAddress,
@@ -174,14 +176,15 @@ async fn invite(
     now: DateTime<Utc>,
 ) -> Result<Result<StaffAccount, Refused>, StoreError> {
     let id = app.keyring.addresses.id_of(address).as_str().to_owned();
+    let slug = team.map(|association| association.slug.clone());
     if let Some(existing) = read_account(&app.store, &id).await? {
         return Ok(Err(Refused::Taken {
-            here: existing.association == association.slug,
+            here: existing.association == slug,
         }));
     }
     let account = StaffAccount {
         id,
-        association: association.slug.clone(),
+        association: slug,
         role,
         name: name.to_owned(),
         email: address.as_str().to_owned(),
@@ -194,7 +197,8 @@ async fn invite(
         account.key(),
         MailContent::StaffInvitation {
             name: account.name.clone(),
-            association_name: association.name.clone(),
+            association_name: team
+                .map_or_else(|| "l'équipe du réseau".to_owned(), |a| a.name.clone()),
             invited_by: by.map_or_else(
                 || "L'équipe du réseau binome".to_owned(),
                 |by| by.name.clone(),
@@ -203,9 +207,6 @@ async fn invite(
         },
         now,
     );
-    let actor = by.map_or_else(network_admins, Actor::staff);
-    let entry = Entry::new(actor, Action::MemberInvited, &account.id, now)
-        .with_detail(member_detail(&account));
     let table = &app.store.table;
     let put_account = TransactWriteItem::builder()
         .put(
@@ -216,18 +217,23 @@ async fn invite(
                 .build()?,
         )
         .build();
-    match app
-        .store
-        .transact(vec![
-            put_account,
-            link.transact_put(table)?,
-            mail.transact_put(table)?,
-            entry.transact_put(table, &association.slug)?,
-        ])
-        .await
-    {
+    let mut writes = vec![
+        put_account,
+        link.transact_put(table)?,
+        mail.transact_put(table)?,
+    ];
+    if let Some(association) = team {
+        let actor = by.map_or_else(network_admins, Actor::staff);
+        let entry = Entry::new(actor, Action::MemberInvited, &account.id, now)
+            .with_detail(member_detail(&account));
+        writes.push(entry.transact_put(table, &association.slug)?);
+    }
+    match app.store.transact(writes).await {
         Ok(_) => {
-            tracing::info!(association = association.slug, "staff member invited");
+            tracing::info!(
+                association = account.association.as_deref(),
+                "staff member invited"
+            );
             Ok(Ok(account))
         }
         // Invited by someone else meanwhile.
@@ -249,7 +255,7 @@ fn member_detail(account: &StaffAccount) -> String {
 }
 
 /// The name as typed, if it is one: 2 to 100 characters.
-fn valid_name(name: &str) -> Option<&str> {
+pub(crate) fn valid_name(name: &str) -> Option<&str> {
     let name = name.trim();
     ((2..=100).contains(&name.chars().count()) && !name.chars().any(char::is_control))
         .then_some(name)
@@ -289,7 +295,7 @@ pub async fn invited(app: &Staff, request: &Request) -> Response<Body> {
             };
             let invited = invite(
                 app,
-                &space.association,
+                Some(&space.association),
                 Some(space.account()),
                 name,
                 &address,
@@ -345,7 +351,9 @@ async fn other_member(
     } else {
         None
     };
-    let Some(member) = member.filter(|m| m.association == space.association.slug) else {
+    let Some(member) =
+        member.filter(|m| m.association.as_deref() == Some(space.association.slug.as_str()))
+    else {
         return Ok(Err(space.notice(
             "equipe",
             StatusCode::NOT_FOUND,
@@ -591,7 +599,7 @@ pub async fn first_admin(app: &Staff, request: &Request) -> Result<Response<Body
         .ok_or_else(ApiError::not_found)?;
     match invite(
         app,
-        &association,
+        Some(&association),
         None,
         name,
         &address,

@@ -48,6 +48,7 @@
 //! | a stream record counted once in the figures | conditional Put (TTL) | `STATS_RECORD#<event id>` / `STATS_RECORD` |
 //! | a staff member's account              | Get / Put / Update / Delete | `STAFF#<address id>` / `ACCOUNT`      |
 //! | an association's team                   | Query `by_association` | `assoc_pk` = `TEAM#<slug>`, `assoc_sk` = address id |
+//! | the network admins                       | Query `by_association` | `assoc_pk` = `NETWORK_TEAM`, `assoc_sk` = address id |
 //! | a session (its id only hashed)          | Get / Put / Update / Delete | `SESSION#<SHA-256 of the id>` / `SESSION` |
 //! | a sign-in link, usable once             | Put / conditional Delete | `SIGN_IN#<SHA-256 of its subject>` / `SIGN_IN` |
 //! | a rate limit's count in a time slot     | conditional Update ADD (TTL) | `QUOTA#<scope>#<opaque id>#<slot>` / `QUOTA` |
@@ -530,6 +531,9 @@ pub mod index {
     pub fn association_run_sort(requested_at: &str, run_id: &str) -> String {
         format!("{requested_at}#{run_id}")
     }
+
+    /// `assoc_pk` of the network admins' accounts.
+    pub const NETWORK_TEAM: &str = "NETWORK_TEAM";
 
     /// `assoc_pk` of an association's staff accounts.
     pub fn team(slug: &str) -> String {
