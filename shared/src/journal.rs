@@ -144,9 +144,17 @@ pub async fn latest(store: &Store, slug: &str, limit: i32) -> Result<Vec<Entry>,
         .limit(limit)
         .send()
         .await?;
+    // An entry this code cannot read (written by a newer version) is left
+    // out, not the whole journal.
     Ok(page
         .items()
         .iter()
-        .map(|item| serde_dynamo::from_item(item.clone()))
-        .collect::<Result<_, _>>()?)
+        .filter_map(|item| match serde_dynamo::from_item(item.clone()) {
+            Ok(entry) => Some(entry),
+            Err(error) => {
+                tracing::warn!(%error, "unreadable journal entry skipped");
+                None
+            }
+        })
+        .collect())
 }

@@ -447,6 +447,18 @@ pub fn paris_time(at: chrono::DateTime<chrono::Utc>) -> String {
         .to_string()
 }
 
+/// A page's answer, or the one failure page when storage failed (its cause
+/// logged once here); `heading` says what did not happen.
+pub fn or_unavailable(
+    answer: Result<Response<Body>, crate::store::StoreError>,
+    heading: &str,
+) -> Response<Body> {
+    answer.unwrap_or_else(|error| {
+        tracing::error!(%error, "page failed");
+        crate::pages::Page::unavailable(heading)
+    })
+}
+
 /// `303 See Other` to `location` (after a form's POST, or to sign in).
 pub fn see_other(location: &str) -> Response<Body> {
     Response::builder()

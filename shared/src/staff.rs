@@ -132,6 +132,24 @@ impl StaffAccount {
     pub fn is_admin(&self) -> bool {
         self.role == StaffRole::Admin
     }
+
+    /// A check, in the transaction of what this account does, that it is
+    /// still there with the role it acted with (not removed, demoted or
+    /// made again meanwhile).
+    pub fn still_acting(&self, table: &str) -> Result<TransactWriteItem, StoreError> {
+        let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(self.key().attributes()))
+            .condition_expression("#role = :role AND invited_at = :since")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":role", AttributeValue::S(self.role.as_str().into()))
+            .expression_attribute_values(
+                ":since",
+                serde_dynamo::to_attribute_value(self.invited_at)?,
+            )
+            .build()?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
 }
 
 /// One account, if there is one for this address id.
@@ -376,16 +394,15 @@ fn session_hash(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
-/// The `Set-Cookie` value naming a new session.
+/// The `Set-Cookie` value naming a new session: a browser-session cookie
+/// (closing the browser of a shared computer forgets it), the table
+/// enforcing the idle and absolute expiries.
 fn session_cookie(id: &str) -> String {
     cookie::Cookie::build((SESSION_COOKIE, id.to_owned()))
         .path("/")
         .secure(true)
         .http_only(true)
         .same_site(cookie::SameSite::Lax)
-        .max_age(cookie::time::Duration::seconds(
-            SESSION_ABSOLUTE.num_seconds(),
-        ))
         .build()
         .to_string()
 }
@@ -484,6 +501,7 @@ pub async fn signed_in(
 }
 
 /// Records a session's use (its idle expiry starts again).
+#[tracing::instrument(skip_all)]
 async fn touch(store: &Store, hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
     let result = store
         .client
@@ -560,7 +578,7 @@ impl InSpace {
             return None;
         }
         Some(self.notice(
-            "demandes",
+            section_of(back),
             StatusCode::FORBIDDEN,
             "Cette page a expiré",
             &["Rien n'a été enregistré. Rechargez la page, puis recommencez."],
@@ -580,6 +598,20 @@ impl InSpace {
             &["Seul·es les administrateur·rices de l'association gèrent l'équipe, les réglages et les clés d'API, et lisent le journal. Demandez à l'un·e d'entre elles ou eux."],
             ("/association/demandes", "Revenir aux demandes"),
         ))
+    }
+}
+
+/// The section of the space a page belongs to, for its header.
+fn section_of(path: &str) -> &'static str {
+    let section = path.trim_start_matches("/association/").split('/').next();
+    match section {
+        Some("appariement") => "appariement",
+        Some("binomes") => "binomes",
+        Some("equipe") => "equipe",
+        Some("reglages") => "reglages",
+        Some("cles") => "cles",
+        Some("journal") => "journal",
+        _ => "demandes",
     }
 }
 
@@ -698,7 +730,7 @@ pub fn safe_destination(next: Option<&str>) -> &str {
 /// Takes one of `limit` uses allowed per `window` to `subject` (an opaque
 /// id) for `scope`; `false` once they are all taken. Counted in the table,
 /// so that every function instance shares the count.
-#[tracing::instrument(skip_all, fields(scope))]
+#[tracing::instrument(skip_all, fields(scope = %scope))]
 pub async fn take_quota(
     store: &Store,
     scope: &str,
@@ -740,16 +772,13 @@ mod tests {
     fn the_cookie_is_host_only_http_only_secure_and_lax() {
         let cookie = session_cookie("abc");
         assert!(cookie.starts_with("__Host-binome_session=abc;"), "{cookie}");
-        for attribute in [
-            "Path=/",
-            "Secure",
-            "HttpOnly",
-            "SameSite=Lax",
-            "Max-Age=604800",
-        ] {
+        for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
             assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
         }
-        assert!(!cookie.contains("Domain"), "{cookie}");
+        assert!(
+            !cookie.contains("Domain") && !cookie.contains("Max-Age"),
+            "{cookie}"
+        );
         assert!(cleared_cookie().contains("Max-Age=0"));
     }
 

@@ -1230,3 +1230,43 @@ async fn network_admins_see_the_directory_the_waiting_list_and_a_decision_and_st
             .active
     );
 }
+
+#[tokio::test]
+async fn a_sign_in_form_posted_from_another_site_is_refused() {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let token = space.link_for("camille@mine.example").await;
+    let body = format!("token={}", encode(&token));
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let mut event = page_event(
+            "POST /connexion/lien",
+            "/connexion/lien",
+            json!({}),
+            "",
+            &body,
+            None,
+        );
+        event["headers"][header] = value.into();
+        let refused = space.call(event).await;
+        assert_eq!(refused.status(), 403, "{header}");
+        assert!(refused.headers().get("set-cookie").is_none());
+    }
+    // From the site itself, the same link works (it was not used up).
+    let mut event = page_event(
+        "POST /connexion/lien",
+        "/connexion/lien",
+        json!({}),
+        "",
+        &body,
+        None,
+    );
+    event["headers"]["origin"] = "https://binome.test".into();
+    event["headers"]["sec-fetch-site"] = "same-origin".into();
+    assert_eq!(space.call(event).await.status(), 303);
+}

@@ -570,7 +570,7 @@ async function staffJourney(browser) {
   const csv = await page.request.get(`${base}/association/binomes/export`);
   check(csv.status() === 200 && csv.headers()["content-type"].startsWith("text/csv"), `staff: the pairs export as CSV, got ${csv.status()}`);
   const lines = (await csv.text()).trim().split("\n");
-  check(lines[0].startsWith("binome,statut,jeune,mentor") && lines.length >= 3, `staff: the CSV lists the pairs, got ${lines.length} lines`);
+  check(lines[0].replace(/^\uFEFF/, "").startsWith("binome,statut,jeune,mentor") && lines.length >= 3, `staff: the CSV lists the pairs, got ${lines.length} lines`);
 
   await page.getByRole("button", { name: "Se déconnecter" }).click();
   check((await page.locator("main").innerText()).includes("Vous êtes déconnecté·e"), "staff: signed out");

@@ -5,7 +5,7 @@
 //! people mailed), or skipped when one of the two changed since; a
 //! rejected draft is recorded with the association's pairs, so that no run
 //! proposes it again. While a run has drafts to review the association
-//! starts no other (`RUN_REVIEW#<slug>`), so that two runs never draft the
+//! starts no other (`REVIEW_SLOT#<slug>`), so that two runs never draft the
 //! same people.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -28,6 +28,9 @@ use crate::{
     pairs::{self, Proposal, Proposer, Refused, pair_id},
     pool::Member,
 };
+
+/// How long a draft is kept, decided or not.
+const DRAFT_RETENTION: chrono::Duration = chrono::Duration::days(60);
 
 /// Drafts written, or approved, at once.
 const CONCURRENT_WRITES: usize = 8;
@@ -109,21 +112,18 @@ impl Draft {
     }
 }
 
-/// Writes a run's drafts (a redelivered run writes none twice), and marks
-/// the run as the association's one under review.
+/// Writes a run's drafts (a redelivered run writes none twice).
 #[tracing::instrument(skip_all, fields(run = run_id))]
-pub async fn write(
-    store: &Store,
-    run_id: &str,
-    slug: &str,
-    drafts: Vec<Draft>,
-) -> Result<(), StoreError> {
+pub async fn write(store: &Store, run_id: &str, drafts: Vec<Draft>) -> Result<(), StoreError> {
+    let expires = (Utc::now() + DRAFT_RETENTION).timestamp();
     let results: Vec<Result<(), StoreError>> = stream::iter(drafts)
         .map(|draft| async move {
             let mut item: Item = serde_dynamo::to_item(&draft)?;
             for (name, value) in Key::run_draft(run_id, &draft.mentee_id).attributes() {
                 item.insert(name, value);
             }
+            // What a draft says of the two people is kept no longer than a review takes.
+            item.insert("ttl".into(), AttributeValue::N(expires.to_string()));
             let result = store
                 .client
                 .put_item()
@@ -141,15 +141,6 @@ pub async fn write(
         .collect()
         .await;
     results.into_iter().collect::<Result<(), _>>()?;
-    let mut marker: Item = Key::run_review(slug).attributes();
-    marker.insert("run_id".into(), AttributeValue::S(run_id.to_owned()));
-    store
-        .client
-        .put_item()
-        .table_name(&store.table)
-        .set_item(Some(marker))
-        .send()
-        .await?;
     Ok(())
 }
 
@@ -173,7 +164,9 @@ pub async fn of_run(store: &Store, run_id: &str) -> Result<Vec<Draft>, StoreErro
         .collect::<Result<_, _>>()?)
 }
 
-/// The run the association still has drafts of, if any.
+/// The association's run still going or still in review, if any: its
+/// slot (`REVIEW_SLOT#<slug>`) is taken with the run's creation and given
+/// back once the run ends without drafts or its drafts are all decided.
 #[tracing::instrument(skip_all, fields(association = slug))]
 pub async fn in_review(store: &Store, slug: &str) -> Result<Option<String>, StoreError> {
     let marker = store
@@ -193,21 +186,42 @@ pub async fn in_review(store: &Store, slug: &str) -> Result<Option<String>, Stor
     else {
         return Ok(None);
     };
-    let pending = of_run(store, &run_id)
+    let going = crate::runs::read(store, &run_id)
         .await?
-        .iter()
-        .any(|draft| draft.status == DraftStatus::Pending);
+        .is_some_and(|run| run.status != crate::runs::RunStatus::Done);
+    let pending = going
+        || of_run(store, &run_id)
+            .await?
+            .iter()
+            .any(|draft| draft.status == DraftStatus::Pending);
     if pending {
         Ok(Some(run_id))
     } else {
-        // Every draft decided: the association may run again.
+        // Over, and every draft decided: the association may run again.
         release(store, slug, &run_id).await?;
         Ok(None)
     }
 }
 
-/// Forgets that `run_id` awaits review (if it is still the one).
-async fn release(store: &Store, slug: &str, run_id: &str) -> Result<(), StoreError> {
+/// The write that takes the association's run slot for `run_id`, in the
+/// transaction that stores the run: refused while another run holds it.
+pub fn take_slot(table: &str, slug: &str, run_id: &str) -> Result<TransactWriteItem, StoreError> {
+    let mut marker: Item = Key::run_review(slug).attributes();
+    marker.insert("run_id".into(), AttributeValue::S(run_id.to_owned()));
+    Ok(TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(marker))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()?,
+        )
+        .build())
+}
+
+/// Gives the association's run slot back (if `run_id` still holds it).
+#[tracing::instrument(skip_all, fields(run = run_id))]
+pub async fn release(store: &Store, slug: &str, run_id: &str) -> Result<(), StoreError> {
     let result = store
         .client
         .delete_item()
@@ -307,46 +321,50 @@ pub async fn approve(
             let (people, proposer) = (&people, &proposer);
             async move {
                 let id = pair_id(&draft.mentee_id, &draft.mentor_id);
-                let outcome = match (people.get(&draft.mentee_id), people.get(&draft.mentor_id)) {
-                    (Some(mentee), Some(mentor)) => {
-                        let proposal = Proposal {
-                            mentee,
-                            mentor,
-                            points: draft.points,
-                            reasons: draft.reasons.clone(),
-                            run_id: Some(run_id),
-                        };
-                        match pairs::propose(app, proposer, proposal, now).await {
-                            // Already tried: proposed by this approval, retried.
-                            Ok(_) | Err(Refused::AlreadyTried) => DraftStatus::Approved,
-                            Err(Refused::MentorFull | Refused::MenteeUnavailable) => {
-                                DraftStatus::Skipped
-                            }
-                            Err(Refused::Store(error)) => return Err(error),
-                        }
-                    }
-                    // Erased since.
-                    _ => DraftStatus::Skipped,
-                };
-                let action = match outcome {
-                    DraftStatus::Approved => Action::DraftApproved,
-                    _ => Action::DraftSkipped,
-                };
-                let writes = vec![
+                let approved = vec![
                     decide(
                         table,
                         run_id,
                         &draft,
-                        outcome,
+                        DraftStatus::Approved,
                         actor,
                         Some(("pair_id", &id)),
                     )?,
-                    Entry::new(actor.clone(), action, &id, now)
+                    Entry::new(actor.clone(), Action::DraftApproved, &id, now)
+                        .transact_put(table, &association.slug)?,
+                ];
+                // Both still there (not erased): proposed, unless one changed since the run.
+                if let (Some(mentee), Some(mentor)) =
+                    (people.get(&draft.mentee_id), people.get(&draft.mentor_id))
+                {
+                    let proposal = Proposal {
+                        mentee,
+                        mentor,
+                        points: draft.points,
+                        reasons: draft.reasons.clone(),
+                        run_id: Some(run_id),
+                        // The draft is marked approved with the proposal, or not at all.
+                        also: approved,
+                    };
+                    match pairs::propose(app, proposer, proposal, now).await {
+                        Ok(_) => return Ok(DraftStatus::Approved),
+                        // Decided by someone else meanwhile.
+                        Err(Refused::Decided) => return Ok(DraftStatus::Pending),
+                        Err(Refused::Store(error)) => return Err(error),
+                        Err(
+                            Refused::AlreadyTried
+                            | Refused::MentorFull
+                            | Refused::MenteeUnavailable,
+                        ) => {}
+                    }
+                }
+                let writes = vec![
+                    decide(table, run_id, &draft, DraftStatus::Skipped, actor, None)?,
+                    Entry::new(actor.clone(), Action::DraftSkipped, &draft.mentee_id, now)
                         .transact_put(table, &association.slug)?,
                 ];
                 match app.store.transact(writes).await {
-                    Ok(_) => Ok(outcome),
-                    // Decided by someone else meanwhile.
+                    Ok(_) => Ok(DraftStatus::Skipped),
                     Err(error) if first_condition_failed(&error) => Ok(DraftStatus::Pending),
                     Err(error) => Err(error.into()),
                 }
@@ -425,6 +443,7 @@ pub async fn reject(
 }
 
 /// Counts what is left to review; the association may run again once nothing is.
+#[tracing::instrument(skip_all, fields(run = run_id))]
 async fn finish(
     app: &Matching,
     slug: &str,

@@ -275,16 +275,13 @@ struct MatchingRun {
     drafts: Vec<drafts::Draft>,
 }
 
-/// Asks for a run of the association's pool; the id of the run still in
-/// review instead, if there is one.
+/// Asks for a run of the association's pool; the id of the run still
+/// going or in review instead, if there is one.
 pub(crate) async fn start_run(
     app: &Matching,
     association: &AssociationRecord,
     objective: Objective,
 ) -> Result<Result<Run, String>, StoreError> {
-    if let Some(in_review) = drafts::in_review(&app.store, &association.slug).await? {
-        return Ok(Err(in_review));
-    }
     let id = uuid::Uuid::now_v7().simple().to_string();
     let run = Run::new(
         id,
@@ -293,7 +290,10 @@ pub(crate) async fn start_run(
         RunSource::Request,
         Utc::now(),
     );
-    runs::request(&app.store, &run).await?;
+    match runs::request(&app.store, &run).await? {
+        runs::Requested::Busy(other) => return Ok(Err(other)),
+        runs::Requested::Started | runs::Requested::Exists => {}
+    }
     tracing::info!(
         run = run.id,
         association = association.slug,
@@ -454,7 +454,7 @@ async fn approve_drafts(app: &Matching, request: &Request) -> Result<Response<Bo
     tag = "binomes",
     operation_id = "matching_reject_drafts",
     summary = "Rejeter des binômes en brouillon",
-    description = "Rejette les binômes en brouillon des jeunes nommés (`mentee_ids`), avec un motif : personne n'est prévenu, et ces deux personnes ne seront plus jamais proposées l'une à l'autre. Le jeune reste dans le vivier pour un autre mentor.",
+    description = "Rejette les binômes en brouillon des jeunes nommés (`mentee_ids`), avec un motif : personne n'est prévenu, et ces deux personnes ne seront plus jamais proposées l'une à l'autre. Le ou la jeune reste dans le vivier pour un autre mentor.",
     security(("association" = [])),
     params(
         ("id" = String, Path, description = "Identifiant du run.", max_length = 80, pattern = "^[A-Za-z0-9-]+$"),
@@ -632,17 +632,41 @@ fn held_back(
         }
     }
     [
-        ("full", pool.full_mentors, "n'ont plus de place : ils accompagnent déjà autant de jeunes que leur capacité."),
-        ("honorability", honorability, "ne peuvent pas être proposés à un ou une jeune de moins de 18 ans : votre association n'a pas encore enregistré la vérification de leur honorabilité."),
-        ("criteria", criteria, "ne remplissent pas l'un de vos critères obligatoires (public, mode de rencontre, langue ou besoins)."),
-        ("tried", tried, "ont déjà été proposés à ce jeune."),
+        (
+            "full",
+            pool.full_mentors,
+            "1 mentor n'a plus de place : il ou elle accompagne déjà autant de jeunes que sa capacité.",
+            "mentors n'ont plus de place : ils et elles accompagnent déjà autant de jeunes que leur capacité.",
+        ),
+        (
+            "honorability",
+            honorability,
+            "1 mentor ne peut pas être proposé à un ou une jeune de moins de 18 ans : votre association n'a pas encore enregistré la vérification de son honorabilité.",
+            "mentors ne peuvent pas être proposés à un ou une jeune de moins de 18 ans : votre association n'a pas encore enregistré la vérification de leur honorabilité.",
+        ),
+        (
+            "criteria",
+            criteria,
+            "1 mentor ne remplit pas l'un de vos critères obligatoires (public, mode de rencontre, langue ou besoins).",
+            "mentors ne remplissent pas l'un de vos critères obligatoires (public, mode de rencontre, langue ou besoins).",
+        ),
+        (
+            "tried",
+            tried,
+            "1 mentor a déjà été proposé à ce ou cette jeune.",
+            "mentors ont déjà été proposés à ce ou cette jeune.",
+        ),
     ]
     .into_iter()
-    .filter(|(_, count, _)| *count > 0)
-    .map(|(reason, mentors, why)| HeldBack {
+    .filter(|(_, count, _, _)| *count > 0)
+    .map(|(reason, mentors, one, many)| HeldBack {
         reason,
         mentors,
-        text: format!("{mentors} mentor(s) {why}"),
+        text: if mentors == 1 {
+            one.to_owned()
+        } else {
+            format!("{mentors} {many}")
+        },
     })
     .collect()
 }
@@ -874,6 +898,7 @@ async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, Ap
         points,
         reasons,
         run_id: None,
+        also: Vec::new(),
     };
     match pairs::propose(app, &proposer, proposal, now).await {
         Ok(pair) => Ok(http::json(
@@ -889,7 +914,7 @@ async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, Ap
         )),
         Err(Refused::AlreadyTried) => Err(conflict(
             "pair_already_tried",
-            "Ces deux personnes ont déjà été proposées l'une à l'autre.",
+            "Ces deux personnes ont déjà été proposées l'une à l'autre, ou ce binôme a été rejeté à la relecture.",
         )),
         Err(Refused::MentorFull) => Err(conflict(
             "mentor_full",
@@ -897,8 +922,10 @@ async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, Ap
         )),
         Err(Refused::MenteeUnavailable) => Err(conflict(
             "mentee_unavailable",
-            "Ce jeune n'attend plus de mentor (un binôme lui est déjà proposé ou formé).",
+            "Ce ou cette jeune n'attend plus de mentor (un binôme lui est déjà proposé ou formé).",
         )),
+        // A manual proposal carries no other write that could refuse it.
+        Err(Refused::Decided) => Err(ApiError::unavailable()),
         Err(Refused::Store(error)) => Err(error.into()),
     }
 }

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -71,6 +71,8 @@ pub enum Refused {
     MentorFull,
     /// The mentee is no longer waiting in the pool.
     MenteeUnavailable,
+    /// A write given with the proposal (`Proposal::also`) found its item changed.
+    Decided,
     Store(StoreError),
 }
 
@@ -87,13 +89,16 @@ pub struct Proposer<'a> {
     pub programme_months: u32,
 }
 
-/// A pair to propose, with its points and reasons; `run_id` when a run proposes it.
+/// A pair to propose, with its points and reasons; `run_id` when a run
+/// proposes it; `also`: writes that must happen with it or not at all (a
+/// draft's approval and its journal entry).
 pub struct Proposal<'a> {
     pub mentee: &'a Member,
     pub mentor: &'a Member,
     pub points: Points,
     pub reasons: Vec<String>,
     pub run_id: Option<&'a str>,
+    pub also: Vec<TransactWriteItem>,
 }
 
 /// Proposes `mentee` to `mentor` in one transaction: the pair, the mentor's
@@ -110,6 +115,7 @@ pub async fn propose(
         points,
         reasons,
         run_id,
+        also,
     } = proposal;
     let id = pair_id(&mentee.id, &mentor.id);
     let proposed = Pair::proposed(
@@ -219,9 +225,18 @@ pub async fn propose(
             .build()?;
         Ok(TransactWriteItem::builder().put(put).build())
     };
+    // Rejected in a review: never proposed, by a run or by hand.
+    let not_rejected = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(
+            Key::rejected_pair(&mentee.id, &mentor.id).attributes(),
+        ))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(StoreError::from)?;
     // The write order matters: the cancellation reasons of the first three
-    // say which guard refused.
-    let writes = vec![
+    // and the ninth say which guard refused; what comes after is `also`.
+    let mut writes = vec![
         TransactWriteItem::builder().put(put).build(),
         transact_update(mentor_place)?,
         transact_update(mentee_out)?,
@@ -234,7 +249,11 @@ pub async fn propose(
             association.slug,
             &transition.counters(),
         ))?,
+        TransactWriteItem::builder()
+            .condition_check(not_rejected)
+            .build(),
     ];
+    writes.extend(also);
     match app.store.transact(writes).await {
         Ok(_) => {
             tracing::info!(pair = id, association = association.slug, "pair proposed");
@@ -249,6 +268,12 @@ pub async fn propose(
             }
             Some(reasons) if reasons.get(2).is_some_and(is_condition_failure) => {
                 Err(Refused::MenteeUnavailable)
+            }
+            Some(reasons) if reasons.get(8).is_some_and(is_condition_failure) => {
+                Err(Refused::AlreadyTried)
+            }
+            Some(reasons) if reasons.iter().skip(9).any(is_condition_failure) => {
+                Err(Refused::Decided)
             }
             _ => Err(Refused::Store(error.into())),
         },

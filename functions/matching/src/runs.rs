@@ -126,20 +126,63 @@ impl Run {
     }
 }
 
-/// Stores a requested run; `false` when a run of this id exists already.
-pub async fn request(store: &Store, run: &Run) -> Result<bool, StoreError> {
-    let result = store
-        .client
-        .put_item()
+/// What asking for a run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requested {
+    Started,
+    /// A run of this id exists already (the night's, asked for twice).
+    Exists,
+    /// Another run of the association is going or in review: its id.
+    Busy(String),
+}
+
+/// Stores a requested run with the association's run slot, in one
+/// transaction: two runs never pair the same pool at once.
+#[tracing::instrument(skip_all, fields(run = run.id))]
+pub async fn request(store: &Store, run: &Run) -> Result<Requested, StoreError> {
+    // A slot left by a run that is over is given back first.
+    if let Some(busy) = drafts::in_review(store, &run.association).await? {
+        return Ok(if busy == run.id {
+            Requested::Exists
+        } else {
+            Requested::Busy(busy)
+        });
+    }
+    let put = aws_sdk_dynamodb::types::Put::builder()
         .table_name(&store.table)
         .set_item(Some(serde_dynamo::to_item(run)?))
         .condition_expression("attribute_not_exists(pk)")
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(error) if shared::store::condition_failed(&error) => Ok(false),
-        Err(error) => Err(error.into()),
+        .build()?;
+    let writes = vec![
+        aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .put(put)
+            .build(),
+        drafts::take_slot(&store.table, &run.association, &run.id)?,
+    ];
+    match store.transact(writes).await {
+        Ok(_) => Ok(Requested::Started),
+        Err(error) => match shared::store::cancellation_reasons(&error) {
+            Some(reasons)
+                if reasons
+                    .first()
+                    .is_some_and(shared::store::is_condition_failure) =>
+            {
+                Ok(Requested::Exists)
+            }
+            Some(reasons)
+                if reasons
+                    .get(1)
+                    .is_some_and(shared::store::is_condition_failure) =>
+            {
+                // Taken meanwhile by another request.
+                Ok(Requested::Busy(
+                    drafts::in_review(store, &run.association)
+                        .await?
+                        .unwrap_or_default(),
+                ))
+            }
+            _ => Err(error.into()),
+        },
     }
 }
 
@@ -221,6 +264,7 @@ pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result
                             points: pair.points,
                             reasons,
                             run_id: Some(run_id),
+                            also: Vec::new(),
                         };
                         pairs::propose(app, proposer, proposal, now)
                             .await
@@ -255,15 +299,20 @@ pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result
                 Draft::new(mentee, mentor, pair.points, reasons, today)
             })
             .collect();
+        // Redelivered after writing some: the drafts stored are the run's.
+        let stored = drafts::of_run(&app.store, run_id).await?;
+        let drafts = if stored.is_empty() {
+            drafts::write(&app.store, run_id, drafts.clone()).await?;
+            drafts
+        } else {
+            stored
+        };
         summary.drafts = drafts.len();
         summary.objective = drafts.iter().map(|d| u64::from(d.score)).sum();
-        if !drafts.is_empty() {
-            drafts::write(&app.store, run_id, &record.slug, drafts).await?;
-        }
     }
     let kept = summary.pairs + summary.drafts;
-    summary.unmatched = pool.mentees.len() - kept;
-    summary.skipped = found - kept;
+    summary.unmatched = pool.mentees.len().saturating_sub(kept);
+    summary.skipped = found.saturating_sub(kept);
     summary.duration_ms = started.elapsed().as_millis() as u64;
     app.store
         .client
@@ -277,6 +326,10 @@ pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result
         .expression_attribute_values(":now", AttributeValue::S(timestamp(Utc::now())))
         .send()
         .await?;
+    if summary.drafts == 0 {
+        // Nothing to review: the association may run again.
+        drafts::release(&app.store, &record.slug, &run.id).await?;
+    }
     tracing::info!(
         run = run.id,
         association = record.slug,
@@ -312,7 +365,8 @@ pub async fn nightly(app: &Matching, now: DateTime<Utc>) -> Result<usize, StoreE
             RunSource::Schedule,
             now,
         );
-        if request(&app.store, &run).await? {
+        // A run still in review (or going) keeps the pool: nobody is drafted twice.
+        if request(&app.store, &run).await? == Requested::Started {
             requested += 1;
         }
     }

@@ -76,19 +76,18 @@ struct DraftRow {
     pending: bool,
 }
 
-/// The page's answer, or the failure page when storage failed.
-fn page_or_unavailable(answer: Result<Response<Body>, StoreError>) -> Response<Body> {
-    answer.unwrap_or_else(|error| {
-        tracing::error!(%error, "matching page failed");
-        Page::unavailable("Rien n'a été modifié")
-    })
-}
-
 async fn space(
     app: &Matching,
     request: &Request,
 ) -> Result<Result<InSpace, Response<Body>>, StoreError> {
-    in_space(&app.store, request, request.uri().path(), Utc::now()).await
+    // Signed out, a form's POST comes back to the page it was on.
+    let path = request.uri().path();
+    let page = match request.method().as_str() {
+        "POST" if path.starts_with(PAIRS) => PAIRS,
+        "POST" if path != RUNS => path.rsplit_once('/').map_or(path, |(page, _)| page),
+        _ => path,
+    };
+    in_space(&app.store, request, page, Utc::now()).await
 }
 
 fn status_in_words(run: &Run, pending: usize) -> String {
@@ -101,7 +100,7 @@ fn status_in_words(run: &Run, pending: usize) -> String {
 
 /// `GET /association/appariement`
 pub async fn runs(app: &Matching, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match space(app, request).await? {
                 Ok(space) => space,
@@ -121,7 +120,7 @@ pub async fn runs(app: &Matching, request: &Request) -> Response<Body> {
                     when: when(&run),
                     source: match run.source {
                         RunSource::Request => "Lancé par l'équipe",
-                        RunSource::Schedule => "Nuit",
+                        RunSource::Schedule => "Run de la nuit",
                     },
                     status: status_in_words(&run, pending),
                 });
@@ -146,6 +145,7 @@ pub async fn runs(app: &Matching, request: &Request) -> Response<Body> {
             Ok(unindexed(html(StatusCode::OK, page.render())))
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -172,7 +172,7 @@ struct StartForm {
 
 /// `POST /association/appariement {objective}`: a run, then its page.
 pub async fn start(app: &Matching, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match space(app, request).await? {
                 Ok(space) => space,
@@ -193,12 +193,13 @@ pub async fn start(app: &Matching, request: &Request) -> Response<Body> {
             })
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
 /// `GET /association/appariement/{id}`
 pub async fn run(app: &Matching, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match space(app, request).await? {
                 Ok(space) => space,
@@ -217,6 +218,7 @@ pub async fn run(app: &Matching, request: &Request) -> Response<Body> {
             .await
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -326,7 +328,7 @@ struct ReviewForm {
 
 /// `POST /association/appariement/{id}/relecture {decision, mentees[], reason}`
 pub async fn review(app: &Matching, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let now = Utc::now();
             let space = match space(app, request).await? {
@@ -419,6 +421,7 @@ pub async fn review(app: &Matching, request: &Request) -> Response<Body> {
             Ok(see_other(&location))
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -470,7 +473,7 @@ const CLOSE_REASONS: [(&str, &str); 4] = [
     ("completed", "Le mentorat est terminé"),
     (
         "no_contact",
-        "Le contact ne s'est pas fait (le jeune est proposé à un autre mentor)",
+        "Le contact ne s'est pas fait (le ou la jeune est proposé·e à un autre mentor)",
     ),
     ("moved", "Déménagement ou changement de situation"),
     ("other", "Autre raison"),
@@ -525,7 +528,7 @@ fn follow_up(pair: &shared::pair::Pair) -> String {
 
 /// `GET /association/binomes?statut=proposes|en-cours|termines`
 pub async fn pairs(app: &Matching, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match space(app, request).await? {
                 Ok(space) => space,
@@ -536,6 +539,7 @@ pub async fn pairs(app: &Matching, request: &Request) -> Response<Body> {
             list(app, &space, request, done, None, StatusCode::OK).await
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -611,7 +615,7 @@ struct CloseForm {
 
 /// `POST /association/binomes/{id}/cloture {reason}`: both people are told.
 pub async fn close(app: &Matching, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match space(app, request).await? {
                 Ok(space) => space,
@@ -660,13 +664,23 @@ pub async fn close(app: &Matching, request: &Request) -> Response<Body> {
             }
         }
         .await,
+        "Rien n'a été modifié",
     )
+}
+
+/// A cell a spreadsheet shows as text, never runs as a formula.
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// `GET /association/binomes/export`: the association's pairs as CSV
 /// (first names, status, dates; no contact detail, nothing sensitive).
 pub async fn export(app: &Matching, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match space(app, request).await? {
                 Ok(space) => space,
@@ -689,16 +703,15 @@ pub async fn export(app: &Matching, request: &Request) -> Response<Body> {
             let written = csv.write_record(header).and_then(|()| {
                 all.iter().try_for_each(|pair| {
                     csv.write_record([
-                        pair.id.as_str(),
-                        pair.status.as_str(),
-                        &pair.mentee_first_name,
-                        &pair.mentor_first_name,
-                        &day(Some(&pair.proposed_at)),
-                        &day(pair.started_at.as_deref()),
-                        &day(pair.ended_at.as_deref()),
-                        pair.close_reason.map_or("", |r| r.as_str()),
-                        &pair
-                            .duration_days
+                        pair.id.clone(),
+                        pair.status.as_str().to_owned(),
+                        spreadsheet_safe(&pair.mentee_first_name),
+                        spreadsheet_safe(&pair.mentor_first_name),
+                        day(Some(&pair.proposed_at)),
+                        day(pair.started_at.as_deref()),
+                        day(pair.ended_at.as_deref()),
+                        pair.close_reason.map_or("", |r| r.as_str()).to_owned(),
+                        pair.duration_days
                             .map(|d| d.to_string())
                             .unwrap_or_default(),
                     ])
@@ -722,9 +735,14 @@ pub async fn export(app: &Matching, request: &Request) -> Response<Body> {
                 )
                 .header("cache-control", "no-store")
                 .header("x-content-type-options", "nosniff")
-                .body(Body::Text(String::from_utf8_lossy(&bytes).into_owned()))
+                // With its byte order mark, a spreadsheet reads the accents as UTF-8.
+                .body(Body::Text(format!(
+                    "\u{feff}{}",
+                    String::from_utf8_lossy(&bytes)
+                )))
                 .expect("the file name is made of the slug and a date"))
         }
         .await,
+        "Rien n'a été modifié",
     )
 }

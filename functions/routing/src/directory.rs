@@ -433,7 +433,8 @@ pub async fn save(app: &Routing, record: &AssociationRecord) -> Result<Option<St
 }
 
 /// The association's own settings saved from its space, with the journal
-/// entry, in one transaction (every field but the key and the counters).
+/// entry, in one transaction: only the fields the page sets, so that a
+/// change the network's admins make meanwhile is kept.
 #[tracing::instrument(skip_all, fields(association = record.slug))]
 pub async fn save_settings(
     app: &Routing,
@@ -441,8 +442,25 @@ pub async fn save_settings(
     entry: shared::journal::Entry,
 ) -> Result<(), StoreError> {
     let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    let mut fields = serde_dynamo::to_item::<_, HashMap<String, AttributeValue>>(record)?;
-    fields.insert("updated_at".into(), AttributeValue::S(now));
+    let fields: [(&str, AttributeValue); 8] = [
+        ("email", AttributeValue::S(record.contact_email.clone())),
+        (
+            "monthly_capacity",
+            AttributeValue::N(record.monthly_capacity.to_string()),
+        ),
+        ("sla_days", AttributeValue::N(record.sla_days.to_string())),
+        (
+            "mentor_intake",
+            serde_dynamo::to_attribute_value(record.mentor_intake)?,
+        ),
+        ("auto_matching", AttributeValue::Bool(record.auto_matching)),
+        ("auto_publish", AttributeValue::Bool(record.auto_publish)),
+        (
+            "matching",
+            serde_dynamo::to_attribute_value(record.matching)?,
+        ),
+        ("updated_at", AttributeValue::S(now)),
+    ];
     let mut update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(&app.store.table)
         .set_key(Some(Key::association(&record.slug).attributes()))

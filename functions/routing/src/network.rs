@@ -77,13 +77,6 @@ struct RequestPage {
     history: Vec<String>,
 }
 
-fn page_or_unavailable(answer: Result<Response<Body>, StoreError>) -> Response<Body> {
-    answer.unwrap_or_else(|error| {
-        tracing::error!(%error, "network page failed");
-        Page::unavailable("La page n'est pas disponible")
-    })
-}
-
 async fn admin(
     app: &Routing,
     request: &Request,
@@ -98,7 +91,7 @@ pub fn home() -> Response<Body> {
 
 /// `GET /admin/annuaire`
 pub async fn directory(app: &Routing, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let signed_in = match admin(app, request).await? {
                 Ok(signed_in) => signed_in,
@@ -147,6 +140,7 @@ pub async fn directory(app: &Routing, request: &Request) -> Response<Body> {
             Ok(unindexed(html(StatusCode::OK, page.render())))
         }
         .await,
+        "La page n'est pas disponible",
     )
 }
 
@@ -161,7 +155,7 @@ struct ActivationForm {
 /// `POST /admin/annuaire/{slug}/activation {active}`: new requests go (or
 /// no longer go) to the association.
 pub async fn activation(app: &Routing, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let signed_in = match admin(app, request).await? {
                 Ok(signed_in) => signed_in,
@@ -213,6 +207,7 @@ pub async fn activation(app: &Routing, request: &Request) -> Response<Body> {
             }))
         }
         .await,
+        "La page n'est pas disponible",
     )
 }
 
@@ -225,7 +220,7 @@ fn who(role: Role) -> &'static str {
 
 /// `GET /admin/attente`: every request no association can take now.
 pub async fn waiting(app: &Routing, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let signed_in = match admin(app, request).await? {
                 Ok(signed_in) => signed_in,
@@ -272,6 +267,7 @@ pub async fn waiting(app: &Routing, request: &Request) -> Response<Body> {
             Ok(unindexed(html(StatusCode::OK, page.render())))
         }
         .await,
+        "La page n'est pas disponible",
     )
 }
 
@@ -286,7 +282,7 @@ fn cause(cause: Cause) -> &'static str {
 
 /// `GET /admin/demandes/{id}`: where a request went, and why, in words.
 pub async fn routing_decision(app: &Routing, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let signed_in = match admin(app, request).await? {
                 Ok(signed_in) => signed_in,
@@ -357,5 +353,6 @@ pub async fn routing_decision(app: &Routing, request: &Request) -> Response<Body
             Ok(unindexed(html(StatusCode::OK, page.render())))
         }
         .await,
+        "La page n'est pas disponible",
     )
 }

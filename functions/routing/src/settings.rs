@@ -12,10 +12,8 @@ use shared::{
     directory::{AssociationRecord, Intake},
     email::EmailAddress,
     journal::{Action, Actor, Entry},
-    pages::Page,
     site::{SpaceNav, html, see_other, unindexed},
     staff::{InSpace, in_space},
-    store::StoreError,
 };
 
 use crate::{Routing, directory};
@@ -177,17 +175,9 @@ fn render(
     unindexed(html(status, page.render()))
 }
 
-/// The page's answer, or the failure page when storage failed.
-fn page_or_unavailable(answer: Result<Response<Body>, StoreError>) -> Response<Body> {
-    answer.unwrap_or_else(|error| {
-        tracing::error!(%error, "settings page failed");
-        Page::unavailable("Les réglages n'ont pas été modifiés")
-    })
-}
-
 /// `GET /association/reglages` (admins)
 pub async fn page(app: &Routing, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match in_space(&app.store, request, SETTINGS, Utc::now()).await? {
                 Ok(space) => space,
@@ -201,6 +191,7 @@ pub async fn page(app: &Routing, request: &Request) -> Response<Body> {
             Ok(render(&space, form, Vec::new(), done, StatusCode::OK))
         }
         .await,
+        "Les réglages n'ont pas été modifiés",
     )
 }
 
@@ -278,6 +269,9 @@ fn changed(
             _ => criteria.waiting = rule,
         }
     }
+    if let Some(problem) = criteria.problem() {
+        errors.push(("waiting", problem.to_owned()));
+    }
     record.matching = criteria;
     if errors.is_empty() {
         Ok(record)
@@ -288,7 +282,7 @@ fn changed(
 
 /// `POST /association/reglages` (admins)
 pub async fn posted_settings(app: &Routing, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let now = Utc::now();
             let space = match in_space(&app.store, request, SETTINGS, now).await? {
@@ -320,5 +314,6 @@ pub async fn posted_settings(app: &Routing, request: &Request) -> Response<Body>
             Ok(see_other("/association/reglages?fait=1"))
         }
         .await,
+        "Les réglages n'ont pas été modifiés",
     )
 }

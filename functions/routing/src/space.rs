@@ -80,19 +80,17 @@ struct Kept {
     honorability_error: Option<String>,
 }
 
-/// The page's answer, or the failure page when storage failed.
-fn page_or_unavailable(answer: Result<Response<Body>, StoreError>) -> Response<Body> {
-    answer.unwrap_or_else(|error| {
-        tracing::error!(%error, "inbox page failed");
-        Page::unavailable("Rien n'a été modifié")
-    })
-}
-
 async fn space(
     app: &Routing,
     request: &Request,
 ) -> Result<Result<InSpace, Response<Body>>, StoreError> {
-    in_space(&app.store, request, request.uri().path(), Utc::now()).await
+    // Signed out, a form's POST comes back to its request's page.
+    let path = request.uri().path();
+    let page = match request.method().as_str() {
+        "POST" => path.rsplit_once('/').map_or(path, |(page, _)| page),
+        _ => path,
+    };
+    in_space(&app.store, request, page, Utc::now()).await
 }
 
 /// `GET /association`: the space opens on the inbox.
@@ -103,7 +101,7 @@ pub fn home() -> Response<Body> {
 /// `GET /association/demandes?statut=&suite=`: the requests to answer
 /// first, then those taken on.
 pub async fn requests(app: &Routing, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match space(app, request).await? {
                 Ok(space) => space,
@@ -172,6 +170,7 @@ pub async fn requests(app: &Routing, request: &Request) -> Response<Body> {
             Ok(unindexed(html(StatusCode::OK, page.render())))
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -219,7 +218,7 @@ fn not_found(space: &InSpace) -> Response<Body> {
 
 /// `GET /association/demandes/{id}`
 pub async fn request(app: &Routing, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match space(app, request).await? {
                 Ok(space) => space,
@@ -238,6 +237,7 @@ pub async fn request(app: &Routing, request: &Request) -> Response<Body> {
             show(app, &space, &id, Kept::default(), done, StatusCode::OK).await
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -335,7 +335,7 @@ fn request_page(
     }
     if let Some(guardian) = &details.guardian {
         sections.push((
-            "Représentant légal (moins de 15 ans)",
+            "Représentant·e légal·e (moins de 15 ans)",
             vec![
                 ("Nom", guardian.name.clone()),
                 ("Adresse e-mail", guardian.email.clone()),
@@ -362,7 +362,7 @@ fn request_page(
         .and_then(|mentor| mentor.honorability.as_ref())
         .map(|check| {
             format!(
-                "Vérifiée le {}, enregistré par {}.",
+                "Vérifiée le {}, enregistrée par {}.",
                 check.checked_on.format("%d/%m/%Y"),
                 check.by_name
             )
@@ -414,7 +414,7 @@ struct ActionForm {
 
 /// `POST /association/demandes/{id}/prise-en-charge`
 pub async fn acknowledge(app: &Routing, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match space(app, request).await? {
                 Ok(space) => space,
@@ -433,12 +433,13 @@ pub async fn acknowledge(app: &Routing, request: &Request) -> Response<Body> {
             }
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
 /// `POST /association/demandes/{id}/refus {reason}`
 pub async fn decline(app: &Routing, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match space(app, request).await? {
                 Ok(space) => space,
@@ -466,6 +467,7 @@ pub async fn decline(app: &Routing, request: &Request) -> Response<Body> {
             }
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -479,7 +481,7 @@ struct HonorabilityPosted {
 
 /// `POST /association/demandes/{id}/honorabilite {checked_on}`
 pub async fn honorability(app: &Routing, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match space(app, request).await? {
                 Ok(space) => space,
@@ -513,6 +515,7 @@ pub async fn honorability(app: &Routing, request: &Request) -> Response<Body> {
             }
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 

@@ -11,7 +11,6 @@ use serde::Deserialize;
 use shared::{
     directory::{NamedKey, has_original_key, named_keys},
     journal::{Action, Actor, Entry},
-    pages::Page,
     site::{SpaceNav, html, paris_time, posted, see_other, unindexed},
     staff::{InSpace, in_space},
     store::{Key, StoreError, first_condition_failed, keys::counters},
@@ -40,13 +39,6 @@ struct KeyRow {
     id: String,
     name: String,
     created: String,
-}
-
-fn page_or_unavailable(answer: Result<Response<Body>, StoreError>) -> Response<Body> {
-    answer.unwrap_or_else(|error| {
-        tracing::error!(%error, "keys page failed");
-        Page::unavailable("Aucune clé n'a été modifiée")
-    })
 }
 
 async fn render(
@@ -96,7 +88,7 @@ async fn admin_space(
 
 /// `GET /association/cles` (admins)
 pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match admin_space(app, request).await? {
                 Ok(space) => space,
@@ -110,6 +102,7 @@ pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
             render(app, &space, None, String::new(), None, done, StatusCode::OK).await
         }
         .await,
+        "Aucune clé n'a été modifiée",
     )
 }
 
@@ -123,7 +116,7 @@ struct KeyForm {
 
 /// `POST /association/cles {name}`: a new key, shown on this page only.
 pub async fn created(app: &Staff, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let now = Utc::now();
             let space = match admin_space(app, request).await? {
@@ -158,12 +151,13 @@ pub async fn created(app: &Staff, request: &Request) -> Response<Body> {
             render(app, &space, Some((name.to_owned(), key)), String::new(), None, None, StatusCode::CREATED).await
         }
         .await,
+        "Aucune clé n'a été modifiée",
     )
 }
 
 /// `POST /association/cles/{id}/revocation`: the key stops at once.
 pub async fn revoked(app: &Staff, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let now = Utc::now();
             let space = match admin_space(app, request).await? {
@@ -229,5 +223,6 @@ pub async fn revoked(app: &Staff, request: &Request) -> Response<Body> {
             Ok(see_other("/association/cles?fait=revocation"))
         }
         .await,
+        "Aucune clé n'a été modifiée",
     )
 }

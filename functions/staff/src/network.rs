@@ -35,13 +35,6 @@ struct TeamPage {
     done: bool,
 }
 
-fn page_or_unavailable(answer: Result<Response<Body>, StoreError>) -> Response<Body> {
-    answer.unwrap_or_else(|error| {
-        tracing::error!(%error, "network team page failed");
-        Page::unavailable("Rien n'a été modifié")
-    })
-}
-
 async fn render(
     app: &Staff,
     signed_in: &SignedIn,
@@ -74,7 +67,7 @@ async fn render(
 
 /// `GET /admin/equipe`
 pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let signed_in = match in_network(&app.store, request, TEAM, Utc::now()).await? {
                 Ok(signed_in) => signed_in,
@@ -93,6 +86,7 @@ pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
             .await
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -117,7 +111,7 @@ fn expired(back: &str) -> Response<Body> {
 
 /// `POST /admin/equipe {name, email}`: another network admin.
 pub async fn invited(app: &Staff, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let now = Utc::now();
             let signed_in = match in_network(&app.store, request, TEAM, now).await? {
@@ -134,6 +128,7 @@ pub async fn invited(app: &Staff, request: &Request) -> Response<Body> {
             };
             match invite(app, None, Some(&signed_in.account), name, &address, StaffRole::NetworkAdmin, now).await? {
                 Ok(_) => Ok(see_other("/admin/equipe?fait=invitation")),
+                Err(Refused::NotAllowed) => Ok(see_other(TEAM)),
                 Err(Refused::Taken { .. }) => {
                     let error = "Cette adresse a déjà un compte binome : une adresse n'appartient qu'à une équipe.";
                     render(app, &signed_in, form.name.clone(), form.email.clone(), Some(error.into()), false, StatusCode::CONFLICT).await
@@ -141,13 +136,14 @@ pub async fn invited(app: &Staff, request: &Request) -> Response<Body> {
             }
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
 /// `POST /admin/annuaire/{slug}/administrateurs {name, email}`: an
 /// association's first admin, invited from the directory.
 pub async fn first_admin_page(app: &Staff, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let now = Utc::now();
             let signed_in = match in_network(&app.store, request, "/admin/annuaire", now).await? {
@@ -178,6 +174,7 @@ pub async fn first_admin_page(app: &Staff, request: &Request) -> Response<Body> 
             };
             match invite(app, Some(&association), Some(&signed_in.account), name, &address, StaffRole::Admin, now).await? {
                 Ok(_) => Ok(see_other("/admin/annuaire?fait=invitation")),
+                Err(Refused::NotAllowed) => Ok(see_other("/admin/annuaire")),
                 Err(Refused::Taken { .. }) => refused(
                     "Adresse déjà utilisée",
                     "Cette adresse a déjà un compte binome : une adresse n'appartient qu'à une équipe.",
@@ -186,6 +183,7 @@ pub async fn first_admin_page(app: &Staff, request: &Request) -> Response<Body> 
             }
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -271,6 +269,8 @@ pub async fn invite_network_admin(
                 status: "invited",
             },
         )),
+        // The admin key cannot be removed or demoted.
+        Err(Refused::NotAllowed) => Err(ApiError::unavailable()),
         Err(Refused::Taken { .. }) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "staff_exists",

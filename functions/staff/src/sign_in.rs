@@ -77,9 +77,35 @@ pub fn page(request: &Request) -> Response<Body> {
     page.respond(StatusCode::OK)
 }
 
+/// Whether a sign-in form was posted from another site: refused, so that
+/// nobody can sign a visitor into an account of theirs (login CSRF).
+fn cross_site(app: &Staff, request: &Request) -> bool {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    match header("sec-fetch-site") {
+        Some(site) => site != "same-origin",
+        // Older browsers: the Origin, unless hidden ("null": the site's
+        // pages send no referrer, which hides it on their own forms too).
+        None => {
+            header("origin").is_some_and(|origin| origin != "null" && origin != app.links.site(""))
+        }
+    }
+}
+
+fn from_elsewhere() -> Response<Body> {
+    Page::new(
+        "Connexion refusée",
+        &["Ce formulaire ne vient pas de binome. Ouvrez la page de connexion du site, puis recommencez."],
+    )
+    .with_link("/connexion", "Aller à la connexion")
+    .respond(StatusCode::FORBIDDEN)
+}
+
 /// `POST /connexion`: a link is mailed if the address has an account; the
 /// answer is the same either way.
 pub async fn asked(app: &Staff, request: &Request) -> Response<Body> {
+    if cross_site(app, request) {
+        return from_elsewhere();
+    }
     let started = tokio::time::Instant::now();
     let next = http::query_parameter(request, "suite");
     let asked: Asked = posted(request).unwrap_or_default();
@@ -116,6 +142,7 @@ pub async fn asked(app: &Staff, request: &Request) -> Response<Body> {
 
 /// Mails a sign-in link when the address has an account; `false` when the
 /// address or the client asked too often.
+#[tracing::instrument(skip_all)]
 async fn mail_link(
     app: &Staff,
     request: &Request,
@@ -154,7 +181,7 @@ async fn mail_link(
         return Ok(true);
     };
     let link = SignInLink::new(&app.keyring.tokens, &account, now, SIGN_IN_LIFETIME);
-    let mail = OutboxMail::new(
+    let mut mail = OutboxMail::new(
         account.key(),
         MailContent::StaffSignIn {
             name: account.name.clone(),
@@ -162,6 +189,8 @@ async fn mail_link(
         },
         now,
     );
+    // The mail holds a working link: not kept once the link has expired.
+    mail.ttl = (now + SIGN_IN_LIFETIME).timestamp();
     store
         .transact(vec![
             link.transact_put(&store.table)?,
@@ -246,6 +275,9 @@ struct LinkUsed {
 /// `POST /connexion/lien`: a new session, the link used up, then the page
 /// asked for.
 pub async fn link_used(app: &Staff, request: &Request) -> Response<Body> {
+    if cross_site(app, request) {
+        return from_elsewhere();
+    }
     let used: LinkUsed = posted(request).unwrap_or_default();
     match staff::sign_in(&app.store, &app.keyring.tokens, &used.token, Utc::now()).await {
         Ok(Ok(opened)) => {

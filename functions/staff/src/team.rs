@@ -16,13 +16,12 @@ use shared::{
     http::{self, ApiError},
     journal::{Action, Actor, Entry},
     mail::{MailContent, OutboxMail},
-    pages::Page,
     site::{SpaceNav, html, paris_time, posted, see_other, unindexed},
     staff::{
         INVITATION_LIFETIME, InSpace, SignInLink, StaffAccount, StaffRole, in_space, is_account_id,
         read_account, read_team,
     },
-    store::{StoreError, first_condition_failed},
+    store::{StoreError, cancellation_reasons, first_condition_failed, is_condition_failure},
 };
 
 use crate::{Staff, sign_in::link_path};
@@ -114,17 +113,9 @@ async fn render(
     Ok(unindexed(html(status, page.render())))
 }
 
-/// The page's answer, or the failure page when storage failed.
-fn page_or_unavailable(answer: Result<Response<Body>, StoreError>) -> Response<Body> {
-    answer.unwrap_or_else(|error| {
-        tracing::error!(%error, "team page failed");
-        Page::unavailable("Rien n'a été modifié")
-    })
-}
-
 /// `GET /association/equipe`
 pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let space = match in_space(&app.store, request, TEAM, Utc::now()).await? {
                 Ok(space) => space,
@@ -142,6 +133,7 @@ pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
             .await
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -161,6 +153,8 @@ fn done_text(code: &str) -> Option<String> {
 pub(crate) enum Refused {
     /// The address already has an account (here or in another association).
     Taken { here: bool },
+    /// The one inviting no longer may.
+    NotAllowed,
 }
 
 /// Makes the account and mails its first sign-in link, with the journal
@@ -193,7 +187,7 @@ pub(crate) async fn invite(
         signed_in_at: None,
     };
     let link = SignInLink::new(&app.keyring.tokens, &account, now, INVITATION_LIFETIME);
-    let mail = OutboxMail::new(
+    let mut mail = OutboxMail::new(
         account.key(),
         MailContent::StaffInvitation {
             name: account.name.clone(),
@@ -207,6 +201,8 @@ pub(crate) async fn invite(
         },
         now,
     );
+    // The mail holds a working link: not kept once the link has expired.
+    mail.ttl = (now + INVITATION_LIFETIME).timestamp();
     let table = &app.store.table;
     let put_account = TransactWriteItem::builder()
         .put(
@@ -222,6 +218,9 @@ pub(crate) async fn invite(
         link.transact_put(table)?,
         mail.transact_put(table)?,
     ];
+    if let Some(by) = by {
+        writes.push(by.still_acting(table)?);
+    }
     if let Some(association) = team {
         let actor = by.map_or_else(network_admins, Actor::staff);
         let entry = Entry::new(actor, Action::MemberInvited, &account.id, now)
@@ -238,6 +237,13 @@ pub(crate) async fn invite(
         }
         // Invited by someone else meanwhile.
         Err(error) if first_condition_failed(&error) => Ok(Err(Refused::Taken { here: true })),
+        // The one inviting was removed or demoted meanwhile.
+        Err(error)
+            if cancellation_reasons(&error)
+                .is_some_and(|reasons| reasons.iter().any(is_condition_failure)) =>
+        {
+            Ok(Err(Refused::NotAllowed))
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -263,7 +269,7 @@ pub(crate) fn valid_name(name: &str) -> Option<&str> {
 
 /// `POST /association/equipe`: an admin invites a member.
 pub async fn invited(app: &Staff, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let now = Utc::now();
             let space = match in_space(&app.store, request, TEAM, now).await? {
@@ -305,11 +311,14 @@ pub async fn invited(app: &Staff, request: &Request) -> Response<Body> {
             .await?;
             match invited {
                 Ok(_) => Ok(see_other("/association/equipe?fait=invitation")),
+                Err(Refused::NotAllowed) => Ok(see_other(TEAM)),
                 Err(Refused::Taken { here }) => {
+                    // The same words whichever team has it: no association
+                    // learns who works for another.
                     let message = if here {
                         "Cette personne fait déjà partie de l'équipe."
                     } else {
-                        "Cette adresse a déjà un compte dans une autre association : une adresse n'appartient qu'à une association. Demandez-lui une autre adresse."
+                        "Cette adresse ne peut pas être invitée : demandez à la personne une autre adresse."
                     };
                     render(
                         app,
@@ -324,6 +333,7 @@ pub async fn invited(app: &Staff, request: &Request) -> Response<Body> {
             }
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -376,7 +386,7 @@ async fn other_member(
 
 /// `POST /association/equipe/{id}/role {role}`
 pub async fn role_changed(app: &Staff, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let now = Utc::now();
             let space = match in_space(&app.store, request, TEAM, now).await? {
@@ -440,12 +450,13 @@ pub async fn role_changed(app: &Staff, request: &Request) -> Response<Body> {
             .await
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
 /// `POST /association/equipe/{id}/retrait`
 pub async fn removed(app: &Staff, request: &Request) -> Response<Body> {
-    page_or_unavailable(
+    shared::site::or_unavailable(
         async {
             let now = Utc::now();
             let space = match in_space(&app.store, request, TEAM, now).await? {
@@ -473,10 +484,14 @@ pub async fn removed(app: &Staff, request: &Request) -> Response<Body> {
             let delete = Delete::builder()
                 .table_name(&app.store.table)
                 .set_key(Some(member.key().attributes()))
-                .condition_expression("association = :association")
+                .condition_expression("association = :association AND invited_at = :since")
                 .expression_attribute_values(
                     ":association",
                     AttributeValue::S(space.association.slug.clone()),
+                )
+                .expression_attribute_values(
+                    ":since",
+                    serde_dynamo::to_attribute_value(member.invited_at)?,
                 )
                 .build()?;
             change(
@@ -489,6 +504,7 @@ pub async fn removed(app: &Staff, request: &Request) -> Response<Body> {
             .await
         }
         .await,
+        "Rien n'a été modifié",
     )
 }
 
@@ -501,20 +517,23 @@ async fn change(
     done: &str,
 ) -> Result<Response<Body>, StoreError> {
     let table = &app.store.table;
-    match app
-        .store
-        .transact(vec![
-            write,
-            entry.transact_put(table, &space.association.slug)?,
-        ])
-        .await
-    {
+    let writes = vec![
+        write,
+        space.account().still_acting(table)?,
+        entry.transact_put(table, &space.association.slug)?,
+    ];
+    match app.store.transact(writes).await {
         Ok(_) => {
             tracing::info!(association = space.association.slug, done, "team changed");
             Ok(see_other(&format!("/association/equipe?fait={done}")))
         }
-        // Removed (or invited again) by someone else meanwhile.
-        Err(error) if first_condition_failed(&error) => Ok(see_other(TEAM)),
+        // The member, or the admin acting, changed meanwhile: the page shows how things are now.
+        Err(error)
+            if cancellation_reasons(&error)
+                .is_some_and(|reasons| reasons.iter().any(is_condition_failure)) =>
+        {
+            Ok(see_other(TEAM))
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -615,6 +634,8 @@ pub async fn first_admin(app: &Staff, request: &Request) -> Result<Response<Body
                 status: "invited",
             },
         )),
+        // The admin key cannot be removed or demoted.
+        Err(Refused::NotAllowed) => Err(ApiError::unavailable()),
         Err(Refused::Taken { .. }) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "staff_exists",

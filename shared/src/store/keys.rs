@@ -31,7 +31,7 @@
 //! | an association's named API key, by its hash | Get / Put / Delete | `API_KEY#<SHA-256 of the key>` / `API_KEY` |
 //! | an association's named API keys          | Query `by_association` | `assoc_pk` = `KEYS#<slug>`, `assoc_sk` = `<created at>#<hash>` |
 //! | a run's pairs awaiting review (drafts)  | Put / Query / Update | `RUN#<run id>` / `DRAFT#<mentee id>`        |
-//! | the run an association is reviewing     | Put / Get / Delete | `RUN_REVIEW#<slug>` / `RUN_REVIEW`            |
+//! | the association's run going or in review (one at a time) | conditional Put / Get / Delete | `REVIEW_SLOT#<slug>` / `REVIEW_SLOT` |
 //! | a pair rejected in review (never again) | Put, in the pairs' index | `REJECTED#<mentee id>#<mentor id>` / `REJECTED`, `assoc_pk` = `PAIRS#<slug>` |
 //! | a newsletter issue (its stream MODIFY to `sending` starts it) | Put / Get / Update | `CAMPAIGN#<campaign id>` / `CAMPAIGN` |
 //! | an issue's counters, sharded            | Update ADD / BatchGet | `CAMPAIGN_COUNTS#<campaign id>#<shard>` / `COUNTS` |
@@ -268,11 +268,11 @@ impl Key {
         }
     }
 
-    /// Which run of the association awaits review (one at a time).
+    /// The association's one run slot: the run going or in review.
     pub fn run_review(slug: &str) -> Self {
         Self {
-            pk: format!("RUN_REVIEW#{slug}"),
-            sk: "RUN_REVIEW".into(),
+            pk: format!("REVIEW_SLOT#{slug}"),
+            sk: "REVIEW_SLOT".into(),
         }
     }
 
