@@ -561,6 +561,15 @@ async function staffJourney(browser) {
   check((await page.locator(".fr-alert--success").innerText()).includes("Réglages enregistrés"), "staff: the settings are saved");
   await audit(page, "association-reglages");
 
+  await page.goto(`${base}/association/cles`);
+  await audit(page, "association-cles");
+  await page.locator("#name").fill("Tableur de suivi");
+  await page.getByRole("button", { name: "Créer la clé" }).click();
+  const key = (await page.locator(".site-key").innerText()).trim();
+  const api = await fetch(`${base}/v1/association/requests`, { headers: { authorization: `Bearer ${key}` } });
+  check(api.status === 200, `staff: the new key opens the API, got ${api.status}`);
+  await audit(page, "association-cles-creee");
+
   await page.goto(`${base}/association/journal`);
   const journal = await page.locator("tbody").innerText();
   for (const action of ["Demande prise en charge", "Membre invité·e", "Binôme approuvé et proposé", "Binôme rejeté", "Binôme clos", "Réglages modifiés"]) {
@@ -579,6 +588,40 @@ async function staffJourney(browser) {
   await context.close();
 }
 
+// A network admin, invited with the admin key, reads the directory, the
+// waiting list and a request's routing decision.
+async function networkJourney(browser) {
+  const email = "alex.reseau@exemple.fr";
+  const invited = await fetch(`${base}/v1/admin/network-admins`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${process.env.BINOME_ADMIN_KEY}` },
+    body: JSON.stringify({ name: "Alex Durand", email }),
+  });
+  check(invited.status === 202, `network: invited (202), got ${invited.status}`);
+  const link = await waitForMail(email, "/connexion/lien");
+  if (!check(link, "network: an invitation link")) return;
+  const context = await newContext(browser, {});
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.getByRole("button", { name: "Me connecter" }).click();
+  check(new URL(page.url()).pathname === "/admin/annuaire", `network: signed in on the directory, got ${page.url()}`);
+  check((await page.locator("tbody tr").count()) >= 10, "network: the directory lists the associations");
+  await audit(page, "admin-annuaire");
+  await page.goto(`${base}/admin/attente`);
+  await audit(page, "admin-attente");
+  // A request an association received: where it went, and why.
+  const routed = mails().map(({ text }) => (text.match(/\/association\/demandes\/([A-Za-z0-9]+)/) ?? [])[1]).find(Boolean);
+  if (check(routed, "network: a routed request to look at")) {
+    await page.goto(`${base}/admin/demandes/${routed}`);
+    const decision = await page.locator("main").innerText();
+    check(decision.includes("Routée à") && decision.includes("Les associations candidates"), `network: a request's decision in words, got ${decision}`);
+    await audit(page, "admin-demande");
+  }
+  await page.goto(`${base}/admin/equipe`);
+  await audit(page, "admin-equipe");
+  await context.close();
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -593,6 +636,7 @@ try {
   await mentorJourney(browser);
   await newsletterJourney(browser);
   await staffJourney(browser);
+  await networkJourney(browser);
 } catch (error) {
   failures.push(`the browser tests stopped: ${error.stack ?? error}`);
 } finally {
