@@ -113,6 +113,20 @@ pub fn source_ip(request: &Request) -> Option<&str> {
     }
 }
 
+/// A reason given in a few words (a decline, a rejection): 3 to 500
+/// characters once trimmed; otherwise `message` on the field `reason`.
+pub fn short_reason(raw: Option<&str>, message: &str) -> Result<String, ApiError> {
+    raw.map(str::trim)
+        .filter(|reason| (3..=500).contains(&reason.chars().count()))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::invalid_fields(vec![FieldError {
+                field: "reason".into(),
+                message: message.into(),
+            }])
+        })
+}
+
 /// One query-string parameter.
 pub fn query_parameter(request: &Request, name: &str) -> Option<String> {
     request

@@ -277,6 +277,7 @@ struct MatchingRun {
 
 /// Asks for a run of the association's pool; the id of the run still
 /// going or in review instead, if there is one.
+#[tracing::instrument(skip_all, fields(association = association.slug))]
 pub(crate) async fn start_run(
     app: &Matching,
     association: &AssociationRecord,
@@ -473,16 +474,10 @@ async fn reject_drafts(app: &Matching, request: &Request) -> Result<Response<Bod
 
 /// The reason given for rejecting, if it is one: 3 to 500 characters.
 pub(crate) fn rejection_reason(reason: Option<&str>) -> Result<String, ApiError> {
-    reason
-        .map(str::trim)
-        .filter(|r| (3..=500).contains(&r.chars().count()))
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            ApiError::invalid_fields(vec![FieldError {
-                field: "reason".into(),
-                message: "Indiquez en quelques mots pourquoi ce binôme ne convient pas (3 à 500 caractères).".into(),
-            }])
-        })
+    http::short_reason(
+        reason,
+        "Indiquez en quelques mots pourquoi ce binôme ne convient pas (3 à 500 caractères).",
+    )
 }
 
 /// A review of a run's drafts, from the JSON routes.
@@ -541,6 +536,7 @@ pub(crate) fn chosen_drafts(
 }
 
 /// The association's run of this id, or 404.
+#[tracing::instrument(skip_all, fields(association = association.slug))]
 pub(crate) async fn own_run(
     app: &Matching,
     association: &AssociationRecord,
@@ -998,6 +994,7 @@ async fn close(app: &Matching, request: &Request) -> Result<Response<Body>, ApiE
 
 /// The association closes its pair `id` for `reason` (as sent); a pair
 /// already over is answered as it is.
+#[tracing::instrument(skip_all, fields(association = association.slug))]
 pub(crate) async fn close_pair(
     app: &Matching,
     association: &AssociationRecord,

@@ -407,6 +407,7 @@ pub async fn list(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
 
 /// One page of the association's requests in `status` (both when `None`),
 /// oldest first, from `cursor` (a `next_cursor` handed out before).
+#[tracing::instrument(skip_all, fields(association = association.slug))]
 pub(crate) async fn requests_page(
     app: &Routing,
     association: &AssociationRecord,
@@ -449,6 +450,7 @@ pub(crate) async fn requests_page(
 }
 
 /// How many of the association's requests are in `status`.
+#[tracing::instrument(skip_all, fields(association = association.slug))]
 pub(crate) async fn count(
     app: &Routing,
     association: &AssociationRecord,
@@ -500,6 +502,7 @@ pub async fn show(app: &Routing, request: &Request) -> Result<Response<Body>, Ap
 }
 
 /// A request the association holds, with everything it may see of it.
+#[tracing::instrument(skip_all, fields(association = association.slug))]
 pub(crate) async fn details(
     app: &Routing,
     association: &AssociationRecord,
@@ -586,7 +589,7 @@ fn view<V: for<'de> Deserialize<'de>>(
 /// the request on; reminders stop. Acknowledging twice is the same as once.
 pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
     let (association, actor) = staff::authorise(&app.store, request, Utc::now()).await?;
-    let id = take_on(app, &association, &request_id(request), actor).await?;
+    let id = acknowledge_request(app, &association, &request_id(request), actor).await?;
     Ok(http::json(
         StatusCode::OK,
         &RequestAcknowledged {
@@ -599,7 +602,8 @@ pub async fn acknowledge(app: &Routing, request: &Request) -> Result<Response<Bo
 
 /// The association takes the request on (twice is the same as once), with
 /// its journal entry in the same transaction; the request's id.
-pub(crate) async fn take_on(
+#[tracing::instrument(skip_all, fields(association = association.slug))]
+pub(crate) async fn acknowledge_request(
     app: &Routing,
     association: &AssociationRecord,
     id: &str,
@@ -698,7 +702,7 @@ pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>,
     let (association, actor) = staff::authorise(&app.store, request, Utc::now()).await?;
     let id = request_id(request);
     let form: DeclineForm = http::parse_json(request)?;
-    pass_on(app, &association, &id, form.reason.as_deref(), actor).await?;
+    decline_request(app, &association, &id, form.reason.as_deref(), actor).await?;
     Ok(http::json(
         StatusCode::OK,
         &RequestDeclined {
@@ -711,21 +715,17 @@ pub async fn decline(app: &Routing, request: &Request) -> Result<Response<Body>,
 
 /// The reason for declining, as typed, if it is one: 3 to 500 characters.
 pub(crate) fn decline_reason(reason: Option<&str>) -> Result<String, ApiError> {
-    reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| (3..=500).contains(&r.chars().count()))
-        .ok_or_else(|| {
-            ApiError::invalid_fields(vec![http::FieldError {
-                field: "reason".into(),
-                message: "Indiquez en quelques mots pourquoi l'association ne peut pas accompagner cette personne (3 à 500 caractères).".into(),
-            }])
-        })
+    http::short_reason(
+        reason,
+        "Indiquez en quelques mots pourquoi l'association ne peut pas accompagner cette personne (3 à 500 caractères).",
+    )
 }
 
 /// The association declines the request, which goes to the next best one
 /// (or waits); declining again is the same as once. The journal entry is
 /// written in the routing's transaction.
-pub(crate) async fn pass_on(
+#[tracing::instrument(skip_all, fields(association = association.slug))]
+pub(crate) async fn decline_request(
     app: &Routing,
     association: &AssociationRecord,
     id: &str,
@@ -815,7 +815,7 @@ pub async fn record_honorability(
     let form: HonorabilityForm = http::parse_json(request)?;
     let checked_on = checked_on(form.checked_on, now.date_naive())?;
     let id = request_id(request);
-    let honorability = clear_mentor(app, &association, &id, checked_on, actor).await?;
+    let honorability = record_honorability_check(app, &association, &id, checked_on, actor).await?;
     Ok(http::json(
         StatusCode::OK,
         &HonorabilityRecorded { id, honorability },
@@ -835,7 +835,8 @@ pub(crate) fn checked_on(date: Option<NaiveDate>, today: NaiveDate) -> Result<Na
 
 /// Records that the association checked this mentor's honorability, with
 /// its journal entry in the same transaction.
-pub(crate) async fn clear_mentor(
+#[tracing::instrument(skip_all, fields(association = association.slug))]
+pub(crate) async fn record_honorability_check(
     app: &Routing,
     association: &AssociationRecord,
     id: &str,

@@ -427,7 +427,7 @@ pub async fn acknowledge(app: &Routing, request: &Request) -> Response<Body> {
                 return Ok(refused);
             }
             let actor = Actor::staff(space.account());
-            match inbox::take_on(app, &space.association, &id, actor).await {
+            match inbox::acknowledge_request(app, &space.association, &id, actor).await {
                 Ok(_) => Ok(see_other(&format!("{back}?fait=prise-en-charge"))),
                 Err(error) => Ok(refusal(&space, &error, &back)),
             }
@@ -461,7 +461,7 @@ pub async fn decline(app: &Routing, request: &Request) -> Response<Body> {
                 return show(app, &space, &id, kept, None, StatusCode::BAD_REQUEST).await;
             }
             let actor = Actor::staff(space.account());
-            match inbox::pass_on(app, &space.association, &id, Some(&reason), actor).await {
+            match inbox::decline_request(app, &space.association, &id, Some(&reason), actor).await {
                 Ok(()) => Ok(see_other("/association/demandes?fait=refus")),
                 Err(error) => Ok(refusal(&space, &error, &back)),
             }
@@ -509,7 +509,9 @@ pub async fn honorability(app: &Routing, request: &Request) -> Response<Body> {
                 }
             };
             let actor = Actor::staff(space.account());
-            match inbox::clear_mentor(app, &space.association, &id, checked_on, actor).await {
+            match inbox::record_honorability_check(app, &space.association, &id, checked_on, actor)
+                .await
+            {
                 Ok(_) => Ok(see_other(&format!("{back}?fait=honorabilite"))),
                 Err(error) => Ok(refusal(&space, &error, &back)),
             }

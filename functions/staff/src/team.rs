@@ -160,6 +160,7 @@ pub(crate) enum Refused {
 /// Makes the account and mails its first sign-in link, with the journal
 /// entry, in one transaction. `team`: the association, or `None` for the
 /// network's own admins; `by`: who invites, `None` for the admin key.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn invite(
     app: &Staff,
     team: Option<&AssociationRecord>,
@@ -509,6 +510,7 @@ pub async fn removed(app: &Staff, request: &Request) -> Response<Body> {
 }
 
 /// A team change with its journal entry, then back to the team page.
+#[tracing::instrument(skip_all, fields(association = space.association.slug, done))]
 async fn change(
     app: &Staff,
     space: &InSpace,
