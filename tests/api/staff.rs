@@ -24,6 +24,7 @@ struct Space {
     table: TestTable,
     staff: Staff,
     routing: Routing,
+    matching: matching::Matching,
 }
 
 impl Space {
@@ -37,19 +38,24 @@ impl Space {
             ADMIN_KEY,
             Duration::ZERO,
         );
-        let routing = Routing::new(table.store.clone(), links, Some(ADMIN_KEY), None);
+        let routing = Routing::new(table.store.clone(), links.clone(), Some(ADMIN_KEY), None);
+        let matching = matching::Matching::new(table.store.clone(), keyring(), links);
         Self {
             table,
             staff,
             routing,
+            matching,
         }
     }
 
     /// Sends `event` to whichever function serves its route.
     async fn call(&self, event: Value) -> Response<Body> {
         let request = api_request(&event);
-        if staff::ROUTES.contains(&event["routeKey"].as_str().unwrap()) {
+        let route = event["routeKey"].as_str().unwrap();
+        if staff::ROUTES.contains(&route) {
             staff::handle(&self.staff, request).await.unwrap()
+        } else if matching::ROUTES.contains(&route) {
+            matching::handle(&self.matching, request).await.unwrap()
         } else {
             routing::handle(&self.routing, request).await.unwrap()
         }
@@ -1269,4 +1275,93 @@ async fn a_sign_in_form_posted_from_another_site_is_refused() {
     event["headers"]["origin"] = "https://binome.test".into();
     event["headers"]["sec-fetch-site"] = "same-origin".into();
     assert_eq!(space.call(event).await.status(), 303);
+}
+
+#[tokio::test]
+async fn staff_propose_one_of_a_mentee_s_suggested_mentors_and_other_associations_see_nothing() {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    space.association("other", json!({})).await;
+    crate::matching::held(&space.table, "mine", "jeune", "mentee", json!({})).await;
+    crate::matching::held(&space.table, "mine", "mentor", "mentor", json!({})).await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    space
+        .invite_first_admin("other", "alex@other.example")
+        .await;
+    let mine = space.sign_in("camille@mine.example").await;
+    let other = space.sign_in("alex@other.example").await;
+
+    let path = "/association/suggestions/jeune";
+    let (status, html) = space
+        .page(
+            "GET /association/suggestions/{id}",
+            path,
+            json!({"id": "jeune"}),
+            &mine,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Proposer ce binôme") && html.contains("Prénom-mentor"),
+        "{html}"
+    );
+    let (status, _) = space
+        .page(
+            "GET /association/suggestions/{id}",
+            path,
+            json!({"id": "jeune"}),
+            &other,
+        )
+        .await;
+    assert_eq!(status, 404, "another association's mentee");
+
+    let csrf = space.csrf(&mine).await;
+    let proposed = space
+        .post(
+            "POST /association/suggestions/{id}",
+            path,
+            json!({"id": "jeune"}),
+            &format!("csrf={csrf}&mentor=mentor"),
+            &mine,
+        )
+        .await;
+    assert_eq!(proposed.status(), 303, "{}", text(&proposed));
+    let mails = space.table.outbox().await;
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|m| m["mail"]["template"] == "pair_proposed")
+            .count(),
+        2
+    );
+    assert!(
+        space
+            .journal("mine")
+            .await
+            .iter()
+            .any(|e| e["action"] == "pair_proposed")
+    );
+    // Proposed again: refused, nothing mailed twice.
+    let again = space
+        .post(
+            "POST /association/suggestions/{id}",
+            path,
+            json!({"id": "jeune"}),
+            &format!("csrf={csrf}&mentor=mentor"),
+            &mine,
+        )
+        .await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(
+        space
+            .table
+            .outbox()
+            .await
+            .iter()
+            .filter(|m| m["mail"]["template"] == "pair_proposed")
+            .count(),
+        2
+    );
 }

@@ -533,6 +533,10 @@ async function staffJourney(browser) {
   await page.getByRole("button", { name: "Prendre en charge" }).click();
   check((await page.locator(".fr-alert--success").innerText()).includes("Demande prise en charge"), "staff: the request is taken on");
   await audit(page, "association-demande-prise-en-charge");
+  await page.getByRole("link", { name: "Voir les mentors suggérés" }).click();
+  check((await page.locator("h1").innerText()) === "Mentors suggérés", "staff: a mentee's suggested mentors");
+  await audit(page, "association-suggestions");
+  await page.goBack();
   await page.goto(`${base}/association/demandes?statut=prises-en-charge`);
   check((await page.locator("tbody tr").count()) >= 1, "staff: the request is listed as taken on");
   await audit(page, "association-demandes");

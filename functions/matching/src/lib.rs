@@ -31,6 +31,7 @@
 //! | `GET`, `POST /association/appariement`             | the staff space: runs, start one              |
 //! | `GET /association/appariement/{id}`, `POST …/relecture` | a run's page: its drafts reviewed        |
 //! | `GET /association/binomes`, `POST …/{id}/cloture`, `GET …/export` | the pairs, closed, exported as CSV |
+//! | `GET`, `POST /association/suggestions/{id}`        | a mentee's best mentors; one proposed by hand |
 //!
 //! The association routes take the association's API key or a staff session.
 
@@ -103,6 +104,8 @@ pub const ROUTES: &[&str] = &[
     "GET /association/binomes",
     "POST /association/binomes/{id}/cloture",
     "GET /association/binomes/export",
+    "GET /association/suggestions/{id}",
+    "POST /association/suggestions/{id}",
 ];
 
 pub struct Matching {
@@ -158,6 +161,8 @@ pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, 
         Some("GET /association/binomes") => Ok(space::pairs(app, &request).await),
         Some("POST /association/binomes/{id}/cloture") => Ok(space::close(app, &request).await),
         Some("GET /association/binomes/export") => Ok(space::export(app, &request).await),
+        Some("GET /association/suggestions/{id}") => Ok(space::suggestions(app, &request).await),
+        Some("POST /association/suggestions/{id}") => Ok(space::propose(app, &request).await),
         Some("POST /v1/association/pairs/{id}/programme") => {
             programme::set_length(app, &request, &path_id(&request)).await
         }
@@ -579,19 +584,19 @@ async fn held_member(
 
 /// Les meilleurs mentors pour un jeune.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct MentorSuggestions {
+pub(crate) struct MentorSuggestions {
     /// Identifiant du jeune.
     mentee_id: String,
     /// Les mentors proposés, du meilleur score au moins bon (au plus `limit`).
-    suggestions: Vec<MentorSuggestion>,
+    pub(crate) suggestions: Vec<MentorSuggestion>,
     /// Quand la liste est plus courte que `limit` : pourquoi les autres mentors de
     /// l'association n'y sont pas, par motif (vide sinon).
-    held_back: Vec<HeldBack>,
+    pub(crate) held_back: Vec<HeldBack>,
 }
 
 /// Des mentors de l'association écartés pour ce jeune, et pourquoi.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct HeldBack {
+pub(crate) struct HeldBack {
     /// `full` (plus de place), `honorability` (jeune de moins de 18 ans, honorabilité du mentor
     /// pas encore vérifiée), `criteria` (un critère obligatoire n'est pas rempli), `tried` (déjà
     /// proposés l'un à l'autre).
@@ -600,7 +605,7 @@ struct HeldBack {
     /// Combien de mentors.
     mentors: usize,
     /// Le motif en une phrase.
-    text: String,
+    pub(crate) text: String,
 }
 
 /// Why the pool's other mentors are not suggested for `mentee` (index 0 of `instance`).
@@ -669,21 +674,21 @@ fn held_back(
 
 /// Un mentor proposé pour un jeune, et pourquoi.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct MentorSuggestion {
+pub(crate) struct MentorSuggestion {
     /// Identifiant du mentor.
-    mentor_id: String,
+    pub(crate) mentor_id: String,
     /// Prénom du mentor.
-    first_name: String,
+    pub(crate) first_name: String,
     /// Qui est le mentor, en quelques mots (métier et secteur).
-    about: String,
+    pub(crate) about: String,
     /// Score total du binôme (la somme des points).
-    score: u32,
+    pub(crate) score: u32,
     /// Les points du binôme, critère par critère.
     points: Points,
     /// Pourquoi ce mentor, en phrases courtes.
-    reasons: Vec<String>,
+    pub(crate) reasons: Vec<String>,
     /// Places encore libres chez ce mentor.
-    places_left: u8,
+    pub(crate) places_left: u8,
 }
 
 #[utoipa::path(
@@ -722,6 +727,19 @@ async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>
                 )
             })?,
     };
+    let suggested = suggest(app, &association, mentee, limit).await?;
+    Ok(http::json(StatusCode::OK, &suggested))
+}
+
+/// The `limit` best mentors of the association's pool for `mentee`, and
+/// why the others are held back when they are fewer.
+#[tracing::instrument(skip_all, fields(association = association.slug))]
+pub(crate) async fn suggest(
+    app: &Matching,
+    association: &AssociationRecord,
+    mentee: Member,
+    limit: usize,
+) -> Result<MentorSuggestions, StoreError> {
     let now = Utc::now();
     let pool = pool::Pool::load(
         &app.store,
@@ -772,14 +790,11 @@ async fn suggestions(app: &Matching, request: &Request) -> Result<Response<Body>
     } else {
         Vec::new()
     };
-    Ok(http::json(
-        StatusCode::OK,
-        &MentorSuggestions {
-            mentee_id: mentee.id,
-            suggestions,
-            held_back,
-        },
-    ))
+    Ok(MentorSuggestions {
+        mentee_id: mentee.id,
+        suggestions,
+        held_back,
+    })
 }
 
 /// Une proposition manuelle : un jeune et un mentor de l'association.
@@ -844,7 +859,7 @@ fn conflict(code: &'static str, message: &str) -> ApiError {
 )]
 /// `POST /v1/association/pairs {"mentee_id", "mentor_id"}`: a manual proposal.
 async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (association, _) = staff::authorise(&app.store, request, Utc::now()).await?;
+    let (association, actor) = staff::authorise(&app.store, request, Utc::now()).await?;
     let form: PairProposalBody = http::parse_json(request)?;
     let (Some(mentee_id), Some(mentor_id)) = (form.mentee_id, form.mentor_id) else {
         return Err(ApiError::invalid_fields(vec![FieldError {
@@ -852,8 +867,32 @@ async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, Ap
             message: "Indiquez mentee_id et mentor_id, les identifiants d'un jeune et d'un mentor de votre association.".into(),
         }]));
     };
-    let mentee = held_member(app, &association, &mentee_id, Role::Mentee).await?;
-    let mentor = held_member(app, &association, &mentor_id, Role::Mentor).await?;
+    let pair = propose_pair(app, &association, &mentee_id, &mentor_id, actor).await?;
+    Ok(http::json(
+        StatusCode::CREATED,
+        &PairProposed {
+            id: pair.id,
+            status: pair.status,
+            score: pair.score,
+            points: pair.points,
+            reasons: pair.reasons,
+            message: "Binôme proposé : chacun reçoit un e-mail pour accepter ou décliner.",
+        },
+    ))
+}
+
+/// The association proposes `mentee_id` to `mentor_id` by hand (both are
+/// mailed), with its journal entry in the same transaction.
+#[tracing::instrument(skip_all, fields(association = association.slug))]
+pub(crate) async fn propose_pair(
+    app: &Matching,
+    association: &AssociationRecord,
+    mentee_id: &str,
+    mentor_id: &str,
+    actor: shared::journal::Actor,
+) -> Result<shared::pair::Pair, ApiError> {
+    let mentee = held_member(app, association, mentee_id, Role::Mentee).await?;
+    let mentor = held_member(app, association, mentor_id, Role::Mentor).await?;
     let now = Utc::now();
     if mentee.is_minor(now.date_naive()) && !mentor.cleared_by(&association.slug) {
         return Err(ApiError::new(
@@ -894,20 +933,18 @@ async fn propose(app: &Matching, request: &Request) -> Result<Response<Body>, Ap
         points,
         reasons,
         run_id: None,
-        also: Vec::new(),
+        also: vec![
+            Entry::new(
+                actor,
+                Action::PairProposed,
+                &pairs::pair_id(&mentee.id, &mentor.id),
+                now,
+            )
+            .transact_put(&app.store.table, &association.slug)?,
+        ],
     };
     match pairs::propose(app, &proposer, proposal, now).await {
-        Ok(pair) => Ok(http::json(
-            StatusCode::CREATED,
-            &PairProposed {
-                id: pair.id,
-                status: pair.status,
-                score: pair.score,
-                points: pair.points,
-                reasons: pair.reasons,
-                message: "Binôme proposé : chacun reçoit un e-mail pour accepter ou décliner.",
-            },
-        )),
+        Ok(pair) => Ok(pair),
         Err(Refused::AlreadyTried) => Err(conflict(
             "pair_already_tried",
             "Ces deux personnes ont déjà été proposées l'une à l'autre, ou ce binôme a été rejeté à la relecture.",

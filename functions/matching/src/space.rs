@@ -534,8 +534,13 @@ pub async fn pairs(app: &Matching, request: &Request) -> Response<Body> {
                 Ok(space) => space,
                 Err(sign_in) => return Ok(sign_in),
             };
-            let done = (http::query_parameter(request, "fait").as_deref() == Some("cloture"))
-                .then_some("Binôme clos : les deux personnes reçoivent un e-mail.");
+            let done = match http::query_parameter(request, "fait").as_deref() {
+                Some("cloture") => Some("Binôme clos : les deux personnes reçoivent un e-mail."),
+                Some("proposition") => Some(
+                    "Binôme proposé : les deux personnes reçoivent un e-mail pour accepter ou décliner.",
+                ),
+                _ => None,
+            };
             list(app, &space, request, done, None, StatusCode::OK).await
         }
         .await,
@@ -744,5 +749,140 @@ pub async fn export(app: &Matching, request: &Request) -> Response<Body> {
         }
         .await,
         "Rien n'a été modifié",
+    )
+}
+
+#[derive(Template)]
+#[template(path = "space/suggestions.html")]
+struct SuggestionsPage {
+    nav: SpaceNav,
+    mentee_id: String,
+    mentee: String,
+    /// (mentor id, name and about, score, reasons, places left)
+    mentors: Vec<(String, String, u32, String, u8)>,
+    held_back: Vec<String>,
+    error: Option<String>,
+}
+
+/// The mentee a suggestions page is about, with the page's answer if not.
+async fn suggestions_page(
+    app: &Matching,
+    space: &InSpace,
+    mentee_id: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response<Body>, StoreError> {
+    let mentee = match crate::held_member(
+        app,
+        &space.association,
+        mentee_id,
+        shared::people::Role::Mentee,
+    )
+    .await
+    {
+        Ok(mentee) => mentee,
+        Err(_) => {
+            return Ok(space.notice(
+                "demandes",
+                StatusCode::NOT_FOUND,
+                "Demande introuvable",
+                &["Ce ou cette jeune n'est pas (ou plus) confié·e à votre association."],
+                ("/association/demandes", "Revenir aux demandes"),
+            ));
+        }
+    };
+    let about = format!(
+        "{} — {}",
+        mentee.first_name,
+        mentee.about(Utc::now().date_naive())
+    );
+    let suggested = crate::suggest(app, &space.association, mentee, 5).await?;
+    let page = SuggestionsPage {
+        nav: space.nav("demandes"),
+        mentee_id: mentee_id.to_owned(),
+        mentee: about,
+        mentors: suggested
+            .suggestions
+            .into_iter()
+            .map(|m| {
+                let who = format!("{} — {}", m.first_name, m.about);
+                (
+                    m.mentor_id,
+                    who,
+                    m.score,
+                    m.reasons.join(" ; "),
+                    m.places_left,
+                )
+            })
+            .collect(),
+        held_back: suggested.held_back.into_iter().map(|h| h.text).collect(),
+        error,
+    };
+    Ok(unindexed(html(status, page.render())))
+}
+
+/// `GET /association/suggestions/{id}`: the best mentors for one mentee,
+/// and why the others are held back.
+pub async fn suggestions(app: &Matching, request: &Request) -> Response<Body> {
+    shared::site::or_unavailable(
+        async {
+            let space = match space(app, request).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            suggestions_page(app, &space, &path_id(request), None, StatusCode::OK).await
+        }
+        .await,
+        "Les suggestions ne sont pas disponibles",
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ProposeForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    mentor: String,
+}
+
+/// `POST /association/suggestions/{id} {mentor}`: the pair proposed by
+/// hand; both people are mailed.
+pub async fn propose(app: &Matching, request: &Request) -> Response<Body> {
+    shared::site::or_unavailable(
+        async {
+            let space = match space(app, request).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let mentee_id = path_id(request);
+            let back = format!("/association/suggestions/{mentee_id}");
+            let form: ProposeForm = posted(request).unwrap_or_default();
+            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), &back) {
+                return Ok(refused);
+            }
+            let actor = Actor::staff(space.account());
+            match crate::propose_pair(app, &space.association, &mentee_id, &form.mentor, actor)
+                .await
+            {
+                Ok(_) => Ok(see_other(
+                    "/association/binomes?statut=proposes&fait=proposition",
+                )),
+                Err(error) if error.status == StatusCode::SERVICE_UNAVAILABLE => {
+                    Ok(Page::unavailable("Le binôme n'a pas été proposé"))
+                }
+                Err(error) => {
+                    suggestions_page(
+                        app,
+                        &space,
+                        &mentee_id,
+                        Some(error.message),
+                        StatusCode::CONFLICT,
+                    )
+                    .await
+                }
+            }
+        }
+        .await,
+        "Le binôme n'a pas été proposé",
     )
 }

@@ -63,9 +63,10 @@ pub async fn page(app: &Staff, request: &Request) -> Response<Body> {
                         None => format!("Demande {}", entry.target),
                     },
                 ),
-                Action::DraftApproved | Action::DraftRejected | Action::DraftSkipped => {
-                    (None, format!("Binôme {}", entry.target))
-                }
+                Action::DraftApproved
+                | Action::DraftRejected
+                | Action::DraftSkipped
+                | Action::PairProposed => (None, format!("Binôme {}", entry.target)),
                 Action::PairClosed => (
                     None,
                     match entry.detail {

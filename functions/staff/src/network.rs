@@ -5,7 +5,7 @@
 use askama::Template;
 use chrono::Utc;
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared::{
     directory::{read_association, valid_slug},
     email::EmailAddress,
@@ -18,7 +18,7 @@ use shared::{
 
 use crate::{
     Staff,
-    team::{Refused, invite, valid_name},
+    team::{InvitationForm, Refused, invitation_answer, invite, valid_name},
 };
 
 const TEAM: &str = "/admin/equipe";
@@ -187,30 +187,6 @@ pub async fn first_admin_page(app: &Staff, request: &Request) -> Response<Body> 
     )
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(description = "La personne invitée dans l'équipe du réseau.")]
-pub struct NetworkAdminForm {
-    /// Prénom et nom (2 à 100 caractères).
-    #[schema(min_length = 2, max_length = 100)]
-    name: String,
-    /// Où l'invitation est envoyée.
-    #[schema(format = Email)]
-    email: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(
-    description = "L'invitation est envoyée : la personne reçoit un lien de connexion valable 7 jours."
-)]
-pub struct NetworkAdminInvited {
-    /// Identifiant opaque du compte.
-    pub id: String,
-    /// Toujours `invited`.
-    #[schema(example = "invited")]
-    pub status: &'static str,
-}
-
 #[utoipa::path(
     post,
     path = "/v1/admin/network-admins",
@@ -219,9 +195,9 @@ pub struct NetworkAdminInvited {
     summary = "Inviter un·e administrateur·rice du réseau",
     description = "Crée le compte et envoie par e-mail un lien de connexion aux pages du réseau (annuaire, liste d'attente, décisions de routage), valable 7 jours et à usage unique. Sert à inviter la première personne ; ensuite, l'équipe du réseau s'invite depuis ses pages.",
     security(("admin" = [])),
-    request_body(content = NetworkAdminForm, content_type = "application/json"),
+    request_body(content = InvitationForm, content_type = "application/json"),
     responses(
-        (status = 202, description = "Invitation envoyée.", body = NetworkAdminInvited),
+        (status = 202, description = "Invitation envoyée.", body = crate::team::Invited),
         (status = 400, description = "Nom ou adresse invalide (`invalid_fields`), corps illisible (`malformed_json`, `unknown_field`, `invalid_type`).", body = shared::http::ApiError),
         (status = 409, description = "L'adresse a déjà un compte (`staff_exists`).", body = shared::http::ApiError),
     )
@@ -232,26 +208,9 @@ pub async fn invite_network_admin(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     app.admin_key.check(request)?;
-    let form: NetworkAdminForm = http::parse_json(request)?;
-    let mut fields = Vec::new();
-    let name = valid_name(&form.name);
-    if name.is_none() {
-        fields.push(http::FieldError {
-            field: "name".into(),
-            message: "Indiquez le prénom et le nom (2 à 100 caractères).".into(),
-        });
-    }
-    let address = EmailAddress::parse(form.email.trim()).ok();
-    if address.is_none() {
-        fields.push(http::FieldError {
-            field: "email".into(),
-            message: "Indiquez une adresse e-mail valide.".into(),
-        });
-    }
-    let (Some(name), Some(address)) = (name, address) else {
-        return Err(ApiError::invalid_fields(fields));
-    };
-    match invite(
+    let form: InvitationForm = http::parse_json(request)?;
+    let (name, address) = form.checked()?;
+    let invited = invite(
         app,
         None,
         None,
@@ -260,21 +219,6 @@ pub async fn invite_network_admin(
         StaffRole::NetworkAdmin,
         Utc::now(),
     )
-    .await?
-    {
-        Ok(account) => Ok(http::json(
-            StatusCode::ACCEPTED,
-            &NetworkAdminInvited {
-                id: account.id,
-                status: "invited",
-            },
-        )),
-        // The admin key cannot be removed or demoted.
-        Err(Refused::NotAllowed) => Err(ApiError::unavailable()),
-        Err(Refused::Taken { .. }) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "staff_exists",
-            "Cette adresse a déjà un compte : une adresse n'appartient qu'à une équipe.",
-        )),
-    }
+    .await?;
+    invitation_answer(invited)
 }

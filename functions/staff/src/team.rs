@@ -385,24 +385,37 @@ async fn other_member(
     Ok(Ok(member))
 }
 
+/// An admin's form about another member of the team: the space, the
+/// member and the form; or the page that says why not (signed out, no
+/// CSRF token, not an admin, not a member, themselves).
+async fn acting_on_member(
+    app: &Staff,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<Result<(InSpace, StaffAccount, MemberForm), Response<Body>>, StoreError> {
+    let space = match in_space(&app.store, request, TEAM, now).await? {
+        Ok(space) => space,
+        Err(sign_in) => return Ok(Err(sign_in)),
+    };
+    let form: MemberForm = posted(request).unwrap_or_default();
+    if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), TEAM) {
+        return Ok(Err(refused));
+    }
+    if let Some(refused) = space.unless_admin("equipe") {
+        return Ok(Err(refused));
+    }
+    Ok(other_member(app, &space, request)
+        .await?
+        .map(|member| (space, member, form)))
+}
+
 /// `POST /association/equipe/{id}/role {role}`
 pub async fn role_changed(app: &Staff, request: &Request) -> Response<Body> {
     shared::site::or_unavailable(
         async {
             let now = Utc::now();
-            let space = match in_space(&app.store, request, TEAM, now).await? {
-                Ok(space) => space,
-                Err(sign_in) => return Ok(sign_in),
-            };
-            let form: MemberForm = posted(request).unwrap_or_default();
-            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), TEAM) {
-                return Ok(refused);
-            }
-            if let Some(refused) = space.unless_admin("equipe") {
-                return Ok(refused);
-            }
-            let mut member = match other_member(app, &space, request).await? {
-                Ok(member) => member,
+            let (space, mut member, form) = match acting_on_member(app, request, now).await? {
+                Ok(acting) => acting,
                 Err(refused) => return Ok(refused),
             };
             let Some(role) = StaffRole::parse(&form.role) else {
@@ -460,19 +473,8 @@ pub async fn removed(app: &Staff, request: &Request) -> Response<Body> {
     shared::site::or_unavailable(
         async {
             let now = Utc::now();
-            let space = match in_space(&app.store, request, TEAM, now).await? {
-                Ok(space) => space,
-                Err(sign_in) => return Ok(sign_in),
-            };
-            let form: MemberForm = posted(request).unwrap_or_default();
-            if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), TEAM) {
-                return Ok(refused);
-            }
-            if let Some(refused) = space.unless_admin("equipe") {
-                return Ok(refused);
-            }
-            let member = match other_member(app, &space, request).await? {
-                Ok(member) => member,
+            let (space, member, _) = match acting_on_member(app, request, now).await? {
+                Ok(acting) => acting,
                 Err(refused) => return Ok(refused),
             };
             let entry = Entry::new(
@@ -542,10 +544,8 @@ async fn change(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(
-    description = "La personne invitée comme première administratrice ou premier administrateur de l'association."
-)]
-pub struct FirstAdminForm {
+#[schema(description = "La personne invitée : son nom, et l'adresse où l'invitation est envoyée.")]
+pub struct InvitationForm {
     /// Prénom et nom (2 à 100 caractères).
     #[schema(min_length = 2, max_length = 100)]
     name: String,
@@ -554,16 +554,65 @@ pub struct FirstAdminForm {
     email: String,
 }
 
+impl InvitationForm {
+    /// The name and address, or the 400 naming what to fix.
+    pub(crate) fn checked(&self) -> Result<(&str, EmailAddress), ApiError> {
+        let name = valid_name(&self.name);
+        let address = EmailAddress::parse(self.email.trim()).ok();
+        match (name, address) {
+            (Some(name), Some(address)) => Ok((name, address)),
+            (name, address) => {
+                let mut fields = Vec::new();
+                if name.is_none() {
+                    fields.push(http::FieldError {
+                        field: "name".into(),
+                        message: "Indiquez le prénom et le nom (2 à 100 caractères).".into(),
+                    });
+                }
+                if address.is_none() {
+                    fields.push(http::FieldError {
+                        field: "email".into(),
+                        message: "Indiquez une adresse e-mail valide.".into(),
+                    });
+                }
+                Err(ApiError::invalid_fields(fields))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(
     description = "L'invitation est envoyée : la personne reçoit un lien de connexion valable 7 jours."
 )]
-pub struct FirstAdminInvited {
+pub struct Invited {
     /// Identifiant opaque du compte.
     pub id: String,
     /// Toujours `invited`.
     #[schema(example = "invited")]
     pub status: &'static str,
+}
+
+/// The answer to an invitation made with the admin key.
+pub(crate) fn invitation_answer(
+    invited: Result<StaffAccount, Refused>,
+) -> Result<Response<Body>, ApiError> {
+    match invited {
+        Ok(account) => Ok(http::json(
+            StatusCode::ACCEPTED,
+            &Invited {
+                id: account.id,
+                status: "invited",
+            },
+        )),
+        // The admin key cannot be removed or demoted.
+        Err(Refused::NotAllowed) => Err(ApiError::unavailable()),
+        Err(Refused::Taken { .. }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "staff_exists",
+            "Cette adresse a déjà un compte : une adresse n'appartient qu'à une équipe.",
+        )),
+    }
 }
 
 #[utoipa::path(
@@ -577,9 +626,9 @@ pub struct FirstAdminInvited {
     params(
         ("slug" = String, Path, description = "Identifiant de l'association (minuscules, chiffres et tirets).", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"),
     ),
-    request_body(content = FirstAdminForm, content_type = "application/json"),
+    request_body(content = InvitationForm, content_type = "application/json"),
     responses(
-        (status = 202, description = "Invitation envoyée.", body = FirstAdminInvited),
+        (status = 202, description = "Invitation envoyée.", body = Invited),
         (status = 400, description = "Nom ou adresse invalide (`invalid_fields`), corps illisible (`malformed_json`, `unknown_field`, `invalid_type`).", body = shared::http::ApiError),
         (status = 404, description = "Association inconnue (`not_found`).", body = shared::http::ApiError),
         (status = 409, description = "L'adresse a déjà un compte (`staff_exists`).", body = shared::http::ApiError),
@@ -593,32 +642,15 @@ pub async fn first_admin(app: &Staff, request: &Request) -> Result<Response<Body
         .and_then(|p| p.first("slug"))
         .unwrap_or_default()
         .to_owned();
-    let form: FirstAdminForm = http::parse_json(request)?;
-    let mut fields = Vec::new();
-    let name = valid_name(&form.name);
-    if name.is_none() {
-        fields.push(http::FieldError {
-            field: "name".into(),
-            message: "Indiquez le prénom et le nom (2 à 100 caractères).".into(),
-        });
-    }
-    let address = EmailAddress::parse(form.email.trim()).ok();
-    if address.is_none() {
-        fields.push(http::FieldError {
-            field: "email".into(),
-            message: "Indiquez une adresse e-mail valide.".into(),
-        });
-    }
-    let (Some(name), Some(address)) = (name, address) else {
-        return Err(ApiError::invalid_fields(fields));
-    };
+    let form: InvitationForm = http::parse_json(request)?;
+    let (name, address) = form.checked()?;
     if !valid_slug(&slug) {
         return Err(ApiError::not_found());
     }
     let association = read_association(&app.store, &slug)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    match invite(
+    let invited = invite(
         app,
         Some(&association),
         None,
@@ -627,21 +659,6 @@ pub async fn first_admin(app: &Staff, request: &Request) -> Result<Response<Body
         StaffRole::Admin,
         Utc::now(),
     )
-    .await?
-    {
-        Ok(account) => Ok(http::json(
-            StatusCode::ACCEPTED,
-            &FirstAdminInvited {
-                id: account.id,
-                status: "invited",
-            },
-        )),
-        // The admin key cannot be removed or demoted.
-        Err(Refused::NotAllowed) => Err(ApiError::unavailable()),
-        Err(Refused::Taken { .. }) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "staff_exists",
-            "Cette adresse a déjà un compte : une adresse n'appartient qu'à une association.",
-        )),
-    }
+    .await?;
+    invitation_answer(invited)
 }
