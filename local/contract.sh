@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the running code against its published contract (web/openapi.json):
 # starts the local stack on a fresh data folder, creates an association key,
+# named so that the generator cannot revoke it,
 # then lets schemathesis generate requests for every operation, valid and
 # invalid, and check that no answer is a 5xx or outside the contract.
 # EXAMPLES (per operation, default 25) and SECONDS_BUDGET (whole run,
@@ -41,7 +42,14 @@ for _ in range(300):
 admin = open(f"{data}/admin-key").read().strip()
 request = urllib.request.Request(f"{base}/v1/admin/associations/tremplin-93/keys", method="POST",
                                  headers={"Authorization": f"Bearer {admin}"})
-print(json.load(urllib.request.urlopen(request, timeout=10))["api_key"])
+original = json.load(urllib.request.urlopen(request, timeout=10))["api_key"]
+# A named key: the generator may revoke the original one (`origine`),
+# never one whose id it cannot guess.
+request = urllib.request.Request(f"{base}/v1/association/keys", method="POST",
+                                 data=json.dumps({"name": "schemathesis"}).encode(),
+                                 headers={"Authorization": f"Bearer {original}",
+                                          "Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(request, timeout=10))["key"])
 PY
 ) || { cat "$data/stack.log"; echo "contract: the stack did not start" >&2; exit 1; }
 BINOME_ADMIN_KEY=$(cat "$data/admin-key")

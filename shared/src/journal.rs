@@ -18,7 +18,10 @@ pub const JOURNAL_RETENTION: Duration = Duration::days(365);
 
 /// Who acted: a signed-in staff member, or a program holding the
 /// association's API key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(
+    description = "Qui a agi : un membre de l'équipe, ou un programme avec une clé d'API (`api_key`)."
+)]
 pub struct Actor {
     /// The staff member's account id; `api_key` for a program.
     pub id: String,
@@ -43,8 +46,9 @@ impl Actor {
 }
 
 /// What was done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "Ce qui a été fait ; `label` le dit en mots.")]
 pub enum Action {
     RequestAcknowledged,
     RequestDeclined,

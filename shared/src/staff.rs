@@ -606,6 +606,7 @@ fn section_of(path: &str) -> &'static str {
     let section = path.trim_start_matches("/association/").split('/').next();
     match section {
         Some("appariement") => "appariement",
+        Some("vivier") => "vivier",
         Some("binomes") => "binomes",
         Some("equipe") => "equipe",
         Some("reglages") => "reglages",
@@ -664,6 +665,40 @@ pub async fn in_network(
     Ok(Ok(signed_in))
 }
 
+/// Who acts on an association's JSON route: a program holding one of the
+/// association's API keys, or a signed-in staff member of it.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub association: AssociationRecord,
+    pub actor: Actor,
+    /// The staff member; `None` for a program with a key.
+    pub account: Option<StaffAccount>,
+}
+
+impl Acting {
+    /// 403 for a member on a route of the association's admins. A key is
+    /// the association's own: its admins made it, and may revoke it.
+    pub fn admin(self) -> Result<Self, ApiError> {
+        match &self.account {
+            Some(account) if !account.is_admin() => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "admins_only",
+                "Réservé aux administrateur·rices de l'association : l'équipe, les réglages, les clés d'API et le journal.",
+            )),
+            _ => Ok(self),
+        }
+    }
+
+    /// The check, for a change's transaction, that the staff member acting
+    /// still has the role they acted with (nothing to check for a key).
+    pub fn still_acting(&self, table: &str) -> Result<Option<TransactWriteItem>, StoreError> {
+        self.account
+            .as_ref()
+            .map(|account| account.still_acting(table))
+            .transpose()
+    }
+}
+
 /// The association a JSON route acts for, and who acts: a program with the
 /// association's API key, or a signed-in staff member (whose writes carry
 /// the session's CSRF token in `X-CSRF-Token`).
@@ -673,8 +708,24 @@ pub async fn authorise(
     request: &Request,
     now: DateTime<Utc>,
 ) -> Result<(AssociationRecord, Actor), ApiError> {
+    let acting = acting(store, request, now).await?;
+    Ok((acting.association, acting.actor))
+}
+
+/// [`authorise`], with the staff member's account for the routes that
+/// depend on their role.
+#[tracing::instrument(skip_all)]
+pub async fn acting(
+    store: &Store,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<Acting, ApiError> {
     if crate::directory::bearer(request).is_some() {
-        return Ok((authenticate(store, request).await?, Actor::api_key()));
+        return Ok(Acting {
+            association: authenticate(store, request).await?,
+            actor: Actor::api_key(),
+            account: None,
+        });
     }
     let Some(signed_in) = signed_in(store, request, now).await? else {
         // Neither: the key's own refusal says what to send.
@@ -705,7 +756,11 @@ pub async fn authorise(
     let association = read_association(store, slug)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok((association, Actor::staff(&signed_in.account)))
+    Ok(Acting {
+        association,
+        actor: Actor::staff(&signed_in.account),
+        account: Some(signed_in.account),
+    })
 }
 
 /// Where to go after signing in: only a page of the staff space, so that a

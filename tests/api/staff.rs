@@ -1107,7 +1107,7 @@ async fn admins_create_name_and_revoke_the_association_s_api_keys() {
 #[tokio::test]
 async fn network_admins_see_the_directory_the_waiting_list_and_a_decision_and_staff_do_not() {
     let space = Space::new().await;
-    space.association("mine", json!({})).await;
+    let mine_key = space.association("mine", json!({})).await;
     let batch = store_verified(
         &space.table,
         &[
@@ -1167,6 +1167,46 @@ async fn network_admins_see_the_directory_the_waiting_list_and_a_decision_and_st
         !html.contains("Benali") && !html.contains("@"),
         "no contact detail: {html}"
     );
+
+    // The same from the admin key, and never from an association's key.
+    let (status, body) = status_and_json(
+        &space
+            .call(json_event(
+                "GET /v1/admin/waiting-list",
+                "/v1/admin/waiting-list",
+                json!({}),
+                &json!(null),
+            ))
+            .await,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requests"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["requests"][0]["id"], "p2");
+    assert_eq!(
+        body["by_departement"],
+        json!([{"departement": "13", "requests": 1, "longest_wait_days": 0}])
+    );
+    let (status, body) = status_and_json(
+        &space
+            .call(json_event(
+                "GET /v1/admin/associations",
+                "/v1/admin/associations",
+                json!({}),
+                &json!(null),
+            ))
+            .await,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["associations"][0]["slug"], "mine");
+    assert_eq!(body["associations"][0]["routed_this_month"], 1);
+    let mut with_staff_key = json_event(
+        "GET /v1/admin/associations",
+        "/v1/admin/associations",
+        json!({}),
+        &json!(null),
+    );
+    with_staff_key["headers"]["authorization"] = format!("Bearer {mine_key}").into();
+    assert_eq!(space.call(with_staff_key).await.status(), 401);
 
     // A network admin has no association space; association staff no network pages.
     let (status, _) = space
@@ -1364,4 +1404,514 @@ async fn staff_propose_one_of_a_mentee_s_suggested_mentors_and_other_association
             .count(),
         2
     );
+}
+
+/// A JSON event of the association's routes with `key`, or with a staff
+/// session's cookie and (for writes) its CSRF token.
+enum Caller<'a> {
+    Key(&'a str),
+    Session {
+        cookie: &'a str,
+        csrf: Option<&'a str>,
+    },
+}
+
+async fn association_api(
+    space: &Space,
+    caller: Caller<'_>,
+    route: &str,
+    path: &str,
+    params: Value,
+    body: Value,
+) -> (u16, Value) {
+    let mut event = json_event(route, path, params, &body);
+    let headers = &mut event["headers"];
+    headers.as_object_mut().unwrap().remove("authorization");
+    match caller {
+        Caller::Key(key) => headers["authorization"] = format!("Bearer {key}").into(),
+        Caller::Session { cookie, csrf } => {
+            headers["cookie"] = cookie.into();
+            if let Some(csrf) = csrf {
+                headers["x-csrf-token"] = csrf.into();
+            }
+        }
+    }
+    status_and_json(&space.call(event).await)
+}
+
+#[tokio::test]
+async fn the_team_keys_settings_and_journal_answer_as_json_with_the_roles_and_isolation_of_the_pages()
+ {
+    let space = Space::new().await;
+    let key = space.association("mine", json!({})).await;
+    let other_key = space.association("other", json!({})).await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let camille = space.sign_in("camille@mine.example").await;
+    let camille_csrf = space.csrf(&camille).await;
+    let mails = space.staff_mails().await;
+
+    // The association's key invites a member, who gets the mail.
+    let (status, invited) = association_api(
+        &space,
+        Caller::Key(&key),
+        "POST /v1/association/team",
+        "/v1/association/team",
+        json!({}),
+        json!({"name": "Dominique Petit", "email": "dominique@mine.example"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{invited}");
+    assert_eq!(space.staff_mails().await, mails + 1);
+    let dominique_id = invited["id"].as_str().unwrap().to_owned();
+    let (status, refused) = association_api(
+        &space,
+        Caller::Key(&key),
+        "POST /v1/association/team",
+        "/v1/association/team",
+        json!({}),
+        json!({"name": "D", "email": "pas-une-adresse"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let fields: Vec<&str> = refused["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "email"]);
+    assert_eq!(
+        space.staff_mails().await,
+        mails + 1,
+        "nothing sent for a refused invitation"
+    );
+
+    let (status, team) = association_api(
+        &space,
+        Caller::Key(&key),
+        "GET /v1/association/team",
+        "/v1/association/team",
+        json!({}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let roles: Vec<(&str, &str)> = team["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [("Camille Martin", "admin"), ("Dominique Petit", "member")]
+    );
+
+    // An admin's session changes a role with its CSRF token only, never their own.
+    let role_path = format!("/v1/association/team/{dominique_id}/role");
+    let role_params = json!({"id": dominique_id});
+    let (status, body) = association_api(
+        &space,
+        Caller::Session {
+            cookie: &camille,
+            csrf: None,
+        },
+        "POST /v1/association/team/{id}/role",
+        &role_path,
+        role_params.clone(),
+        json!({"role": "admin"}),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("csrf_token")));
+    let (status, body) = association_api(
+        &space,
+        Caller::Session {
+            cookie: &camille,
+            csrf: Some(&camille_csrf),
+        },
+        "POST /v1/association/team/{id}/role",
+        &role_path,
+        role_params.clone(),
+        json!({"role": "admin"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["role"].as_str()),
+        (200, Some("admin")),
+        "{body}"
+    );
+    let camille_id = team["members"][0]["id"].as_str().unwrap().to_owned();
+    let (status, body) = association_api(
+        &space,
+        Caller::Session {
+            cookie: &camille,
+            csrf: Some(&camille_csrf),
+        },
+        "POST /v1/association/team/{id}/role",
+        &format!("/v1/association/team/{camille_id}/role"),
+        json!({"id": camille_id}),
+        json!({"role": "member"}),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("own_account")));
+    let (status, _) = association_api(
+        &space,
+        Caller::Key(&key),
+        "POST /v1/association/team/{id}/role",
+        &role_path,
+        role_params.clone(),
+        json!({"role": "member"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // A member reads none of the admins' routes.
+    let dominique = space.sign_in("dominique@mine.example").await;
+    for (route, path) in [
+        ("GET /v1/association/team", "/v1/association/team"),
+        ("GET /v1/association/keys", "/v1/association/keys"),
+        ("GET /v1/association/journal", "/v1/association/journal"),
+        ("GET /v1/association/settings", "/v1/association/settings"),
+    ] {
+        let (status, body) = association_api(
+            &space,
+            Caller::Session {
+                cookie: &dominique,
+                csrf: None,
+            },
+            route,
+            path,
+            json!({}),
+            json!(null),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("admins_only")),
+            "{route}"
+        );
+    }
+    // Another association knows nobody of this team.
+    for (route, path, body) in [
+        (
+            "POST /v1/association/team/{id}/role",
+            role_path.clone(),
+            json!({"role": "admin"}),
+        ),
+        (
+            "DELETE /v1/association/team/{id}",
+            format!("/v1/association/team/{dominique_id}"),
+            json!(null),
+        ),
+    ] {
+        let (status, _) = association_api(
+            &space,
+            Caller::Key(&other_key),
+            route,
+            &path,
+            role_params.clone(),
+            body,
+        )
+        .await;
+        assert_eq!(status, 404, "{route}");
+    }
+
+    // A named key: shown once, works, then revoked at once.
+    let (status, created) = association_api(
+        &space,
+        Caller::Key(&key),
+        "POST /v1/association/keys",
+        "/v1/association/keys",
+        json!({}),
+        json!({"name": "Notre CRM"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let crm = created["key"].as_str().unwrap().to_owned();
+    let crm_id = created["id"].as_str().unwrap().to_owned();
+    let (status, listed) = association_api(
+        &space,
+        Caller::Key(&crm),
+        "GET /v1/association/keys",
+        "/v1/association/keys",
+        json!({}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["origine", crm_id.as_str()]);
+    assert!(!listed.to_string().contains(&crm), "a key is never listed");
+    let revoke_path = format!("/v1/association/keys/{crm_id}");
+    let (status, _) = association_api(
+        &space,
+        Caller::Key(&other_key),
+        "DELETE /v1/association/keys/{id}",
+        &revoke_path,
+        json!({"id": crm_id}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 404, "another association's key");
+    let (status, _) = association_api(
+        &space,
+        Caller::Key(&key),
+        "DELETE /v1/association/keys/{id}",
+        &revoke_path,
+        json!({"id": crm_id}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = association_api(
+        &space,
+        Caller::Key(&crm),
+        "GET /v1/association/keys",
+        "/v1/association/keys",
+        json!({}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 401, "a revoked key is refused at once");
+    let (status, _) = association_api(
+        &space,
+        Caller::Key(&key),
+        "DELETE /v1/association/keys/{id}",
+        &revoke_path,
+        json!({"id": crm_id}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 404, "revoked already");
+
+    // Settings: every problem named at once and nothing saved, then saved.
+    let (status, mut settings) = association_api(
+        &space,
+        Caller::Key(&key),
+        "GET /v1/association/settings",
+        "/v1/association/settings",
+        json!({}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(
+        (status, settings["monthly_capacity"].as_u64()),
+        (200, Some(10))
+    );
+    let mut wrong = settings.clone();
+    wrong["monthly_capacity"] = 200_000.into();
+    wrong["sla_days"] = 0.into();
+    wrong["matching"]["waiting"] = "must".into();
+    wrong["matching"]["needs"] = json!({"weight": 1001});
+    let (status, refused) = association_api(
+        &space,
+        Caller::Key(&key),
+        "PUT /v1/association/settings",
+        "/v1/association/settings",
+        json!({}),
+        wrong,
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    let mut fields: Vec<&str> = refused["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "matching.needs",
+            "matching.waiting",
+            "monthly_capacity",
+            "sla_days"
+        ]
+    );
+    let stored = shared::directory::read_association(&space.table.store, "mine")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.monthly_capacity, 10, "nothing saved");
+    settings["monthly_capacity"] = 25.into();
+    settings["auto_publish"] = true.into();
+    settings["matching"]["field"] = "off".into();
+    let (status, saved) = association_api(
+        &space,
+        Caller::Session {
+            cookie: &camille,
+            csrf: Some(&camille_csrf),
+        },
+        "PUT /v1/association/settings",
+        "/v1/association/settings",
+        json!({}),
+        settings.clone(),
+    )
+    .await;
+    assert_eq!((status, &saved), (200, &settings));
+    let stored = shared::directory::read_association(&space.table.store, "mine")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            stored.monthly_capacity,
+            stored.auto_publish,
+            stored.matching.field
+        ),
+        (25, true, shared::criteria::Rule::Off)
+    );
+
+    // Removed by the key: out at once.
+    let (status, _) = association_api(
+        &space,
+        Caller::Key(&key),
+        "DELETE /v1/association/team/{id}",
+        &format!("/v1/association/team/{dominique_id}"),
+        role_params.clone(),
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = space
+        .page(
+            "GET /association/demandes",
+            "/association/demandes",
+            json!({}),
+            &dominique,
+        )
+        .await;
+    assert_eq!(status, 303, "signed out");
+
+    // The journal names who did each, the key included.
+    let (status, journal) = association_api(
+        &space,
+        Caller::Key(&key),
+        "GET /v1/association/journal",
+        "/v1/association/journal",
+        json!({}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let entries: Vec<(&str, &str)> = journal["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["actor"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("member_invited", "Réseau binome"),
+            ("member_invited", "Clé d'API"),
+            ("member_role_changed", "Camille Martin"),
+            ("member_role_changed", "Clé d'API"),
+            ("api_key_created", "Clé d'API"),
+            ("api_key_revoked", "Clé d'API"),
+            ("settings_changed", "Camille Martin"),
+            ("member_removed", "Clé d'API"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_pool_lists_waiting_mentees_and_mentors_with_their_places_and_checks_for_its_own_staff_only()
+ {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    space.association("other", json!({})).await;
+    crate::matching::held(
+        &space.table,
+        "mine",
+        "jeune",
+        "mentee",
+        json!({"birth_date": "2011-03-01"}),
+    )
+    .await;
+    crate::matching::held(
+        &space.table,
+        "mine",
+        "mentor-a",
+        "mentor",
+        json!({"first_name": "Sacha", "capacity": 3, "pairs_held": 1, "honorability": null}),
+    )
+    .await;
+    crate::matching::held(
+        &space.table, "mine", "mentor-b", "mentor",
+        json!({"first_name": "Noa", "honorability": {"association": "mine", "checked_on": "2026-11-20", "by": "api_key", "by_name": "Clé d'API"}}),
+    ).await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    space
+        .invite_first_admin("other", "alex@other.example")
+        .await;
+    let mine = space.sign_in("camille@mine.example").await;
+    let other = space.sign_in("alex@other.example").await;
+
+    let (status, html) = space
+        .page(
+            "GET /association/vivier",
+            "/association/vivier",
+            json!({}),
+            &mine,
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Jeunes en attente d'un binôme (1)") && html.contains("Mineur·e"),
+        "{html}"
+    );
+    assert!(html.contains("/association/suggestions/jeune"), "{html}");
+    assert!(
+        html.contains("Mentors (2)")
+            && html.contains("2 avec une place libre, 1 dont l'honorabilité est vérifiée"),
+        "{html}"
+    );
+    let sacha = html.find("Sacha").expect("Sacha listed");
+    let noa = html.find("Noa").expect("Noa listed");
+    assert!(sacha < noa, "the mentor with the most places first");
+    assert!(
+        html.contains("Vérifiée le 20/11/2026, par Clé d&#39;API"),
+        "{html}"
+    );
+    assert!(html.contains("À vérifier avant un·e mineur·e"), "{html}");
+
+    let (status, html) = space
+        .page(
+            "GET /association/vivier",
+            "/association/vivier",
+            json!({}),
+            &other,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains("Sacha") && html.contains("Jeunes en attente d'un binôme (0)"),
+        "{html}"
+    );
+    let (status, _) = space
+        .page(
+            "GET /association/vivier",
+            "/association/vivier",
+            json!({}),
+            "",
+        )
+        .await;
+    assert_eq!(status, 303, "signed out: to the sign-in page");
 }

@@ -416,7 +416,8 @@ function pairOf(link) {
   return Buffer.from(token.split(".")[0], "base64url").toString().split(".")[2].split(":")[0];
 }
 
-// The invited member signs in from the invitation, runs matching, approves
+// The invited member signs in from the invitation, takes a request on,
+// reads the pool, runs matching, approves
 // two drafts and rejects one; both people of an approved pair accept from
 // their mails; the member closes the pair.
 async function memberJourney(browser) {
@@ -430,6 +431,19 @@ async function memberJourney(browser) {
   await page.goto(invitation);
   await page.getByRole("button", { name: "Me connecter" }).click();
   check(new URL(page.url()).pathname === "/association/demandes", `member: signed in on the inbox, got ${page.url()}`);
+
+  // A member takes a request on, then reads the pool.
+  for (let attempt = 0; attempt < 50 && (await page.locator("tbody tr a").count()) === 0; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await page.reload();
+  }
+  await page.locator("tbody tr a").first().click();
+  await page.getByRole("button", { name: "Prendre en charge" }).click();
+  check((await page.locator(".fr-alert--success").innerText()).includes("Demande prise en charge"), "member: a request taken on");
+  await page.goto(`${base}/association/vivier`);
+  check((await page.locator("h1").innerText()) === "Vivier", "member: the pool");
+  check((await page.getByText("Marc").count()) >= 1, "member: the mentor in the pool");
+  await audit(page, "association-vivier");
 
   await page.goto(`${base}/association/appariement`);
   await audit(page, "association-appariement");

@@ -32,6 +32,7 @@
 //! | `GET /association/appariement/{id}`, `POST …/relecture` | a run's page: its drafts reviewed        |
 //! | `GET /association/binomes`, `POST …/{id}/cloture`, `GET …/export` | the pairs, closed, exported as CSV |
 //! | `GET`, `POST /association/suggestions/{id}`        | a mentee's best mentors; one proposed by hand |
+//! | `GET /association/vivier`                         | the pool: waiting mentees, mentors with their places and checks |
 //!
 //! The association routes take the association's API key or a staff session.
 
@@ -106,6 +107,7 @@ pub const ROUTES: &[&str] = &[
     "GET /association/binomes/export",
     "GET /association/suggestions/{id}",
     "POST /association/suggestions/{id}",
+    "GET /association/vivier",
 ];
 
 pub struct Matching {
@@ -163,6 +165,7 @@ pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, 
         Some("GET /association/binomes/export") => Ok(space::export(app, &request).await),
         Some("GET /association/suggestions/{id}") => Ok(space::suggestions(app, &request).await),
         Some("POST /association/suggestions/{id}") => Ok(space::propose(app, &request).await),
+        Some("GET /association/vivier") => Ok(space::pool(app, &request).await),
         Some("POST /v1/association/pairs/{id}/programme") => {
             programme::set_length(app, &request, &path_id(&request)).await
         }

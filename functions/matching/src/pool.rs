@@ -183,7 +183,7 @@ pub struct Pool {
 
 /// Every request the association holds with one of `statuses`.
 #[tracing::instrument(skip_all, fields(association = slug))]
-async fn held(
+pub(crate) async fn held(
     store: &Store,
     slug: &str,
     statuses: &[ProfileStatus],

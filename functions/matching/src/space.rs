@@ -12,6 +12,7 @@ use shared::{
     http,
     journal::Actor,
     pages::Page,
+    people::{ProfileStatus, Role},
     site::{SpaceNav, html, paris_time, posted, see_other, unindexed},
     staff::{InSpace, in_space},
     store::StoreError,
@@ -24,7 +25,9 @@ use crate::{
     algorithm::Objective,
     chosen_drafts,
     drafts::{self, Draft, DraftStatus},
-    own_run, pairs, path_id, rejection_reason,
+    own_run, pairs, path_id,
+    pool::Member,
+    rejection_reason,
     runs::{self, Run, RunSource, RunStatus},
     start_run,
 };
@@ -884,5 +887,108 @@ pub async fn propose(app: &Matching, request: &Request) -> Response<Body> {
         }
         .await,
         "Le binôme n'a pas été proposé",
+    )
+}
+
+#[derive(Template)]
+#[template(path = "space/pool.html")]
+struct PoolPage {
+    nav: SpaceNav,
+    mentees: Vec<PoolMentee>,
+    mentors: Vec<PoolMentor>,
+    /// Mentors with a place left, and those whose check is recorded.
+    mentors_with_room: usize,
+    mentors_cleared: usize,
+}
+
+struct PoolMentee {
+    id: String,
+    who: String,
+    about: String,
+    since: String,
+    minor: bool,
+    unreachable: bool,
+}
+
+struct PoolMentor {
+    id: String,
+    who: String,
+    capacity: u8,
+    held: u8,
+    room: u8,
+    /// The check in words; `None`: not recorded by this association.
+    honorability: Option<String>,
+    unreachable: bool,
+}
+
+/// `GET /association/vivier`: the mentees waiting for a mentor, longest
+/// first, and the mentors with their places and honorability checks.
+pub async fn pool(app: &Matching, request: &Request) -> Response<Body> {
+    shared::site::or_unavailable(
+        async {
+            let space = match space(app, request).await? {
+                Ok(space) => space,
+                Err(sign_in) => return Ok(sign_in),
+            };
+            let slug = &space.association.slug;
+            let today = Utc::now().date_naive();
+            let members = crate::pool::held(
+                &app.store,
+                slug,
+                &[ProfileStatus::Routed, ProfileStatus::Acknowledged],
+            )
+            .await?;
+            let (mut mentees, mut mentors): (Vec<Member>, Vec<Member>) =
+                members.into_iter().partition(|m| m.role == Role::Mentee);
+            mentees.sort_by_key(|m| m.verified_at);
+            mentors.sort_by(|a, b| {
+                b.room()
+                    .cmp(&a.room())
+                    .then(a.first_name.cmp(&b.first_name))
+            });
+            let mentees: Vec<PoolMentee> = mentees
+                .into_iter()
+                .map(|m| PoolMentee {
+                    who: m.first_name.clone(),
+                    about: m.about(today),
+                    since: m.verified_at.map_or_else(|| "—".to_owned(), paris_time),
+                    minor: m.is_minor(today),
+                    unreachable: m.unreachable.is_some(),
+                    id: m.id,
+                })
+                .collect();
+            let mentors: Vec<PoolMentor> = mentors
+                .into_iter()
+                .map(|m| PoolMentor {
+                    who: format!("{} — {}", m.first_name, m.about(today)),
+                    capacity: m.capacity.unwrap_or(1),
+                    held: m.pairs_held,
+                    room: m.room(),
+                    honorability: m
+                        .honorability
+                        .as_ref()
+                        .filter(|check| check.association == *slug)
+                        .map(|check| {
+                            format!(
+                                "Vérifiée le {}, par {}",
+                                check.checked_on.format("%d/%m/%Y"),
+                                check.by_name
+                            )
+                        }),
+                    unreachable: m.unreachable.is_some(),
+                    id: m.id,
+                })
+                .collect();
+            let page = PoolPage {
+                nav: space.nav("vivier"),
+                mentors_with_room: mentors.iter().filter(|m| m.room > 0).count(),
+                mentors_cleared: mentors.iter().filter(|m| m.honorability.is_some()).count(),
+                mentees,
+                mentors,
+            };
+            Ok(unindexed(html(StatusCode::OK, page.render())))
+        }
+        .await,
+        "Rien n'a été modifié",
     )
 }

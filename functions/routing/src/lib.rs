@@ -18,6 +18,8 @@
 //! | `PUT  /v1/admin/associations/{slug}`                 | creates (key shown once) or updates        |
 //! | `POST /v1/admin/associations/{slug}/keys`            | rotates the association's API key          |
 //! | `GET  /v1/admin/requests/{id}/routing`               | a request's decisions and hand-overs       |
+//! | `GET  /v1/admin/associations`, `/v1/admin/waiting-list` | the directory; the waiting list        |
+//! | `GET`, `PUT /v1/association/settings`                | the association's settings (its admins)    |
 //! | `GET  /v1/association/requests`                      | the association's requests, paginated      |
 //! | `GET  /v1/association/requests/{id}`                 | one request with its contact details       |
 //! | `POST /v1/association/requests/{id}/acknowledge`     | taken on: reminders stop                   |
@@ -59,6 +61,10 @@ pub const ROUTES: &[&str] = &[
     "PUT /v1/admin/associations/{slug}",
     "POST /v1/admin/associations/{slug}/keys",
     "GET /v1/admin/requests/{id}/routing",
+    "GET /v1/admin/associations",
+    "GET /v1/admin/waiting-list",
+    "GET /v1/association/settings",
+    "PUT /v1/association/settings",
     "GET /v1/association/requests",
     "GET /v1/association/requests/{id}",
     "POST /v1/association/requests/{id}/acknowledge",
@@ -145,6 +151,10 @@ pub async fn handle(app: &Routing, request: Request) -> Result<Response<Body>, E
             directory::rotate_key(app, &request).await
         }
         Some("GET /v1/admin/requests/{id}/routing") => directory::routing_of(app, &request).await,
+        Some("GET /v1/admin/associations") => network::directory_list(app, &request).await,
+        Some("GET /v1/admin/waiting-list") => network::waiting_list(app, &request).await,
+        Some("GET /v1/association/settings") => settings::read(app, &request).await,
+        Some("PUT /v1/association/settings") => settings::write(app, &request).await,
         Some("GET /v1/association/requests") => inbox::list(app, &request).await,
         Some("GET /v1/association/requests/{id}") => inbox::show(app, &request).await,
         Some("POST /v1/association/requests/{id}/acknowledge") => {

@@ -9,9 +9,10 @@ use askama::Template;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::{
     directory::{month_of, valid_slug},
+    http::{self, ApiError},
     pages::Page,
     people::{ProfileStatus, Role},
     site::{NetworkNav, html, paris_time, posted, see_other, unindexed},
@@ -218,6 +219,43 @@ fn who(role: Role) -> &'static str {
     }
 }
 
+/// Every request no association can take now, longest waiting first.
+#[tracing::instrument(skip_all)]
+async fn waiting_requests(app: &Routing) -> Result<Vec<(RequestItem, DateTime<Utc>)>, StoreError> {
+    // Every routing deadline: waiting requests are due again each day.
+    let items = due_items(&app.store, index::routing_due_partitions(), "9999").await?;
+    let mut waiting: Vec<(RequestItem, DateTime<Utc>)> = items
+        .into_iter()
+        .filter_map(|item| serde_dynamo::from_item::<_, RequestItem>(item).ok())
+        .filter(|r| r.status == ProfileStatus::Waiting)
+        .filter_map(|r| {
+            let since = r.routing.as_ref()?.waiting_since?;
+            Some((r, since))
+        })
+        .collect();
+    waiting.sort_by_key(|(_, since)| *since);
+    Ok(waiting)
+}
+
+/// (département, requests, longest wait in days), by département.
+fn by_departement(
+    waiting: &[(RequestItem, DateTime<Utc>)],
+    now: DateTime<Utc>,
+) -> Vec<(String, usize, i64)> {
+    let mut by_departement: BTreeMap<String, (usize, i64)> = BTreeMap::new();
+    for (request, since) in waiting {
+        let entry = by_departement
+            .entry(request.departement.to_string())
+            .or_default();
+        entry.0 += 1;
+        entry.1 = entry.1.max((now - *since).num_days());
+    }
+    by_departement
+        .into_iter()
+        .map(|(departement, (count, days))| (departement, count, days))
+        .collect()
+}
+
 /// `GET /admin/attente`: every request no association can take now.
 pub async fn waiting(app: &Routing, request: &Request) -> Response<Body> {
     shared::site::or_unavailable(
@@ -227,32 +265,10 @@ pub async fn waiting(app: &Routing, request: &Request) -> Response<Body> {
                 Err(refused) => return Ok(refused),
             };
             let now = Utc::now();
-            // Every routing deadline: waiting requests are due again each day.
-            let items = due_items(&app.store, index::routing_due_partitions(), "9999").await?;
-            let mut waiting: Vec<(RequestItem, DateTime<Utc>)> = items
-                .into_iter()
-                .filter_map(|item| serde_dynamo::from_item::<_, RequestItem>(item).ok())
-                .filter(|r| r.status == ProfileStatus::Waiting)
-                .filter_map(|r| {
-                    let since = r.routing.as_ref()?.waiting_since?;
-                    Some((r, since))
-                })
-                .collect();
-            waiting.sort_by_key(|(_, since)| *since);
-            let mut by_departement: BTreeMap<String, (usize, i64)> = BTreeMap::new();
-            for (request, since) in &waiting {
-                let entry = by_departement
-                    .entry(request.departement.to_string())
-                    .or_default();
-                entry.0 += 1;
-                entry.1 = entry.1.max((now - *since).num_days());
-            }
+            let waiting = waiting_requests(app).await?;
             let page = WaitingPage {
                 nav: NetworkNav::new(&signed_in, "attente"),
-                by_departement: by_departement
-                    .into_iter()
-                    .map(|(departement, (count, days))| (departement, count, days))
-                    .collect(),
+                by_departement: by_departement(&waiting, now),
                 requests: waiting
                     .into_iter()
                     .map(|(request, since)| WaitingRow {
@@ -355,4 +371,138 @@ pub async fn routing_decision(app: &Routing, request: &Request) -> Response<Body
         .await,
         "La page n'est pas disponible",
     )
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = "Les demandes qu'aucune association ne peut prendre pour l'instant, essayées de nouveau chaque jour ; sans donnée de contact."
+)]
+pub struct WaitingList {
+    pub by_departement: Vec<WaitingDepartement>,
+    /// De la plus ancienne à la plus récente.
+    pub requests: Vec<WaitingRequest>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WaitingDepartement {
+    #[schema(example = "93")]
+    pub departement: String,
+    pub requests: usize,
+    /// L'attente la plus longue, en jours entiers.
+    pub longest_wait_days: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WaitingRequest {
+    pub id: String,
+    pub role: Role,
+    pub departement: String,
+    pub waiting_since: DateTime<Utc>,
+    /// En jours entiers.
+    pub wait_days: i64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/admin/waiting-list",
+    tag = "annuaire",
+    operation_id = "network_waiting_list",
+    summary = "La liste d'attente du réseau",
+    description = "Les demandes en attente d'une association, par département et une à une, avec leur temps d'attente.",
+    security(("admin" = [])),
+    responses((status = 200, description = "La liste d'attente.", body = WaitingList))
+)]
+/// `GET /v1/admin/waiting-list`
+pub async fn waiting_list(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
+    app.admin_key.check(request)?;
+    let now = Utc::now();
+    let waiting = waiting_requests(app).await?;
+    let list = WaitingList {
+        by_departement: by_departement(&waiting, now)
+            .into_iter()
+            .map(
+                |(departement, requests, longest_wait_days)| WaitingDepartement {
+                    departement,
+                    requests,
+                    longest_wait_days,
+                },
+            )
+            .collect(),
+        requests: waiting
+            .into_iter()
+            .map(|(request, since)| WaitingRequest {
+                wait_days: (now - since).num_days(),
+                waiting_since: since,
+                departement: request.departement.to_string(),
+                role: request.role,
+                id: request.id,
+            })
+            .collect(),
+    };
+    Ok(http::json(StatusCode::OK, &list))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "Les associations de l'annuaire, par nom, avec leur mois en cours.")]
+pub struct DirectoryList {
+    pub associations: Vec<DirectoryEntry>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DirectoryEntry {
+    pub slug: String,
+    pub name: String,
+    #[schema(format = Email)]
+    pub contact_email: String,
+    pub active: bool,
+    pub national: bool,
+    pub departements: Vec<String>,
+    pub monthly_capacity: u32,
+    /// Demandes routées ce mois-ci.
+    pub routed_this_month: u32,
+    /// Jeunes qui attendent un binôme chez elle.
+    pub waiting_mentees: u32,
+    /// Places libres de ses mentors.
+    pub free_mentor_places: u32,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/admin/associations",
+    tag = "annuaire",
+    operation_id = "directory_list",
+    summary = "L'annuaire des associations",
+    description = "Chaque association avec ses chiffres du mois. Pour en créer, modifier ou désactiver une : `PUT /v1/admin/associations/{slug}`.",
+    security(("admin" = [])),
+    responses((status = 200, description = "L'annuaire.", body = DirectoryList))
+)]
+/// `GET /v1/admin/associations`
+pub async fn directory_list(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
+    app.admin_key.check(request)?;
+    let snapshot = shared::directory::read(&app.store, &month_of(Utc::now())).await?;
+    let mut associations: Vec<DirectoryEntry> = snapshot
+        .associations
+        .iter()
+        .map(|listed| {
+            let record = &listed.record;
+            DirectoryEntry {
+                slug: record.slug.clone(),
+                name: record.name.clone(),
+                contact_email: record.contact_email.clone(),
+                active: record.active,
+                national: record.national,
+                departements: record
+                    .departements
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                monthly_capacity: record.monthly_capacity,
+                routed_this_month: listed.counters.routed_this_month,
+                waiting_mentees: listed.counters.waiting_mentees,
+                free_mentor_places: listed.counters.free_mentor_places,
+            }
+        })
+        .collect();
+    associations.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(http::json(StatusCode::OK, &DirectoryList { associations }))
 }

@@ -7,13 +7,15 @@
 use askama::Template;
 use chrono::Utc;
 use lambda_http::{Body, Request, Response, http::StatusCode};
+use serde::{Deserialize, Serialize};
 use shared::{
     criteria::{Criteria, Rule},
     directory::{AssociationRecord, Intake},
     email::EmailAddress,
+    http::{self, ApiError, FieldError},
     journal::{Action, Actor, Entry},
     site::{SpaceNav, html, see_other, unindexed},
-    staff::{InSpace, in_space},
+    staff::{self, InSpace, in_space},
 };
 
 use crate::{Routing, directory};
@@ -316,4 +318,133 @@ pub async fn posted_settings(app: &Routing, request: &Request) -> Response<Body>
         .await,
         "Les réglages n'ont pas été modifiés",
     )
+}
+
+/// The settings as the JSON routes read and write them.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(
+    description = "Les réglages de l'association, ceux de sa page « Réglages ». Tous les champs sont requis en écriture ; tous les problèmes sont nommés à la fois."
+)]
+pub struct AssociationSettings {
+    /// Adresse où l'association reçoit les demandes.
+    #[schema(format = Email, max_length = 254)]
+    pub contact_email: String,
+    /// Jeunes qu'elle peut accueillir par mois (0 à 100 000).
+    #[schema(maximum = 100000)]
+    pub monthly_capacity: u32,
+    /// Délai de réponse, de 1 à 60 jours.
+    #[schema(minimum = 1, maximum = 60)]
+    pub sla_days: u32,
+    /// Si elle accueille de nouveaux mentors.
+    pub mentor_intake: Intake,
+    /// Si la planification de nuit forme ses binômes.
+    pub auto_matching: bool,
+    /// Si les binômes d'un run sont proposés sans relecture.
+    pub auto_publish: bool,
+    /// Comment ses binômes sont pesés : chaque poids de 0 à 1000 ; `waiting` ne vaut jamais `must`.
+    pub matching: Criteria,
+}
+
+impl AssociationSettings {
+    fn of(record: &AssociationRecord) -> Self {
+        Self {
+            contact_email: record.contact_email.clone(),
+            monthly_capacity: record.monthly_capacity,
+            sla_days: record.sla_days,
+            mentor_intake: record.mentor_intake,
+            auto_matching: record.auto_matching,
+            auto_publish: record.auto_publish,
+            matching: record.matching,
+        }
+    }
+
+    /// The record these settings make, checked as the page checks its form.
+    fn applied(self, record: &AssociationRecord) -> Result<AssociationRecord, Vec<FieldError>> {
+        let asked = AssociationRecord {
+            contact_email: self.contact_email,
+            monthly_capacity: self.monthly_capacity,
+            sla_days: self.sla_days,
+            mentor_intake: self.mentor_intake,
+            auto_matching: self.auto_matching,
+            auto_publish: self.auto_publish,
+            matching: self.matching,
+            ..record.clone()
+        };
+        changed(record, &SettingsForm::of(&asked)).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|(field, message)| FieldError {
+                    field: if field == "waiting_cap_weeks"
+                        || CRITERIA.iter().any(|(name, _)| *name == field)
+                    {
+                        format!("matching.{field}")
+                    } else {
+                        field.to_owned()
+                    },
+                    message,
+                })
+                .collect()
+        })
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/association/settings",
+    tag = "equipe",
+    operation_id = "settings_read",
+    summary = "Les réglages de l'association",
+    description = "Réservé aux administrateur·rices (ou à une clé d'API de l'association).",
+    security(("association" = [])),
+    responses(
+        (status = 200, description = "Les réglages.", body = AssociationSettings),
+        (status = 403, description = "Un·e membre qui n'est pas administrateur·rice (`admins_only`).", body = shared::http::ApiError),
+    )
+)]
+/// `GET /v1/association/settings`
+pub async fn read(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
+    let acting = staff::acting(&app.store, request, Utc::now())
+        .await?
+        .admin()?;
+    Ok(http::json(
+        StatusCode::OK,
+        &AssociationSettings::of(&acting.association),
+    ))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/association/settings",
+    tag = "equipe",
+    operation_id = "settings_write",
+    summary = "Modifier les réglages de l'association",
+    description = "Remplace ses réglages, avec une entrée au journal. Les autres champs de l'annuaire restent ceux du réseau.",
+    security(("association" = [])),
+    request_body(content = AssociationSettings, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Réglages enregistrés.", body = AssociationSettings),
+        (status = 400, description = "Champs invalides, chacun nommé dans `fields` (`invalid_fields`), corps illisible (`malformed_json`, `unknown_field`, `missing_field`, `invalid_type`).", body = shared::http::ApiError),
+        (status = 403, description = "Réservé aux administrateur·rices (`admins_only`), jeton CSRF manquant avec une session (`csrf_token`).", body = shared::http::ApiError),
+    )
+)]
+/// `PUT /v1/association/settings`
+pub async fn write(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
+    let now = Utc::now();
+    let acting = staff::acting(&app.store, request, now).await?.admin()?;
+    let settings: AssociationSettings = http::parse_json(request)?;
+    let record = settings
+        .applied(&acting.association)
+        .map_err(ApiError::invalid_fields)?;
+    let entry = Entry::new(
+        acting.actor.clone(),
+        Action::SettingsChanged,
+        &record.slug,
+        now,
+    );
+    directory::save_settings(app, &record, entry).await?;
+    Ok(http::json(
+        StatusCode::OK,
+        &AssociationSettings::of(&record),
+    ))
 }

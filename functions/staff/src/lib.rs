@@ -14,6 +14,9 @@
 //! | `POST /association/equipe/{id}/role`, `…/retrait` | an admin changes a role, removes a member   |
 //! | `GET /association/journal`                   | who did what, newest first (admins)              |
 //! | `GET`, `POST /association/cles`, `POST …/{id}/revocation` | the API keys: create (shown once), list, revoke (admins) |
+//! | `GET`, `POST /v1/association/team`, `POST …/{id}/role`, `DELETE …/{id}` | the team, as the pages manage it |
+//! | `GET`, `POST /v1/association/keys`, `DELETE …/{id}` | the API keys, as the pages manage them |
+//! | `GET /v1/association/journal`                | the journal                                      |
 //! | `POST /v1/admin/associations/{slug}/admins`  | the network invites an association's first admin |
 //! | `POST /v1/admin/network-admins`              | the first network admin (admin key)              |
 //! | `GET`, `POST /admin/equipe`                  | the network's team; a network admin invites      |
@@ -46,6 +49,14 @@ pub const ROUTES: &[&str] = &[
     "GET /association/cles",
     "POST /association/cles",
     "POST /association/cles/{id}/revocation",
+    "GET /v1/association/team",
+    "POST /v1/association/team",
+    "POST /v1/association/team/{id}/role",
+    "DELETE /v1/association/team/{id}",
+    "GET /v1/association/keys",
+    "POST /v1/association/keys",
+    "DELETE /v1/association/keys/{id}",
+    "GET /v1/association/journal",
     "POST /v1/admin/associations/{slug}/admins",
     "POST /v1/admin/network-admins",
     "GET /admin/equipe",
@@ -111,10 +122,7 @@ pub async fn handle(app: &Staff, request: Request) -> Result<Response<Body>, Err
         Some("GET /association/cles") => keys::page(app, &request).await,
         Some("POST /association/cles") => keys::created(app, &request).await,
         Some("POST /association/cles/{id}/revocation") => keys::revoked(app, &request).await,
-        Some("POST /v1/admin/associations/{slug}/admins") => team::first_admin(app, &request)
-            .await
-            .unwrap_or_else(|error| error.respond()),
-        Some("POST /v1/admin/network-admins") => network::invite_network_admin(app, &request)
+        Some(route) if route.contains(" /v1/") => api(app, route, &request)
             .await
             .unwrap_or_else(|error| error.respond()),
         Some("GET /admin/equipe") => network::page(app, &request).await,
@@ -125,4 +133,26 @@ pub async fn handle(app: &Staff, request: Request) -> Result<Response<Body>, Err
         _ => http::ApiError::not_found().respond(),
     };
     Ok(response)
+}
+
+/// The JSON routes: the association's (its key or a session, with the
+/// same roles as the pages) and the network's (the admin key).
+async fn api(
+    app: &Staff,
+    route: &str,
+    request: &Request,
+) -> Result<Response<Body>, http::ApiError> {
+    match route {
+        "GET /v1/association/team" => team::list(app, request).await,
+        "POST /v1/association/team" => team::invite_member(app, request).await,
+        "POST /v1/association/team/{id}/role" => team::change_role(app, request).await,
+        "DELETE /v1/association/team/{id}" => team::remove_member(app, request).await,
+        "GET /v1/association/keys" => keys::list(app, request).await,
+        "POST /v1/association/keys" => keys::create(app, request).await,
+        "DELETE /v1/association/keys/{id}" => keys::revoke(app, request).await,
+        "GET /v1/association/journal" => journal::read(app, request).await,
+        "POST /v1/admin/associations/{slug}/admins" => team::first_admin(app, request).await,
+        "POST /v1/admin/network-admins" => network::invite_network_admin(app, request).await,
+        _ => Err(http::ApiError::not_found()),
+    }
 }

@@ -10,6 +10,7 @@ use shared::{
     directory::{read_association, valid_slug},
     email::EmailAddress,
     http::{self, ApiError},
+    journal::Actor,
     pages::Page,
     site::{NetworkNav, html, paris_time, posted, see_other, unindexed},
     staff::{SignedIn, StaffRole, in_network, read_network_team},
@@ -18,7 +19,7 @@ use shared::{
 
 use crate::{
     Staff,
-    team::{InvitationForm, Refused, invitation_answer, invite, valid_name},
+    team::{InvitationForm, Refused, invitation_answer, invite, network_admins, valid_name},
 };
 
 const TEAM: &str = "/admin/equipe";
@@ -126,7 +127,7 @@ pub async fn invited(app: &Staff, request: &Request) -> Response<Body> {
                 let error = "Indiquez le prénom et le nom (2 à 100 caractères) et une adresse e-mail valide.";
                 return render(app, &signed_in, form.name.clone(), form.email.clone(), Some(error.into()), false, StatusCode::BAD_REQUEST).await;
             };
-            match invite(app, None, Some(&signed_in.account), name, &address, StaffRole::NetworkAdmin, now).await? {
+            match invite(app, None, Some(&signed_in.account), Actor::staff(&signed_in.account), name, &address, StaffRole::NetworkAdmin, now).await? {
                 Ok(_) => Ok(see_other("/admin/equipe?fait=invitation")),
                 Err(Refused::NotAllowed) => Ok(see_other(TEAM)),
                 Err(Refused::Taken { .. }) => {
@@ -172,7 +173,7 @@ pub async fn first_admin_page(app: &Staff, request: &Request) -> Response<Body> 
                     StatusCode::BAD_REQUEST,
                 );
             };
-            match invite(app, Some(&association), Some(&signed_in.account), name, &address, StaffRole::Admin, now).await? {
+            match invite(app, Some(&association), Some(&signed_in.account), Actor::staff(&signed_in.account), name, &address, StaffRole::Admin, now).await? {
                 Ok(_) => Ok(see_other("/admin/annuaire?fait=invitation")),
                 Err(Refused::NotAllowed) => Ok(see_other("/admin/annuaire")),
                 Err(Refused::Taken { .. }) => refused(
@@ -214,6 +215,7 @@ pub async fn invite_network_admin(
         app,
         None,
         None,
+        network_admins(),
         name,
         &address,
         StaffRole::NetworkAdmin,
