@@ -1915,3 +1915,85 @@ async fn the_pool_lists_waiting_mentees_and_mentors_with_their_places_and_checks
         .await;
     assert_eq!(status, 303, "signed out: to the sign-in page");
 }
+
+#[tokio::test]
+async fn the_pairs_page_lists_the_active_pairs_at_risk_first() {
+    let space = Space::new().await;
+    let key = space.association("mine", json!({})).await;
+    let mut ids = Vec::new();
+    for name in ["ines", "yanis"] {
+        let mentor = format!("mentor-{name}");
+        crate::matching::held(&space.table, "mine", name, "mentee", json!({})).await;
+        crate::matching::held(&space.table, "mine", &mentor, "mentor", json!({})).await;
+        let mut event = json_event(
+            "POST /v1/association/pairs",
+            "/v1/association/pairs",
+            json!({}),
+            &json!({"mentee_id": name, "mentor_id": mentor}),
+        );
+        event["headers"]["authorization"] = format!("Bearer {key}").into();
+        let (status, proposed) = status_and_json(&space.call(event).await);
+        assert_eq!(status, 201, "{proposed}");
+        let id = proposed["id"].as_str().unwrap().to_owned();
+        for side in [shared::people::Role::Mentee, shared::people::Role::Mentor] {
+            matching::pairs::accept(&space.matching, &id, side, chrono::Utc::now())
+                .await
+                .unwrap();
+        }
+        ids.push(id);
+    }
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let camille = space.sign_in("camille@mine.example").await;
+    let (_, html) = space
+        .page(
+            "GET /association/binomes",
+            "/association/binomes",
+            json!({}),
+            &camille,
+        )
+        .await;
+    assert!(!html.contains("demande votre attention"), "{html}");
+    // The pair listed last asks for help: it comes first, with a word above the list.
+    let last = usize::from(html.find("Prénom-yanis").unwrap() > html.find("Prénom-ines").unwrap());
+    let names = ["Prénom-ines", "Prénom-yanis"];
+    let (at_risk, other) = (names[last], names[1 - last]);
+    space
+        .table
+        .store
+        .client
+        .update_item()
+        .table_name(&space.table.store.table)
+        .set_key(Some(Key::pair(&ids[last]).attributes()))
+        .update_expression("SET #risk = :risk")
+        .expression_attribute_names("#risk", "risk")
+        .expression_attribute_values(
+            ":risk",
+            serde_dynamo::to_attribute_value(
+                json!({"reason": "needs_help", "since": "2026-12-01T09:00:00Z"}),
+            )
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, html) = space
+        .page(
+            "GET /association/binomes",
+            "/association/binomes",
+            json!({}),
+            &camille,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Un binôme en cours demande votre attention"),
+        "{html}"
+    );
+    assert!(
+        html.find(at_risk).unwrap() < html.find(other).unwrap(),
+        "at risk first: {html}"
+    );
+    assert!(html.contains("À risque"), "{html}");
+}

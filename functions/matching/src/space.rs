@@ -436,6 +436,8 @@ struct PairsPage {
     nav: SpaceNav,
     /// (label, href, count, shown)
     tabs: Vec<(&'static str, &'static str, usize, bool)>,
+    /// Active pairs at risk, listed first (in the active tab).
+    at_risk: usize,
     rows: Vec<PairRow>,
     closable: bool,
     reasons: [(&'static str, &'static str); 4],
@@ -565,7 +567,17 @@ async fn list(
         _ => Shown::Active,
     };
     let mut all = pairs::of_association(&app.store, &space.association.slug).await?;
-    all.sort_by(|a, b| b.proposed_at.cmp(&a.proposed_at));
+    // Newest first, the active pairs at risk before all others.
+    all.sort_by(|a, b| {
+        let at_risk = |p: &shared::pair::Pair| p.status == PairStatus::Active && p.risk.is_some();
+        at_risk(b)
+            .cmp(&at_risk(a))
+            .then(b.proposed_at.cmp(&a.proposed_at))
+    });
+    let at_risk = all
+        .iter()
+        .filter(|p| p.status == PairStatus::Active && p.risk.is_some())
+        .count();
     let count = |tab: Shown| all.iter().filter(|p| Shown::of(p.status) == tab).count();
     let tabs = vec![
         (
@@ -604,6 +616,7 @@ async fn list(
     let page = PairsPage {
         nav: space.nav("binomes"),
         tabs,
+        at_risk: if shown == Shown::Active { at_risk } else { 0 },
         rows,
         closable: shown != Shown::Over,
         reasons: CLOSE_REASONS,
