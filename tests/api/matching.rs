@@ -619,7 +619,7 @@ async fn the_nightly_schedule_runs_auto_matching_associations_once() {
 
 /// The stream records of deleting these items (what an erasure produces),
 /// shaped after the sample stream record.
-fn removals(items: &[Value]) -> aws_lambda_events::event::dynamodb::Event {
+pub(crate) fn removals(items: &[Value]) -> aws_lambda_events::event::dynamodb::Event {
     let sample = event("matching-run-insert.json")["Records"][0].clone();
     let records: Vec<Value> = items
         .iter()

@@ -290,3 +290,87 @@ async fn a_mentor_without_a_recorded_honorability_check_is_never_proposed_to_a_m
     assert_eq!(status, 201, "{proposed}");
     assert_eq!(proposal_mails(&table).await, 2);
 }
+
+#[tokio::test]
+async fn an_erased_person_is_taken_out_of_the_drafts_and_the_association_may_run_again() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let app = app(&table);
+    let key = association(&table, "relue", json!({"auto_publish": false})).await;
+    held(&table, "relue", "jeune1", "mentee", json!({})).await;
+    held(&table, "relue", "mentor1", "mentor", json!({})).await;
+    let (status, requested) = run(&app, &table, &key).await;
+    assert_eq!(status, 202);
+    let id = requested["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        show(&app, &key, &id).await["drafts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let references = table
+        .items_with_sort_prefix(shared::store::keys::DRAFT_REFERENCE_PREFIX)
+        .await;
+    let mut holders: Vec<&str> = references
+        .iter()
+        .map(|r| r["pk"].as_str().unwrap())
+        .collect();
+    holders.sort_unstable();
+    assert_eq!(
+        holders,
+        ["PERSON#jeune1", "PERSON#mentor1"],
+        "each person holds a reference"
+    );
+    // A redelivered run writes nothing twice.
+    deliver_runs(&app, &table).await;
+    assert_eq!(
+        table
+            .items_with_sort_prefix(shared::store::keys::DRAFT_REFERENCE_PREFIX)
+            .await
+            .len(),
+        2
+    );
+
+    // The mentee erases their data: the reference goes with it, and the stream takes them out of the draft.
+    let subject = shared::subject::SignupSubject {
+        person_id: "jeune1".into(),
+        role: shared::people::Role::Mentee,
+        address: binome_tests::keyring()
+            .addresses
+            .id_of(&shared::email::EmailAddress::parse("jeune1@exemple.fr").unwrap()),
+        has_sensitive_data: false,
+        has_guardian: false,
+    };
+    let removed: Vec<Value> = references
+        .into_iter()
+        .filter(|r| r["pk"] == "PERSON#jeune1")
+        .collect();
+    shared::erasure::erase(
+        &table.store,
+        &subject,
+        shared::erasure::ErasureCause::Request,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matching::deliver(&app, &crate::matching::removals(&removed))
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    let shown = show(&app, &key, &id).await;
+    assert!(shown["drafts"].as_array().unwrap().is_empty(), "{shown}");
+    assert!(!shown.to_string().contains("Prénom-jeune1"), "{shown}");
+    // Delivered again: nothing more to do.
+    assert!(
+        matching::deliver(&app, &crate::matching::removals(&removed))
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+
+    // Nothing left to review: the association may run again.
+    let (status, _) = run(&app, &table, &key).await;
+    assert_eq!(status, 202);
+}

@@ -112,35 +112,77 @@ impl Draft {
     }
 }
 
-/// Writes a run's drafts (a redelivered run writes none twice).
+/// Writes a run's drafts (a redelivered run writes none twice), each with
+/// a reference in both people's partitions: erasing either one's data
+/// deletes the reference, and the stream takes them out of the draft.
 #[tracing::instrument(skip_all, fields(run = run_id))]
 pub async fn write(store: &Store, run_id: &str, drafts: Vec<Draft>) -> Result<(), StoreError> {
-    let expires = (Utc::now() + DRAFT_RETENTION).timestamp();
+    // What a draft says of the two people is kept no longer than a review takes.
+    let expires = AttributeValue::N((Utc::now() + DRAFT_RETENTION).timestamp().to_string());
+    let table = &store.table;
     let results: Vec<Result<(), StoreError>> = stream::iter(drafts)
-        .map(|draft| async move {
-            let mut item: Item = serde_dynamo::to_item(&draft)?;
-            for (name, value) in Key::run_draft(run_id, &draft.mentee_id).attributes() {
-                item.insert(name, value);
-            }
-            // What a draft says of the two people is kept no longer than a review takes.
-            item.insert("ttl".into(), AttributeValue::N(expires.to_string()));
-            let result = store
-                .client
-                .put_item()
-                .table_name(&store.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await;
-            match result {
-                Err(error) if shared::store::condition_failed(&error) => Ok(()),
-                other => other.map(|_| ()).map_err(StoreError::from),
+        .map(|draft| {
+            let expires = expires.clone();
+            async move {
+                let mut item: Item = serde_dynamo::to_item(&draft)?;
+                item.extend(Key::run_draft(run_id, &draft.mentee_id).attributes());
+                item.insert("ttl".into(), expires.clone());
+                let mut writes = vec![
+                    TransactWriteItem::builder()
+                        .put(
+                            Put::builder()
+                                .table_name(table)
+                                .set_item(Some(item))
+                                .condition_expression("attribute_not_exists(pk)")
+                                .build()?,
+                        )
+                        .build(),
+                ];
+                for person in [&draft.mentee_id, &draft.mentor_id] {
+                    let mut reference: Item = Key::person_draft(person, run_id).attributes();
+                    reference.insert("run_id".into(), AttributeValue::S(run_id.to_owned()));
+                    reference.insert(
+                        "mentee_id".into(),
+                        AttributeValue::S(draft.mentee_id.clone()),
+                    );
+                    reference.insert("ttl".into(), expires.clone());
+                    writes.push(
+                        TransactWriteItem::builder()
+                            .put(
+                                Put::builder()
+                                    .table_name(table)
+                                    .set_item(Some(reference))
+                                    .build()?,
+                            )
+                            .build(),
+                    );
+                }
+                match store.transact(writes).await {
+                    // Written by an earlier delivery of the run, references included.
+                    Err(error) if first_condition_failed(&error) => Ok(()),
+                    other => other.map(|_| ()).map_err(StoreError::from),
+                }
             }
         })
         .buffer_unordered(CONCURRENT_WRITES)
         .collect()
         .await;
     results.into_iter().collect::<Result<(), _>>()?;
+    Ok(())
+}
+
+/// Takes an erased person out of a run: the draft naming them goes (an
+/// approved one's pair is taken care of by the pair's own reference).
+#[tracing::instrument(skip_all, fields(run = run_id))]
+pub async fn forget(store: &Store, run_id: &str, mentee_id: &str) -> Result<(), StoreError> {
+    store
+        .client
+        .delete_item()
+        .table_name(&store.table)
+        .set_key(Some(Key::run_draft(run_id, mentee_id).attributes()))
+        .send()
+        .await?;
+    tracing::info!(run = run_id, "erased person's draft deleted");
     Ok(())
 }
 

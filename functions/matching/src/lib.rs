@@ -66,7 +66,7 @@ use shared::{
     staff,
     store::{
         Key, Store, StoreError,
-        keys::{PAIR_REFERENCE_PREFIX, sort},
+        keys::{DRAFT_REFERENCE_PREFIX, PAIR_REFERENCE_PREFIX, sort},
     },
     stream::{in_order, text},
     tokens::Purpose,
@@ -204,9 +204,19 @@ pub fn erased_from_pair(record: &dynamodb::EventRecord) -> Option<(&str, &str)> 
     Some((text(image, "pair_id")?, person))
 }
 
+/// The (run, mentee) of a deleted draft reference: a person of the draft
+/// erased their data.
+pub fn erased_from_draft(record: &dynamodb::EventRecord) -> Option<(&str, &str)> {
+    let image = &record.change.old_image;
+    if record.event_name != "REMOVE" || !text(image, "sk")?.starts_with(DRAFT_REFERENCE_PREFIX) {
+        return None;
+    }
+    Some((text(image, "run_id")?, text(image, "mentee_id")?))
+}
+
 /// Handles a stream batch in order — new runs are executed, erased people
-/// taken out of their pairs; the first that fails is reported, so Lambda
-/// retries from it.
+/// taken out of their pairs and drafts; the first that fails is reported,
+/// so Lambda retries from it.
 pub async fn deliver(app: &Matching, batch: &dynamodb::Event) -> DynamoDbEventResponse {
     in_order(batch, |record| async move {
         if is_new_run(record) {
@@ -216,6 +226,8 @@ pub async fn deliver(app: &Matching, batch: &dynamodb::Event) -> DynamoDbEventRe
             }
         } else if let Some((pair, person)) = erased_from_pair(record) {
             pairs::forget(app, pair, person, Utc::now()).await
+        } else if let Some((run, mentee)) = erased_from_draft(record) {
+            drafts::forget(&app.store, run, mentee).await
         } else {
             Ok(())
         }

@@ -31,6 +31,7 @@
 //! | an association's named API key, by its hash | Get / Put / Delete | `API_KEY#<SHA-256 of the key>` / `API_KEY` |
 //! | an association's named API keys          | Query `by_association` | `assoc_pk` = `KEYS#<slug>`, `assoc_sk` = `<created at>#<hash>` |
 //! | a run's pairs awaiting review (drafts)  | Put / Query / Update | `RUN#<run id>` / `DRAFT#<mentee id>`        |
+//! | the drafts of a person (erasure)        | Put / stream REMOVE | `PERSON#<person id>` / `DRAFTED#<run id>`   |
 //! | the association's run going or in review (one at a time) | conditional Put / Get / Delete | `REVIEW_SLOT#<slug>` / `REVIEW_SLOT` |
 //! | a pair rejected in review (never again) | Put, in the pairs' index | `REJECTED#<mentee id>#<mentor id>` / `REJECTED`, `assoc_pk` = `PAIRS#<slug>` |
 //! | a newsletter issue (its stream MODIFY to `sending` starts it) | Put / Get / Update | `CAMPAIGN#<campaign id>` / `CAMPAIGN` |
@@ -67,6 +68,9 @@ pub const OUTBOX_PREFIX: &str = "MAIL#";
 pub const DRAFT_PREFIX: &str = "DRAFT#";
 /// Prefix of a person's pair references; matching's stream filter uses it.
 pub const PAIR_REFERENCE_PREFIX: &str = "PAIR#";
+/// Prefix of a person's references to the runs that drafted them;
+/// matching's stream filter uses it.
+pub const DRAFT_REFERENCE_PREFIX: &str = "DRAFTED#";
 const NEWSLETTER_PREFIX: &str = "NEWSLETTER#";
 const EMAIL_PREFIX: &str = "EMAIL#";
 /// Prefix of the partition of a person.
@@ -265,6 +269,15 @@ impl Key {
         Self {
             pk: format!("RUN#{run_id}"),
             sk: format!("{DRAFT_PREFIX}{mentee_id}"),
+        }
+    }
+
+    /// A person's reference to a run that drafted them: deleted with
+    /// their data, it takes them out of the run's drafts.
+    pub fn person_draft(person_id: &str, run_id: &str) -> Self {
+        Self {
+            pk: Self::person_partition(person_id),
+            sk: format!("{DRAFT_REFERENCE_PREFIX}{run_id}"),
         }
     }
 
