@@ -75,6 +75,16 @@ pub enum Situation {
 }
 
 impl Situation {
+    /// Every value, in the order forms list them.
+    pub const ALL: [Self; 6] = [
+        Situation::Collegien,
+        Situation::Lyceen,
+        Situation::Etudiant,
+        Situation::DemandeurEmploi,
+        Situation::JeuneActif,
+        Situation::Autre,
+    ];
+
     /// How people are described in mails (French).
     pub fn label(self) -> &'static str {
         match self {
@@ -150,6 +160,16 @@ pub enum Need {
 }
 
 impl Need {
+    /// Every value, in the order forms list them.
+    pub const ALL: [Self; 6] = [
+        Need::Orientation,
+        Need::ReussiteEtudes,
+        Need::StageAlternance,
+        Need::InsertionPro,
+        Need::CreationEntreprise,
+        Need::ConfianceReseau,
+    ];
+
     /// How needs are named in mails (French).
     pub fn label(self) -> &'static str {
         match self {
@@ -210,6 +230,16 @@ pub enum PriorityGroup {
 }
 
 impl PriorityGroup {
+    /// Every value, in the order forms list them.
+    pub const ALL: [Self; 6] = [
+        PriorityGroup::Qpv,
+        PriorityGroup::Zrr,
+        PriorityGroup::Boursier,
+        PriorityGroup::Decrochage,
+        PriorityGroup::Refugie,
+        PriorityGroup::Handicap,
+    ];
+
     /// As association staff read it.
     pub fn label(self) -> &'static str {
         match self {

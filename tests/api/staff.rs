@@ -1997,3 +1997,189 @@ async fn the_pairs_page_lists_the_active_pairs_at_risk_first() {
     );
     assert!(html.contains("À risque"), "{html}");
 }
+
+#[tokio::test]
+async fn network_admins_create_and_edit_directory_entries_from_their_pages() {
+    let space = Space::new().await;
+    space
+        .association(
+            "mine",
+            json!({"auto_publish": true, "matching": {"field": "off"}}),
+        )
+        .await;
+    let invited = space
+        .call(json_event(
+            "POST /v1/admin/network-admins",
+            "/v1/admin/network-admins",
+            json!({}),
+            &json!({"name": "Alex Durand", "email": "alex@reseau.example"}),
+        ))
+        .await;
+    assert_eq!(invited.status(), 202);
+    let network = space.sign_in("alex@reseau.example").await;
+    let (status, html) = space
+        .page(
+            "GET /admin/annuaire/nouvelle",
+            "/admin/annuaire/nouvelle",
+            json!({}),
+            &network,
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let new = "POST /admin/annuaire/nouvelle";
+    let path = "/admin/annuaire/nouvelle";
+
+    // Every problem named, nothing stored; an identifier taken is refused.
+    let refused = space.post(new, path, json!({}), &format!("csrf={csrf}&slug=Pas+valide&name=&contact_email=non&departements=99&min_age=abc&monthly_capacity=10"), &network).await;
+    assert_eq!(refused.status(), 400);
+    let html = text(&refused);
+    for field in [
+        "#slug",
+        "#contact_email",
+        "#departements",
+        "#modes",
+        "#min_age",
+        "#needs",
+    ] {
+        assert!(
+            html.contains(&format!("href=\"{field}\"")),
+            "{field}: {html}"
+        );
+    }
+    let taken = space.post(new, path, json!({}), &format!("csrf={csrf}&slug=mine&name=Autre&contact_email=a%40b.example&departements=93&modes=distance&needs=orientation&monthly_capacity=10"), &network).await;
+    assert_eq!(taken.status(), 400);
+    assert!(
+        text(&taken).contains("déjà celui d&#39;une association")
+            || text(&taken).contains("déjà celui d'une association"),
+        "{}",
+        text(&taken)
+    );
+    let without_token = space
+        .post(
+            new,
+            path,
+            json!({}),
+            "slug=article-1&name=Article+1",
+            &network,
+        )
+        .await;
+    assert_eq!(without_token.status(), 403);
+    assert!(
+        shared::directory::read_association(&space.table.store, "article-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Created: the key is shown once and works.
+    let form = "slug=article-1&name=Article+1&contact_email=demandes%40article1.example&departements=93%2C+95&modes=presentiel&modes=distance&needs=orientation&needs=insertion_pro&speciality_qpv=40&min_age=11&max_age=30&monthly_capacity=40&sla_days=7&programme_months=6&mentor_intake=open&notify=daily_digest&active=on";
+    let created = space
+        .post(
+            new,
+            path,
+            json!({}),
+            &format!("csrf={csrf}&{form}"),
+            &network,
+        )
+        .await;
+    assert_eq!(created.status(), 201, "{}", text(&created));
+    let html = text(&created);
+    let key = html
+        .split("<code>")
+        .nth(1)
+        .unwrap()
+        .split("</code>")
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(key.starts_with("bnm_article-1_"), "{key}");
+    let mut listed = json_event(
+        "GET /v1/association/requests",
+        "/v1/association/requests",
+        json!({}),
+        &json!(null),
+    );
+    listed["headers"]["authorization"] = format!("Bearer {key}").into();
+    assert_eq!(space.call(listed).await.status(), 200);
+    let stored = shared::directory::read_association(&space.table.store, "article-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.departements.len(), 2);
+    assert_eq!(
+        stored.specialities,
+        vec![shared::directory::Speciality {
+            group: shared::people::PriorityGroup::Qpv,
+            weight: 40
+        }]
+    );
+    assert_eq!(stored.notify, shared::directory::Notify::DailyDigest);
+
+    // Edited: the form shows the entry; the association's own settings stay.
+    let fiche = "/admin/annuaire/mine/fiche";
+    let (status, html) = space
+        .page(
+            "GET /admin/annuaire/{slug}/fiche",
+            fiche,
+            json!({"slug": "mine"}),
+            &network,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("value=\"contact@mine.example\"") && html.contains("value=\"93\""),
+        "{html}"
+    );
+    let saved = space.post("POST /admin/annuaire/{slug}/fiche", fiche, json!({"slug": "mine"}), &format!("csrf={csrf}&name=Mine+et+Cie&contact_email=contact%40mine.example&departements=93&modes=distance&needs=orientation&min_age=15&max_age=25&monthly_capacity=12&sla_days=5&programme_months=9&mentor_intake=closed&notify=immediate&active=on"), &network).await;
+    assert_eq!(saved.status(), 303, "{}", text(&saved));
+    let stored = shared::directory::read_association(&space.table.store, "mine")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            stored.name.as_str(),
+            stored.min_age,
+            stored.programme_months,
+            stored.mentor_intake
+        ),
+        ("Mine et Cie", 15, 9, shared::directory::Intake::Closed)
+    );
+    assert!(
+        stored.auto_publish,
+        "the association's own settings are kept"
+    );
+    assert_eq!(stored.matching.field, shared::criteria::Rule::Off);
+
+    // Association staff have none of these pages.
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let staff = space.sign_in("camille@mine.example").await;
+    let (status, _) = space
+        .page(
+            "GET /admin/annuaire/{slug}/fiche",
+            fiche,
+            json!({"slug": "mine"}),
+            &staff,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = space
+        .page(
+            "GET /admin/annuaire/{slug}/fiche",
+            "/admin/annuaire/inconnue/fiche",
+            json!({"slug": "inconnue"}),
+            &network,
+        )
+        .await;
+    assert_eq!(status, 404);
+}

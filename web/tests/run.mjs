@@ -637,6 +637,29 @@ async function networkJourney(browser) {
   }
   await page.goto(`${base}/admin/equipe`);
   await audit(page, "admin-equipe");
+
+  // A new association from the directory's form: errors first, then its key once.
+  await page.goto(`${base}/admin/annuaire`);
+  await page.getByRole("link", { name: "Ajouter une association" }).click();
+  await audit(page, "admin-annuaire-nouvelle");
+  await page.locator("#slug").fill("Pas valide");
+  await page.getByRole("button", { name: "Créer l'association" }).click();
+  check((await page.locator("#erreurs li").count()) >= 3, "network: the form names what to fix");
+  await audit(page, "admin-annuaire-nouvelle-erreurs");
+  await page.locator("#slug").fill("elan-navigateur");
+  await page.locator("#name").fill("Élan navigateur");
+  await page.locator("#contact_email").fill("demandes@elan.example");
+  await page.locator("#departements").fill("93, 94");
+  await page.locator("#monthly_capacity").fill("20");
+  await page.locator("label[for=needs-orientation]").click();
+  await page.getByRole("button", { name: "Créer l'association" }).click();
+  const key = await page.locator("main code").innerText().catch(() => "");
+  check(key.startsWith("bnm_elan-navigateur_"), `network: the new association's key shown once, got ${key}`);
+  await audit(page, "admin-annuaire-creee");
+  await page.goto(`${base}/admin/annuaire/elan-navigateur/fiche`);
+  await page.locator("#monthly_capacity").fill("25");
+  await page.getByRole("button", { name: "Enregistrer la fiche" }).click();
+  check((await page.locator(".fr-alert--success").innerText()).includes("Fiche enregistrée"), "network: the entry edited");
   await context.close();
 }
 

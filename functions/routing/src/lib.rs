@@ -30,12 +30,14 @@
 //! | `POST /association/demandes/{id}/prise-en-charge`, `…/refus`, `…/honorabilite` | the same from the pages (CSRF token) |
 //! | `GET`, `POST /association/reglages`                  | the association's settings (its admins)    |
 //! | `GET /admin`, `/admin/annuaire`, `POST …/{slug}/activation` | the network's directory (network admins) |
+//! | `GET`, `POST /admin/annuaire/nouvelle`, `…/{slug}/fiche` | a directory entry created (key shown once) or edited |
 //! | `GET /admin/attente`, `/admin/demandes/{id}`         | the waiting list; a routing decision in words |
 //!
 //! The association routes take the association's API key or a staff session.
 
 pub mod contract;
 pub mod directory;
+mod entry;
 pub mod inbox;
 mod network;
 pub mod request;
@@ -81,6 +83,10 @@ pub const ROUTES: &[&str] = &[
     "GET /admin",
     "GET /admin/annuaire",
     "POST /admin/annuaire/{slug}/activation",
+    "GET /admin/annuaire/nouvelle",
+    "POST /admin/annuaire/nouvelle",
+    "GET /admin/annuaire/{slug}/fiche",
+    "POST /admin/annuaire/{slug}/fiche",
     "GET /admin/attente",
     "GET /admin/demandes/{id}",
 ];
@@ -181,6 +187,10 @@ pub async fn handle(app: &Routing, request: Request) -> Result<Response<Body>, E
         Some("POST /admin/annuaire/{slug}/activation") => {
             Ok(network::activation(app, &request).await)
         }
+        Some("GET /admin/annuaire/nouvelle") => Ok(entry::new_page(app, &request).await),
+        Some("POST /admin/annuaire/nouvelle") => Ok(entry::created(app, &request).await),
+        Some("GET /admin/annuaire/{slug}/fiche") => Ok(entry::edit_page(app, &request).await),
+        Some("POST /admin/annuaire/{slug}/fiche") => Ok(entry::saved(app, &request).await),
         Some("GET /admin/attente") => Ok(network::waiting(app, &request).await),
         Some("GET /admin/demandes/{id}") => Ok(network::routing_decision(app, &request).await),
         _ => Err(ApiError::not_found()),

@@ -131,6 +131,7 @@ pub async fn directory(app: &Routing, request: &Request) -> Response<Body> {
                 Some("activation") => Some("L'association reçoit de nouveau des demandes."),
                 Some("desactivation") => Some("L'association ne reçoit plus de demandes ; celles qu'elle a déjà restent chez elle."),
                 Some("invitation") => Some("Invitation envoyée : la personne reçoit un lien de connexion valable 7 jours."),
+                Some("fiche") => Some("Fiche enregistrée : elle s'applique aux prochaines demandes."),
                 _ => None,
             };
             let page = DirectoryPage {
