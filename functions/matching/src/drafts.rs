@@ -206,6 +206,14 @@ pub async fn of_run(store: &Store, run_id: &str) -> Result<Vec<Draft>, StoreErro
         .collect::<Result<_, _>>()?)
 }
 
+/// How many of a run's drafts wait for review.
+pub fn pending_count(drafts: &[Draft]) -> usize {
+    drafts
+        .iter()
+        .filter(|draft| draft.status == DraftStatus::Pending)
+        .count()
+}
+
 /// The association's run still going or still in review, if any: its
 /// slot (`REVIEW_SLOT#<slug>`) is taken with the run's creation and given
 /// back once the run ends without drafts or its drafts are all decided.
@@ -231,11 +239,7 @@ pub async fn in_review(store: &Store, slug: &str) -> Result<Option<String>, Stor
     let going = crate::runs::read(store, &run_id)
         .await?
         .is_some_and(|run| run.status != crate::runs::RunStatus::Done);
-    let pending = going
-        || of_run(store, &run_id)
-            .await?
-            .iter()
-            .any(|draft| draft.status == DraftStatus::Pending);
+    let pending = going || pending_count(&of_run(store, &run_id).await?) > 0;
     if pending {
         Ok(Some(run_id))
     } else {
@@ -492,11 +496,7 @@ async fn finish(
     run_id: &str,
     mut reviewed: Reviewed,
 ) -> Result<Reviewed, StoreError> {
-    reviewed.pending = of_run(&app.store, run_id)
-        .await?
-        .iter()
-        .filter(|d| d.status == DraftStatus::Pending)
-        .count();
+    reviewed.pending = pending_count(&of_run(&app.store, run_id).await?);
     if reviewed.pending == 0 {
         release(&app.store, slug, run_id).await?;
     }

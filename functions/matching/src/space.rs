@@ -24,7 +24,7 @@ use crate::{
     Matching, Review,
     algorithm::Objective,
     chosen_drafts,
-    drafts::{self, Draft, DraftStatus},
+    drafts::{self, DraftStatus},
     own_run, pairs, path_id,
     pool::Member,
     rejection_reason,
@@ -114,7 +114,7 @@ pub async fn runs(app: &Matching, request: &Request) -> Response<Body> {
             let mut rows = Vec::new();
             for run in runs::latest(&app.store, slug, LISTED).await? {
                 let pending = if in_review.as_deref() == Some(run.id.as_str()) {
-                    pending_of(&drafts::of_run(&app.store, &run.id).await?)
+                    drafts::pending_count(&drafts::of_run(&app.store, &run.id).await?)
                 } else {
                     0
                 };
@@ -156,13 +156,6 @@ fn when(run: &Run) -> String {
     chrono::DateTime::parse_from_rfc3339(&run.requested_at)
         .map(|at| paris_time(at.with_timezone(&Utc)))
         .unwrap_or_else(|_| run.requested_at.clone())
-}
-
-fn pending_of(drafts: &[Draft]) -> usize {
-    drafts
-        .iter()
-        .filter(|d| d.status == DraftStatus::Pending)
-        .count()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -266,7 +259,7 @@ async fn show(
         lines.push(format!("{} jeune(s) restent sans binôme trouvé.", s.unmatched));
         lines
     });
-    let pending = pending_of(&drafts);
+    let pending = drafts::pending_count(&drafts);
     let page = RunPage {
         nav: space.nav("appariement"),
         id: run.id.clone(),

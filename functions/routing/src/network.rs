@@ -72,8 +72,8 @@ struct RequestPage {
     status: &'static str,
     /// The decision in sentences.
     decision: Vec<String>,
-    /// (association, points in words, total)
-    candidates: Vec<(String, String, u32)>,
+    /// (association, points in words, total in points)
+    candidates: Vec<(String, String, String)>,
     /// Where it was before, in sentences.
     history: Vec<String>,
 }
@@ -344,7 +344,7 @@ pub async fn routing_decision(app: &Routing, request: &Request) -> Response<Body
                 }
                 decision.push(format!("Règles de routage : version {}.", routing.decision.rule_version));
                 for candidate in &routing.decision.candidates {
-                    candidates.push((candidate.slug.clone(), candidate.points.in_words(), candidate.total));
+                    candidates.push((candidate.slug.clone(), candidate.points.in_words(), crate::rules::in_points(candidate.total)));
                 }
                 for handover in &routing.history {
                     history.push(format!(

@@ -203,6 +203,11 @@ pub struct Points {
     pub preferred: u32,
 }
 
+/// Thousandths of a point as people read them: « 6,5 ».
+pub fn in_points(milli: u32) -> String {
+    format!("{:.1}", f64::from(milli) / f64::from(MILLI)).replace('.', ",")
+}
+
 impl Points {
     /// The criteria that counted, in words (points, not thousandths).
     pub fn in_words(&self) -> String {
@@ -216,12 +221,12 @@ impl Points {
         ]
         .into_iter()
         .filter(|(_, points)| *points > 0)
-        .map(|(label, points)| format!("{label} {:.1}", f64::from(points) / f64::from(MILLI)))
+        .map(|(label, points)| format!("{label} : {}", in_points(points)))
         .collect();
         match (self.preferred > 0, parts.is_empty()) {
             (true, _) => "choisie par le mentor".to_owned(),
             (false, true) => "aucun critère".to_owned(),
-            (false, false) => parts.join(", "),
+            (false, false) => parts.join(" ; "),
         }
     }
 
@@ -436,6 +441,21 @@ pub fn route_mentor(directory: &[Association], mentor: &MentorCase<'_>) -> Decis
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn points_read_with_a_decimal_comma() {
+        assert_eq!(in_points(6_000), "6,0");
+        assert_eq!(in_points(2_450), "2,5");
+        let points = Points {
+            needs: 4_000,
+            capacity: 500,
+            ..Points::default()
+        };
+        assert_eq!(
+            points.in_words(),
+            "besoins accompagnés : 4,0 ; capacité libre : 0,5"
+        );
+    }
 
     fn association(slug: &str) -> Association {
         Association {
