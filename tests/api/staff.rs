@@ -1833,7 +1833,7 @@ async fn the_team_keys_settings_and_journal_answer_as_json_with_the_roles_and_is
 async fn the_pool_lists_waiting_mentees_and_mentors_with_their_places_and_checks_for_its_own_staff_only()
  {
     let space = Space::new().await;
-    space.association("mine", json!({})).await;
+    let mine_key = space.association("mine", json!({})).await;
     space.association("other", json!({})).await;
     crate::matching::held(
         &space.table,
@@ -1891,6 +1891,41 @@ async fn the_pool_lists_waiting_mentees_and_mentors_with_their_places_and_checks
         "{html}"
     );
     assert!(html.contains("À vérifier avant un·e mineur·e"), "{html}");
+
+    // The same as JSON, with the association's key.
+    let mut pool = json_event(
+        "GET /v1/association/pool",
+        "/v1/association/pool",
+        json!({}),
+        &json!(null),
+    );
+    pool["headers"]["authorization"] = format!("Bearer {mine_key}").into();
+    let (status, body) = status_and_json(&space.call(pool).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            body["mentees"][0]["id"].as_str(),
+            body["mentees"][0]["minor"].as_bool()
+        ),
+        (Some("jeune"), Some(true))
+    );
+    let mentors: Vec<(&str, u64, bool)> = body["mentors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap(),
+                m["room"].as_u64().unwrap(),
+                m["honorability"].is_null(),
+            )
+        })
+        .collect();
+    assert_eq!(mentors, [("mentor-a", 2, true), ("mentor-b", 1, false)]);
+    assert!(
+        !body.to_string().contains("@exemple.fr"),
+        "no contact detail: {body}"
+    );
 
     let (status, html) = space
         .page(

@@ -11,6 +11,7 @@
         crate::suggestions,
         crate::propose,
         crate::list_pairs,
+        crate::pool,
         crate::close,
         crate::programme::set_length,
         crate::answer_page,

@@ -32,7 +32,7 @@
 //! | `GET /association/appariement/{id}`, `POST …/relecture` | a run's page: its drafts reviewed        |
 //! | `GET /association/binomes`, `POST …/{id}/cloture`, `GET …/export` | the pairs, closed, exported as CSV |
 //! | `GET`, `POST /association/suggestions/{id}`        | a mentee's best mentors; one proposed by hand |
-//! | `GET /association/vivier`                         | the pool: waiting mentees, mentors with their places and checks |
+//! | `GET /association/vivier`, `GET /v1/association/pool` | the pool: waiting mentees, mentors with their places and checks |
 //!
 //! The association routes take the association's API key or a staff session.
 
@@ -108,6 +108,7 @@ pub const ROUTES: &[&str] = &[
     "GET /association/suggestions/{id}",
     "POST /association/suggestions/{id}",
     "GET /association/vivier",
+    "GET /v1/association/pool",
 ];
 
 pub struct Matching {
@@ -166,6 +167,7 @@ pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, 
         Some("GET /association/suggestions/{id}") => Ok(space::suggestions(app, &request).await),
         Some("POST /association/suggestions/{id}") => Ok(space::propose(app, &request).await),
         Some("GET /association/vivier") => Ok(space::pool(app, &request).await),
+        Some("GET /v1/association/pool") => pool(app, &request).await,
         Some("POST /v1/association/pairs/{id}/programme") => {
             programme::set_length(app, &request, &path_id(&request)).await
         }
@@ -1679,4 +1681,93 @@ async fn survey_answer(app: &Matching, request: &Request) -> Response<Body> {
             Page::unavailable("Vos réponses n'ont pas été enregistrées.")
         }
     }
+}
+
+/// Le vivier de l'association.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Pool {
+    /// Les jeunes qui attendent un binôme, la demande la plus ancienne d'abord.
+    mentees: Vec<PoolMentee>,
+    /// Les mentors, ceux qui ont le plus de places libres d'abord.
+    mentors: Vec<PoolMentor>,
+}
+
+/// Un·e jeune du vivier, sans coordonnées.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct PoolMentee {
+    id: String,
+    first_name: String,
+    /// Sa demande en quelques mots.
+    about: String,
+    /// Moins de 18 ans (ou âge inconnu) : seul un mentor dont l'association a vérifié l'honorabilité lui est proposé.
+    minor: bool,
+    verified_at: Option<chrono::DateTime<Utc>>,
+    /// Ses e-mails ne lui parviennent pas : à appeler.
+    unreachable: bool,
+}
+
+/// Un mentor du vivier, sans coordonnées.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct PoolMentor {
+    id: String,
+    first_name: String,
+    about: String,
+    /// Jeunes qu'il ou elle peut accompagner à la fois.
+    capacity: u8,
+    /// Binômes proposés ou en cours.
+    pairs_held: u8,
+    /// Places libres.
+    room: u8,
+    /// La vérification d'honorabilité enregistrée par cette association ; `null` sinon.
+    #[schema(required = true)]
+    honorability: Option<shared::people::Honorability>,
+    unreachable: bool,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/association/pool",
+    tag = "binomes",
+    operation_id = "pool_read",
+    summary = "Le vivier de l'association",
+    description = "Les jeunes qui attendent un binôme et les mentors de l'association, avec leurs places et leur vérification d'honorabilité ; sans coordonnées.",
+    security(("association" = [])),
+    responses((status = 200, description = "Le vivier.", body = Pool))
+)]
+/// `GET /v1/association/pool`
+pub(crate) async fn pool(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
+    let (association, _) = staff::authorise(&app.store, request, Utc::now()).await?;
+    let slug = &association.slug;
+    let today = Utc::now().date_naive();
+    let (mentees, mentors) = space::pool_members(app, slug).await?;
+    let pool = Pool {
+        mentees: mentees
+            .into_iter()
+            .map(|m| PoolMentee {
+                about: m.about(today),
+                minor: m.is_minor(today),
+                verified_at: m.verified_at,
+                unreachable: m.unreachable.is_some(),
+                first_name: m.first_name,
+                id: m.id,
+            })
+            .collect(),
+        mentors: mentors
+            .into_iter()
+            .map(|m| PoolMentor {
+                about: m.about(today),
+                capacity: m.capacity.unwrap_or(1),
+                pairs_held: m.pairs_held,
+                room: m.room(),
+                honorability: m
+                    .honorability
+                    .clone()
+                    .filter(|check| check.association == *slug),
+                unreachable: m.unreachable.is_some(),
+                first_name: m.first_name,
+                id: m.id,
+            })
+            .collect(),
+    };
+    Ok(http::json(StatusCode::OK, &pool))
 }

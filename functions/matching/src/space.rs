@@ -927,6 +927,30 @@ struct PoolMentor {
     unreachable: bool,
 }
 
+/// The association's pool: its mentees waiting for a mentor, longest
+/// first, and its mentors, those with the most places left first.
+#[tracing::instrument(skip_all, fields(association = slug))]
+pub(crate) async fn pool_members(
+    app: &Matching,
+    slug: &str,
+) -> Result<(Vec<Member>, Vec<Member>), StoreError> {
+    let members = crate::pool::held(
+        &app.store,
+        slug,
+        &[ProfileStatus::Routed, ProfileStatus::Acknowledged],
+    )
+    .await?;
+    let (mut mentees, mut mentors): (Vec<Member>, Vec<Member>) =
+        members.into_iter().partition(|m| m.role == Role::Mentee);
+    mentees.sort_by_key(|m| m.verified_at);
+    mentors.sort_by(|a, b| {
+        b.room()
+            .cmp(&a.room())
+            .then(a.first_name.cmp(&b.first_name))
+    });
+    Ok((mentees, mentors))
+}
+
 /// `GET /association/vivier`: the mentees waiting for a mentor, longest
 /// first, and the mentors with their places and honorability checks.
 pub async fn pool(app: &Matching, request: &Request) -> Response<Body> {
@@ -938,20 +962,7 @@ pub async fn pool(app: &Matching, request: &Request) -> Response<Body> {
             };
             let slug = &space.association.slug;
             let today = Utc::now().date_naive();
-            let members = crate::pool::held(
-                &app.store,
-                slug,
-                &[ProfileStatus::Routed, ProfileStatus::Acknowledged],
-            )
-            .await?;
-            let (mut mentees, mut mentors): (Vec<Member>, Vec<Member>) =
-                members.into_iter().partition(|m| m.role == Role::Mentee);
-            mentees.sort_by_key(|m| m.verified_at);
-            mentors.sort_by(|a, b| {
-                b.room()
-                    .cmp(&a.room())
-                    .then(a.first_name.cmp(&b.first_name))
-            });
+            let (mentees, mentors) = pool_members(app, slug).await?;
             let mentees: Vec<PoolMentee> = mentees
                 .into_iter()
                 .map(|m| PoolMentee {
