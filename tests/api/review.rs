@@ -71,6 +71,10 @@ async fn a_run_s_pairs_wait_as_drafts_and_only_approved_ones_are_mailed() {
     let shown = show(&app, &key, &id).await;
     assert_eq!(shown["summary"]["drafts"], 3, "{shown}");
     assert_eq!(shown["summary"]["pairs"], 0);
+    assert_eq!(
+        shown["summary"]["optimal"], true,
+        "certified on the whole pool"
+    );
     assert!(
         shown["objective_text"]
             .as_str()

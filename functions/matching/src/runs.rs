@@ -27,6 +27,9 @@ use crate::{
 
 /// Proposals written at once by a run.
 const CONCURRENT_PROPOSALS: usize = 8;
+/// How long a run may price left-out pairs before it settles for the best
+/// solution found so far (the function's timeout is 15 minutes).
+const PRICING_BUDGET: std::time::Duration = std::time::Duration::from_secs(300);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -75,6 +78,20 @@ pub struct Summary {
     pub skipped: usize,
     /// Durée du run, en millisecondes.
     pub duration_ms: u64,
+    /// `true` : aucun binôme compatible écarté par l'élagage des candidats ne pouvait améliorer
+    /// la solution (le plus de binômes, puis le meilleur total de points, sur tout le vivier).
+    #[serde(default)]
+    pub optimal: bool,
+    /// Tours de vérification qui ont trouvé des binômes à ajouter aux candidats.
+    #[serde(default)]
+    pub pricing_rounds: u32,
+    /// Binômes ajoutés aux candidats par ces tours.
+    #[serde(default)]
+    pub arcs_added: usize,
+    /// Si le temps imparti a arrêté la vérification : binômes écartés qui pouvaient encore
+    /// améliorer la solution (0 quand `optimal`).
+    #[serde(default)]
+    pub could_improve: usize,
 }
 
 /// A run as stored.
@@ -236,12 +253,20 @@ pub async fn execute(app: &Matching, run_id: &str, now: DateTime<Utc>) -> Result
         now,
     )
     .await?;
-    let solution = algorithm::solve(&pool.instance, Some(DEFAULT_CANDIDATES));
+    let (solution, certificate) = algorithm::solve_certified(
+        &pool.instance,
+        Some(DEFAULT_CANDIDATES),
+        Some(started + PRICING_BUDGET),
+    );
     let run_id = run.id.as_str();
     let found = solution.pairs.len();
     let mut summary = Summary {
         mentees: pool.mentees.len(),
         mentors: pool.mentors.len(),
+        optimal: certificate.optimal,
+        pricing_rounds: certificate.rounds,
+        arcs_added: certificate.arcs_added,
+        could_improve: certificate.could_improve,
         ..Summary::default()
     };
     if record.auto_publish {

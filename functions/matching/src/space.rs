@@ -257,6 +257,14 @@ async fn show(
             ));
         }
         lines.push(format!("{} jeune(s) restent sans binôme trouvé.", s.unmatched));
+        if s.optimal {
+            lines.push("Aucune autre répartition de votre vivier ne ferait mieux : ces binômes sont la meilleure solution possible, vérifiée sur tous les binômes compatibles.".to_owned());
+        } else if s.could_improve > 0 {
+            lines.push(format!(
+                "Le temps imparti a arrêté la vérification : {} binôme(s) compatible(s) pourraient encore améliorer la solution ; relancez un run pour la poursuivre.",
+                s.could_improve
+            ));
+        }
         lines
     });
     let pending = drafts::pending_count(&drafts);

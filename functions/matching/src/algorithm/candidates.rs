@@ -419,3 +419,118 @@ pub fn best_among(
     kept.sort_unstable_by(|a, b| b.score.cmp(&a.score).then(a.mentor.cmp(&b.mentor)));
     kept
 }
+
+/// The mentors' duals after a solve, with their largest value in each list
+/// of the index, so that pricing skips a whole list that cannot hold an
+/// arc of negative reduced cost.
+pub struct Duals<'a> {
+    mentor: &'a [i64],
+    /// Per situation key, per expertise group of the remote list.
+    remote_max: Vec<Vec<i64>>,
+    /// Per situation key, per département of the in-person lists.
+    in_person_max: Vec<Vec<i64>>,
+}
+
+impl<'a> Duals<'a> {
+    pub fn new(index: &Index, mentor: &'a [i64]) -> Self {
+        let max_of = |mentors: &[u32]| {
+            mentors
+                .iter()
+                .map(|&m| mentor[m as usize])
+                .max()
+                .unwrap_or(i64::MIN)
+        };
+        Self {
+            remote_max: index
+                .remote
+                .iter()
+                .map(|grouped| {
+                    (0..EXPERTISE_GROUPS)
+                        .map(|e| max_of(grouped.group(e)))
+                        .collect()
+                })
+                .collect(),
+            in_person_max: index
+                .in_person
+                .iter()
+                .map(|lists| lists.iter().map(|list| max_of(list)).collect())
+                .collect(),
+            mentor,
+        }
+    }
+}
+
+/// The arcs left out of `known` that price out: the compatible mentors `j`
+/// whose pair scores more than `mentee_dual − dual(j)` (a negative reduced
+/// cost), the most negative first, at most `limit`. A list is skipped when
+/// its largest dual plus the most points any of its mentors could give
+/// cannot get there: no pair is scored that could not price out.
+pub fn priced(
+    instance: &Instance,
+    index: &Index,
+    duals: &Duals<'_>,
+    mentee_index: u32,
+    mentee_dual: i64,
+    known: &[Candidate],
+    limit: usize,
+) -> Vec<Candidate> {
+    let mentee = &instance.mentees[mentee_index as usize];
+    let key = key_of(instance, mentee);
+    let needs_weight = match instance.criteria.needs {
+        Rule::Weight(w) => w,
+        _ => 0,
+    };
+    let others = other_points_bound(&instance.criteria, mentee);
+    // (reduced cost, mentor, score), the most negative kept.
+    let mut found: BinaryHeap<(i64, u32, u32)> = BinaryHeap::new();
+    let mut consider = |mentor: u32| {
+        let dual = duals.mentor[mentor as usize];
+        if known.iter().any(|c| c.mentor == mentor) {
+            return;
+        }
+        if let Some(score) = score(instance, mentee_index, mentor) {
+            let reduced = -i64::from(score) + mentee_dual - dual;
+            if reduced < 0 {
+                found.push((reduced, mentor, score));
+                if found.len() > limit {
+                    found.pop();
+                }
+            }
+        }
+    };
+    let can_price =
+        |list_max: i64, bound: u32| list_max.saturating_add(i64::from(bound)) > mentee_dual;
+    if looks_in_person(instance, mentee) {
+        let departement = usize::from(mentee.departement) % DEPARTEMENTS;
+        let bound = needs_weight * mentee.needs.count_ones() + others;
+        if can_price(duals.in_person_max[key][departement], bound) {
+            for &mentor in &index.in_person[key][departement] {
+                consider(mentor);
+            }
+        }
+    }
+    if looks_remote(instance, mentee) {
+        let grouped = &index.remote[key];
+        for e in 0..EXPERTISE_GROUPS {
+            let covered = (mentee.needs & e as u8).count_ones();
+            if instance.criteria.needs.is_must() && covered == 0 {
+                continue;
+            }
+            let bound = needs_weight * covered + others;
+            if !can_price(duals.remote_max[key][e], bound) {
+                continue;
+            }
+            for &mentor in grouped.group(e) {
+                if !seen_in_person(instance, mentee, mentor)
+                    && can_price(duals.mentor[mentor as usize], bound)
+                {
+                    consider(mentor);
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(_, mentor, score)| Candidate { mentor, score })
+        .collect()
+}

@@ -28,9 +28,17 @@ pub struct Bipartite {
     /// The mentees each mentor holds: `held[j * MAX_CAPACITY..][..load[j]]`.
     held: Vec<u32>,
     load: Vec<u8>,
+    /// After a solve: node potentials under which every residual arc of
+    /// the final flow has a non-negative reduced cost (see [`Self::solve`]).
+    dual: Vec<i64>,
 }
 
 const NONE: u32 = u32::MAX;
+/// What the nodes the source no longer reaches are lifted by in the final
+/// duals: more than any reduced cost, so that an arc left out from a node
+/// the source reaches to one it does not (which could carry one more pair)
+/// always prices out.
+pub const LIFT: i64 = 1 << 40;
 /// The largest mentor capacity.
 pub const MAX_CAPACITY: usize = 3;
 const UNREACHED: i64 = i64::MAX;
@@ -72,7 +80,25 @@ impl Bipartite {
             used: vec![NONE; mentees],
             held: vec![NONE; capacities.len() * MAX_CAPACITY],
             load: vec![0; capacities.len()],
+            dual: Vec::new(),
         }
+    }
+
+    /// The reduced cost, under the final duals, of an arc from `mentee` to
+    /// `mentor` costing `cost`: negative when the arc, left out of the
+    /// network, could improve the solution.
+    pub fn reduced_cost(&self, mentee: u32, mentor: u32, cost: i32) -> i64 {
+        let n = self.mentees();
+        i64::from(cost) + self.dual[mentee as usize] - self.dual[n + mentor as usize]
+    }
+
+    pub fn mentee_dual(&self, mentee: u32) -> i64 {
+        self.dual[mentee as usize]
+    }
+
+    /// The final duals of the mentors, by mentor.
+    pub fn mentor_duals(&self) -> &[i64] {
+        &self.dual[self.mentees()..self.mentees() + self.capacity.len()]
     }
 
     fn mentees(&self) -> usize {
@@ -111,6 +137,15 @@ impl Bipartite {
 
     /// Min-cost flow. `stop_when_cost_rises`: stop before the first
     /// augmenting path of non-negative cost.
+    ///
+    /// Leaves duals that certify the flow on any larger network: with the
+    /// last search's distances added, every residual arc keeps a
+    /// non-negative reduced cost; when the flow is maximal, the nodes the
+    /// source no longer reaches are lifted by [`LIFT`]. So an arc added
+    /// later with a non-negative reduced cost can neither make a cheaper
+    /// flow of the same size (no negative cycle) nor a larger one (no arc
+    /// out of the reachable set), and, in `stop_when_cost_rises` mode, no
+    /// augmenting path of negative cost (the sink's dual stays ≥ 0).
     pub fn solve(&mut self, stop_when_cost_rises: bool) -> FlowStats {
         let n = self.mentees();
         let m = self.capacity.len();
@@ -123,11 +158,13 @@ impl Bipartite {
         loop {
             stats.phases += 1;
             let Some(to_sink) = self.shortest_paths(&potential, &mut distance, &mut buckets) else {
+                self.keep_duals(&potential, &distance, None);
                 break;
             };
             // The actual cost of a shortest augmenting path (the source's potential stays 0).
             let path_cost = to_sink + potential[sink];
             if stop_when_cost_rises && path_cost >= 0 {
+                self.keep_duals(&potential, &distance, Some(to_sink));
                 break;
             }
             for (p, &d) in potential.iter_mut().zip(&distance) {
@@ -143,6 +180,27 @@ impl Bipartite {
             }
         }
         stats
+    }
+
+    /// The final duals: the potentials plus the last search's distances,
+    /// capped at `to_sink` when that search reached the sink, the nodes it
+    /// did not reach lifted otherwise. A free mentee without an arc is one
+    /// step from the source (dual 0), whatever the search saw.
+    fn keep_duals(&mut self, potential: &[i64], distance: &[i64], to_sink: Option<i64>) {
+        self.dual = potential
+            .iter()
+            .zip(distance)
+            .map(|(p, &d)| match to_sink {
+                Some(cap) => p + d.min(cap),
+                None if d == UNREACHED => p + LIFT,
+                None => p + d,
+            })
+            .collect();
+        for (i, arcs) in self.first.windows(2).enumerate() {
+            if self.used[i] == NONE && arcs[0] == arcs[1] {
+                self.dual[i] = 0;
+            }
+        }
     }
 
     /// Dijkstra from the source on reduced costs, up to the sink; its distance.

@@ -322,3 +322,71 @@ fn a_minor_is_paired_only_with_a_mentor_whose_honorability_is_checked() {
     assert!(solve(&instance, None).pairs.is_empty());
     assert!(solve(&instance, Some(4)).pairs.is_empty());
 }
+
+/// Pools where keeping one or two candidates per mentee loses pairs or
+/// points: pricing finds the pairs pruning left out and gets back to the
+/// optimum of the whole graph, and says so.
+#[test]
+fn pricing_recovers_the_full_graph_optimum_whenever_pruning_lost_something() {
+    let mut pruning_lost = 0;
+    for seed in 0..400 {
+        let mut instance =
+            random_instance(seed, 20 + (seed % 30) as usize, 8 + (seed % 12) as usize);
+        if seed % 4 == 0 {
+            instance.objective = Objective::ScoreOnly;
+        }
+        if seed % 3 == 0 {
+            instance.exclusions.insert((0, 0));
+            instance.exclusions.insert((1, 2));
+        }
+        let full = solve(&instance, None);
+        let k = 1 + (seed % 2) as usize;
+        let pruned = solve(&instance, Some(k));
+        let (certified, certificate) = solve_certified(&instance, Some(k), None);
+        assert_valid(&instance, &certified);
+        let key = |s: &Solution| match instance.objective {
+            Objective::MostPairs => (s.pairs.len() as u64, s.score),
+            Objective::ScoreOnly => (s.score, 0),
+        };
+        assert_eq!(
+            key(&certified),
+            key(&full),
+            "seed {seed}, k {k}: {certificate:?}"
+        );
+        assert!(
+            certificate.optimal && certificate.could_improve == 0,
+            "seed {seed}"
+        );
+        assert!(
+            key(&certified) >= key(&pruned),
+            "never worse than without pricing"
+        );
+        if key(&pruned) < key(&full) {
+            pruning_lost += 1;
+            assert!(
+                certificate.rounds > 0 && certificate.arcs_added > 0,
+                "seed {seed}"
+            );
+        }
+    }
+    assert!(
+        pruning_lost >= 50,
+        "the instances must exercise pricing: {pruning_lost}"
+    );
+}
+
+#[test]
+fn an_optimum_found_without_pruning_is_certified_at_once() {
+    for seed in 0..50 {
+        let instance = random_instance(seed, 15, 10);
+        let (_, certificate) = solve_certified(&instance, None, None);
+        assert_eq!(
+            certificate,
+            Certificate {
+                optimal: true,
+                ..Certificate::default()
+            },
+            "seed {seed}"
+        );
+    }
+}
