@@ -1,11 +1,15 @@
-//! The matching benchmark: seeded national-like pools of three sizes, our
-//! solver against Google OR-tools' min-cost flow on the same graphs, the
-//! loss from candidate pruning, a greedy baseline, peak memory, and the
-//! time of one mentee's suggestions in a pool of 50,000 mentors.
+//! The matching benchmark: seeded pools of three sizes from two
+//! distributions — national-like, and a held-out one (départements
+//! uniform, 60 % meeting only in person, 40 % of mentors taking three) —
+//! our solver against Google OR-tools' min-cost flow on the same graphs,
+//! the loss from candidate pruning and what pricing gets back (its rounds,
+//! the arcs it adds, its certificate), a greedy baseline, peak memory, and
+//! the time of one mentee's suggestions in a pool of 50,000 mentors.
 //!
 //! `cargo bench -p matching --bench national` (installs OR-tools into
 //! `.venv-bench` on first run). Each size runs in a child process, so that
-//! its peak memory is its own. `-- --sizes 1k,10k` runs fewer sizes.
+//! its peak memory is its own. `-- --sizes 1k,10k` runs fewer sizes,
+//! `-- --distributions national` one distribution.
 
 use std::{
     collections::HashMap,
@@ -17,7 +21,7 @@ use std::{
 
 use matching::algorithm::{
     DEFAULT_CANDIDATES, Instance, Languages, Mentee, Mentor, candidate_lists, candidates, greedy,
-    solve_candidates,
+    solve_candidates, solve_certified,
 };
 use rand::{Rng, SeedableRng, distr::weighted::WeightedIndex, prelude::Distribution, rngs::StdRng};
 use shared::people::{Mode, Situation};
@@ -111,10 +115,42 @@ fn words(rng: &mut StdRng, weights: &WeightedIndex<u32>, count: usize) -> Vec<u3
     words
 }
 
-/// A seeded pool with French-like distributions.
-fn generate(seed: u64, mentees: usize, mentors: usize) -> Instance {
+/// How a pool is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Population {
+    /// French-like: départements by population, about half open to distance.
+    National,
+    /// Départements uniform, 60 % meeting only in person, 40 % of mentors
+    /// taking three mentees: where pruning loses most.
+    HeldOut,
+}
+
+impl Population {
+    const ALL: [Population; 2] = [Population::National, Population::HeldOut];
+
+    fn name(self) -> &'static str {
+        match self {
+            Population::National => "national",
+            Population::HeldOut => "held-out",
+        }
+    }
+
+    fn of(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
+
+/// A seeded pool of the distribution.
+fn generate(seed: u64, mentees: usize, mentors: usize, distribution: Population) -> Instance {
     let mut rng = StdRng::seed_from_u64(seed);
-    let departements = WeightedIndex::new(POPULATION).expect("weights");
+    let held_out = distribution == Population::HeldOut;
+    let uniform: Vec<u32> = POPULATION.iter().map(|p| u32::from(*p > 0)).collect();
+    let departements = WeightedIndex::new(if held_out {
+        &uniform[..]
+    } else {
+        &POPULATION[..]
+    })
+    .expect("weights");
     let fields = WeightedIndex::new(WORD_WEIGHTS).expect("weights");
     let needs = WeightedIndex::new(NEED_WEIGHTS).expect("weights");
     let situations = WeightedIndex::new(SITUATION_WEIGHTS).expect("weights");
@@ -123,8 +159,12 @@ fn generate(seed: u64, mentees: usize, mentors: usize) -> Instance {
     let mentees = (0..mentees)
         .map(|_| Mentee {
             departement: departements.sample(&mut rng) as u8,
-            // 45 % open to distance.
-            mode: mode(&mut rng, 0.15, 0.30),
+            // 45 % open to distance (held out: 40 %).
+            mode: if held_out {
+                mode(&mut rng, 0.15, 0.25)
+            } else {
+                mode(&mut rng, 0.15, 0.30)
+            },
             situation: pick(&mut rng, &situation_list, &situations),
             languages: languages(&mut rng, &spoken),
             needs: (0..rng.random_range(1..=3))
@@ -143,8 +183,12 @@ fn generate(seed: u64, mentees: usize, mentors: usize) -> Instance {
     let mentors = (0..mentors)
         .map(|_| Mentor {
             departement: departements.sample(&mut rng) as u8,
-            // 55 % open to distance.
-            mode: mode(&mut rng, 0.25, 0.30),
+            // 55 % open to distance (held out: 40 %).
+            mode: if held_out {
+                mode(&mut rng, 0.15, 0.25)
+            } else {
+                mode(&mut rng, 0.25, 0.30)
+            },
             audiences: (0..rng.random_range(1..=3))
                 .fold(0u8, |mask, _| mask | 1 << situations.sample(&mut rng)),
             languages: languages(&mut rng, &spoken),
@@ -154,10 +198,10 @@ fn generate(seed: u64, mentees: usize, mentors: usize) -> Instance {
                 let count = rng.random_range(1..=3);
                 words(&mut rng, &fields, count)
             },
-            capacity: match rng.random_range(0..100) {
-                0..50 => 1,
-                50..85 => 2,
-                _ => 3,
+            capacity: match (held_out, rng.random_range(0..100)) {
+                (true, 0..40) | (false, 85..) => 3,
+                (true, 40..70) | (false, 50..85) => 2,
+                _ => 1,
             },
             cleared_for_minors: true,
         })
@@ -211,12 +255,12 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// One size, in this (child) process; prints one JSON line of figures.
-fn run_size(size: &Size, out: &Path) {
+fn run_size(size: &Size, distribution: Population, out: &Path) {
     let mut figures = serde_json::Map::new();
     let mut put = |name: &str, value: serde_json::Value| {
         figures.insert(name.to_owned(), value);
     };
-    let instance = generate(2026, size.mentees, size.mentors);
+    let instance = generate(2026, size.mentees, size.mentors, distribution);
 
     // End to end: index, candidates, solve.
     let k: usize = std::env::var("K")
@@ -240,8 +284,22 @@ fn run_size(size: &Size, out: &Path) {
     let baseline = greedy(&instance, &lists);
     put("greedy_pairs", baseline.pairs.into());
     put("greedy_score", baseline.score.into());
+    drop(lists);
 
-    let graph = out.join(format!("graph-{}.bin", size.name));
+    // End to end with pricing to optimality: candidates, solve, pricing rounds.
+    let started = Instant::now();
+    let (certified, certificate) = solve_certified(&instance, Some(k), None);
+    put("certified_s", started.elapsed().as_secs_f64().into());
+    put("certified_pairs", certified.pairs.len().into());
+    put("certified_score", certified.score.into());
+    put("certified_arcs", certified.arcs.into());
+    put("optimal", certificate.optimal.into());
+    put("pricing_rounds", certificate.rounds.into());
+    put("arcs_added", certificate.arcs_added.into());
+    put("certified_peak_mb", peak_memory_mb().into());
+    let lists = candidate_lists(&instance, k);
+
+    let graph = out.join(format!("graph-{}-{}.bin", size.name, distribution.name()));
     if size.full_graph {
         let started = Instant::now();
         let all = candidates::generate(&instance, None);
@@ -308,9 +366,15 @@ fn main() {
     if let Some(position) = args.iter().position(|a| a == "--child") {
         let name = &args[position + 1];
         let size = SIZES.iter().find(|s| s.name == name).expect("a known size");
-        run_size(size, &out);
+        let distribution = Population::of(&args[position + 2]).expect("a known distribution");
+        run_size(size, distribution, &out);
         return;
     }
+    let distributions: Vec<Population> = args
+        .iter()
+        .position(|a| a == "--distributions")
+        .map(|p| args[p + 1].split(',').filter_map(Population::of).collect())
+        .unwrap_or_else(|| Population::ALL.to_vec());
     let wanted: Vec<String> = args
         .iter()
         .position(|a| a == "--sizes")
@@ -328,25 +392,34 @@ fn main() {
         HashMap<String, serde_json::Value>,
         serde_json::Value,
     )> = Vec::new();
-    for size in SIZES.iter().filter(|s| wanted.iter().any(|w| w == s.name)) {
-        eprintln!(
-            "matching bench: {} mentees × {} mentors…",
-            size.mentees, size.mentors
-        );
-        let output = Command::new(std::env::current_exe().expect("this binary"))
-            .args(["--child", size.name])
-            .output()
-            .expect("the size runs");
-        assert!(
-            output.status.success(),
-            "{}: {}",
-            size.name,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let ours: HashMap<String, serde_json::Value> =
-            serde_json::from_slice(&output.stdout).expect("figures");
-        let reference = or_tools(&out.join(format!("graph-{}.bin", size.name)));
-        rows.push((size.name.to_owned(), ours, reference));
+    for &distribution in &distributions {
+        for size in SIZES.iter().filter(|s| wanted.iter().any(|w| w == s.name)) {
+            eprintln!(
+                "matching bench: {} mentees × {} mentors, {}…",
+                size.mentees,
+                size.mentors,
+                distribution.name()
+            );
+            let output = Command::new(std::env::current_exe().expect("this binary"))
+                .args(["--child", size.name, distribution.name()])
+                .output()
+                .expect("the size runs");
+            assert!(
+                output.status.success(),
+                "{}: {}",
+                size.name,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let ours: HashMap<String, serde_json::Value> =
+                serde_json::from_slice(&output.stdout).expect("figures");
+            let reference =
+                or_tools(&out.join(format!("graph-{}-{}.bin", size.name, distribution.name())));
+            rows.push((
+                format!("{} {}", size.name, distribution.name()),
+                ours,
+                reference,
+            ));
+        }
     }
     print_table(&rows);
 }
@@ -419,6 +492,34 @@ fn print_table(
         );
         let same = number(ours.get(pairs)) == number(reference.get("pairs"))
             && number(ours.get(score)) == number(reference.get("score"));
+        let certified_matches_full = !full
+            || (number(ours.get("certified_pairs")) == number(ours.get("full_pairs"))
+                && number(ours.get("certified_score")) == number(ours.get("full_score")));
+        let _ = writeln!(
+            out,
+            "  {name}: before pricing {} / {}, after pricing {} / {} (optimal: {}, {} rounds, {} arcs added, {} arcs in all){}; end to end with pricing {:.2} s, peak {:.0} MB",
+            number(ours.get("pruned_pairs")),
+            number(ours.get("pruned_score")),
+            number(ours.get("certified_pairs")),
+            number(ours.get("certified_score")),
+            ours.get("optimal")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+            number(ours.get("pricing_rounds")),
+            number(ours.get("arcs_added")),
+            number(ours.get("certified_arcs")),
+            if full {
+                if certified_matches_full {
+                    ", the full graph's optimum"
+                } else {
+                    ", NOT the full graph's optimum"
+                }
+            } else {
+                ""
+            },
+            number(ours.get("certified_s")),
+            number(ours.get("certified_peak_mb")),
+        );
         let _ = writeln!(
             out,
             "  {name}: {} objective as OR-tools; pruned run {} pairs / {} score (candidates {:.2} s + solve {:.2} s, {} phases){}",
