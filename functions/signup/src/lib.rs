@@ -90,6 +90,7 @@ pub async fn start() -> Result<Signup, Error> {
         env.parsed_or("SIGNUP_RESPONSE_FLOOR_MS", DEFAULT_RESPONSE_FLOOR_MS)
     })
     .await?;
+    shared::phone::PhoneNumber::load_numbering_plans();
     Ok(Signup::new(
         start.store,
         start.keyring,
