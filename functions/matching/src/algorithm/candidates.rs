@@ -20,7 +20,7 @@ use std::{cmp::Reverse, collections::BinaryHeap};
 use rayon::prelude::*;
 use shared::people::Mode;
 
-use super::{Criteria, Instance, Mentee, Rule, evaluate, share_a_word};
+use super::{Criteria, Instance, Mentee, Rule, evaluate, flow::LIFT, share_a_word};
 
 /// A candidate mentor for one mentee, with the pair's total points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -483,10 +483,12 @@ pub fn priced(
     let others = other_points_bound(&instance.criteria, mentee);
     // (reduced cost, mentor, score), the most negative kept.
     let mut found: BinaryHeap<(i64, u32, u32)> = BinaryHeap::new();
-    let mut consider = |mentor: u32| {
+    // Whether the search can stop: `limit` arcs to mentors the source no
+    // longer reaches (which could carry one more pair) are as good as any.
+    let mut consider = |mentor: u32| -> bool {
         let dual = duals.mentor[mentor as usize];
         if known.iter().any(|c| c.mentor == mentor) {
-            return;
+            return false;
         }
         if let Some(score) = score(instance, mentee_index, mentor) {
             let reduced = -i64::from(score) + mentee_dual - dual;
@@ -497,6 +499,7 @@ pub fn priced(
                 }
             }
         }
+        found.len() == limit && found.peek().is_some_and(|(worst, _, _)| *worst < -LIFT / 2)
     };
     let can_price =
         |list_max: i64, bound: u32| list_max.saturating_add(i64::from(bound)) > mentee_dual;
@@ -505,7 +508,9 @@ pub fn priced(
         let bound = needs_weight * mentee.needs.count_ones() + others;
         if can_price(duals.in_person_max[key][departement], bound) {
             for &mentor in &index.in_person[key][departement] {
-                consider(mentor);
+                if consider(mentor) {
+                    return into_candidates(found);
+                }
             }
         }
     }
@@ -523,12 +528,17 @@ pub fn priced(
             for &mentor in grouped.group(e) {
                 if !seen_in_person(instance, mentee, mentor)
                     && can_price(duals.mentor[mentor as usize], bound)
+                    && consider(mentor)
                 {
-                    consider(mentor);
+                    return into_candidates(found);
                 }
             }
         }
     }
+    into_candidates(found)
+}
+
+fn into_candidates(found: BinaryHeap<(i64, u32, u32)>) -> Vec<Candidate> {
     found
         .into_iter()
         .map(|(_, mentor, score)| Candidate { mentor, score })

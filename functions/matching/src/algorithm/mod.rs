@@ -328,6 +328,9 @@ pub struct Certificate {
     /// When the time budget cut pricing short: the left-out pairs that
     /// could still improve the solution (0 when optimal).
     pub could_improve: usize,
+    /// Time in the solves, and in pricing.
+    pub solving: std::time::Duration,
+    pub pricing: std::time::Duration,
 }
 
 /// Pairs added per mentee in a round of pricing: the most promising ones.
@@ -351,10 +354,13 @@ pub fn solve_certified(
     let mut certificate = Certificate::default();
     let mut phases = 0;
     loop {
+        let solving = std::time::Instant::now();
         let mut network = network_of(instance, &lists);
         phases += network
             .solve(instance.objective == Objective::ScoreOnly)
             .phases;
+        certificate.solving += solving.elapsed();
+        let pricing = std::time::Instant::now();
         let duals = candidates::Duals::new(&index, network.mentor_duals());
         let priced: Vec<Vec<candidates::Candidate>> = (0..lists.len() as u32)
             .into_par_iter()
@@ -371,6 +377,7 @@ pub fn solve_certified(
             })
             .collect();
         let found: usize = priced.iter().map(Vec::len).sum();
+        certificate.pricing += pricing.elapsed();
         let out_of_time = deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline);
         if found == 0 || out_of_time {
             certificate.optimal = found == 0;
