@@ -630,7 +630,7 @@ pub async fn in_space(
     };
     let Some(slug) = signed_in.account.association.as_deref() else {
         // A network admin: their pages are the network's.
-        return Ok(Err(see_other("/admin")));
+        return Ok(Err(see_other(&network_page_of(path))));
     };
     let Some(association) = read_association(store, slug).await? else {
         return Ok(Err(sign_in_first(path)));
@@ -639,6 +639,20 @@ pub async fn in_space(
         signed_in,
         association,
     }))
+}
+
+/// The network admins' page for a page of an association's space: a
+/// request's routing decision for its page (as a mail's link or a sign-in
+/// brings them there), their home for any other.
+fn network_page_of(path: &str) -> String {
+    match path.strip_prefix("/association/demandes/") {
+        Some(id)
+            if (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            format!("/admin/demandes/{id}")
+        }
+        _ => "/admin".to_owned(),
+    }
 }
 
 /// The network admin signed in on this request; or the page that sends
@@ -843,6 +857,7 @@ mod tests {
             "/association/demandes/abc",
             "/association",
             "/admin/annuaire",
+            "/admin/demandes/abc",
         ] {
             assert_eq!(safe_destination(Some(next)), next);
         }
@@ -859,6 +874,22 @@ mod tests {
                 "/association/demandes",
                 "{next}"
             );
+        }
+    }
+
+    #[test]
+    fn a_network_admin_is_sent_to_the_network_s_page_of_a_request() {
+        assert_eq!(
+            network_page_of("/association/demandes/p1"),
+            "/admin/demandes/p1"
+        );
+        for path in [
+            "/association/demandes",
+            "/association/demandes/",
+            "/association/demandes/p1/refus",
+            "/association/equipe",
+        ] {
+            assert_eq!(network_page_of(path), "/admin", "{path}");
         }
     }
 

@@ -198,6 +198,100 @@ async fn a_run_s_pairs_wait_as_drafts_and_only_approved_ones_are_mailed() {
     assert_eq!(status, 404);
 }
 
+/// The pairs' CSV export with `key`: (status, content type, text).
+async fn export(app: &matching::Matching, key: &str) -> (u16, String, String) {
+    let sample = as_association(event("matching-pairs-export.json"), key);
+    let response = matching::handle(app, api_request(&sample)).await.unwrap();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+    (response.status().as_u16(), content_type, text)
+}
+
+#[tokio::test]
+async fn runs_are_listed_with_the_one_in_review_and_pairs_exported_for_their_association_only() {
+    let table = TestTable::new(Backend::Embedded).await;
+    let app = app(&table);
+    let key = association(&table, "relue", json!({"auto_publish": false})).await;
+    let other = association(&table, "autre", json!({})).await;
+    for n in 1..=2 {
+        held(&table, "relue", &format!("jeune{n}"), "mentee", json!({})).await;
+        held(&table, "relue", &format!("mentor{n}"), "mentor", json!({})).await;
+    }
+    let (status, requested) = run(&app, &table, &key).await;
+    assert_eq!(status, 202);
+    let id = requested["id"].as_str().unwrap().to_owned();
+
+    // Listed as the page lists it: the run, its drafts waiting for review.
+    let (status, listed) = call(&app, as_association(event("matching-runs.json"), &key)).await;
+    assert_eq!(status, 200, "{listed}");
+    let runs = listed["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{listed}");
+    assert_eq!(
+        (
+            runs[0]["id"].as_str(),
+            runs[0]["status"].as_str(),
+            runs[0]["in_review"].as_bool(),
+            runs[0]["pending_drafts"].as_u64()
+        ),
+        (Some(id.as_str()), Some("done"), Some(true), Some(2))
+    );
+    assert_eq!(runs[0]["summary"]["drafts"], 2, "{listed}");
+    let (status, listed) = call(&app, as_association(event("matching-runs.json"), &other)).await;
+    assert_eq!(
+        (status, listed["runs"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "another association's runs are not listed"
+    );
+
+    // Approved: out of review, and the pairs are in the export.
+    let (status, _) = review(
+        &app,
+        &key,
+        "matching-run-approve.json",
+        &id,
+        json!({"all": true}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, listed) = call(&app, as_association(event("matching-runs.json"), &key)).await;
+    assert_eq!(
+        (
+            listed["runs"][0]["in_review"].as_bool(),
+            listed["runs"][0]["pending_drafts"].as_u64()
+        ),
+        (Some(false), Some(0)),
+        "{listed}"
+    );
+    let (status, content_type, csv) = export(&app, &key).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "text/csv; charset=utf-8"),
+        "{csv}"
+    );
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 3, "a header and one line per pair: {csv}");
+    assert!(lines[0].starts_with("binome,statut,jeune,mentor"), "{csv}");
+    assert!(
+        lines[1..].iter().all(|line| line.contains(",proposed,")),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("Prénom-jeune1") && !csv.contains("@exemple.fr"),
+        "first names, no contact detail: {csv}"
+    );
+    let (status, _, csv) = export(&app, &other).await;
+    assert_eq!(
+        (status, csv.trim_start_matches('\u{feff}').lines().count()),
+        (200, 1),
+        "another association's export has none of these pairs: {csv}"
+    );
+}
+
 #[tokio::test]
 async fn a_mentor_without_a_recorded_honorability_check_is_never_proposed_to_a_minor() {
     let table = TestTable::new(Backend::Embedded).await;

@@ -283,6 +283,16 @@ async fn nobody_eligible_means_waiting_then_retried_by_the_sweep() {
         ["request_waiting", "waiting_digest"],
         "the person is not told again; the admins are"
     );
+    let digest = table
+        .outbox()
+        .await
+        .into_iter()
+        .find(|m| m["mail"]["template"] == "waiting_digest")
+        .unwrap();
+    assert_eq!(
+        digest["mail"]["params"]["requests"][0]["url"], "https://binome.test/admin/demandes/p1",
+        "the admins' link opens their page of the request, not an association's"
+    );
     let again = sweep::sweep(&app, tomorrow + Duration::hours(1))
         .await
         .unwrap();

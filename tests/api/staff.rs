@@ -1207,6 +1207,34 @@ async fn network_admins_see_the_directory_the_waiting_list_and_a_decision_and_st
     );
     with_staff_key["headers"]["authorization"] = format!("Bearer {mine_key}").into();
     assert_eq!(space.call(with_staff_key).await.status(), 401);
+    // The network's team, as its page shows it.
+    let mut team = json_event(
+        "GET /v1/admin/network-admins",
+        "/v1/admin/network-admins",
+        json!({}),
+        &json!(null),
+    );
+    let (status, body) = status_and_json(&space.call(team.clone()).await);
+    assert_eq!(status, 200, "{body}");
+    let admins: Vec<(&str, &str, bool)> = body["admins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap(),
+                a["email"].as_str().unwrap(),
+                a["signed_in_at"].is_string(),
+            )
+        })
+        .collect();
+    assert_eq!(admins, [("Alex Durand", "alex@reseau.example", true)]);
+    assert!(
+        !body.to_string().contains("camille@mine.example"),
+        "no association staff: {body}"
+    );
+    team["headers"]["authorization"] = format!("Bearer {mine_key}").into();
+    assert_eq!(space.call(team).await.status(), 401);
 
     // A network admin has no association space; association staff no network pages.
     let (status, _) = space
@@ -1218,6 +1246,19 @@ async fn network_admins_see_the_directory_the_waiting_list_and_a_decision_and_st
         )
         .await;
     assert_eq!(status, 303);
+    // An association's link to a request (an old mail, a sign-in): the network's page of it.
+    let sent = space
+        .call(page_event(
+            "GET /association/demandes/{id}",
+            "/association/demandes/p1",
+            json!({"id": "p1"}),
+            "",
+            "",
+            Some(&network),
+        ))
+        .await;
+    assert_eq!(sent.status(), 303);
+    assert_eq!(sent.headers()["location"], "/admin/demandes/p1");
     for (route, path) in [
         ("GET /admin/annuaire", "/admin/annuaire"),
         ("GET /admin/attente", "/admin/attente"),
@@ -2217,4 +2258,204 @@ async fn network_admins_create_and_edit_directory_entries_from_their_pages() {
         )
         .await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn another_association_s_staff_get_404_on_each_run_pair_request_team_and_key_action() {
+    let space = Space::new().await;
+    let key = space.association("mine", json!({})).await;
+    space.association("other", json!({})).await;
+    crate::matching::held(&space.table, "mine", "jeune", "mentee", json!({})).await;
+    crate::matching::held(&space.table, "mine", "mentor", "mentor", json!({})).await;
+    crate::matching::held(
+        &space.table,
+        "mine",
+        "mentor2",
+        "mentor",
+        json!({"honorability": null}),
+    )
+    .await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    space
+        .invite_first_admin("other", "alex@other.example")
+        .await;
+    let mine = space.sign_in("camille@mine.example").await;
+    let other = space.sign_in("alex@other.example").await;
+    let other_csrf = space.csrf(&other).await;
+
+    // This association's pair, run and named key, made with its key.
+    let (status, pair) = association_api(
+        &space,
+        Caller::Key(&key),
+        "POST /v1/association/pairs",
+        "/v1/association/pairs",
+        json!({}),
+        json!({"mentee_id": "jeune", "mentor_id": "mentor"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{pair}");
+    let pair_id = pair["id"].as_str().unwrap().to_owned();
+    let (status, run) = association_api(
+        &space,
+        Caller::Key(&key),
+        "POST /v1/association/matching-runs",
+        "/v1/association/matching-runs",
+        json!({}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 202, "{run}");
+    let run_id = run["id"].as_str().unwrap().to_owned();
+    let (status, created) = association_api(
+        &space,
+        Caller::Key(&key),
+        "POST /v1/association/keys",
+        "/v1/association/keys",
+        json!({}),
+        json!({"name": "Notre CRM"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let crm = created["key"].as_str().unwrap().to_owned();
+    let crm_id = created["id"].as_str().unwrap().to_owned();
+    let camille_id = keyring()
+        .addresses
+        .id_of(&shared::email::EmailAddress::parse("camille@mine.example").unwrap())
+        .as_str()
+        .to_owned();
+
+    // Each page and action, with the other admin's own valid CSRF token.
+    let posted = |fields: &str| format!("csrf={other_csrf}{fields}");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    for (route, path, id, body) in [
+        (
+            "GET /association/appariement/{id}",
+            format!("/association/appariement/{run_id}"),
+            run_id.as_str(),
+            String::new(),
+        ),
+        (
+            "POST /association/appariement/{id}/relecture",
+            format!("/association/appariement/{run_id}/relecture"),
+            run_id.as_str(),
+            posted("&decision=approve_all"),
+        ),
+        (
+            "POST /association/binomes/{id}/cloture",
+            format!("/association/binomes/{pair_id}/cloture"),
+            pair_id.as_str(),
+            posted("&reason=completed"),
+        ),
+        (
+            "POST /association/demandes/{id}/refus",
+            "/association/demandes/jeune/refus".to_owned(),
+            "jeune",
+            posted("&reason=Pas+de+mentor+disponible"),
+        ),
+        (
+            "POST /association/demandes/{id}/honorabilite",
+            "/association/demandes/mentor2/honorabilite".to_owned(),
+            "mentor2",
+            posted(format!("&checked_on={today}").as_str()),
+        ),
+        (
+            "POST /association/equipe/{id}/role",
+            format!("/association/equipe/{camille_id}/role"),
+            camille_id.as_str(),
+            posted("&role=member"),
+        ),
+        (
+            "POST /association/equipe/{id}/retrait",
+            format!("/association/equipe/{camille_id}/retrait"),
+            camille_id.as_str(),
+            posted(""),
+        ),
+        (
+            "POST /association/cles/{id}/revocation",
+            format!("/association/cles/{crm_id}/revocation"),
+            crm_id.as_str(),
+            posted(""),
+        ),
+    ] {
+        let response = space
+            .post(route, &path, json!({"id": id}), &body, &other)
+            .await;
+        assert_eq!(response.status(), 404, "{route}: {}", text(&response));
+    }
+
+    // Nothing changed: the key works, the pair is proposed, the admin is in, nothing journaled.
+    let (status, _) = association_api(
+        &space,
+        Caller::Key(&crm),
+        "GET /v1/association/keys",
+        "/v1/association/keys",
+        json!({}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 200, "the key still works");
+    let (status, pairs) = association_api(
+        &space,
+        Caller::Session {
+            cookie: &mine,
+            csrf: None,
+        },
+        "GET /v1/association/pairs",
+        "/v1/association/pairs",
+        json!({}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(
+        (status, pairs["pairs"][0]["status"].as_str()),
+        (200, Some("proposed")),
+        "{pairs}"
+    );
+    assert!(
+        space
+            .journal("other")
+            .await
+            .iter()
+            .all(|e| e["action"] == "member_invited")
+    );
+
+    // The runs and the CSV export as JSON routes, by session: each association its own.
+    for (session, own) in [(mine.as_str(), true), (other.as_str(), false)] {
+        let (status, listed) = association_api(
+            &space,
+            Caller::Session {
+                cookie: session,
+                csrf: None,
+            },
+            "GET /v1/association/matching-runs",
+            "/v1/association/matching-runs",
+            json!({}),
+            json!(null),
+        )
+        .await;
+        assert_eq!(status, 200, "{listed}");
+        let ids: Vec<&str> = listed["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.contains(&run_id.as_str()), own, "{listed}");
+        let (status, csv) = association_api(
+            &space,
+            Caller::Session {
+                cookie: session,
+                csrf: None,
+            },
+            "GET /v1/association/pairs/export",
+            "/v1/association/pairs/export",
+            json!({}),
+            json!(null),
+        )
+        .await;
+        assert_eq!(status, 200, "{csv}");
+        assert_eq!(csv.as_str().unwrap().contains(&pair_id), own, "{csv}");
+    }
 }

@@ -5,12 +5,14 @@
 #[openapi(
     paths(
         crate::request_run,
+        crate::list_runs,
         crate::show_run,
         crate::approve_drafts,
         crate::reject_drafts,
         crate::suggestions,
         crate::propose,
         crate::list_pairs,
+        crate::export_pairs,
         crate::pool,
         crate::close,
         crate::programme::set_length,

@@ -17,12 +17,14 @@
 //! | route                                              | what it does                                  |
 //! |----------------------------------------------------|-----------------------------------------------|
 //! | `POST /v1/association/matching-runs`               | 202 with a run id; the run goes on in the background |
+//! | `GET  /v1/association/matching-runs`               | the latest runs, the one in review marked     |
 //! | `GET  /v1/association/matching-runs/{id}`          | status and summary                            |
 //! | `GET  /v1/association/mentees/{id}/suggestions`    | the best mentors for one mentee, with reasons |
 //! | `POST /v1/association/pairs`                       | a manual proposal                             |
 //! | `POST /v1/association/pairs/{id}/close`            | the pair ends; the place is freed             |
 //! | `GET`, `POST /v1/pairs/answer?token=`              | a person accepts or declines a proposal       |
 //! | `GET  /v1/association/pairs?status&at_risk`        | the association's pairs, with their follow-up |
+//! | `GET  /v1/association/pairs/export`                | the same pairs as the page's CSV export       |
 //! | `GET`, `POST /v1/pairs/check-in?token=&answer=`    | a person answers a monthly check-in           |
 //! | `GET`, `POST /v1/pairs/outcome?token=`             | a person answers the six-month survey         |
 //! | `GET`, `POST /v1/pairs/programme?token=&answer=`   | a person says whether they go on at the programme's end |
@@ -82,6 +84,7 @@ use crate::{
 /// The routes of the `matching` function, as API Gateway route keys.
 pub const ROUTES: &[&str] = &[
     "POST /v1/association/matching-runs",
+    "GET /v1/association/matching-runs",
     "GET /v1/association/matching-runs/{id}",
     "GET /v1/association/mentees/{id}/suggestions",
     "POST /v1/association/pairs",
@@ -89,6 +92,7 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/pairs/answer",
     "POST /v1/pairs/answer",
     "GET /v1/association/pairs",
+    "GET /v1/association/pairs/export",
     "GET /v1/pairs/check-in",
     "POST /v1/pairs/check-in",
     "GET /v1/pairs/outcome",
@@ -136,6 +140,7 @@ pub async fn start() -> Result<Matching, Error> {
 pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, Error> {
     let answer = match http::route_key(&request) {
         Some("POST /v1/association/matching-runs") => request_run(app, &request).await,
+        Some("GET /v1/association/matching-runs") => list_runs(app, &request).await,
         Some("GET /v1/association/matching-runs/{id}") => show_run(app, &request).await,
         Some("GET /v1/association/mentees/{id}/suggestions") => suggestions(app, &request).await,
         Some("POST /v1/association/pairs") => propose(app, &request).await,
@@ -143,6 +148,7 @@ pub async fn handle(app: &Matching, request: Request) -> Result<Response<Body>, 
         Some("GET /v1/pairs/answer") => Ok(answer_page(app, &request)),
         Some("POST /v1/pairs/answer") => Ok(answer(app, &request).await),
         Some("GET /v1/association/pairs") => list_pairs(app, &request).await,
+        Some("GET /v1/association/pairs/export") => export_pairs(app, &request).await,
         Some("GET /v1/pairs/check-in") => Ok(check_in_page(app, &request)),
         Some("POST /v1/pairs/check-in") => Ok(check_in_answer(app, &request).await),
         Some("GET /v1/pairs/outcome") => Ok(survey_page(app, &request)),
@@ -422,6 +428,74 @@ async fn show_run(app: &Matching, request: &Request) -> Result<Response<Body>, A
         }
         _ => Err(ApiError::not_found()),
     }
+}
+
+/// Un run de la liste de l'association.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct MatchingRunListed {
+    /// Identifiant du run, à lire avec `GET /v1/association/matching-runs/{id}`.
+    id: String,
+    /// `requested` (en attente), `running` (en cours) ou `done` (terminé).
+    status: RunStatus,
+    /// Ce que le run optimise.
+    objective: Objective,
+    /// Qui l'a lancé : l'association (`request`) ou le passage de chaque nuit (`schedule`).
+    source: RunSource,
+    /// Date et heure de la demande (UTC).
+    #[schema(format = DateTime)]
+    requested_at: String,
+    /// Date et heure de la fin du run ; `null` tant qu'il n'est pas terminé.
+    #[schema(format = DateTime, required = true)]
+    finished_at: Option<String>,
+    /// Le bilan du run (vivier, binômes, brouillons, jeunes sans binôme) ; `null` tant qu'il
+    /// n'est pas terminé.
+    #[schema(required = true)]
+    summary: Option<Summary>,
+    /// `true` : le run est en cours, ou ses brouillons attendent la relecture ; aucun autre run
+    /// ne peut être lancé d'ici là.
+    in_review: bool,
+    /// Binômes en brouillon qui attendent encore d'être approuvés ou rejetés.
+    pending_drafts: usize,
+}
+
+/// Les derniers runs de l'association.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct MatchingRuns {
+    /// Les derniers runs (au plus 10), du plus récent au plus ancien.
+    runs: Vec<MatchingRunListed>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/association/matching-runs",
+    tag = "binomes",
+    operation_id = "matching_list_runs",
+    summary = "Les derniers runs d'appariement",
+    description = "Les derniers runs de l'association, du plus récent au plus ancien, comme la page de l'appariement les montre : leur état, leur bilan une fois terminés, et celui dont les binômes en brouillon attendent la relecture.",
+    security(("association" = [])),
+    responses((status = 200, description = "Les runs.", body = MatchingRuns))
+)]
+/// `GET /v1/association/matching-runs`: the runs as the page lists them.
+#[tracing::instrument(skip_all)]
+async fn list_runs(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
+    let (association, _) = staff::authorise(&app.store, request, Utc::now()).await?;
+    let space::LatestRuns { in_review, listed } =
+        space::latest_runs(app, &association.slug).await?;
+    let runs = listed
+        .into_iter()
+        .map(|(run, pending_drafts)| MatchingRunListed {
+            in_review: in_review.as_deref() == Some(run.id.as_str()),
+            pending_drafts,
+            id: run.id,
+            status: run.status,
+            objective: run.objective,
+            source: run.source,
+            requested_at: run.requested_at,
+            finished_at: run.finished_at,
+            summary: run.summary,
+        })
+        .collect();
+    Ok(http::json(StatusCode::OK, &MatchingRuns { runs }))
 }
 
 /// Which way a review goes.
@@ -1681,6 +1755,27 @@ async fn survey_answer(app: &Matching, request: &Request) -> Response<Body> {
             Page::unavailable("Vos réponses n'ont pas été enregistrées.")
         }
     }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/association/pairs/export",
+    tag = "binomes",
+    operation_id = "matching_export_pairs",
+    summary = "Exporter les binômes en CSV",
+    description = "Le même fichier que l'export de la page des binômes : une ligne par binôme, du plus ancien au plus récent, avec son identifiant, son état, les prénoms, les dates de proposition, de début et de fin, le motif de fin et la durée en jours. Aucune coordonnée ni donnée sensible. UTF-8 avec marque d'ordre des octets, séparateur virgule.",
+    security(("association" = [])),
+    responses(
+        (status = 200, description = "Le fichier CSV, en pièce jointe.", content_type = "text/csv", body = String),
+    )
+)]
+/// `GET /v1/association/pairs/export`: the page's CSV, by key or session.
+#[tracing::instrument(skip_all)]
+async fn export_pairs(app: &Matching, request: &Request) -> Result<Response<Body>, ApiError> {
+    let (association, _) = staff::authorise(&app.store, request, Utc::now()).await?;
+    space::pairs_csv(app, &association)
+        .await?
+        .ok_or_else(ApiError::unavailable)
 }
 
 /// Le vivier de l'association.

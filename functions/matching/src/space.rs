@@ -9,6 +9,7 @@ use chrono::Utc;
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde::Deserialize;
 use shared::{
+    directory::AssociationRecord,
     http,
     journal::Actor,
     pages::Page,
@@ -101,6 +102,29 @@ fn status_in_words(run: &Run, pending: usize) -> String {
     }
 }
 
+/// The association's latest runs and the one in review.
+pub(crate) struct LatestRuns {
+    /// The run in review, if any: only its drafts can still wait.
+    pub in_review: Option<String>,
+    /// Newest first, each with its drafts still to review.
+    pub listed: Vec<(Run, usize)>,
+}
+
+#[tracing::instrument(skip_all, fields(association = slug))]
+pub(crate) async fn latest_runs(app: &Matching, slug: &str) -> Result<LatestRuns, StoreError> {
+    let in_review = drafts::in_review(&app.store, slug).await?;
+    let mut listed = Vec::new();
+    for run in runs::latest(&app.store, slug, LISTED).await? {
+        let pending = if in_review.as_deref() == Some(run.id.as_str()) {
+            drafts::pending_count(&drafts::of_run(&app.store, &run.id).await?)
+        } else {
+            0
+        };
+        listed.push((run, pending));
+    }
+    Ok(LatestRuns { in_review, listed })
+}
+
 /// `GET /association/appariement`
 pub async fn runs(app: &Matching, request: &Request) -> Response<Body> {
     shared::site::or_unavailable(
@@ -109,25 +133,20 @@ pub async fn runs(app: &Matching, request: &Request) -> Response<Body> {
                 Ok(space) => space,
                 Err(sign_in) => return Ok(sign_in),
             };
-            let slug = &space.association.slug;
-            let in_review = drafts::in_review(&app.store, slug).await?;
-            let mut rows = Vec::new();
-            for run in runs::latest(&app.store, slug, LISTED).await? {
-                let pending = if in_review.as_deref() == Some(run.id.as_str()) {
-                    drafts::pending_count(&drafts::of_run(&app.store, &run.id).await?)
-                } else {
-                    0
-                };
-                rows.push(RunRow {
+            let LatestRuns { in_review, listed } =
+                latest_runs(app, &space.association.slug).await?;
+            let rows = listed
+                .iter()
+                .map(|(run, pending)| RunRow {
                     href: format!("{RUNS}/{}", run.id),
-                    when: when(&run),
+                    when: when(run),
                     source: match run.source {
                         RunSource::Request => "Lancé par l'équipe",
                         RunSource::Schedule => "Run de la nuit",
                     },
-                    status: status_in_words(&run, pending),
-                });
-            }
+                    status: status_in_words(run, *pending),
+                })
+                .collect();
             let page = RunsPage {
                 nav: space.nav("appariement"),
                 in_review: in_review.map(|id| format!("{RUNS}/{id}")),
@@ -699,8 +718,7 @@ fn spreadsheet_safe(text: &str) -> String {
     }
 }
 
-/// `GET /association/binomes/export`: the association's pairs as CSV
-/// (first names, status, dates; no contact detail, nothing sensitive).
+/// `GET /association/binomes/export`: the association's pairs as CSV.
 pub async fn export(app: &Matching, request: &Request) -> Response<Body> {
     shared::site::or_unavailable(
         async {
@@ -708,65 +726,78 @@ pub async fn export(app: &Matching, request: &Request) -> Response<Body> {
                 Ok(space) => space,
                 Err(sign_in) => return Ok(sign_in),
             };
-            let mut all = pairs::of_association(&app.store, &space.association.slug).await?;
-            all.sort_by(|a, b| a.proposed_at.cmp(&b.proposed_at));
-            let mut csv = csv::Writer::from_writer(Vec::new());
-            let header = [
-                "binome",
-                "statut",
-                "jeune",
-                "mentor",
-                "propose_le",
-                "commence_le",
-                "termine_le",
-                "motif_de_fin",
-                "duree_jours",
-            ];
-            let written = csv.write_record(header).and_then(|()| {
-                all.iter().try_for_each(|pair| {
-                    csv.write_record([
-                        pair.id.clone(),
-                        pair.status.as_str().to_owned(),
-                        spreadsheet_safe(&pair.mentee_first_name),
-                        spreadsheet_safe(&pair.mentor_first_name),
-                        day(Some(&pair.proposed_at)),
-                        day(pair.started_at.as_deref()),
-                        day(pair.ended_at.as_deref()),
-                        pair.close_reason.map_or("", |r| r.as_str()).to_owned(),
-                        pair.duration_days
-                            .map(|d| d.to_string())
-                            .unwrap_or_default(),
-                    ])
-                })
-            });
-            let bytes = written.ok().and_then(|()| csv.into_inner().ok());
-            let Some(bytes) = bytes else {
-                return Ok(Page::unavailable("L'export n'est pas disponible"));
-            };
-            let name = format!(
-                "binomes-{}-{}.csv",
-                space.association.slug,
-                Utc::now().format("%Y-%m-%d")
-            );
-            Ok(Response::builder()
-                .status(StatusCode::OK)
-                .header("content-type", "text/csv; charset=utf-8")
-                .header(
-                    "content-disposition",
-                    format!("attachment; filename=\"{name}\""),
-                )
-                .header("cache-control", "no-store")
-                .header("x-content-type-options", "nosniff")
-                // With its byte order mark, a spreadsheet reads the accents as UTF-8.
-                .body(Body::Text(format!(
-                    "\u{feff}{}",
-                    String::from_utf8_lossy(&bytes)
-                )))
-                .expect("the file name is made of the slug and a date"))
+            Ok(pairs_csv(app, &space.association)
+                .await?
+                .unwrap_or_else(|| Page::unavailable("L'export n'est pas disponible")))
         }
         .await,
         "Rien n'a été modifié",
     )
+}
+
+/// The association's pairs as a CSV file to download (first names,
+/// status, dates; no contact detail, nothing sensitive), for the page and
+/// the JSON route alike; `None` when the file could not be written.
+#[tracing::instrument(skip_all, fields(association = association.slug))]
+pub(crate) async fn pairs_csv(
+    app: &Matching,
+    association: &AssociationRecord,
+) -> Result<Option<Response<Body>>, StoreError> {
+    let mut all = pairs::of_association(&app.store, &association.slug).await?;
+    all.sort_by(|a, b| a.proposed_at.cmp(&b.proposed_at));
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "binome",
+        "statut",
+        "jeune",
+        "mentor",
+        "propose_le",
+        "commence_le",
+        "termine_le",
+        "motif_de_fin",
+        "duree_jours",
+    ];
+    let written = csv.write_record(header).and_then(|()| {
+        all.iter().try_for_each(|pair| {
+            csv.write_record([
+                pair.id.clone(),
+                pair.status.as_str().to_owned(),
+                spreadsheet_safe(&pair.mentee_first_name),
+                spreadsheet_safe(&pair.mentor_first_name),
+                day(Some(&pair.proposed_at)),
+                day(pair.started_at.as_deref()),
+                day(pair.ended_at.as_deref()),
+                pair.close_reason.map_or("", |r| r.as_str()).to_owned(),
+                pair.duration_days
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            ])
+        })
+    });
+    let Some(bytes) = written.ok().and_then(|()| csv.into_inner().ok()) else {
+        return Ok(None);
+    };
+    let name = format!(
+        "binomes-{}-{}.csv",
+        association.slug,
+        Utc::now().format("%Y-%m-%d")
+    );
+    let file = Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "text/csv; charset=utf-8")
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"{name}\""),
+        )
+        .header("cache-control", "no-store")
+        .header("x-content-type-options", "nosniff")
+        // With its byte order mark, a spreadsheet reads the accents as UTF-8.
+        .body(Body::Text(format!(
+            "\u{feff}{}",
+            String::from_utf8_lossy(&bytes)
+        )))
+        .expect("the file name is made of the slug and a date");
+    Ok(Some(file))
 }
 
 #[derive(Template)]

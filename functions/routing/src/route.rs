@@ -74,15 +74,32 @@ fn text(s: impl Into<String>) -> AttributeValue {
     AttributeValue::S(s.into())
 }
 
-/// The summary of a request in mails to associations and admins.
-pub fn summary(app: &Routing, request: &RequestItem, since: DateTime<Utc>) -> RequestSummary {
+/// Who reads a mail listing requests, hence which page its links open.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader {
+    /// The association's staff: the request's page in their space.
+    Association,
+    /// The network admins: the request's routing decision, in their pages.
+    Network,
+}
+
+/// The summary of a request in mails to associations and admins, linking
+/// to the page of it that `reader` can open.
+pub fn summary(
+    app: &Routing,
+    request: &RequestItem,
+    since: DateTime<Utc>,
+    reader: Reader,
+) -> RequestSummary {
+    let pages = match reader {
+        Reader::Association => "/association/demandes",
+        Reader::Network => "/admin/demandes",
+    };
     RequestSummary {
         role: request.role,
         departement: request.departement.to_string(),
         since: since.format("%d/%m/%Y").to_string(),
-        url: app
-            .links
-            .site(&format!("/association/demandes/{}", request.id)),
+        url: app.links.site(&format!("{pages}/{}", request.id)),
         unreachable: request.unreachable.is_some(),
     }
 }
@@ -409,7 +426,7 @@ fn transaction(
                         Key::association(&listed.record.slug),
                         MailContent::AssociationRequests {
                             association_name: listed.record.name.clone(),
-                            requests: vec![summary(app, request, now)],
+                            requests: vec![summary(app, request, now, Reader::Association)],
                             reminder_after_days: None,
                         },
                         now,

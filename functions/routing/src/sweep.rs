@@ -32,7 +32,7 @@ use shared::{
 use crate::{
     Routing,
     request::{Cause, RequestItem},
-    route::{Outcome, route, summary},
+    route::{Outcome, Reader, route, summary},
 };
 
 /// A waiting request tried today is due again at tomorrow's sweep, not at a
@@ -185,7 +185,10 @@ async fn remind(
             }
             let summaries: Vec<RequestSummary> = pending
                 .iter()
-                .map(|r| summary(app, r, r.routing.as_ref().map_or(now, |p| p.decided_at)))
+                .map(|r| {
+                    let since = r.routing.as_ref().map_or(now, |p| p.decided_at);
+                    summary(app, r, since, Reader::Association)
+                })
                 .collect();
             writes.push(
                 OutboxMail::new(
@@ -282,7 +285,7 @@ async fn admin_digest(
                 .as_ref()
                 .and_then(|p| p.waiting_since)
                 .unwrap_or(now);
-            summary(app, r, since)
+            summary(app, r, since, Reader::Network)
         })
         .collect();
     let mark = Update::builder()
@@ -338,7 +341,7 @@ async fn association_digest(
         .filter_map(|item| serde_dynamo::from_item::<_, RequestItem>(item).ok())
         .map(|request| {
             let since = request.routing.as_ref().map_or(now, |p| p.decided_at);
-            summary(app, &request, since)
+            summary(app, &request, since, Reader::Association)
         })
         .collect();
     if requests.is_empty() {

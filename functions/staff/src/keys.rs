@@ -175,7 +175,17 @@ pub async fn revoked(app: &Staff, request: &Request) -> Response<Body> {
             if let Some(refused) = space.csrf_refused(form.csrf.as_deref(), KEYS) {
                 return Ok(refused);
             }
-            revoke_key(app, &KeyAdmin::of_space(&space), key_id(request), now).await?;
+            // As the JSON route: another association's key (or one revoked
+            // already) is not found, never a success.
+            if !revoke_key(app, &KeyAdmin::of_space(&space), key_id(request), now).await? {
+                return Ok(space.notice(
+                    "cles",
+                    StatusCode::NOT_FOUND,
+                    "Clé introuvable",
+                    &["Cette clé n'existe pas, ou elle n'est pas (ou plus) à votre association."],
+                    (KEYS, "Revenir aux clés"),
+                ));
+            }
             Ok(see_other("/association/cles?fait=revocation"))
         }
         .await,

@@ -19,6 +19,7 @@
 //! | `GET /v1/association/journal`                | the journal                                      |
 //! | `POST /v1/admin/associations/{slug}/admins`  | the network invites an association's first admin |
 //! | `POST /v1/admin/network-admins`              | the first network admin (admin key)              |
+//! | `GET /v1/admin/network-admins`               | the network's team (admin key)                   |
 //! | `GET`, `POST /admin/equipe`                  | the network's team; a network admin invites      |
 //! | `POST /admin/annuaire/{slug}/administrateurs` | an association's first admin, from the directory |
 
@@ -59,6 +60,7 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/association/journal",
     "POST /v1/admin/associations/{slug}/admins",
     "POST /v1/admin/network-admins",
+    "GET /v1/admin/network-admins",
     "GET /admin/equipe",
     "POST /admin/equipe",
     "POST /admin/annuaire/{slug}/administrateurs",
@@ -153,6 +155,7 @@ async fn api(
         "GET /v1/association/journal" => journal::read(app, request).await,
         "POST /v1/admin/associations/{slug}/admins" => team::first_admin(app, request).await,
         "POST /v1/admin/network-admins" => network::invite_network_admin(app, request).await,
+        "GET /v1/admin/network-admins" => network::network_team(app, request).await,
         _ => Err(http::ApiError::not_found()),
     }
 }

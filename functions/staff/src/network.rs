@@ -3,9 +3,9 @@
 //! is invited with the admin key (`POST /v1/admin/network-admins`).
 
 use askama::Template;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::{
     directory::{read_association, valid_slug},
     email::EmailAddress,
@@ -13,7 +13,7 @@ use shared::{
     journal::Actor,
     pages::Page,
     site::{NetworkNav, html, paris_time, posted, see_other, unindexed},
-    staff::{SignedIn, StaffRole, in_network, read_network_team},
+    staff::{SignedIn, StaffAccount, StaffRole, in_network, read_network_team},
     store::StoreError,
 };
 
@@ -223,4 +223,55 @@ pub async fn invite_network_admin(
     )
     .await?;
     invitation_answer(invited)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "Un·e administrateur·rice du réseau.")]
+pub struct NetworkAdmin {
+    /// Identifiant opaque du compte.
+    pub id: String,
+    pub name: String,
+    #[schema(format = Email)]
+    pub email: String,
+    pub invited_at: DateTime<Utc>,
+    /// Sa dernière connexion ; absente tant que l'invitation n'a pas servi.
+    pub signed_in_at: Option<DateTime<Utc>>,
+}
+
+impl From<StaffAccount> for NetworkAdmin {
+    fn from(account: StaffAccount) -> Self {
+        Self {
+            id: account.id,
+            name: account.name,
+            email: account.email,
+            invited_at: account.invited_at,
+            signed_in_at: account.signed_in_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "L'équipe du réseau, par nom.")]
+pub struct NetworkTeam {
+    pub admins: Vec<NetworkAdmin>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/admin/network-admins",
+    tag = "annuaire",
+    operation_id = "directory_network_admins",
+    summary = "L'équipe du réseau",
+    description = "Les administrateur·rices du réseau, comme la page de l'équipe les montre : nom, adresse, invitation et dernière connexion.",
+    security(("admin" = [])),
+    responses((status = 200, description = "L'équipe du réseau.", body = NetworkTeam))
+)]
+/// `GET /v1/admin/network-admins` (admin key): the team as `/admin/equipe` shows it.
+#[tracing::instrument(skip_all)]
+pub async fn network_team(app: &Staff, request: &Request) -> Result<Response<Body>, ApiError> {
+    app.admin_key.check(request)?;
+    let mut team = read_network_team(&app.store).await?;
+    team.sort_by(|a, b| a.name.cmp(&b.name));
+    let admins = team.into_iter().map(NetworkAdmin::from).collect();
+    Ok(http::json(StatusCode::OK, &NetworkTeam { admins }))
 }
