@@ -512,6 +512,15 @@ async fn seed_directory(routing: &Routing, data_dir: &Path) -> anyhow::Result<()
     if tokio::fs::try_exists(&keys_path).await? {
         return Ok(());
     }
+    let keys = save_example_directory(routing).await?;
+    tokio::fs::write(&keys_path, serde_json::to_string_pretty(&keys)?).await?;
+    Ok(())
+}
+
+/// Saves the example associations of `directory.json`; their API keys by slug.
+pub async fn save_example_directory(
+    routing: &Routing,
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
     let entries: Vec<serde_json::Value> = serde_json::from_str(include_str!("directory.json"))?;
     let mut keys = serde_json::Map::new();
     for mut entry in entries {
@@ -530,6 +539,5 @@ async fn seed_directory(routing: &Routing, data_dir: &Path) -> anyhow::Result<()
             keys.insert(slug, key.into());
         }
     }
-    tokio::fs::write(&keys_path, serde_json::to_string_pretty(&keys)?).await?;
-    Ok(())
+    Ok(keys)
 }
