@@ -713,6 +713,53 @@ impl Acting {
     }
 }
 
+/// A JSON route's writes with a session carry its CSRF token in `X-CSRF-Token`.
+fn header_csrf_checked(signed_in: &SignedIn, request: &Request) -> Result<(), ApiError> {
+    let safe = matches!(request.method().as_str(), "GET" | "HEAD");
+    let token = request
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|value| value.to_str().ok());
+    if safe || signed_in.csrf_matches(token) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_token",
+            "En-tête X-CSRF-Token manquant ou invalide : reprenez celui de la page de l'espace.",
+        ))
+    }
+}
+
+/// Whether a `/v1/admin` route may answer: the network admins' key, or a
+/// signed-in network admin (writes with their session's CSRF token in
+/// `X-CSRF-Token`).
+#[tracing::instrument(skip_all)]
+pub async fn authorise_network(
+    store: &Store,
+    admin_key: &crate::directory::AdminKey,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if crate::directory::bearer(request).is_some() {
+        return admin_key.check(request);
+    }
+    let Some(signed_in) = signed_in(store, request, now).await? else {
+        // Neither: the key's own refusal says what to send.
+        return admin_key.check(request);
+    };
+    header_csrf_checked(&signed_in, request)?;
+    if signed_in.account.role == StaffRole::NetworkAdmin {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_a_network_admin",
+            "Réservé aux administrateur·rices du réseau : les associations passent par /v1/association.",
+        ))
+    }
+}
+
 /// The association a JSON route acts for, and who acts: a program with the
 /// association's API key, or a signed-in staff member (whose writes carry
 /// the session's CSRF token in `X-CSRF-Token`).
@@ -748,23 +795,12 @@ pub async fn acting(
             .err()
             .unwrap_or_else(ApiError::not_found));
     };
-    let safe = matches!(request.method().as_str(), "GET" | "HEAD");
-    let token = request
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|value| value.to_str().ok());
-    if !safe && !signed_in.csrf_matches(token) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "csrf_token",
-            "En-tête X-CSRF-Token manquant ou invalide : reprenez celui de la page de l'espace.",
-        ));
-    }
+    header_csrf_checked(&signed_in, request)?;
     let Some(slug) = signed_in.account.association.as_deref() else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "not_an_association",
-            "Cette route est celle d'une association : les administrateur·rices du réseau passent par /v1/admin avec la clé d'administration.",
+            "Cette route est celle d'une association : les administrateur·rices du réseau passent par /v1/admin.",
         ));
     };
     let association = read_association(store, slug)

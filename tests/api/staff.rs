@@ -176,11 +176,7 @@ impl Space {
             )
             .await;
         assert_eq!(status, 200, "{html}");
-        html.split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("a CSRF field")
-            .to_owned()
+        csrf_field(&html)
     }
 
     async fn staff_mails(&self) -> usize {
@@ -200,6 +196,15 @@ impl Space {
             .filter(|item| item["pk"] == Key::journal_partition(slug).as_str())
             .collect()
     }
+}
+
+/// The CSRF token of a page's forms.
+fn csrf_field(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_owned()
 }
 
 fn encode(value: &str) -> String {
@@ -2458,4 +2463,83 @@ async fn another_association_s_staff_get_404_on_each_run_pair_request_team_and_k
         assert_eq!(status, 200, "{csv}");
         assert_eq!(csv.as_str().unwrap().contains(&pair_id), own, "{csv}");
     }
+}
+
+#[tokio::test]
+async fn a_signed_in_network_admin_uses_the_admin_routes_with_the_session_s_csrf_token() {
+    let space = Space::new().await;
+    space.association("mine", json!({})).await;
+    let invited = space
+        .call(json_event(
+            "POST /v1/admin/network-admins",
+            "/v1/admin/network-admins",
+            json!({}),
+            &json!({"name": "Alex Durand", "email": "alex@reseau.example"}),
+        ))
+        .await;
+    assert_eq!(invited.status(), 202);
+    let network = space.sign_in("alex@reseau.example").await;
+    space
+        .invite_first_admin("mine", "camille@mine.example")
+        .await;
+    let staff = space.sign_in("camille@mine.example").await;
+    let (status, html) = space
+        .page("GET /admin/equipe", "/admin/equipe", json!({}), &network)
+        .await;
+    assert_eq!(status, 200, "{html}");
+    let csrf = csrf_field(&html);
+    let as_network = |csrf| Caller::Session {
+        cookie: &network,
+        csrf,
+    };
+
+    let (status, body) = association_api(
+        &space,
+        as_network(None),
+        "GET /v1/admin/waiting-list",
+        "/v1/admin/waiting-list",
+        json!({}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let invitation = json!({"name": "Sam Petit", "email": "sam@reseau.example"});
+    let (status, body) = association_api(
+        &space,
+        as_network(Some("jeton-faux")),
+        "POST /v1/admin/network-admins",
+        "/v1/admin/network-admins",
+        json!({}),
+        invitation.clone(),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("csrf_token")));
+    let (status, body) = association_api(
+        &space,
+        as_network(Some(&csrf)),
+        "POST /v1/admin/network-admins",
+        "/v1/admin/network-admins",
+        json!({}),
+        invitation,
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+
+    // Association staff signed in are not network admins.
+    let (status, body) = association_api(
+        &space,
+        Caller::Session {
+            cookie: &staff,
+            csrf: None,
+        },
+        "GET /v1/admin/associations",
+        "/v1/admin/associations",
+        json!({}),
+        json!(null),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("not_a_network_admin"))
+    );
 }

@@ -496,8 +496,8 @@ async function memberJourney(browser) {
 }
 
 // Association staff: the network invites an association's first admin,
-// who opens a request from the association's mail, signs in by a mailed
-// link, takes the request on, invites a member, reads the journal and
+// who signs in from the invitation, then, elsewhere, opens a request from
+// the association's mail and signs in by a mailed link, takes the request on, invites a member, reads the journal and
 // signs out. Every page of the space audited.
 async function staffJourney(browser) {
   const directory = JSON.parse(readFileSync(join(here, "../../local/src/directory.json"), "utf8"));
@@ -517,6 +517,15 @@ async function staffJourney(browser) {
     body: JSON.stringify({ name: "Camille Martin", email: admin }),
   });
   check(invited.status === 202, `staff: the first admin is invited (202), got ${invited.status}`);
+  // The invitation's link signs the admin in, on the space's inbox.
+  const invitation = await waitForMail(admin, "/connexion/lien");
+  if (!check(invitation, "staff: the first admin's invitation is mailed")) return;
+  const invitedContext = await newContext(browser, {});
+  const invitedPage = await invitedContext.newPage();
+  await invitedPage.goto(invitation);
+  await invitedPage.getByRole("button", { name: "Me connecter" }).click();
+  check(new URL(invitedPage.url()).pathname === "/association/demandes", `staff: the first admin signed in from the invitation, got ${invitedPage.url()}`);
+  await invitedContext.close();
   const context = await newContext(browser, {});
   const page = await context.newPage();
 

@@ -314,10 +314,6 @@ pub fn validate(slug: &str, form: AssociationForm) -> Result<AssociationRecord, 
     })
 }
 
-fn admin_only(app: &Routing, request: &Request) -> Result<(), ApiError> {
-    app.admin_key.check(request)
-}
-
 fn slug_of(request: &Request) -> Result<String, ApiError> {
     let slug = request
         .path_parameters_ref()
@@ -355,7 +351,7 @@ fn slug_of(request: &Request) -> Result<String, ApiError> {
 )]
 /// `PUT /v1/admin/associations/{slug}`
 pub async fn put(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    admin_only(app, request)?;
+    shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now()).await?;
     let slug = slug_of(request)?;
     let form = http::parse_json::<AssociationForm>(request)?;
     let record = validate(&slug, form).map_err(ApiError::invalid_fields)?;
@@ -503,7 +499,7 @@ pub async fn save_settings(
 )]
 /// `POST /v1/admin/associations/{slug}/keys`: a new key; the old one stops working.
 pub async fn rotate_key(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    admin_only(app, request)?;
+    shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now()).await?;
     let slug = slug_of(request)?;
     let (api_key, hash) = new_api_key(&slug);
     let rotated = app
@@ -554,7 +550,7 @@ pub async fn rotate_key(app: &Routing, request: &Request) -> Result<Response<Bod
 /// `GET /v1/admin/requests/{id}/routing`: where a request stands, each
 /// decision's candidates and points, and its hand-overs; no contact detail.
 pub async fn routing_of(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    admin_only(app, request)?;
+    shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now()).await?;
     let id = request
         .path_parameters_ref()
         .and_then(|p| p.first("id"))

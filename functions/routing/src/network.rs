@@ -415,7 +415,7 @@ pub struct WaitingRequest {
 )]
 /// `GET /v1/admin/waiting-list`
 pub async fn waiting_list(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    app.admin_key.check(request)?;
+    shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now()).await?;
     let now = Utc::now();
     let waiting = waiting_requests(app).await?;
     let list = WaitingList {
@@ -479,7 +479,7 @@ pub struct DirectoryEntry {
 )]
 /// `GET /v1/admin/associations`
 pub async fn directory_list(app: &Routing, request: &Request) -> Result<Response<Body>, ApiError> {
-    app.admin_key.check(request)?;
+    shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now()).await?;
     let snapshot = shared::directory::read(&app.store, &month_of(Utc::now())).await?;
     let mut associations: Vec<DirectoryEntry> = snapshot
         .associations

@@ -208,7 +208,7 @@ pub async fn invite_network_admin(
     app: &Staff,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    app.admin_key.check(request)?;
+    shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now()).await?;
     let form: InvitationForm = http::parse_json(request)?;
     let (name, address) = form.checked()?;
     let invited = invite(
@@ -269,7 +269,7 @@ pub struct NetworkTeam {
 /// `GET /v1/admin/network-admins` (admin key): the team as `/admin/equipe` shows it.
 #[tracing::instrument(skip_all)]
 pub async fn network_team(app: &Staff, request: &Request) -> Result<Response<Body>, ApiError> {
-    app.admin_key.check(request)?;
+    shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now()).await?;
     let mut team = read_network_team(&app.store).await?;
     team.sort_by(|a, b| a.name.cmp(&b.name));
     let admins = team.into_iter().map(NetworkAdmin::from).collect();

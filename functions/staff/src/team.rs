@@ -699,7 +699,7 @@ pub(crate) fn invitation_answer(
 )]
 /// `POST /v1/admin/associations/{slug}/admins {name, email}`
 pub async fn first_admin(app: &Staff, request: &Request) -> Result<Response<Body>, ApiError> {
-    app.admin_key.check(request)?;
+    shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now()).await?;
     let slug = request
         .path_parameters_ref()
         .and_then(|p| p.first("slug"))
