@@ -96,6 +96,20 @@ impl Space {
         status_and_json(&response)
     }
 
+    /// A network admin invited with the admin key, signed in: the session cookie.
+    async fn network_admin_signed_in(&self) -> String {
+        let invited = self
+            .call(json_event(
+                "POST /v1/admin/network-admins",
+                "/v1/admin/network-admins",
+                json!({}),
+                &json!({"name": "Alex Durand", "email": "alex@reseau.example"}),
+            ))
+            .await;
+        assert_eq!(invited.status(), 202);
+        self.sign_in("alex@reseau.example").await
+    }
+
     /// The newest sign-in link mailed to `email`'s account, as its token.
     async fn link_for(&self, email: &str) -> String {
         let id = keyring()
@@ -1122,16 +1136,7 @@ async fn network_admins_see_the_directory_the_waiting_list_and_a_decision_and_st
     )
     .await;
     stream::deliver(&space.routing, &batch).await;
-    let invited = space
-        .call(json_event(
-            "POST /v1/admin/network-admins",
-            "/v1/admin/network-admins",
-            json!({}),
-            &json!({"name": "Alex Durand", "email": "alex@reseau.example"}),
-        ))
-        .await;
-    assert_eq!(invited.status(), 202);
-    let network = space.sign_in("alex@reseau.example").await;
+    let network = space.network_admin_signed_in().await;
     space
         .invite_first_admin("mine", "camille@mine.example")
         .await;
@@ -2088,16 +2093,7 @@ async fn network_admins_create_and_edit_directory_entries_from_their_pages() {
             json!({"auto_publish": true, "matching": {"field": "off"}}),
         )
         .await;
-    let invited = space
-        .call(json_event(
-            "POST /v1/admin/network-admins",
-            "/v1/admin/network-admins",
-            json!({}),
-            &json!({"name": "Alex Durand", "email": "alex@reseau.example"}),
-        ))
-        .await;
-    assert_eq!(invited.status(), 202);
-    let network = space.sign_in("alex@reseau.example").await;
+    let network = space.network_admin_signed_in().await;
     let (status, html) = space
         .page(
             "GET /admin/annuaire/nouvelle",
@@ -2469,16 +2465,7 @@ async fn another_association_s_staff_get_404_on_each_run_pair_request_team_and_k
 async fn a_signed_in_network_admin_uses_the_admin_routes_with_the_session_s_csrf_token() {
     let space = Space::new().await;
     space.association("mine", json!({})).await;
-    let invited = space
-        .call(json_event(
-            "POST /v1/admin/network-admins",
-            "/v1/admin/network-admins",
-            json!({}),
-            &json!({"name": "Alex Durand", "email": "alex@reseau.example"}),
-        ))
-        .await;
-    assert_eq!(invited.status(), 202);
-    let network = space.sign_in("alex@reseau.example").await;
+    let network = space.network_admin_signed_in().await;
     space
         .invite_first_admin("mine", "camille@mine.example")
         .await;

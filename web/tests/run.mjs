@@ -477,11 +477,13 @@ async function memberJourney(browser) {
   const forMentor = answers.find((a) => a.to === "marc.vivier@exemple.fr");
   const forMentee = forMentor && answers.find((a) => a.to !== forMentor.to && pairOf(a.link) === pairOf(forMentor.link));
   if (!check(forMentee, "member: both sides of one pair were mailed")) return;
-  const answering = await context.browser().newContext({ viewport: phone, locale: "fr-FR" });
+  const answering = await newContext(context.browser(), {});
   const person = await answering.newPage();
-  for (const { link } of [forMentee, forMentor]) {
+  for (const [index, { link }] of [forMentee, forMentor].entries()) {
     await person.goto(link);
+    if (index === 0) await audit(person, "binome-reponse");
     await person.getByRole("button", { name: "J'accepte ce binôme" }).click();
+    if (index === 0) await audit(person, "binome-reponse-acceptee");
   }
   await answering.close();
 
@@ -610,6 +612,7 @@ async function staffJourney(browser) {
 
   await page.getByRole("button", { name: "Se déconnecter" }).click();
   check((await page.locator("main").innerText()).includes("Vous êtes déconnecté·e"), "staff: signed out");
+  await audit(page, "deconnexion");
   await page.goto(`${base}/association/demandes`);
   check(new URL(page.url()).pathname === "/connexion", "staff: after signing out the space asks to sign in again");
   await context.close();
@@ -666,9 +669,11 @@ async function networkJourney(browser) {
   check(key.startsWith("bnm_elan-navigateur_"), `network: the new association's key shown once, got ${key}`);
   await audit(page, "admin-annuaire-creee");
   await page.goto(`${base}/admin/annuaire/elan-navigateur/fiche`);
+  await audit(page, "admin-fiche");
   await page.locator("#monthly_capacity").fill("25");
   await page.getByRole("button", { name: "Enregistrer la fiche" }).click();
   check((await page.locator(".fr-alert--success").innerText()).includes("Fiche enregistrée"), "network: the entry edited");
+  await audit(page, "admin-fiche-enregistree");
   await context.close();
 }
 
