@@ -4,7 +4,7 @@
 //! included) are configured here once, never re-implemented around calls.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
-use aws_sdk_dynamodb::config::{Credentials, SharedHttpClient};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider, SharedHttpClient};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use base64::{Engine, engine::general_purpose::STANDARD};
 
@@ -45,13 +45,25 @@ fn pem(certificate: &[u8]) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The configuration a Lambda function gets from its environment.
-pub async fn from_environment() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+/// The configuration a Lambda function gets from its environment: the
+/// region and the role's credentials, which Lambda sets as variables, and
+/// `AWS_ENDPOINT_URL` when set (stand-ins on this machine). The SDK's
+/// default chain also tries profile files, instance metadata and STS,
+/// which only other hosts need: they cost each binary some size and each
+/// start some time.
+pub fn from_environment() -> SdkConfig {
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| DEFAULT_REGION.to_owned());
+    let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    let config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .http_client(https_client())
-        .retry_config(retries())
-        .load()
-        .await
+        .retry_config(retries());
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(endpoint) => config.endpoint_url(endpoint).build(),
+        Err(_) => config.build(),
+    }
 }
 
 /// A configuration for emulators on this machine: fixed region and credentials.
@@ -98,14 +110,25 @@ pub struct Signing<T> {
     pub store: crate::store::Store,
     pub links: crate::links::Links,
     pub keyring: crate::keyring::Keyring,
+    /// The network admins' key, for a function that serves their routes.
+    pub admin_key: Option<String>,
     /// The function's own settings, read by the closure given to [`start_signing`].
     pub settings: T,
 }
 
+/// Which secrets a function reads at its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    Signing,
+    /// The signing secret and the network admins' key.
+    SigningAndAdminKey,
+}
+
 /// The start of a function that signs links: the table, the links, the
-/// signing secret, `settings` (the function's own variables, reported with
-/// the others when missing), and a warm connection.
+/// signing secret (and the admin key), `settings` (the function's own
+/// variables, reported with the others when missing), and a warm connection.
 pub async fn start_signing<T>(
+    secrets: Secrets,
     settings: impl FnOnce(&mut crate::config::Env) -> T,
 ) -> Result<Signing<T>, lambda_http::Error> {
     let Start {
@@ -115,22 +138,47 @@ pub async fn start_signing<T>(
     } = start_function().await;
     let links = crate::links::Links::from_env(&mut env);
     let secret_arn = env.required("SIGNING_SECRET_ARN");
+    let admin_key_arn =
+        (secrets == Secrets::SigningAndAdminKey).then(|| env.required("ADMIN_KEY_SECRET_ARN"));
     let settings = settings(&mut env);
     let (store, links, settings) = env.finish(|| (store, links, settings))?;
-    let keyring = crate::keyring::Keyring::from_secrets_manager(&sdk, &secret_arn).await?;
-    store.warm_up().await;
+    // Each is a round trip of its own: at once, the start waits for one.
+    let (keyring, admin_key, ()) = tokio::join!(
+        crate::keyring::Keyring::from_secrets_manager(&sdk, &secret_arn),
+        optional_secret(&sdk, admin_key_arn.as_deref()),
+        store.warm_up(),
+    );
     Ok(Signing {
+        keyring: keyring?,
+        admin_key: admin_key?,
         sdk,
         store,
         links,
-        keyring,
         settings,
     })
 }
 
+/// A secret when its ARN is given, read while the table's first connection
+/// is made (the start of the functions that do not sign links).
+pub async fn secret_and_warm_up(
+    sdk: &SdkConfig,
+    store: &crate::store::Store,
+    arn: Option<&str>,
+) -> Result<Option<String>, String> {
+    let (secret, ()) = tokio::join!(optional_secret(sdk, arn), store.warm_up());
+    secret
+}
+
+async fn optional_secret(sdk: &SdkConfig, arn: Option<&str>) -> Result<Option<String>, String> {
+    match arn {
+        Some(arn) => secret_string(sdk, arn).await.map(Some),
+        None => Ok(None),
+    }
+}
+
 pub async fn start_function() -> Start {
     crate::telemetry::init();
-    let sdk = from_environment().await;
+    let sdk = from_environment();
     let mut env = crate::config::Env::from_process();
     let store = crate::store::Store::from_env(&mut env, &sdk);
     Start { sdk, env, store }

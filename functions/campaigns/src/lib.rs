@@ -86,7 +86,7 @@ impl Campaigns {
 /// The function's start: configuration, the signing secret (unsubscribe
 /// links), SES, the queue, a warm connection.
 pub async fn start() -> Result<Campaigns, Error> {
-    let start = shared::aws::start_signing(|env| {
+    let start = shared::aws::start_signing(shared::aws::Secrets::Signing, |env| {
         let from = env.required("MAIL_FROM");
         let sets = SesConfigurationSets {
             transactional: env.required("SES_CONFIGURATION_SET_TRANSACTIONAL"),

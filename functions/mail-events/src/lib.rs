@@ -48,7 +48,7 @@ impl MailEvents {
 
 /// The function's start: the table and the address key.
 pub async fn start() -> Result<MailEvents, Error> {
-    let start = shared::aws::start_signing(|_| ()).await?;
+    let start = shared::aws::start_signing(shared::aws::Secrets::Signing, |_| ()).await?;
     Ok(MailEvents::new(start.store, start.keyring))
 }
 

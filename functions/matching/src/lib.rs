@@ -133,7 +133,7 @@ impl Matching {
 
 /// Both functions' start: configuration, the signing secret, a warm connection.
 pub async fn start() -> Result<Matching, Error> {
-    let start = shared::aws::start_signing(|_| ()).await?;
+    let start = shared::aws::start_signing(shared::aws::Secrets::Signing, |_| ()).await?;
     Ok(Matching::new(start.store, start.keyring, start.links))
 }
 

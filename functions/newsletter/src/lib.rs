@@ -73,8 +73,9 @@ impl Newsletter {
 /// The function's start: configuration, the signing secret, the admin key,
 /// a warm connection.
 pub async fn start() -> Result<Newsletter, Error> {
-    let start = shared::aws::start_signing(|env| env.required("ADMIN_KEY_SECRET_ARN")).await?;
-    let admin_key = shared::aws::secret_string(&start.sdk, &start.settings).await?;
+    let start =
+        shared::aws::start_signing(shared::aws::Secrets::SigningAndAdminKey, |_| ()).await?;
+    let admin_key = start.admin_key.expect("read with the signing secret");
     Ok(Newsletter::new(
         start.store,
         start.keyring,

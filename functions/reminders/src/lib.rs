@@ -58,7 +58,8 @@ impl Reminders {
 
 /// The function's start: configuration, the signing secret, a warm connection.
 pub async fn start() -> Result<Reminders, Error> {
-    let start = shared::aws::start_signing(Retention::from_env).await?;
+    let start =
+        shared::aws::start_signing(shared::aws::Secrets::Signing, Retention::from_env).await?;
     Ok(Reminders::new(
         start.store,
         start.keyring,

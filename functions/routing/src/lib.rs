@@ -141,13 +141,13 @@ pub async fn start(entry: Entry) -> Result<Routing, Error> {
     let admin_key_arn = (entry == Entry::Http).then(|| env.required("ADMIN_KEY_SECRET_ARN"));
     let network_admin_email = env.optional("NETWORK_ADMIN_EMAIL");
     let (store, links) = env.finish(|| (store, links))?;
-    let admin_key = match admin_key_arn {
-        Some(arn) => Some(shared::aws::secret_string(&sdk, &arn).await?),
-        None => None,
-    };
-    let app = Routing::new(store, links, admin_key.as_deref(), network_admin_email);
-    app.store.warm_up().await;
-    Ok(app)
+    let admin_key = shared::aws::secret_and_warm_up(&sdk, &store, admin_key_arn.as_deref()).await?;
+    Ok(Routing::new(
+        store,
+        links,
+        admin_key.as_deref(),
+        network_admin_email,
+    ))
 }
 
 pub async fn handle(app: &Routing, request: Request) -> Result<Response<Body>, Error> {

@@ -86,7 +86,7 @@ impl Signup {
 
 /// The function's start: configuration, the signing secret, a warm connection.
 pub async fn start() -> Result<Signup, Error> {
-    let start = shared::aws::start_signing(|env| {
+    let start = shared::aws::start_signing(shared::aws::Secrets::Signing, |env| {
         env.parsed_or("SIGNUP_RESPONSE_FLOOR_MS", DEFAULT_RESPONSE_FLOOR_MS)
     })
     .await?;

@@ -91,13 +91,8 @@ pub async fn start(entry: Entry) -> Result<Stats, Error> {
     } = shared::aws::start_function().await;
     let admin_key_arn = (entry == Entry::Api).then(|| env.required("ADMIN_KEY_SECRET_ARN"));
     let store = env.finish(|| store)?;
-    let admin_key = match admin_key_arn {
-        Some(arn) => Some(shared::aws::secret_string(&sdk, &arn).await?),
-        None => None,
-    };
-    let app = Stats::new(store, admin_key.as_deref());
-    app.store.warm_up().await;
-    Ok(app)
+    let admin_key = shared::aws::secret_and_warm_up(&sdk, &store, admin_key_arn.as_deref()).await?;
+    Ok(Stats::new(store, admin_key.as_deref()))
 }
 
 pub async fn handle(app: &Stats, request: Request) -> Result<Response<Body>, Error> {
