@@ -1,6 +1,6 @@
-//! AWS SDK configuration. On Lambda the default provider chain applies; locally
-//! and in tests every client points at a loopback emulator with static
-//! credentials. Retries (standard mode: backoff with jitter, throttling
+//! AWS SDK configuration. On Lambda it comes from the variables Lambda
+//! sets; locally and in tests every client points at a loopback emulator
+//! with static credentials. Retries (standard mode: backoff with jitter, throttling
 //! included) are configured here once, never re-implemented around calls.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
@@ -188,17 +188,20 @@ pub async fn start_function() -> Start {
 mod tests {
     use rustls_pki_types::{CertificateDer, pem::PemObject};
 
-    /// The SDK parses the trust store at the first connection and panics on
-    /// a certificate it cannot read: every AWS call would fail.
+    /// The SDK reads the trust store at the first connection, as here, and
+    /// panics on a certificate it cannot read or add: every AWS call would fail.
     #[test]
-    fn every_compiled_in_root_reads_back_from_its_pem() {
+    fn every_compiled_in_root_is_trusted_from_its_pem() {
         let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
         assert!(roots.len() > 100, "{} roots", roots.len());
+        let mut store = rustls::RootCertStore::empty();
         for root in roots {
             let read = CertificateDer::pem_slice_iter(&super::pem(root))
                 .collect::<Result<Vec<_>, _>>()
                 .expect("readable PEM");
             assert_eq!(read, std::slice::from_ref(root));
+            store.add(read[0].clone()).expect("a root rustls trusts");
         }
+        assert_eq!(store.len(), roots.len());
     }
 }

@@ -731,26 +731,26 @@ fn header_csrf_checked(signed_in: &SignedIn, request: &Request) -> Result<(), Ap
     }
 }
 
-/// Whether a `/v1/admin` route may answer: the network admins' key, or a
-/// signed-in network admin (writes with their session's CSRF token in
-/// `X-CSRF-Token`).
+/// Who may call a `/v1/admin` route of the staff space: the network admins'
+/// key (`None`), or a signed-in network admin, whose writes carry their
+/// session's CSRF token in `X-CSRF-Token`.
 #[tracing::instrument(skip_all)]
 pub async fn authorise_network(
     store: &Store,
     admin_key: &crate::directory::AdminKey,
     request: &Request,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<Option<SignedIn>, ApiError> {
     if crate::directory::bearer(request).is_some() {
-        return admin_key.check(request);
+        return admin_key.check(request).map(|()| None);
     }
     let Some(signed_in) = signed_in(store, request, now).await? else {
         // Neither: the key's own refusal says what to send.
-        return admin_key.check(request);
+        return admin_key.check(request).map(|()| None);
     };
     header_csrf_checked(&signed_in, request)?;
     if signed_in.account.role == StaffRole::NetworkAdmin {
-        Ok(())
+        Ok(Some(signed_in))
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -2511,6 +2511,14 @@ async fn a_signed_in_network_admin_uses_the_admin_routes_with_the_session_s_csrf
     )
     .await;
     assert_eq!(status, 202, "{body}");
+    let outbox = space.table.outbox().await;
+    assert!(
+        outbox.iter().any(|mail| {
+            let mail = mail.to_string();
+            mail.contains("Sam Petit") && mail.contains("Alex Durand")
+        }),
+        "the invitation names the network admin who sent it: {outbox:?}"
+    );
 
     // Association staff signed in are not network admins.
     let (status, body) = association_api(

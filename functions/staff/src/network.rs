@@ -208,14 +208,16 @@ pub async fn invite_network_admin(
     app: &Staff,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now()).await?;
+    let by = shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now())
+        .await?
+        .map(|signed_in| signed_in.account);
     let form: InvitationForm = http::parse_json(request)?;
     let (name, address) = form.checked()?;
     let invited = invite(
         app,
         None,
-        None,
-        network_admins(),
+        by.as_ref(),
+        by.as_ref().map_or_else(network_admins, Actor::staff),
         name,
         &address,
         StaffRole::NetworkAdmin,

@@ -668,8 +668,8 @@ pub(crate) fn invitation_answer(
                 status: "invited",
             },
         )),
-        // The admin key cannot be removed or demoted.
-        Err(Refused::NotAllowed) => Err(ApiError::unavailable()),
+        // The admin key cannot be removed or demoted: a session's account was, meanwhile.
+        Err(Refused::NotAllowed) => Err(changed_meanwhile()),
         Err(Refused::Taken { .. }) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "staff_exists",
@@ -699,7 +699,9 @@ pub(crate) fn invitation_answer(
 )]
 /// `POST /v1/admin/associations/{slug}/admins {name, email}`
 pub async fn first_admin(app: &Staff, request: &Request) -> Result<Response<Body>, ApiError> {
-    shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now()).await?;
+    let by = shared::staff::authorise_network(&app.store, &app.admin_key, request, Utc::now())
+        .await?
+        .map(|signed_in| signed_in.account);
     let slug = request
         .path_parameters_ref()
         .and_then(|p| p.first("slug"))
@@ -716,8 +718,8 @@ pub async fn first_admin(app: &Staff, request: &Request) -> Result<Response<Body
     let invited = invite(
         app,
         Some(&association),
-        None,
-        network_admins(),
+        by.as_ref(),
+        by.as_ref().map_or_else(network_admins, Actor::staff),
         name,
         &address,
         StaffRole::Admin,
