@@ -262,14 +262,29 @@ async fn main() -> anyhow::Result<()> {
                     &emulator.endpoint,
                 ))
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(Stdio::piped())
                 .kill_on_drop(true)
                 .spawn()
                 .with_context(|| format!("starting {}", binary.display()))?;
-            let answer = tokio::time::timeout(Duration::from_secs(10), answer)
-                .await
-                .with_context(|| format!("{function}: no answer in 10 s"))??;
+            let answer = tokio::select! {
+                answer = answer => answer?,
+                exited = child.wait() => {
+                    let mut said = String::new();
+                    if let Some(mut stderr) = child.stderr.take() {
+                        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut said).await?;
+                    }
+                    bail!("{function} stopped ({}) before answering: {said}", exited?);
+                }
+                () = tokio::time::sleep(Duration::from_secs(10)) => bail!("{function}: no answer in 10 s"),
+            };
             child.kill().await?;
+            if answer.outcome != "response" {
+                bail!(
+                    "{function}: {}: {}",
+                    answer.outcome,
+                    String::from_utf8_lossy(&answer.body)
+                );
+            }
             let init = current
                 .lock()
                 .expect("not poisoned")
@@ -278,16 +293,14 @@ async fn main() -> anyhow::Result<()> {
             let Some(init) = init else {
                 bail!("{function}: answered without asking for an event");
             };
-            if answer.outcome != "response" {
-                bail!(
-                    "{function}: {}: {}",
-                    answer.outcome,
-                    String::from_utf8_lossy(&answer.body)
-                );
-            }
             figures.init.push(init);
             figures.first.push(answer.at - began);
-            outcome = summary(&answer.body);
+            // Every start answers alike, or the figures mix two code paths.
+            let this = summary(&answer.body);
+            if !outcome.is_empty() && this != outcome {
+                bail!("{function}: answered {outcome}, then {this}");
+            }
+            outcome = this;
         }
         println!(
             "{:<16} {:>8.1} {:>8.2} ms {:>6.2} ms {:>11.2} ms {:>9.2} ms  {}",
