@@ -1490,6 +1490,24 @@ async fn association_api(
     status_and_json(&space.call(event).await)
 }
 
+/// A named key created with the association's key: (the key, its id).
+async fn named_key(space: &Space, key: &str, name: &str) -> (String, String) {
+    let (status, created) = association_api(
+        space,
+        Caller::Key(key),
+        "POST /v1/association/keys",
+        "/v1/association/keys",
+        json!({}),
+        json!({"name": name}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    (
+        created["key"].as_str().unwrap().to_owned(),
+        created["id"].as_str().unwrap().to_owned(),
+    )
+}
+
 #[tokio::test]
 async fn the_team_keys_settings_and_journal_answer_as_json_with_the_roles_and_isolation_of_the_pages()
  {
@@ -1670,18 +1688,7 @@ async fn the_team_keys_settings_and_journal_answer_as_json_with_the_roles_and_is
     }
 
     // A named key: shown once, works, then revoked at once.
-    let (status, created) = association_api(
-        &space,
-        Caller::Key(&key),
-        "POST /v1/association/keys",
-        "/v1/association/keys",
-        json!({}),
-        json!({"name": "Notre CRM"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let crm = created["key"].as_str().unwrap().to_owned();
-    let crm_id = created["id"].as_str().unwrap().to_owned();
+    let (crm, crm_id) = named_key(&space, &key, "Notre CRM").await;
     let (status, listed) = association_api(
         &space,
         Caller::Key(&crm),
@@ -2309,18 +2316,7 @@ async fn another_association_s_staff_get_404_on_each_run_pair_request_team_and_k
     .await;
     assert_eq!(status, 202, "{run}");
     let run_id = run["id"].as_str().unwrap().to_owned();
-    let (status, created) = association_api(
-        &space,
-        Caller::Key(&key),
-        "POST /v1/association/keys",
-        "/v1/association/keys",
-        json!({}),
-        json!({"name": "Notre CRM"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let crm = created["key"].as_str().unwrap().to_owned();
-    let crm_id = created["id"].as_str().unwrap().to_owned();
+    let (crm, crm_id) = named_key(&space, &key, "Notre CRM").await;
     let camille_id = keyring()
         .addresses
         .id_of(&shared::email::EmailAddress::parse("camille@mine.example").unwrap())
