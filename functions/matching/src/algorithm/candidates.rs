@@ -487,12 +487,19 @@ pub fn priced(
     // longer reaches (which could carry one more pair) are as good as any.
     let mut consider = |mentor: u32| -> bool {
         let dual = duals.mentor[mentor as usize];
-        if known.iter().any(|c| c.mentor == mentor) {
-            return false;
-        }
-        if let Some(score) = score(instance, mentee_index, mentor) {
+        // The points first: most pairs do not price out, and the lookups
+        // in the known arcs and the exclusions cost more than scoring.
+        let points = evaluate(
+            mentee,
+            &instance.mentors[mentor as usize],
+            &instance.criteria,
+        );
+        if let Some(score) = points.map(|p| p.total()) {
             let reduced = -i64::from(score) + mentee_dual - dual;
-            if reduced < 0 {
+            if reduced < 0
+                && !known.iter().any(|c| c.mentor == mentor)
+                && !instance.exclusions.contains(&(mentee_index, mentor))
+            {
                 found.push((reduced, mentor, score));
                 if found.len() > limit {
                     found.pop();
@@ -516,6 +523,16 @@ pub fn priced(
     }
     if looks_remote(instance, mentee) {
         let grouped = &index.remote[key];
+        // The mentors the in-person scan did not see cannot earn proximity
+        // unless a mentee who meets in person looks at every mentor.
+        let others = match instance.criteria.proximity {
+            Rule::Weight(w)
+                if looks_in_person(instance, mentee) || !accepts_presentiel(mentee.mode) =>
+            {
+                others - w
+            }
+            _ => others,
+        };
         for e in 0..EXPERTISE_GROUPS {
             let covered = (mentee.needs & e as u8).count_ones();
             if instance.criteria.needs.is_must() && covered == 0 {
