@@ -16,6 +16,8 @@
 //! use; from a mentor, the mentees it holds (at most its capacity) and the
 //! sink while it has room. Scanning a mentor costs its load, not its degree.
 
+use rayon::prelude::*;
+
 /// Candidate arcs, grouped by mentee, and the mentors' capacities.
 pub struct Bipartite {
     /// `first[i]..first[i + 1]`: the arcs of mentee `i`.
@@ -432,6 +434,9 @@ impl Bipartite {
     }
 }
 
+/// Mentees per parallel task when a phase lists its admissible arcs.
+const LISTING_RANGE: usize = 8192;
+
 /// A phase's admissible network (the arcs of zero reduced cost under its
 /// potentials) and the state of its augmenting searches. The mentees' arcs
 /// of zero reduced cost are listed once per phase, the arc each uses among
@@ -471,17 +476,35 @@ impl Phase {
     fn start(&mut self, network: &Bipartite, potential: &[i64]) {
         let n = network.mentees();
         let m = network.capacity.len();
+        // Every arc is read once a phase: in parallel, by ranges of mentees.
+        let ranges: Vec<(usize, usize)> = (0..n)
+            .step_by(LISTING_RANGE)
+            .map(|start| (start, (start + LISTING_RANGE).min(n)))
+            .collect();
+        let listed: Vec<(Vec<u32>, Vec<u32>)> = ranges
+            .into_par_iter()
+            .map(|(start, end)| {
+                let (mut ends, mut arcs) = (Vec::with_capacity(end - start), Vec::new());
+                for i in start..end {
+                    for arc in network.first[i]..network.first[i + 1] {
+                        let j = n + network.mentor[arc as usize] as usize;
+                        if i64::from(network.cost[arc as usize]) + potential[i] - potential[j] == 0
+                        {
+                            arcs.push(arc);
+                        }
+                    }
+                    ends.push(arcs.len() as u32);
+                }
+                (ends, arcs)
+            })
+            .collect();
         self.first.clear();
         self.arc.clear();
         self.first.push(0);
-        for i in 0..n {
-            for arc in network.first[i]..network.first[i + 1] {
-                let j = n + network.mentor[arc as usize] as usize;
-                if i64::from(network.cost[arc as usize]) + potential[i] - potential[j] == 0 {
-                    self.arc.push(arc);
-                }
-            }
-            self.first.push(self.arc.len() as u32);
+        for (ends, arcs) in listed {
+            let offset = self.arc.len() as u32;
+            self.first.extend(ends.iter().map(|end| offset + end));
+            self.arc.extend_from_slice(&arcs);
         }
         self.into_first.clear();
         self.into_first.resize(m + 1, 0);
