@@ -338,9 +338,17 @@ pub struct Certificate {
 /// 32 three, and 256 three as well with more arcs.
 const PRICED_PER_MENTEE: usize = 32;
 
+/// The candidates a round keeps for the next solve: those whose reduced
+/// cost, under the solution's duals, is at most this many points, and the
+/// solution's pairs. The others are far from
+/// mattering, and pricing scores them again if they come to: the next solve
+/// runs on a fraction of the arcs (100k national: 1.8 M instead of 6.6 M).
+const KEPT_SLACK: i64 = 2;
+
 /// [`solve`], then pricing: the pairs pruning left out are priced with the
 /// solution's duals; those that could improve it are added and the pool
-/// solved again, until none can. The result is never worse than the first
+/// solved again, until none can. Each solve keeps the previous solution's
+/// pairs among its candidates, so the result is never worse than the first
 /// solve's, and is optimal on every compatible pair unless `deadline`
 /// stops the rounds first.
 pub fn solve_certified(
@@ -388,7 +396,16 @@ pub fn solve_certified(
         }
         certificate.rounds += 1;
         certificate.arcs_added += found;
-        for (list, more) in lists.iter_mut().zip(priced) {
+        let mut paired_with = vec![u32::MAX; lists.len()];
+        for (mentee, arc) in network.pairs() {
+            paired_with[mentee as usize] = network.arc_mentor(arc);
+        }
+        for (mentee, (list, more)) in lists.iter_mut().zip(priced).enumerate() {
+            list.retain(|c| {
+                c.mentor == paired_with[mentee]
+                    || network.reduced_cost(mentee as u32, c.mentor, -(c.score as i32))
+                        <= KEPT_SLACK
+            });
             list.extend(more);
         }
     }
