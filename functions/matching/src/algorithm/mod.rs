@@ -338,11 +338,11 @@ pub struct Certificate {
 /// 32 three, and 256 three as well with more arcs.
 const PRICED_PER_MENTEE: usize = 32;
 
-/// The candidates a round keeps for the next solve: those whose reduced
-/// cost, under the solution's duals, is at most this many points, and the
-/// solution's pairs. The others are far from
-/// mattering, and pricing scores them again if they come to: the next solve
-/// runs on a fraction of the arcs (100k national: 1.8 M instead of 6.6 M).
+/// The candidates a round keeps for the next solve: the solution's pairs
+/// and those whose reduced cost, under its duals, is at most this many
+/// points. The others are far from mattering, and pricing scores them again
+/// if they come to: the next solve runs on a fraction of the arcs (100k
+/// national: 1.8 M instead of 6.6 M; 2 took fewer seconds than 0, 1, 5, 10).
 const KEPT_SLACK: i64 = 2;
 
 /// [`solve`], then pricing: the pairs pruning left out are priced with the
