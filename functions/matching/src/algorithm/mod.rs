@@ -338,8 +338,8 @@ pub struct Certificate {
 /// 32 three, and 256 three as well with more arcs.
 const PRICED_PER_MENTEE: usize = 32;
 
-/// The candidates a round keeps for the next solve: the solution's pairs
-/// and those whose reduced cost, under its duals, is at most this many
+/// The first candidates a round keeps for the next solve: the solution's
+/// pairs and those whose reduced cost, under its duals, is at most this many
 /// points. The others are far from mattering, and pricing scores them again
 /// if they come to: the next solve runs on a fraction of the arcs (100k
 /// national: 1.8 M instead of 6.6 M; 2 took fewer seconds than 0, 1, 5, 10).
@@ -361,6 +361,10 @@ pub fn solve_certified(
         None => candidates::generate(instance, None),
         Some(k) => candidate_lists_with(instance, &index, k),
     };
+    // `lists[mentee][..droppable[mentee]]`: the first candidates, which a
+    // round may drop. Those pricing adds stay: every round then adds a pair
+    // never added before, and the rounds end.
+    let mut droppable: Vec<usize> = lists.iter().map(Vec::len).collect();
     let mut certificate = Certificate::default();
     let mut phases = 0;
     loop {
@@ -401,11 +405,19 @@ pub fn solve_certified(
             paired_with[mentee as usize] = network.arc_mentor(arc);
         }
         for (mentee, (list, more)) in lists.iter_mut().zip(priced).enumerate() {
+            let mut position = 0;
+            let mut still_droppable = 0;
             list.retain(|c| {
-                c.mentor == paired_with[mentee]
+                let droppable = position < droppable[mentee];
+                position += 1;
+                let keep = !droppable
+                    || c.mentor == paired_with[mentee]
                     || network.reduced_cost(mentee as u32, c.mentor, -(c.score as i32))
-                        <= KEPT_SLACK
+                        <= KEPT_SLACK;
+                still_droppable += usize::from(droppable && keep);
+                keep
             });
+            droppable[mentee] = still_droppable;
             list.extend(more);
         }
     }
